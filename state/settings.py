@@ -1,0 +1,46 @@
+"""Process configuration: the one place that reads the environment.
+
+Per-run knobs go through LangGraph's ``context_schema`` (see ``graph.context``), not here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "waybill"
+
+
+class Settings(BaseSettings):
+    """Settings of a Waybill process, read from ``WAYBILL_*`` variables (and ``REDIS_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="WAYBILL_", extra="ignore")
+
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "WAYBILL_REDIS_URL"),
+        description="Redis >= 6.2 or Valkey URL; unset means the embedded Valkey.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the embedded Valkey keeps its AOF and where local state lives.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="`provider:model` for LLM brains; unset means deterministic rule brains.",
+    )
+    recursion_limit: int = Field(default=200, ge=10, description="LangGraph recursion limit.")
+    console_host: str = Field(default="127.0.0.1", description="Console bind address.")
+    console_port: int = Field(default=8501, ge=1, le=65535)
+    veto_window_s: float = Field(default=30.0, ge=0, description="Notify-tier veto window.")
+    kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
+    queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
+
+
+def get_settings() -> Settings:
+    """Read the settings now (never at import time)."""
+    return Settings()
