@@ -1,0 +1,142 @@
+"""Connecting to Redis: retries with exponential backoff, and one clear line when it is down.
+
+``connect`` returns a redis-py client with ``decode_responses=True`` (the control plane reads
+and writes text; the checkpointer opens its own client if it wants bytes). Connection errors and
+timeouts are retried with exponential backoff and jitter, on every command, so a Redis restart
+of a second or two is ridden out. When Redis stays unreachable, ``RedisUnavailable`` carries one
+line that names the URL (password masked) and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+from state.control.errors import RedisUnavailable
+
+MIN_REDIS_VERSION = (6, 2)
+_HINT = "start it, or unset REDIS_URL to use the embedded server"
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (in the userinfo or the query string) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, sep, _password = userinfo.partition(":")
+        netloc = f"{user}:***@{hostport}" if sep else f"{userinfo}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _one_line(exc: BaseException) -> str:
+    return re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
+
+
+def connect(
+    url: str,
+    *,
+    retries: int = 3,
+    backoff_base: float = 0.05,
+    backoff_cap: float = 2.0,
+    connect_timeout: float = 2.0,
+    socket_timeout: float | None = 30.0,
+    check: bool = True,
+) -> redis.Redis:
+    """Open a client on ``url`` and (by default) check that the server answers.
+
+    Args:
+        url: ``redis://[user:password@]host:port/db``, ``rediss://...`` or ``unix://path``.
+        retries: How many times a command is retried after a connection error or timeout.
+        backoff_base: First backoff in seconds; it doubles per failure (with jitter).
+        backoff_cap: Longest single backoff in seconds.
+        connect_timeout: Seconds to wait for a TCP connect.
+        socket_timeout: Seconds to wait for a reply; must exceed any blocking read's timeout
+            (``RunEvents.tail``). ``None`` waits forever.
+        check: PING the server now and check its version, so a bad URL fails here, once,
+            instead of at the first command.
+
+    Returns:
+        A client with ``decode_responses=True``.
+
+    Raises:
+        RedisUnavailable: The URL is invalid, the server is unreachable after the retries,
+            refuses the credentials, or is older than Redis 6.2.
+    """
+    masked = mask_url(url)
+    retry = Retry(
+        ExponentialWithJitterBackoff(cap=backoff_cap, base=backoff_base),
+        retries,
+        supported_errors=(redis.ConnectionError, redis.TimeoutError),
+    )
+    try:
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            retry=retry,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            health_check_interval=30,
+        )
+    except ValueError as exc:
+        raise RedisUnavailable(f"invalid Redis URL {masked}: {_one_line(exc)}") from None
+    if check:
+        try:
+            check_server(client, masked)
+        except RedisUnavailable:
+            client.close()
+            raise
+    return client
+
+
+def check_server(client: redis.Redis, masked_url: str) -> None:
+    """PING the server and check it is Redis >= 6.2 (or Valkey); raise ``RedisUnavailable``."""
+    try:
+        client.ping()
+        info = client.info("server")
+    except redis.AuthenticationError as exc:
+        raise RedisUnavailable(
+            f"Redis at {masked_url} refused our credentials ({_one_line(exc)}): "
+            "check the user and password in REDIS_URL"
+        ) from None
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise RedisUnavailable(
+            f"cannot reach Redis at {masked_url} ({_one_line(exc)}): {_HINT}"
+        ) from None
+    except redis.ResponseError as exc:
+        raise RedisUnavailable(
+            f"Redis at {masked_url} answered with an error ({_one_line(exc)}): "
+            "check REDIS_URL (user, password, database)"
+        ) from None
+    version = str(info.get("redis_version", "0"))
+    numbers = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    if numbers < MIN_REDIS_VERSION:
+        raise RedisUnavailable(
+            f"Redis at {masked_url} is version {version}; Waybill needs Redis >= 6.2 or Valkey"
+        )
+
+
+def text(value: object) -> str:
+    """A reply value as text (replies are ``str`` with ``decode_responses=True``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def texts(values: Iterable[object]) -> list[str]:
+    """Reply values as text."""
+    return [text(v) for v in values]

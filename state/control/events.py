@@ -1,0 +1,118 @@
+"""Per-run event stream on Redis Streams (``wb:{<run>}:events``): the run's timeline.
+
+Each entry has the fields ``kind``, ``stage``, ``data`` (JSON object) and ``ts`` (epoch
+seconds). The console tails it; ``waybill show RUN`` prints it. Other control-plane scripts
+(status changes, decisions) append to the same stream atomically with their write, using
+``ADD_EVENT_LUA``, so the timeline never misses a transition.
+
+Kinds written by ``state.control`` itself: ``status`` (data: ``from``, ``to``, ``reason``) and
+``escalation_decided`` (data: ``escalation_id``, ``action``, ``user``). The runtime adds its own
+(stage started, handoff, verdict, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from state.control.connection import text
+from state.control.models import RunEvent, from_epoch, to_epoch, utcnow
+from state.keys import run_key
+
+ADD_EVENT_LUA = """
+local function add_event(key, maxlen, kind, stage, data, ts)
+  if tonumber(maxlen) > 0 then
+    return redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*',
+      'kind', kind, 'stage', stage, 'data', data, 'ts', ts)
+  end
+  return redis.call('XADD', key, '*', 'kind', kind, 'stage', stage, 'data', data, 'ts', ts)
+end
+"""
+"""A Lua function ``add_event(key, maxlen, kind, stage, data_json, ts)`` for per-run scripts."""
+
+
+def events_key(run_id: str) -> str:
+    """The stream key of a run's events."""
+    return run_key(run_id, "events")
+
+
+def _parse(entry_id: str, fields: dict[str, str]) -> RunEvent:
+    data = json.loads(fields.get("data") or "{}")
+    return RunEvent(
+        id=entry_id,
+        kind=fields.get("kind", ""),
+        stage=fields.get("stage") or None,
+        data=data if isinstance(data, dict) else {"value": data},
+        ts=from_epoch(fields.get("ts") or 0),
+    )
+
+
+class RunEvents:
+    """Append to and read a run's event stream.
+
+    Args:
+        client: A client from ``connect`` (``decode_responses=True``).
+        maxlen: Approximate cap on entries per run (``0`` keeps everything); oldest are
+            trimmed first.
+    """
+
+    def __init__(self, client: redis.Redis, *, maxlen: int = 0) -> None:
+        self._r = client
+        self.maxlen = maxlen
+
+    def append(
+        self,
+        run_id: str,
+        kind: str,
+        *,
+        stage: str | None = None,
+        data: dict[str, Any] | None = None,
+        ts: datetime | None = None,
+    ) -> str:
+        """Append one event and return its stream id.
+
+        ``data`` must be JSON-serializable. The run does not have to be registered (events may
+        be written before ``RunRegistry.create`` in tests), but normally it is.
+        """
+        fields: dict[Any, Any] = {
+            "kind": kind,
+            "stage": stage or "",
+            "data": json.dumps(data or {}, allow_nan=False, default=str),
+            "ts": repr(to_epoch(ts or utcnow())),
+        }
+        if self.maxlen > 0:
+            entry_id = self._r.xadd(
+                events_key(run_id), fields, maxlen=self.maxlen, approximate=True
+            )
+        else:
+            entry_id = self._r.xadd(events_key(run_id), fields)
+        return text(entry_id)
+
+    def read(self, run_id: str, *, after: str = "0-0", count: int = 100) -> list[RunEvent]:
+        """Events strictly after stream id ``after`` (``"0-0"``: from the start), oldest first."""
+        entries: Any = self._r.xrange(events_key(run_id), min=f"({after}", max="+", count=count)
+        return [_parse(text(eid), fields) for eid, fields in entries]
+
+    def tail(
+        self, run_id: str, *, after: str = "$", timeout: float = 5.0, count: int = 100
+    ) -> list[RunEvent]:
+        """Block up to ``timeout`` seconds for events after ``after``; ``[]`` on timeout.
+
+        Pass the ``id`` of the last event seen to follow a run without gaps; ``"$"`` means only
+        events appended after the call starts. ``timeout`` must be shorter than the client's
+        socket timeout.
+        """
+        reply: Any = self._r.xread(
+            {events_key(run_id): after}, count=count, block=max(1, int(timeout * 1000))
+        )
+        if not reply:
+            return []
+        streams = reply.items() if isinstance(reply, dict) else ((s[0], s[1]) for s in reply)
+        return [_parse(text(eid), fields) for _key, entries in streams for eid, fields in entries]
+
+    def count(self, run_id: str) -> int:
+        """Number of events kept for the run."""
+        return int(self._r.xlen(events_key(run_id)))

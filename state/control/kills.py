@@ -1,0 +1,183 @@
+"""Kill switches: global, per workflow, per agent, per run; durable keys plus a pub/sub nudge.
+
+A tripped switch is the hash ``wb:kill:<scope>:<target>`` (``target`` is ``*`` for the global
+switch), listed in the sorted set ``wb:kill:index``. The key is the truth and survives a
+Redis restart (AOF); the message on channel ``wb:kill:nudges`` only wakes watchers early, so a
+watcher that missed it still sees the switch at its next ``check``. Tripping a switch does not
+change any run's status: the runtime stops affected runs at the next boundary and marks them
+``killed``. Clearing a switch revives nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from types import TracebackType
+
+import redis
+
+from state.control.connection import text, texts
+from state.control.models import (
+    KillNudge,
+    KillScope,
+    KillSwitch,
+    from_epoch,
+    to_epoch,
+    utcnow,
+)
+from state.keys import global_key
+
+CHANNEL = global_key("kill", "nudges")
+_INDEX = global_key("kill", "index")
+_PRECEDENCE: tuple[KillScope, ...] = ("global", "workflow", "agent", "run")
+
+
+def switch_key(scope: KillScope, target: str | None = None) -> str:
+    """The key of one switch; the global switch has target ``*``."""
+    if scope == "global":
+        return global_key("kill", "global", "*")
+    if scope not in _PRECEDENCE:
+        raise ValueError(f"unknown kill-switch scope {scope!r}: use {', '.join(_PRECEDENCE)}")
+    if not target:
+        raise ValueError(f"a {scope} kill switch needs a target")
+    return global_key("kill", scope, target)
+
+
+def _parse(fields: dict[str, str]) -> KillSwitch:
+    return KillSwitch(
+        scope=fields["scope"],
+        target=fields["target"],
+        reason=fields.get("reason", ""),
+        user=fields.get("user", ""),
+        tripped_at=from_epoch(fields["tripped_at"]),
+    )
+
+
+class KillSwitches:
+    """Trip, clear, list and check kill switches."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._r = client
+
+    def trip(
+        self, scope: KillScope, target: str | None = None, *, reason: str, user: str
+    ) -> KillSwitch:
+        """Trip a switch (again, if tripped: reason and user are replaced) and nudge watchers."""
+        key = switch_key(scope, target)
+        switch = KillSwitch(
+            scope=scope,
+            target="*" if scope == "global" else str(target),
+            reason=reason,
+            user=user,
+            tripped_at=utcnow(),
+        )
+        fields = {
+            "scope": switch.scope,
+            "target": switch.target,
+            "reason": reason,
+            "user": user,
+            "tripped_at": repr(to_epoch(switch.tripped_at)),
+        }
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]  # dict[str, str] is fine
+        pipe.zadd(_INDEX, {key: to_epoch(switch.tripped_at)})
+        pipe.publish(CHANNEL, _nudge("tripped", switch.scope, switch.target))
+        pipe.execute()
+        return switch
+
+    def clear(self, scope: KillScope, target: str | None = None) -> bool:
+        """Clear a switch; ``False`` if it was not tripped. Killed runs stay killed."""
+        key = switch_key(scope, target)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.delete(key)
+        pipe.zrem(_INDEX, key)
+        pipe.publish(CHANNEL, _nudge("cleared", scope, "*" if scope == "global" else str(target)))
+        deleted, _, _ = pipe.execute()
+        return bool(deleted)
+
+    def list(self) -> list[KillSwitch]:
+        """Every tripped switch, oldest first."""
+        keys = texts(self._r.zrange(_INDEX, 0, -1))
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return [
+            _parse({text(k): text(v) for k, v in f.items()})
+            for f in (pipe.execute() if keys else [])
+            if f
+        ]
+
+    def check(
+        self,
+        *,
+        run_id: str | None = None,
+        workflow: str | None = None,
+        agent: str | None = None,
+    ) -> KillSwitch | None:
+        """The switch that stops this run/workflow/agent, or ``None``; one round trip.
+
+        Precedence when several are tripped: global, workflow, agent, run.
+        """
+        targets: list[tuple[KillScope, str | None]] = [
+            ("global", None),
+            ("workflow", workflow),
+            ("agent", agent),
+            ("run", run_id),
+        ]
+        wanted = [(s, t) for s, t in targets if s == "global" or t]
+        pipe = self._r.pipeline(transaction=False)
+        for scope, target in wanted:
+            pipe.hgetall(switch_key(scope, target))
+        for fields in pipe.execute():
+            if fields:
+                return _parse({text(k): text(v) for k, v in fields.items()})
+        return None
+
+    def subscribe(self) -> KillWatcher:
+        """A watcher of trip/clear nudges (subscribed when this returns). Close it after use."""
+        return KillWatcher(self._r)
+
+
+def _nudge(event: str, scope: str, target: str) -> str:
+    return json.dumps({"event": event, "scope": scope, "target": target})
+
+
+class KillWatcher:
+    """Receives kill-switch nudges; a context manager. Nudges are hints: re-``check`` on one."""
+
+    def __init__(self, client: redis.Redis, *, timeout: float = 5.0) -> None:
+        self._pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+        self._pubsub.subscribe(CHANNEL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self._pubsub.get_message(timeout=0.1)
+            if msg is not None and msg.get("type") == "subscribe":
+                return
+        self.close()
+        raise TimeoutError("could not subscribe to kill-switch nudges")
+
+    def get(self, timeout: float = 1.0) -> KillNudge | None:
+        """The next nudge, waiting up to ``timeout`` seconds; ``None`` if none arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            msg = self._pubsub.get_message(timeout=remaining)
+            if msg is not None and msg.get("type") == "message":
+                return KillNudge.model_validate_json(text(msg["data"]))
+
+    def close(self) -> None:
+        """Unsubscribe and release the connection."""
+        self._pubsub.close()
+
+    def __enter__(self) -> KillWatcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

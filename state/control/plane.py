@@ -1,0 +1,55 @@
+"""``ControlPlane``: the one typed API the console and the workers use.
+
+Example:
+    >>> from state.control.connection import connect
+    >>> cp = ControlPlane(connect("redis://127.0.0.1:6379/0"))  # doctest: +SKIP
+    >>> cp.runs.create("run-1", "procurement")  # doctest: +SKIP
+
+The client must decode responses (``connect`` returns such a client). Nothing here writes the
+audit log implicitly: the caller that acts on behalf of a human (the console, the CLI) appends
+the entry, with what the human saw.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from state.control.audit import AuditLog
+from state.control.connection import connect
+from state.control.escalations import Escalations
+from state.control.events import RunEvents
+from state.control.kills import KillSwitches
+from state.control.leases import Leases
+from state.control.runs import RunRegistry
+
+
+class ControlPlane:
+    """Runs, events, escalations, kill switches, audit log and leases over one client.
+
+    Args:
+        client: A redis-py client with ``decode_responses=True`` (see ``connection.connect``).
+        events_maxlen: Approximate cap on each run's event stream (``0``: keep everything).
+
+    Raises:
+        ValueError: The client returns bytes instead of text.
+    """
+
+    def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
+        if not client.get_connection_kwargs().get("decode_responses"):
+            raise ValueError("ControlPlane needs a client with decode_responses=True (connect())")
+        self.client = client
+        self.runs = RunRegistry(client, events_maxlen=events_maxlen)
+        self.events = RunEvents(client, maxlen=events_maxlen)
+        self.escalations = Escalations(client, events_maxlen=events_maxlen)
+        self.kills = KillSwitches(client)
+        self.audit = AuditLog(client)
+        self.leases = Leases(client)
+
+    @classmethod
+    def from_url(cls, url: str, *, events_maxlen: int = 0) -> ControlPlane:
+        """Connect (retries, one-line ``RedisUnavailable`` when down) and build the plane."""
+        return cls(connect(url), events_maxlen=events_maxlen)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
