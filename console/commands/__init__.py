@@ -1,0 +1,1 @@
+"""Subcommands of the ``waybill`` command line, one module each."""

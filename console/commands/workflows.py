@@ -1,0 +1,27 @@
+"""``waybill workflows``: list the registered workflows."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from graph.registry import default_registry
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("workflows", help="list the registered workflows")
+    p.set_defaults(func=cmd_workflows)
+
+
+def cmd_workflows(args: argparse.Namespace) -> int:
+    registry = default_registry()
+    for name in registry.names():
+        chain = registry.get(name)
+        stages = " -> ".join(s.name for s in chain.stages)
+        print(f"{name}: {chain.description}")
+        print(f"  stages: {stages}")
+        if chain.faults:
+            print(f"  faults: {', '.join(f.name for f in chain.faults)}")
+        if chain.examples:
+            print(f"  examples: {', '.join(str(p) for p in chain.examples.values())}")
+    return 0

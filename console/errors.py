@@ -1,0 +1,7 @@
+"""Errors the command line reports as one line, without a traceback."""
+
+from __future__ import annotations
+
+
+class CliError(Exception):
+    """A user-facing error: printed as ``waybill: <message>``, exit code 1."""

@@ -1,0 +1,93 @@
+"""Autonomy tiers at run time: resolve an action's tier, ask a human if needed, run it once.
+
+LangGraph re-runs an interrupted node from its start on resume, so the only side effects in a
+stage node are the actions run here, after any ``interrupt()``, under an idempotency key the
+ledger remembers: a re-run node never repeats an action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import interrupt
+
+from graph.chain import Action, EnvelopeRule, Stage
+from graph.context import RunContext
+from graph.hashing import payload_hash
+from state.contracts import Contract
+from state.decisions import ActionRecord, Decision, EscalationRequest, Tier
+
+_RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
+
+
+def resolve_tier(action: Action, output: Contract) -> tuple[Tier, EnvelopeRule | None]:
+    """The action's declared tier, raised by the first envelope rule that holds and raises it."""
+    assert action.tier is not None, "validate_chain rejects actions without a tier"
+    tier: Tier = action.tier
+    raised_by: EnvelopeRule | None = None
+    for rule in action.envelope:
+        if _RANK[rule.raise_to] > _RANK[tier] and rule.when(output):
+            tier, raised_by = rule.raise_to, rule
+    return tier, raised_by
+
+
+def idempotency_key(run_id: str, stage: str, action: str, args: dict[str, Any]) -> str:
+    """Same run, stage, action and arguments: same key, so the action runs once."""
+    return f"{run_id}:{stage}:{action}:{payload_hash(args)[:16]}"
+
+
+def run_actions(
+    stage: Stage, output: Contract, ctx: RunContext
+) -> tuple[list[ActionRecord], str | None]:
+    """Run the stage's actions under their tiers.
+
+    Returns:
+        The action records, and a rejection reason when a human rejected an action (the run
+        then ends as ``rejected`` and later actions do not run).
+    """
+    records: list[ActionRecord] = []
+    for action in stage.actions:
+        tier, rule = resolve_tier(action, output)
+        args = action.args(output)
+        key = idempotency_key(ctx.run_id, stage.name, action.name, args)
+        base: dict[str, Any] = {
+            "stage": stage.name,
+            "action": action.name,
+            "tier": tier,
+            "raised_by": rule.name if rule else None,
+            "idempotency_key": key,
+            "args": args,
+            "at": ctx.clock(),
+        }
+        done = ctx.ledger.recorded(key)
+        if done is not None:
+            records.append(ActionRecord(status="executed", result=done, **base))
+            continue
+        decided_by = None
+        if tier == "approve":
+            request = EscalationRequest(
+                kind="action",
+                run_id=ctx.run_id,
+                stage=stage.name,
+                what=f"Approve action '{action.name}' of stage '{stage.name}' (owner: "
+                f"{stage.owner})",
+                why=[rule.reason] if rule else [f"'{action.name}' is declared approve-tier"],
+                proposed=args,
+                envelope_rule=rule.name if rule else None,
+                tier=tier,
+                allowed=["approve", "reject"],
+            )
+            decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+            decided_by = decision.user
+            if decision.action != "approve":
+                reason = f"action '{action.name}' rejected by {decision.user}" + (
+                    f": {decision.comment}" if decision.comment else ""
+                )
+                records.append(ActionRecord(status="rejected", decided_by=decided_by, **base))
+                return records, reason
+        result = action.run(output, key, ctx.sources)
+        ctx.ledger.record(key, result)
+        records.append(
+            ActionRecord(status="executed", result=result, decided_by=decided_by, **base)
+        )
+    return records, None

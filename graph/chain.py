@@ -1,0 +1,186 @@
+"""Declaring a workflow: a chain of stages, typed handoff edges, actions, faults and budgets.
+
+A chain is data. ``graph.compiler.build_chain_graph`` turns it into a LangGraph ``StateGraph``
+with a gate node on every edge; ``graph.validate.validate_chain`` rejects a malformed chain at
+build time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from graph.agent import Agent
+from graph.context import Source
+from state.budgets import Budgets
+from state.contracts import Contract
+from state.decisions import Tier
+from state.mast import MastCode
+from state.verdicts import OnFail
+
+END = "__end__"
+"""Target of the edge by which the finishing stage ends the run."""
+
+FailureMode = Literal["lossy_summary", "handoff_loop", "stale_state", "silent_error"]
+
+
+def edge_id(source: str, target: str) -> str:
+    """``A->B``: how an edge is named in verdicts, counters and the console."""
+    return f"{source}->{'END' if target == END else target}"
+
+
+@dataclass(frozen=True)
+class EnvelopeRule:
+    """A rule of the operating envelope that raises an action's tier when it holds."""
+
+    name: str
+    when: Callable[[Contract], bool]
+    raise_to: Tier
+    reason: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """A side effect a stage may take, with its autonomy tier.
+
+    ``run`` is called at most once per idempotency key; it receives the stage's output, the
+    idempotency key and the run's sources of truth, and returns a JSON-like result.
+    """
+
+    name: str
+    tier: Tier | None
+    run: Callable[[Contract, str, Mapping[str, Source]], dict[str, Any]]
+    args: Callable[[Contract], dict[str, Any]]
+    """What a human approving the action sees (and what the idempotency key covers)."""
+    envelope: tuple[EnvelopeRule, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class InvariantContext:
+    """What a domain invariant may look at besides the payload."""
+
+    request: Mapping[str, Any]
+    upstream: Mapping[str, Any]
+    """The payload the producing stage consumed."""
+    sources: Mapping[str, Source]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A domain rule checked by the gate of an edge: returns None when it holds, else why not."""
+
+    name: str
+    check: Callable[[Contract, InvariantContext], str | None]
+    mast: tuple[MastCode, ...]
+    on_fail: OnFail = "revise"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One specialist agent's place in the chain."""
+
+    name: str
+    agent: Agent
+    consumes: type[Contract]
+    produces: type[Contract]
+    owner: str
+    """Who answers for this stage (a team or person); named on its escalations."""
+    finishes: bool = False
+    """The one stage that may finish the task (its edge goes to END)."""
+    actions: tuple[Action, ...] = ()
+    route: Callable[[Contract], str] | None = None
+    """For a stage with several outgoing edges: picks the target from the output."""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A typed handoff ``source -> target``; always gated."""
+
+    source: str
+    target: str
+    invariants: tuple[Invariant, ...] = ()
+    max_traversals: int | None = None
+    """Bound on passes over this edge; a cycle needs one on at least one of its edges."""
+
+    @property
+    def id(self) -> str:
+        return edge_id(self.source, self.target)
+
+    @property
+    def gate(self) -> str:
+        return f"gate {self.id}"
+
+    @property
+    def review(self) -> str:
+        return f"review {self.id}"
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """What a fault may touch when it is applied."""
+
+    run_id: str
+    sources: Mapping[str, Source]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure injected into one stage's output, and where and how it must be caught."""
+
+    name: str
+    stage: str
+    mode: FailureMode
+    description: str
+    apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]]
+    expect_gate: str
+    """Gate expected to catch it, e.g. ``gate intake->inventory``."""
+    expect_mast: MastCode
+    persistent: bool = False
+    """Applied on every attempt (a loop) or only on the first (a transient error)."""
+
+
+def _no_sources() -> dict[str, Source]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A workflow: stages, edges, budgets and the faults it can be tested with."""
+
+    name: str
+    description: str
+    stages: tuple[Stage, ...]
+    edges: tuple[Edge, ...]
+    entry: str
+    budgets: Budgets = field(default_factory=Budgets)
+    faults: tuple[Fault, ...] = ()
+    sources: Callable[[], dict[str, Source]] = _no_sources
+    """Builds the run's sources of truth (called once per run)."""
+    examples: Mapping[str, Path] = field(default_factory=dict)
+    """Example inputs by name."""
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name`` (KeyError if none)."""
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def out_edges(self, stage: str) -> list[Edge]:
+        return [e for e in self.edges if e.source == stage]
+
+    def edge(self, source: str, target: str) -> Edge:
+        for e in self.edges:
+            if e.source == source and e.target == target:
+                return e
+        raise KeyError(edge_id(source, target))
+
+    def fault(self, name: str) -> Fault:
+        for f in self.faults:
+            if f.name == name:
+                return f
+        raise KeyError(name)

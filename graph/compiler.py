@@ -1,0 +1,45 @@
+"""Compile a chain into a LangGraph ``StateGraph`` with a gate node on every edge.
+
+For every edge ``A -> B`` the graph has ``A -> gate A->B``; the gate's router goes on to ``B``
+(pass), back to ``A`` (revise), to ``review A->B`` (escalate: a human decides) or to END
+(block). The graph is returned uncompiled: compile it where the checkpointer is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from langgraph.graph import START, StateGraph
+
+from graph.chain import END, Chain
+from graph.context import RunContext
+from graph.gate import gate_path_map, make_gate_node, route_gate
+from graph.review import make_review_node, review_path_map, route_review
+from graph.stage import make_stage_node, route_stage
+from graph.validate import validate_chain
+from state.run_state import RunState
+
+
+def build_chain_graph(chain: Chain) -> StateGraph[RunState, RunContext, RunState, RunState]:
+    """Validate ``chain`` and build its (uncompiled) graph.
+
+    Raises:
+        ChainError: the chain is malformed; the message names every problem.
+    """
+    validate_chain(chain)
+    builder: StateGraph[RunState, RunContext, RunState, RunState] = StateGraph(
+        RunState, context_schema=RunContext
+    )
+    for stage in chain.stages:
+        builder.add_node(stage.name, make_stage_node(chain, stage))
+    for edge in chain.edges:
+        builder.add_node(edge.gate, make_gate_node(chain, edge))
+        builder.add_node(edge.review, make_review_node(chain, edge))
+        builder.add_conditional_edges(edge.gate, route_gate, gate_path_map(edge))
+        builder.add_conditional_edges(edge.review, route_review, review_path_map(edge))
+    for stage in chain.stages:
+        path_map: dict[Hashable, str] = {e.target: e.gate for e in chain.out_edges(stage.name)}
+        path_map["stop"] = END
+        builder.add_conditional_edges(stage.name, route_stage, path_map)
+    builder.add_edge(START, chain.entry)
+    return builder

@@ -1,0 +1,91 @@
+"""Where workflows are found: every ``agents/<name>/chain.py`` that defines ``build_chain()``.
+
+A fork adds a workflow by adding that file (stages and contracts) and an ``agents.py`` beside it;
+nothing in graph/, state/ or console/ changes. Installed packages can also register workflows
+through the ``waybill.workflows`` entry-point group (each entry point names a ``build_chain``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from graph.chain import Chain
+from graph.validate import validate_chain
+
+ENTRY_POINT_GROUP = "waybill.workflows"
+
+
+class UnknownWorkflowError(KeyError):
+    """No workflow of that name is registered."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown workflow '{self.name}' (known: {', '.join(self.known) or 'none'})"
+
+
+class Registry:
+    """Workflows by name; discovery happens on first use, never at import."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[[], Chain]] = {}
+        self._chains: dict[str, Chain] = {}
+        self._discovered = False
+
+    def register(self, factory: Callable[[], Chain], name: str | None = None) -> None:
+        """Register a chain factory (its name is read from the chain if not given)."""
+        chain = factory()
+        validate_chain(chain)
+        key = name or chain.name
+        self._factories[key] = factory
+        self._chains[key] = chain
+
+    def discover(self) -> None:
+        """Import every ``agents.<pkg>.chain`` module and entry point, once."""
+        if self._discovered:
+            return
+        self._discovered = True
+        import agents
+
+        for base in agents.__path__:
+            for chain_file in sorted(Path(base).glob("*/chain.py")):
+                module = importlib.import_module(f"agents.{chain_file.parent.name}.chain")
+                factory = getattr(module, "build_chain", None)
+                if callable(factory):
+                    self.register(factory)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            self.register(ep.load(), ep.name)
+
+    def names(self) -> list[str]:
+        self.discover()
+        return sorted(self._chains)
+
+    def get(self, name: str) -> Chain:
+        """The chain called ``name``; :class:`UnknownWorkflowError` names the known ones."""
+        self.discover()
+        try:
+            return self._chains[name]
+        except KeyError:
+            raise UnknownWorkflowError(name, sorted(self._chains)) from None
+
+    def fresh(self, name: str) -> Chain:
+        """A newly built chain (for a new run: faults and sources are per run)."""
+        self.get(name)
+        return self._factories[name]()
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry, created on first call."""
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default

@@ -1,0 +1,100 @@
+"""The human review node of an edge: where a gate's ``escalate`` verdict waits for a person.
+
+It builds an ``EscalationRequest`` from the verdict the gate already wrote and pauses with
+``interrupt()``; nothing in it has a side effect before the interrupt, so re-running it on resume
+is safe. Approve hands the payload on; edit sends the edited payload back through the gate
+(fail closed: a human's edit is checked like any handoff); reject ends the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from graph.chain import END, Chain, Edge
+from graph.context import RunContext
+from graph.gate import deliver
+from graph.hashing import payload_hash
+from state.decisions import Decision, DecisionAction, EscalationRequest
+from state.run_state import TERMINAL, Handoff, RunState
+from state.verdicts import GateVerdict
+
+
+def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> EscalationRequest:
+    """The request a human sees for the last verdict of ``edge``'s gate."""
+    verdict = GateVerdict.model_validate(state["verdicts"][-1])
+    handoff = state["handoffs"][-1]
+    owner = chain.stage(edge.source).owner
+    return EscalationRequest(
+        kind="gate",
+        run_id=run_id,
+        stage=edge.source,
+        target=edge.target,
+        what=f"{edge.gate} escalated handoff #{handoff['seq']} from '{edge.source}' "
+        f"(owner: {owner})",
+        why=verdict.reasons,
+        proposed=handoff["payload"],
+        contract=handoff["contract"],
+        verdict=verdict,
+    )
+
+
+def make_review_node(chain: Chain, edge: Edge) -> Any:
+    """The review node of ``edge``."""
+
+    def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        stop = ctx.should_stop()
+        if stop:
+            return {"status": "killed", "reason": stop}
+        request = escalation_for(chain, edge, state, ctx.run_id)
+        decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+        record = {
+            "gate": edge.gate,
+            "escalation": request.model_dump(mode="json", exclude={"verdict", "proposed"}),
+            "decision": decision.model_dump(mode="json"),
+        }
+        update: dict[str, Any] = {"human": [record]}
+        handoff = state["handoffs"][-1]
+        if decision.action == "approve":
+            update |= deliver(edge, handoff["payload"], handoff["seq"])
+        elif decision.action == "edit":
+            edited = decision.edited or {}
+            new: Handoff = {
+                **handoff,
+                "seq": len(state["handoffs"]) + 1,
+                "payload": edited,
+                "hash": payload_hash(edited),
+                "by": f"human:{decision.user}",
+            }
+            update["handoffs"] = [new]
+        else:
+            update |= {
+                "status": "rejected",
+                "reason": f"rejected by {decision.user} at {edge.gate}"
+                + (f": {decision.comment}" if decision.comment else ""),
+            }
+        return update
+
+    review.__name__ = f"review_{edge.source}_{edge.target}"
+    return review
+
+
+def route_review(state: RunState) -> Literal["approve", "edit", "reject"]:
+    """Pure router after a review: follows the human's decision (a killed run stops)."""
+    if state.get("status") in TERMINAL and state["status"] != "succeeded":
+        return "reject"
+    action: DecisionAction = state["human"][-1]["decision"]["action"]
+    return action
+
+
+def review_path_map(edge: Edge) -> dict[Hashable, str]:
+    """Where each human decision leads, for ``add_conditional_edges``."""
+    return {
+        "approve": END if edge.target == END else edge.target,
+        "edit": edge.gate,
+        "reject": END,
+    }

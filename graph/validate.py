@@ -1,0 +1,160 @@
+"""Build-time validation of a chain: a malformed chain never reaches LangGraph."""
+
+from __future__ import annotations
+
+from graph.chain import END, Chain, Edge
+
+
+class ChainError(ValueError):
+    """A chain that cannot be built; ``problems`` names each thing wrong."""
+
+    def __init__(self, chain: str, problems: list[str]) -> None:
+        self.chain = chain
+        self.problems = problems
+        super().__init__(f"chain '{chain}' is invalid: " + "; ".join(problems))
+
+
+def validate_chain(chain: Chain) -> None:
+    """Raise :class:`ChainError` listing every problem of ``chain``, or return None."""
+    problems: list[str] = []
+    names = [s.name for s in chain.stages]
+    known = set(names)
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"stage '{name}' is declared more than once")
+    for name in names:
+        if (
+            name == END
+            or name.startswith(("gate ", "review "))
+            or any(ch in name for ch in "|: ")
+            or not name
+        ):
+            problems.append(f"stage name '{name}' is reserved or empty")
+    if chain.entry not in known:
+        problems.append(f"entry stage '{chain.entry}' is not a declared stage")
+    problems += _edge_problems(chain, known)
+    problems += _stage_problems(chain)
+    if not problems:
+        problems += _reachability_problems(chain)
+        problems += _cycle_problems(chain)
+    for fault in chain.faults:
+        if fault.stage not in known:
+            problems.append(f"fault '{fault.name}' names unknown stage '{fault.stage}'")
+        if fault.expect_gate not in {e.gate for e in chain.edges}:
+            problems.append(f"fault '{fault.name}' expects unknown gate '{fault.expect_gate}'")
+    if problems:
+        raise ChainError(chain.name, problems)
+
+
+def _edge_problems(chain: Chain, known: set[str]) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for edge in chain.edges:
+        if edge.id in seen:
+            problems.append(f"edge {edge.id} is declared more than once")
+        seen.add(edge.id)
+        if edge.source not in known:
+            problems.append(f"edge {edge.id}: unknown stage '{edge.source}'")
+            continue
+        if edge.target != END and edge.target not in known:
+            problems.append(f"edge {edge.id}: unknown stage '{edge.target}'")
+            continue
+        if edge.max_traversals is not None and edge.max_traversals < 1:
+            problems.append(f"edge {edge.id}: max_traversals must be at least 1")
+        producer = chain.stage(edge.source)
+        if edge.target == END:
+            if not producer.finishes:
+                problems.append(
+                    f"edge {edge.id}: only the finishing stage may end the run, "
+                    f"and '{edge.source}' is not marked finishes=True"
+                )
+            continue
+        consumer = chain.stage(edge.target)
+        # A subclass is accepted: it carries everything the consumer needs (e.g. a purchase
+        # order bounced back to sourcing still is a stock report).
+        if not issubclass(producer.produces, consumer.consumes):
+            problems.append(
+                f"edge {edge.id}: contract mismatch: '{edge.source}' produces "
+                f"{producer.produces.__name__} but '{edge.target}' consumes "
+                f"{consumer.consumes.__name__}"
+            )
+    return problems
+
+
+def _stage_problems(chain: Chain) -> list[str]:
+    problems: list[str] = []
+    finishers = [s.name for s in chain.stages if s.finishes]
+    if len(finishers) != 1:
+        problems.append(
+            f"exactly one stage must be marked finishes=True (found {len(finishers)}: "
+            f"{', '.join(finishers) or 'none'})"
+        )
+    for stage in chain.stages:
+        outs = chain.out_edges(stage.name)
+        if not outs:
+            problems.append(f"stage '{stage.name}' has no outgoing edge (a dead end)")
+        if len(outs) > 1 and stage.route is None:
+            problems.append(
+                f"stage '{stage.name}' has {len(outs)} outgoing edges but no route function"
+            )
+        if not stage.owner:
+            problems.append(f"stage '{stage.name}' has no owner")
+        for action in stage.actions:
+            if action.tier is None:
+                problems.append(
+                    f"action '{action.name}' of stage '{stage.name}' has no autonomy tier "
+                    "(auto, notify or approve)"
+                )
+    return problems
+
+
+def _reachability_problems(chain: Chain) -> list[str]:
+    reached = {chain.entry}
+    frontier = [chain.entry]
+    while frontier:
+        node = frontier.pop()
+        for edge in chain.out_edges(node):
+            if edge.target != END and edge.target not in reached:
+                reached.add(edge.target)
+                frontier.append(edge.target)
+    return [
+        f"stage '{s.name}' is unreachable from entry '{chain.entry}'"
+        for s in chain.stages
+        if s.name not in reached
+    ]
+
+
+def _cycle_problems(chain: Chain) -> list[str]:
+    """Every cycle must cross at least one edge with ``max_traversals``."""
+    # An edge with a budget bounds every cycle through it, so drop those edges and look for a
+    # cycle in what remains: any cycle left has no budget.
+    unbounded: dict[str, list[Edge]] = {}
+    for edge in chain.edges:
+        if edge.max_traversals is None and edge.target != END:
+            unbounded.setdefault(edge.source, []).append(edge)
+    colour: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = 1
+        path.append(node)
+        for edge in unbounded.get(node, []):
+            nxt = edge.target
+            if colour.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in colour:
+                found = visit(nxt)
+                if found:
+                    return found
+        colour[node] = 2
+        path.pop()
+        return None
+
+    for stage in chain.stages:
+        if stage.name not in colour:
+            cycle = visit(stage.name)
+            if cycle:
+                return [
+                    f"cycle {' -> '.join(cycle)} has no budget: set max_traversals on one "
+                    "of its edges"
+                ]
+    return []

@@ -1,0 +1,83 @@
+"""Decision records of agents, escalation requests to humans, and humans' decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.contracts import utcnow
+from state.verdicts import GateVerdict
+
+Tier = Literal["auto", "notify", "approve"]
+"""Autonomy tier of an action: out of, on, or in the loop."""
+
+DecisionAction = Literal["approve", "edit", "reject"]
+DECISION_ACTIONS: tuple[DecisionAction, ...] = ("approve", "edit", "reject")
+
+
+class DecisionRecord(BaseModel):
+    """What an agent chose, among what, why, and from which inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = ""
+    agent: str = ""
+    chosen: str
+    alternatives: list[str] = Field(default_factory=list)
+    rationale: str
+    inputs_used: list[str] = Field(default_factory=list)
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    tokens: int = 0
+    cost: float = 0.0
+    step: int = 0
+    at: datetime = Field(default_factory=utcnow)
+
+
+class EscalationRequest(BaseModel):
+    """What a paused run asks a human: shown in the console and on the terminal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["gate", "action"]
+    run_id: str
+    stage: str = Field(description="The stage whose output or action is in question.")
+    target: str = Field(default="", description="Where the handoff goes (gate escalations).")
+    what: str
+    why: list[str]
+    proposed: dict[str, Any] = Field(description="The payload or action arguments proposed.")
+    contract: str = Field(default="", description="Contract name an edit must satisfy.")
+    verdict: GateVerdict | None = None
+    envelope_rule: str | None = None
+    tier: Tier | None = None
+    allowed: list[DecisionAction] = Field(default_factory=lambda: list(DECISION_ACTIONS))
+
+
+class Decision(BaseModel):
+    """A human's answer to an escalation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: DecisionAction
+    user: str = Field(min_length=1)
+    comment: str = ""
+    edited: dict[str, Any] | None = None
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class ActionRecord(BaseModel):
+    """A side effect a stage took, or was stopped from taking."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str
+    action: str
+    tier: Tier
+    raised_by: str | None = Field(default=None, description="Envelope rule that raised the tier.")
+    status: Literal["executed", "rejected", "vetoed", "skipped"]
+    idempotency_key: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] = Field(default_factory=dict)
+    decided_by: str | None = None
+    at: datetime = Field(default_factory=utcnow)

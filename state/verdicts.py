@@ -1,0 +1,53 @@
+"""Gate verdicts: what an evaluator node decided about one handoff, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.contracts import utcnow
+from state.mast import MastCode
+
+GateDecision = Literal["pass", "revise", "escalate", "block"]
+"""pass: hand on; revise: back to the producer; escalate: a human decides; block: run fails."""
+
+CheckName = Literal["contract", "fidelity", "freshness", "budget", "loop", "domain", "judge"]
+
+OnFail = Literal["revise", "escalate", "block"]
+
+
+class CheckResult(BaseModel):
+    """The outcome of one gate check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check: CheckName
+    name: str = Field(description="Which rule, e.g. 'fidelity:quantity' or an invariant name.")
+    ok: bool
+    on_fail: OnFail = "revise"
+    mast: list[MastCode] = Field(default_factory=list)
+    detail: str = ""
+
+
+class GateVerdict(BaseModel):
+    """One gate's verdict on one handoff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gate: str = Field(description="Gate node name, e.g. 'gate intake->inventory'.")
+    source: str
+    target: str
+    handoff_seq: int
+    decision: GateDecision
+    checks: list[CheckResult]
+    mast: list[MastCode]
+    reasons: list[str]
+    score: float = Field(ge=0.0, le=1.0, description="Share of checks that passed.")
+    at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        """The checks that did not pass."""
+        return [c for c in self.checks if not c.ok]
