@@ -1,0 +1,1 @@
+"""Helpers of the checkpointer's integration tests (adapters, graphs, subprocess scripts)."""
