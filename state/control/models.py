@@ -75,6 +75,16 @@ class RunRecord(_Record):
     updated_at: datetime
 
 
+class NewRun(_Record):
+    """What ``RunRegistry.create_many`` needs to register one run."""
+
+    run_id: str
+    workflow: str
+    input_summary: str = ""
+    user: str | None = None
+    created_at: datetime | None = None
+
+
 class RunPage(_Record):
     """One page of a run listing, newest first, with the total matching the filters."""
 

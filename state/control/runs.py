@@ -1,27 +1,25 @@
 """Run registry: one hash per run (``wb:{<run>}:run``) plus sorted-set indexes for the console.
 
 The run hash is the truth. Status changes go through one Lua script on the run's own keys: it
-checks the fencing token (when given), refuses a change from a terminal status, validates the
-transition against ``models.TRANSITIONS``, writes the hash and appends a ``status`` event to the
-run's stream, all atomically. The global indexes (sorted sets scored by creation time, so
-listings are newest first) are updated right after, in a separate pipeline: a script may not
-touch keys of two slots. Under concurrent status writers of one run an index can lag the hash;
-``reindex`` repairs a run's entries from its hash, and ``list`` always returns what the hashes
-say.
-
-Index keys: ``wb:idx:runs`` (all), ``wb:idx:runs:status:<s>``, ``wb:idx:runs:workflow:<w>``,
-``wb:idx:runs:workflow:<w>:status:<s>``; ``wb:idx:workflows`` is the set of workflow names.
+checks the fencing token (when given), refuses any change to a run whose status is terminal,
+validates the transition against ``models.TRANSITIONS``, writes the hash and appends a
+``status`` event to the run's stream, all atomically. The global indexes (``run_index``) are
+updated right after, in a separate pipeline: a script may not touch keys of two slots. Under
+concurrent status writers of one run an index can lag the hash; ``reindex`` repairs a run's
+entries, and ``list`` always returns what the hashes say.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 import redis
 
-from state.control.connection import text
+from state.control import run_index
+from state.control.connection import text, texts
 from state.control.errors import (
     InvalidTransition,
     LeaseLost,
@@ -34,6 +32,7 @@ from state.control.models import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
+    NewRun,
     RunPage,
     RunRecord,
     RunStatus,
@@ -41,7 +40,7 @@ from state.control.models import (
     to_epoch,
     utcnow,
 )
-from state.keys import fence_key, global_key, run_key
+from state.keys import fence_key, run_key
 
 _CREATE = (
     ADD_EVENT_LUA
@@ -82,8 +81,7 @@ if new ~= '' and new ~= old then
   add_event(KEYS[3], ARGV[6], 'status', redis.call('HGET', KEYS[1], 'stage') or '', data,
     ARGV[5])
 end
-return {'ok', old, redis.call('HGET', KEYS[1], 'workflow'), redis.call('HGET', KEYS[1],
-  'created_at')}
+return {'ok', old, redis.call('HGETALL', KEYS[1])}
 """
 )
 
@@ -93,15 +91,6 @@ _FIELDS = ("stage", "worker", "reason")
 def run_hash_key(run_id: str) -> str:
     """The hash holding a run's record (read by the escalation script for the status)."""
     return run_key(run_id, "run")
-
-
-def _index(workflow: str | None = None, status: str | None = None) -> str:
-    parts = ["idx", "runs"]
-    if workflow is not None:
-        parts += ["workflow", workflow]
-    if status is not None:
-        parts += ["status", status]
-    return global_key(*parts)
 
 
 def _record(fields: dict[str, str]) -> RunRecord:
@@ -147,32 +136,56 @@ class RunRegistry:
         Raises:
             RunExists: A run with this id is already registered.
         """
-        ts = repr(to_epoch(created_at or utcnow()))
-        mapping = {
-            "run_id": run_id,
-            "workflow": workflow,
-            "status": "queued",
-            "input_summary": input_summary,
-            "created_at": ts,
-            "updated_at": ts,
-        }
-        if user:
-            mapping["user"] = user
-        args: list[str] = [self._maxlen, ts, json.dumps({"from": "", "to": "queued"})]
-        for key, value in mapping.items():
-            args += [key, value]
-        created = self._create(keys=[run_hash_key(run_id), events_key(run_id)], args=args)
-        if not int(created):
-            raise RunExists(f"run {run_id!r} already exists")
-        score = float(ts)
+        spec = NewRun(
+            run_id=run_id,
+            workflow=workflow,
+            input_summary=input_summary,
+            user=user,
+            created_at=created_at,
+        )
+        return self.create_many([spec])[0]
+
+    def create_many(self, runs: Iterable[NewRun]) -> builtins.list[RunRecord]:
+        """Register many runs in two round trips (imports, seeding, tests).
+
+        Each run is created by its own script, so one duplicate does not block the others.
+
+        Raises:
+            RunExists: Some run ids were already registered (named; the others are created).
+        """
         pipe = self._r.pipeline(transaction=False)
-        pipe.zadd(_index(), {run_id: score})
-        pipe.zadd(_index(status="queued"), {run_id: score})
-        pipe.zadd(_index(workflow=workflow), {run_id: score})
-        pipe.zadd(_index(workflow=workflow, status="queued"), {run_id: score})
-        pipe.sadd(global_key("idx", "workflows"), workflow)
+        records: builtins.list[dict[str, str]] = []
+        for spec in runs:
+            ts = repr(to_epoch(spec.created_at or utcnow()))
+            mapping = {
+                "run_id": spec.run_id,
+                "workflow": spec.workflow,
+                "status": "queued",
+                "input_summary": spec.input_summary,
+                "created_at": ts,
+                "updated_at": ts,
+            }
+            if spec.user:
+                mapping["user"] = spec.user
+            args = [self._maxlen, ts, json.dumps({"from": "", "to": "queued"})]
+            for key, value in mapping.items():
+                args += [key, value]
+            keys = [run_hash_key(spec.run_id), events_key(spec.run_id)]
+            self._create(keys=keys, args=args, client=pipe)
+            records.append(mapping)
+        created = pipe.execute() if records else []
+        pipe = self._r.pipeline(transaction=False)
+        duplicates = []
+        for mapping, ok in zip(records, created, strict=True):
+            if int(ok):
+                score = float(mapping["created_at"])
+                run_index.add(pipe, mapping["run_id"], mapping["workflow"], "queued", score)
+            else:
+                duplicates.append(mapping["run_id"])
         pipe.execute()
-        return _record(mapping)
+        if duplicates:
+            raise RunExists(f"run(s) already exist: {', '.join(map(repr, duplicates[:5]))}")
+        return [_record(m) for m in records]
 
     def get(self, run_id: str) -> RunRecord:
         """The run's record.
@@ -200,66 +213,55 @@ class RunRegistry:
         A worker passes its lease token as ``fence``: the write happens only if that token is
         still the run's current one. An empty string clears a text field.
 
+        Returns:
+            The record as written.
+
         Raises:
             UnknownRun: No run with this id.
             RunFinished: The run's status is terminal; nothing about it changes any more.
             InvalidTransition: ``models.TRANSITIONS`` does not allow the status change.
             LeaseLost: ``fence`` is not the current token.
         """
-        now = repr(to_epoch(utcnow()))
         allowed_from = [s for s in RUN_STATUSES if status is not None and status in TRANSITIONS[s]]
         args = [
             "" if fence is None else str(fence),
             status or "",
             " ".join(allowed_from),
             " ".join(sorted(TERMINAL_STATUSES)),
-            now,
+            repr(to_epoch(utcnow())),
             self._maxlen,
         ]
         for name, value in zip(_FIELDS, (stage, worker, reason), strict=True):
             if value is not None:
                 args += [name, value]
-        reply = self._update(
-            keys=[run_hash_key(run_id), fence_key(run_id), events_key(run_id)], args=args
-        )
-        outcome, *rest = [text(x) for x in reply]
+        keys = [run_hash_key(run_id), fence_key(run_id), events_key(run_id)]
+        outcome, *rest = self._update(keys=keys, args=args)
+        outcome = text(outcome)
         if outcome == "unknown":
             raise UnknownRun(run_id)
         if outcome == "fenced":
-            raise LeaseLost(run_id, fence or 0, int(rest[0]) if rest[0] else None)
+            current = text(rest[0])
+            raise LeaseLost(run_id, fence or 0, int(current) if current else None)
         if outcome == "finished":
-            raise RunFinished(run_id, rest[0])
+            raise RunFinished(run_id, text(rest[0]))
         if outcome == "transition":
-            raise InvalidTransition(f"run {run_id!r}: status {rest[0]} cannot become {status}")
-        old, workflow, created_at = rest
-        if status is not None and status != old:
-            self._move(run_id, workflow, float(created_at), old, status)
-        return self.get(run_id)
-
-    def _move(self, run_id: str, workflow: str, score: float, old: str, new: str) -> None:
-        pipe = self._r.pipeline(transaction=False)
-        pipe.zrem(_index(status=old), run_id)
-        pipe.zrem(_index(workflow=workflow, status=old), run_id)
-        pipe.zadd(_index(status=new), {run_id: score})
-        pipe.zadd(_index(workflow=workflow, status=new), {run_id: score})
-        pipe.execute()
+            raise InvalidTransition(
+                f"run {run_id!r}: status {text(rest[0])} cannot become {status}"
+            )
+        old, flat = text(rest[0]), texts(rest[1])
+        record = _record(dict(zip(flat[::2], flat[1::2], strict=True)))
+        if record.status != old:
+            pipe = self._r.pipeline(transaction=False)
+            score = to_epoch(record.created_at)
+            run_index.move(pipe, run_id, record.workflow, old, record.status, score)
+            pipe.execute()
+        return record
 
     def reindex(self, run_id: str) -> None:
         """Make the run's index entries agree with its hash (repair after a lagging update)."""
         run = self.get(run_id)
-        score = to_epoch(run.created_at)
         pipe = self._r.pipeline(transaction=False)
-        for status in RUN_STATUSES:
-            if status != run.status:
-                pipe.zrem(_index(status=status), run_id)
-                pipe.zrem(_index(workflow=run.workflow, status=status), run_id)
-        for key in (
-            _index(),
-            _index(status=run.status),
-            _index(workflow=run.workflow),
-            _index(workflow=run.workflow, status=run.status),
-        ):
-            pipe.zadd(key, {run_id: score})
+        run_index.repair(pipe, run_id, run.workflow, run.status, to_epoch(run.created_at))
         pipe.execute()
 
     def list(
@@ -278,14 +280,16 @@ class RunRegistry:
         """
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
-        index = _index(workflow=workflow, status=status)
+        index = run_index.index_key(workflow=workflow, status=status)
         pipe = self._r.pipeline(transaction=False)
         pipe.zcard(index)
-        pipe.zrevrange(index, offset, offset + limit - 1)
-        total, ids = pipe.execute() if limit else (self._r.zcard(index), [])
+        if limit:
+            pipe.zrevrange(index, offset, offset + limit - 1)
+        total, *page = pipe.execute()
+        ids = texts(page[0]) if page else []
         pipe = self._r.pipeline(transaction=False)
         for run_id in ids:
-            pipe.hgetall(run_hash_key(text(run_id)))
+            pipe.hgetall(run_hash_key(run_id))
         items = [
             _record({text(k): text(v) for k, v in fields.items()})
             for fields in (pipe.execute() if ids else [])
@@ -297,9 +301,9 @@ class RunRegistry:
         """Number of runs per status (every status present, zeros included), one round trip."""
         pipe = self._r.pipeline(transaction=False)
         for status in RUN_STATUSES:
-            pipe.zcard(_index(workflow=workflow, status=status))
+            pipe.zcard(run_index.index_key(workflow=workflow, status=status))
         return dict(zip(RUN_STATUSES, (int(n) for n in pipe.execute()), strict=True))
 
     def workflows(self) -> builtins.list[str]:
         """Names of every workflow that has had a run, sorted."""
-        return sorted(text(w) for w in self._r.smembers(global_key("idx", "workflows")))
+        return sorted(texts(self._r.smembers(run_index.WORKFLOWS_KEY)))
