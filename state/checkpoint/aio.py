@@ -107,8 +107,8 @@ class AsyncRedisSaver(BaseCheckpointSaver[str]):
             return done.value
 
     async def _write(self, thread_id: str, call: scripts.ScriptCall) -> None:
-        if call.empty:
-            return
+        if call.empty and call.token is None:
+            return  # nothing to write and nothing to check
         if await self._apply(keys=call.keys, args=call.args) == scripts.FENCED:
             raise StaleFenceError(thread_id, call.token or 0)
 

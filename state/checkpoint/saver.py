@@ -114,8 +114,8 @@ class RedisSaver(BaseCheckpointSaver[str]):
             return done.value
 
     def _write(self, thread_id: str, call: scripts.ScriptCall) -> None:
-        if call.empty:
-            return
+        if call.empty and call.token is None:
+            return  # nothing to write and nothing to check
         if self._apply(keys=call.keys, args=call.args) == scripts.FENCED:
             raise StaleFenceError(thread_id, call.token or 0)
 

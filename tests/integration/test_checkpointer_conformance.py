@@ -21,7 +21,9 @@ def _assert_passes(report: CapabilityReport) -> None:
     assert not failures, failures
     for cap in IMPLEMENTED:
         result = report.results[cap]
-        assert result.detected and result.passed and result.tests_passed > 0, (cap, result)
+        assert result.detected, cap
+        assert result.passed, (cap, result)
+        assert result.tests_passed > 0, cap
 
 
 def test_sync_saver_conformance(redis_url: str) -> None:

@@ -1,0 +1,92 @@
+"""Storage grows with what changed, and odd thread ids never share keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+
+from state.checkpoint import RedisSaver
+from state.keys import escape
+from tests.integration.checkpoint_helpers.graphs import build_counter_graph
+from tests.redis_servers import ServerUnderTest
+
+PAYLOAD = 10_000  # bytes of a field written once and never changed
+
+
+@pytest.fixture
+def saver(shared_server: ServerUnderTest) -> Iterator[RedisSaver]:
+    with RedisSaver.from_url(shared_server.url) as s:
+        yield s
+
+
+def _bytes_stored(saver: RedisSaver, thread_id: str) -> int:
+    # SAMPLES 0: measure every field of the hashes, not an estimate from a sample
+    return sum(saver.client.memory_usage(k, samples=0) or 0 for k in saver.storage_keys(thread_id))
+
+
+def _run(saver: RedisSaver, steps: int) -> int:
+    thread = f"growth-{steps}-{uuid.uuid4().hex[:8]}"
+    graph = build_counter_graph().compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": 2 * steps + 10}
+    state = graph.invoke({"count": 0, "target": steps, "payload": "x" * PAYLOAD}, config)
+    assert state["count"] == steps
+    return _bytes_stored(saver, thread)
+
+
+@pytest.mark.parametrize("shared_server", ["valkey", "redis7"], indirect=True)
+def test_storage_grows_linearly_with_what_changed(saver: RedisSaver) -> None:
+    small, large = _run(saver, 50), _run(saver, 500)
+    per_step_small, per_step_large = small / 50, large / 500
+    slope = (large - small) / 450
+    # a saver copying the state at every step would store > PAYLOAD bytes per step
+    assert slope < PAYLOAD / 4, (small, large)
+    # linear: the cost of a step does not grow with the length of the run
+    assert 0.5 < per_step_large / per_step_small < 1.5, (per_step_small, per_step_large)
+    assert 0.5 < slope / ((small - PAYLOAD) / 50) < 1.5, (small, large)
+
+
+ODD_IDS = [
+    "a:b",
+    "a%3Ab",  # the escaped form of the previous one must still be a different thread
+    "a%253Ab",
+    "{a}",
+    "a}:{b",
+    "}",
+    "wb:{x}:cp",
+    "ünïcødé/日本語 🚚",
+    " ",
+    "a:b:",
+]
+
+
+@pytest.mark.parametrize("shared_server", ["valkey"], indirect=True)
+def test_odd_thread_ids_do_not_collide(saver: RedisSaver) -> None:
+    run = uuid.uuid4().hex[:6]
+    threads = [f"{tid}{run}" for tid in ODD_IDS] + [f"{run}{tid}" for tid in ODD_IDS]
+    for i, thread in enumerate(threads):
+        for ns in ("", "child:1", "child%3A1"):
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = {"owner:ch": [thread, ns]}
+            checkpoint["channel_versions"] = {"owner:ch": saver.get_next_version(None, None)}
+            config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ns}}
+            saver.put(config, checkpoint, {"i": i}, checkpoint["channel_versions"])
+    seen_keys: set[str] = set()
+    for i, thread in enumerate(threads):
+        for ns in ("", "child:1", "child%3A1"):
+            got = saver.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": ns}})
+            assert got is not None
+            assert got.checkpoint["channel_values"] == {"owner:ch": [thread, ns]}
+            assert got.metadata["i"] == i
+        keys = set(saver.storage_keys(thread))
+        # every key carries the thread's own hash tag: one Cluster slot per thread
+        assert all(k.startswith(f"wb:{{{escape(thread)}}}:") for k in keys)
+        assert not keys & seen_keys
+        seen_keys |= keys
+
+    saver.delete_thread(threads[0])
+    assert saver.get_tuple({"configurable": {"thread_id": threads[0]}}) is None
+    assert all(saver.get_tuple({"configurable": {"thread_id": t}}) for t in threads[1:])
