@@ -1,0 +1,69 @@
+"""Connecting: Redis down gives one clear line; passwords never leak into messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from state.control.connection import connect
+from state.control.errors import RedisUnavailable
+from state.control.plane import ControlPlane
+from tests.redis_servers import ServerUnderTest, free_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_closed_port_gives_one_clear_line() -> None:
+    url = f"redis://admin:s3cret@127.0.0.1:{free_port()}/0"
+    start = time.monotonic()
+    with pytest.raises(RedisUnavailable) as info:
+        connect(url, retries=2, backoff_base=0.01)
+    message = str(info.value)
+    assert time.monotonic() - start < 5
+    assert "\n" not in message
+    assert "s3cret" not in message
+    assert "redis://admin:***@127.0.0.1" in message
+    assert "unset REDIS_URL to use the embedded server" in message
+
+
+def test_plane_from_url_is_the_same_error() -> None:
+    with pytest.raises(RedisUnavailable, match="cannot reach Redis"):
+        ControlPlane.from_url(f"redis://127.0.0.1:{free_port()}/0")
+
+
+def test_invalid_url() -> None:
+    with pytest.raises(RedisUnavailable, match="invalid Redis URL"):
+        connect("http://example.org/")
+
+
+def test_wrong_password(server: ServerUnderTest) -> None:
+    admin = connect(server.url)
+    admin.execute_command("ACL", "SETUSER", "waybill", "on", ">right", "~*", "&*", "+@all")
+    with pytest.raises(RedisUnavailable, match="refused our credentials") as info:
+        connect(server.url.replace("redis://", "redis://waybill:wrong@"))
+    assert ":wrong@" not in str(info.value)
+    ok = connect(server.url.replace("redis://", "redis://waybill:right@"))
+    assert ok.ping()
+
+
+def test_message_is_printable_without_traceback() -> None:
+    """What a command line shows: ``str(exc)`` on one line, nothing else."""
+    code = (
+        "from state.control.connection import connect\n"
+        "from state.control.errors import RedisUnavailable\n"
+        "try:\n"
+        f"    connect('redis://127.0.0.1:{free_port()}/0', retries=1)\n"
+        "except RedisUnavailable as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert len(out.stdout.strip().splitlines()) == 1
+    assert out.stderr == ""
