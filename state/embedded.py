@@ -90,7 +90,7 @@ def start_embedded(
         found = _read_state(redis_dir)
         if found is not None:
             if _answers(found["url"], found["pid"]):
-                if _alive(found["owner_pid"]):
+                if process_alive(found["owner_pid"]):
                     return EmbeddedRedis(found["url"], found["pid"], redis_dir, None)
                 _shutdown_orphan(found["url"], found["pid"], timeout)
             (redis_dir / STATE_FILE).unlink(missing_ok=True)
@@ -229,14 +229,19 @@ def _answers(url: str, pid: int) -> bool:
         client.close()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True if ``pid`` is a running process (a zombie, exited but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs (macOS): the signal check above is all we have
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _shutdown_orphan(url: str, pid: int, timeout: float) -> None:
@@ -246,9 +251,9 @@ def _shutdown_orphan(url: str, pid: int, timeout: float) -> None:
         client.shutdown()
     client.close()
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if process_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
