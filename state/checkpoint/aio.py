@@ -24,6 +24,8 @@ from state.checkpoint.layout import ThreadKeys
 from state.checkpoint.records import build_put, build_put_writes, next_version, thread_of
 from state.checkpoint.serde import StrictSerializer
 
+# a prune retries when a checkpoint lands between its read and its script
+PRUNE_ATTEMPTS = 5
 _USE_SYNC = "AsyncRedisSaver is asynchronous; use RedisSaver with invoke/stream"
 
 
@@ -50,6 +52,7 @@ class AsyncRedisSaver(BaseCheckpointSaver[str]):
         self._owns_client = False
         self._apply = client.register_script(scripts.APPLY)
         self._delete = client.register_script(scripts.DELETE_THREAD)
+        self._prune = client.register_script(scripts.PRUNE_KEEP_LATEST)
 
     @classmethod
     def from_url(
@@ -182,6 +185,25 @@ class AsyncRedisSaver(BaseCheckpointSaver[str]):
         """As ``RedisSaver.copy_thread``."""
         plan = plans.copy_plan(source_thread_id, target_thread_id, self.fence_token)
         await self._write(target_thread_id, await self._run(plan))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """As ``RedisSaver.prune``."""
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r}")
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                await self.adelete_thread(thread_id)
+                continue
+            for _attempt in range(PRUNE_ATTEMPTS):
+                plan = plans.prune_plan(thread_id, self.fence_token, self.serde)
+                keys, args = await self._run(plan)
+                outcome = await self._prune(keys=keys, args=args)
+                if outcome == scripts.FENCED:
+                    raise StaleFenceError(thread_id, self.fence_token or 0)
+                if outcome != scripts.STALE_PLAN:
+                    break
+            else:
+                raise RuntimeError(f"thread {thread_id!r} kept changing while being pruned")
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """See ``records.next_version``."""

@@ -195,3 +195,26 @@ def copy_plan(source: str, target: str, token: int | None) -> Plan:
             for fld, value in next(pending).items():
                 call.hset(dst.writes(ns, cid), text(fld), value)
     return call
+
+
+def prune_plan(thread_id: str, token: int | None, serde: SerializerProtocol) -> Plan:
+    """Plan of ``prune(keep_latest)`` for one thread: returns ``(keys, args)`` of the script.
+
+    The latest checkpoint of each namespace is read here to learn which channel values it
+    references; the script re-checks that nothing newer arrived before deleting anything.
+    """
+    keys = ThreadKeys(thread_id)
+    (bases,) = yield Request([("HKEYS", keys.namespaces)])
+    names = sorted(text(n) for n in bases)
+    latest = yield Request(
+        [("ZREVRANGEBYLEX", keys.index(ns), "+", "-", "LIMIT", 0, 1) for ns in names]
+    )
+    kept = [text(found[0]) if found else "" for found in latest]
+    records = yield Request(
+        [("HGET", keys.checkpoints(ns), cid) for ns, cid in zip(names, kept, strict=True)]
+    )
+    args: list[str] = ["" if token is None else str(token)]
+    for ns, cid, raw in zip(names, kept, records, strict=True):
+        fields = list(decode_record(cid, raw, serde).blob_fields().values()) if raw else []
+        args += [keys.base(ns), cid, str(len(fields)), *fields]
+    return [keys.fence, keys.namespaces], args

@@ -24,6 +24,8 @@ from state.checkpoint.layout import ThreadKeys
 from state.checkpoint.records import build_put, build_put_writes, next_version, thread_of
 from state.checkpoint.serde import StrictSerializer
 
+# a prune retries when a checkpoint lands between its read and its script
+PRUNE_ATTEMPTS = 5
 _USE_ASYNC = "RedisSaver is synchronous; use AsyncRedisSaver with ainvoke/astream"
 
 
@@ -56,6 +58,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
         self._owns_client = False
         self._apply = client.register_script(scripts.APPLY)
         self._delete = client.register_script(scripts.DELETE_THREAD)
+        self._prune = client.register_script(scripts.PRUNE_KEEP_LATEST)
 
     @classmethod
     def from_url(
@@ -211,6 +214,34 @@ class RedisSaver(BaseCheckpointSaver[str]):
         """
         call = self._run(plans.copy_plan(source_thread_id, target_thread_id, self.fence_token))
         self._write(target_thread_id, call)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Prune threads: ``"keep_latest"`` keeps each namespace's latest checkpoint, its
+        pending writes and the values it references; ``"delete"`` deletes the threads.
+
+        Not for graphs using LangGraph's beta ``DeltaChannel``, whose values are rebuilt from
+        ancestor checkpoints that ``keep_latest`` removes.
+
+        Raises:
+            ValueError: Unknown strategy.
+            StaleFenceError: The saver is fenced and its token is no longer current.
+        """
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r}")
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                self.delete_thread(thread_id)
+                continue
+            for _attempt in range(PRUNE_ATTEMPTS):
+                plan = plans.prune_plan(thread_id, self.fence_token, self.serde)
+                keys, args = self._run(plan)
+                outcome = self._prune(keys=keys, args=args)
+                if outcome == scripts.FENCED:
+                    raise StaleFenceError(thread_id, self.fence_token or 0)
+                if outcome != scripts.STALE_PLAN:
+                    break
+            else:
+                raise RuntimeError(f"thread {thread_id!r} kept changing while being pruned")
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """See ``records.next_version``."""

@@ -107,3 +107,58 @@ class ScriptCall:
     def empty(self) -> bool:
         """True when there is nothing to write."""
         return len(self.args) == 1
+
+
+STALE_PLAN = -1
+
+# Keep only the latest checkpoint of each namespace, its writes (and writes of any newer,
+# not yet stored checkpoint) and the channel values it references.
+# KEYS[1] = fence key, KEYS[2] = namespaces hash. ARGV[1] = token or "", then per namespace:
+#   key base, kept checkpoint id ("" if none), number of kept blob fields, the fields.
+# Returns -1 if a checkpoint or namespace appeared since the caller read the plan (retry).
+PRUNE_KEEP_LATEST = """
+local token = ARGV[1]
+if token ~= '' and redis.call('GET', KEYS[1]) ~= token then
+  return 0
+end
+local plans, i = {}, 2
+while i <= #ARGV do
+  local base, kept, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local latest = redis.call('ZREVRANGEBYLEX', base .. ':idx', '+', '-', 'LIMIT', 0, 1)[1]
+  if (latest or '') ~= kept then
+    return -1
+  end
+  local keep = {}
+  for j = 1, n do
+    keep[ARGV[i + 2 + j]] = true
+  end
+  plans[#plans + 1] = {base, kept, keep}
+  i = i + 3 + n
+end
+if redis.call('HLEN', KEYS[2]) ~= #plans then
+  return -1
+end
+for _, p in ipairs(plans) do
+  local base, kept, keep = p[1], p[2], p[3]
+  if kept ~= '' then
+    local older = redis.call('ZRANGEBYLEX', base .. ':idx', '-', '(' .. kept)
+    for _, id in ipairs(older) do
+      redis.call('HDEL', base .. ':ck', id)
+    end
+    redis.call('ZREMRANGEBYLEX', base .. ':idx', '-', '(' .. kept)
+  end
+  local wkeys = redis.call('HGETALL', base .. ':wkeys')
+  for j = 1, #wkeys, 2 do
+    if wkeys[j] < kept then
+      redis.call('DEL', wkeys[j + 1])
+      redis.call('HDEL', base .. ':wkeys', wkeys[j])
+    end
+  end
+  for _, f in ipairs(redis.call('HKEYS', base .. ':blobs')) do
+    if not keep[f] then
+      redis.call('HDEL', base .. ':blobs', f)
+    end
+  end
+end
+return 1
+"""

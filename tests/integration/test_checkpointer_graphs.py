@@ -155,3 +155,19 @@ def test_delete_thread_removes_every_key(saver: RedisSaver, shared_server: Serve
     saver.delete_thread(thread)
     assert shared_server.client().exists(*keys) == 0
     assert graph.get_state(config).values == {}
+
+
+def test_prune_keeps_the_latest_state_and_frees_the_rest(saver: RedisSaver) -> None:
+    graph = build_counter_graph().compile(checkpointer=saver)
+    config = _config(_tid("prune"))
+    thread = config["configurable"]["thread_id"]
+    graph.invoke({"count": 0, "target": 10, "payload": "p" * 1000}, config)
+    latest = graph.get_state(config)
+    size_before = len(saver.storage_keys(thread))
+
+    saver.prune([thread])
+
+    assert [s.values for s in graph.get_state_history(config)] == [latest.values]
+    assert len(saver.storage_keys(thread)) < size_before
+    graph.update_state(config, {"target": 12})  # the run can go on from what was kept
+    assert graph.invoke(None, config)["count"] == 12

@@ -62,5 +62,8 @@ class SyncSaverAsAsync(BaseCheckpointSaver[str]):
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self.inner.copy_thread(source_thread_id, target_thread_id)
 
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self.inner.prune(thread_ids, strategy=strategy)
+
     def get_next_version(self, current: str | None, channel: None) -> str:
         return self.inner.get_next_version(current, channel)
