@@ -50,44 +50,50 @@ def _one_line(exc: BaseException) -> str:
 def connect(
     url: str,
     *,
-    retries: int = 3,
-    backoff_base: float = 0.05,
+    retries: int = 8,
+    backoff_base: float = 0.1,
     backoff_cap: float = 2.0,
     connect_timeout: float = 2.0,
     socket_timeout: float | None = 30.0,
     check: bool = True,
+    check_retries: int = 1,
+    hint: str = _HINT,
 ) -> redis.Redis:
     """Open a client on ``url`` and (by default) check that the server answers.
 
     Args:
         url: ``redis://[user:password@]host:port/db``, ``rediss://...`` or ``unix://path``.
-        retries: How many times a command is retried after a connection error or timeout.
-        backoff_base: First backoff in seconds; it doubles per failure (with jitter).
+        retries: How many times a command is retried after a connection error or timeout
+            (with the defaults, about 5 s of backoff: a server restart is ridden out).
+        backoff_base: Base backoff in seconds; it doubles per failure (with jitter).
         backoff_cap: Longest single backoff in seconds.
         connect_timeout: Seconds to wait for a TCP connect.
         socket_timeout: Seconds to wait for a reply; must exceed any blocking read's timeout
             (``RunEvents.tail``). ``None`` waits forever.
         check: PING the server now and check its version, so a bad URL fails here, once,
             instead of at the first command.
+        check_retries: Retries of that first check: keep it small, so a server that is down
+            at start is reported at once rather than after the full backoff.
+        hint: What to tell the user to do when the server is unreachable.
 
     Returns:
         A client with ``decode_responses=True``.
 
     Raises:
-        RedisUnavailable: The URL is invalid, the server is unreachable after the retries,
-            refuses the credentials, or is older than Redis 6.2.
+        RedisUnavailable: The URL is invalid, the server is unreachable, refuses the
+            credentials, or is older than Redis 6.2.
     """
     masked = mask_url(url)
-    retry = Retry(
-        ExponentialWithJitterBackoff(cap=backoff_cap, base=backoff_base),
-        retries,
-        supported_errors=(redis.ConnectionError, redis.TimeoutError),
-    )
+
+    def retry(times: int) -> Retry:
+        backoff = ExponentialWithJitterBackoff(cap=backoff_cap, base=backoff_base)
+        return Retry(backoff, times, supported_errors=(redis.ConnectionError, redis.TimeoutError))
+
     try:
         client = redis.Redis.from_url(
             url,
             decode_responses=True,
-            retry=retry,
+            retry=retry(check_retries if check else retries),
             socket_connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
             health_check_interval=30,
@@ -96,14 +102,15 @@ def connect(
         raise RedisUnavailable(f"invalid Redis URL {masked}: {_one_line(exc)}") from None
     if check:
         try:
-            check_server(client, masked)
+            check_server(client, masked, hint=hint)
         except RedisUnavailable:
             client.close()
             raise
+        client.set_retry(retry(retries))
     return client
 
 
-def check_server(client: redis.Redis, masked_url: str) -> None:
+def check_server(client: redis.Redis, masked_url: str, *, hint: str = _HINT) -> None:
     """PING the server and check it is Redis >= 6.2 (or Valkey); raise ``RedisUnavailable``."""
     try:
         client.ping()
@@ -115,7 +122,7 @@ def check_server(client: redis.Redis, masked_url: str) -> None:
         ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         raise RedisUnavailable(
-            f"cannot reach Redis at {masked_url} ({_one_line(exc)}): {_HINT}"
+            f"cannot reach Redis at {masked_url} ({_one_line(exc)}): {hint}"
         ) from None
     except redis.ResponseError as exc:
         raise RedisUnavailable(

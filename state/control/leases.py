@@ -24,13 +24,6 @@ from state.control.errors import LeaseHeld, LeaseLost
 from state.control.models import Lease
 from state.keys import fence_key, run_key, run_tag
 
-FENCE_CHECK_LUA = """
-local function fence_ok(fence_key, token)
-  return token == '' or redis.call('GET', fence_key) == token
-end
-"""
-"""Lua ``fence_ok(fence_key, token)`` for per-run scripts (``''`` means an unfenced write)."""
-
 _ACQUIRE = """
 -- KEYS: lease, fence. ARGV: holder, ttl_ms.
 local holder = redis.call('HGET', KEYS[1], 'holder')
@@ -152,6 +145,9 @@ class Leases:
         Each command is ``(name, key, *args)``: its single key comes first and must belong to
         the run (``wb:{<run>}:...``). Example:
         ``leases.guarded(run, token, [("HSET", run_key(run, "x"), "f", "v")])``.
+
+        The token is checked before anything runs; like any Lua script, a command that fails
+        half-way (say, a wrong-type key) does not undo the commands before it.
 
         Returns:
             The commands' replies, in order.

@@ -23,7 +23,7 @@ def test_closed_port_gives_one_clear_line() -> None:
     url = f"redis://admin:s3cret@127.0.0.1:{free_port()}/0"
     start = time.monotonic()
     with pytest.raises(RedisUnavailable) as info:
-        connect(url, retries=2, backoff_base=0.01)
+        connect(url, check_retries=2, backoff_base=0.01)
     message = str(info.value)
     assert time.monotonic() - start < 5
     assert "\n" not in message
@@ -58,7 +58,7 @@ def test_message_is_printable_without_traceback() -> None:
         "from state.control.connection import connect\n"
         "from state.control.errors import RedisUnavailable\n"
         "try:\n"
-        f"    connect('redis://127.0.0.1:{free_port()}/0', retries=1)\n"
+        f"    connect('redis://127.0.0.1:{free_port()}/0', check_retries=0)\n"
         "except RedisUnavailable as exc:\n"
         "    print(exc)\n"
     )
