@@ -146,9 +146,12 @@ class EmbeddedRedis:
         """Stop the server on SIGTERM/SIGHUP, then behave as the previous handler would.
 
         With a default handler before, the process then exits with ``SystemExit(128 + signum)``
-        so ``finally`` blocks and ``atexit`` hooks still run. Call from the main thread.
+        so ``finally`` blocks and ``atexit`` hooks still run; an ignored signal stays ignored.
+        Call from the main thread.
         """
         for signum in _HANDLED_SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # e.g. SIGHUP under nohup: the process outlives it, so must the server
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
     def _restore_signal_handlers(self) -> None:
@@ -164,7 +167,7 @@ class EmbeddedRedis:
         self.close()
         if callable(previous):
             previous(signum, frame)
-        elif previous != signal.SIG_IGN:
+        else:
             raise SystemExit(128 + signum)
 
     def __enter__(self) -> EmbeddedRedis:
