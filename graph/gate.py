@@ -66,6 +66,10 @@ def make_gate_node(chain: Chain, edge: Edge) -> Any:
         checks = run_checks(g)
         used = int(state.get("revisions", {}).get(edge.id, 0))
         decision, reasons = decide(checks, used, chain.budgets.max_revisions_per_edge)
+        if decision == "revise" and handoff["by"].startswith("human:"):
+            # Revising would hand a person's edit back to the agent, which would overwrite it.
+            decision = "escalate"
+            reasons.append("the edit of a human failed its checks: back to a human")
         mast: list[MastCode] = sorted({code for c in checks if not c.ok for code in c.mast})
         verdict = GateVerdict(
             gate=edge.gate,

@@ -1,0 +1,41 @@
+"""Unit-test helpers: no network, no Redis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.procurement.chain import build_chain
+from graph.chain import Chain
+from state.decisions import Decision, EscalationRequest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "procurement"
+
+
+@pytest.fixture
+def procurement() -> Chain:
+    return build_chain()
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return data
+
+
+class Recorder:
+    """A decider that answers every escalation the same way and remembers what it was asked."""
+
+    def __init__(self, action: str, user: str = "tess", edited: dict[str, Any] | None = None):
+        self.action = action
+        self.user = user
+        self.edited = edited
+        self.asked: list[EscalationRequest] = []
+
+    def __call__(self, req: EscalationRequest) -> Decision:
+        self.asked.append(req)
+        return Decision.model_validate(
+            {"action": self.action, "user": self.user, "edited": self.edited}
+        )
