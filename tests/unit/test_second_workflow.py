@@ -127,7 +127,7 @@ def test_unknown_workflow_names_the_known_ones() -> None:
     registry.register(build_support_chain)
     with pytest.raises(UnknownWorkflowError) as info:
         registry.get("nope")
-    assert str(info.value) == "unknown workflow 'nope' (known: support)"
+    assert str(info.value) == "unknown workflow 'nope' (known: procurement, support)"
 
 
 def test_registry_discovers_the_reference_workflows() -> None:
