@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/waybill up
+	$(BIN)/waybill run procurement --input examples/procurement/small_order.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
