@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/waybill run procurement --input examples/procurement/small_order.json
+	$(BIN)/waybill up
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,13 +10,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from console.commands import run, workflows
+from console.commands import decide, kill, run, runs, up, worker, workflows
 from console.errors import CliError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
+from graph.service import ServiceError
 from graph.validate import ChainError
+from state.control.errors import ControlPlaneError
 
-COMMANDS = (run, workflows)
+COMMANDS = (run, runs, decide, kill, worker, up, workflows)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (CliError, InputError, ChainError, UnknownWorkflowError) as exc:
+    except (
+        CliError,
+        InputError,
+        ChainError,
+        UnknownWorkflowError,
+        ServiceError,
+        ControlPlaneError,
+    ) as exc:
         print(f"waybill: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ ledger remembers: a re-run node never repeats an action.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from langgraph.types import interrupt
@@ -64,6 +65,30 @@ def run_actions(
             records.append(ActionRecord(status="executed", result=done, **base))
             continue
         decided_by = None
+        if tier == "notify" and ctx.veto_window_s > 0:
+            deadline = ctx.clock() + timedelta(seconds=ctx.veto_window_s)
+            notice = EscalationRequest(
+                kind="action",
+                run_id=ctx.run_id,
+                stage=stage.name,
+                what=f"Action '{action.name}' of stage '{stage.name}' runs at "
+                f"{deadline:%H:%M:%S} UTC unless vetoed (owner: {stage.owner})",
+                why=[rule.reason] if rule else [f"'{action.name}' is declared notify-tier"],
+                proposed=args,
+                envelope_rule=rule.name if rule else None,
+                tier=tier,
+                deadline=deadline,
+                allowed=["approve", "reject"],
+            )
+            # The run waits here; the worker schedules the end of the window, and a veto
+            # (reject) before it wins, because the first decision on an escalation wins.
+            decision = Decision.model_validate(interrupt(notice.model_dump(mode="json")))
+            decided_by = decision.user
+            if decision.action != "approve":
+                records.append(ActionRecord(status="vetoed", decided_by=decided_by, **base))
+                return records, f"action '{action.name}' vetoed by {decision.user}" + (
+                    f": {decision.comment}" if decision.comment else ""
+                )
         if tier == "approve":
             request = EscalationRequest(
                 kind="action",

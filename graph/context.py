@@ -47,7 +47,7 @@ class MemoryLedger:
         self._done[key] = result
 
 
-def _never_stop() -> str | None:
+def _never_stop(stage: str) -> str | None:
     return None
 
 
@@ -61,7 +61,8 @@ class RunContext:
     sources: Mapping[str, Source] = field(default_factory=dict)
     """Sources of truth by name, for agents and for the freshness check."""
     ledger: ActionLedger = field(default_factory=MemoryLedger)
-    should_stop: Callable[[], str | None] = _never_stop
-    """Returns a reason when a kill switch covers this run; checked at every node boundary."""
+    should_stop: Callable[[str], str | None] = _never_stop
+    """Given the stage about to run (or being handed to), returns a reason when a kill switch
+    covers this run, its workflow or that stage's agent; checked at every node boundary."""
     veto_window_s: float = 0.0
     clock: Callable[[], datetime] = utcnow

@@ -58,7 +58,7 @@ def make_gate_node(chain: Chain, edge: Edge) -> Any:
 
     def gate(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop()
+        stop = ctx.should_stop(edge.source)
         if stop:
             return {"status": "killed", "reason": stop}
         handoff = state["handoffs"][-1]

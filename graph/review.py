@@ -47,7 +47,7 @@ def make_review_node(chain: Chain, edge: Edge) -> Any:
 
     def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop()
+        stop = ctx.should_stop(edge.source)
         if stop:
             return {"status": "killed", "reason": stop}
         request = escalation_for(chain, edge, state, ctx.run_id)

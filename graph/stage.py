@@ -55,7 +55,7 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
 
     def node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop()
+        stop = ctx.should_stop(stage.name)
         if stop:
             return {"status": "killed", "reason": stop}
         inp, input_seq = _input_of(chain, stage, state)

@@ -51,6 +51,9 @@ class EscalationRequest(BaseModel):
     verdict: GateVerdict | None = None
     envelope_rule: str | None = None
     tier: Tier | None = None
+    deadline: datetime | None = Field(
+        default=None, description="Notify tier: the action runs at this time unless vetoed."
+    )
     allowed: list[DecisionAction] = Field(default_factory=lambda: list(DECISION_ACTIONS))
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     veto_window_s: float = Field(default=30.0, ge=0, description="Notify-tier veto window.")
     kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
     queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
+    lease_ttl_s: float = Field(default=10.0, gt=0, description="Run lease TTL (renewed by holder).")
+    workflow_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra modules whose build_chain() registers a workflow (JSON list).",
+    )
 
 
 def get_settings() -> Settings:

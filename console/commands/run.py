@@ -32,6 +32,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--comment", default="", help="comment recorded with the decision")
     p.add_argument("--user", default="cli", help="who decides (recorded in the run)")
     p.add_argument("--run-id", help="run id (default: a new one)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="run in this process with in-memory state (no Redis, no workers)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -114,6 +119,10 @@ def print_outcome(outcome: RunOutcome) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.local:
+        from console.commands.run_redis import run_on_redis
+
+        return run_on_redis(args)
     registry = default_registry()
     chain = registry.fresh(args.workflow)
     request = load_json(args.input, "input file")

@@ -1,0 +1,103 @@
+"""``waybill run`` on Redis: submit the run, follow its events, answer its escalations.
+
+The run executes on a worker when one listens on the queue, else in this process; either way
+its state is checkpointed in Redis and ``waybill show RUN`` can follow it from elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from console.backend import open_backend
+from console.commands.run import EXIT_CODES, load_json, make_decider
+from console.follow import follow
+from console.timeline import describe_escalation
+from graph.service import SYSTEM, Principal
+from state.control.errors import ControlPlaneError
+from state.control.models import Escalation
+from state.decisions import EscalationRequest
+
+
+def pending_escalation(escalations: list[Escalation]) -> Escalation | None:
+    """The one undecided escalation of a run, if any."""
+    return next((e for e in escalations if e.decision is None), None)
+
+
+def run_on_redis(args: argparse.Namespace) -> int:
+    request = load_json(args.input, "input file")
+    decide = make_decider(args)
+    who = Principal(args.user, "admin")  # an operator at the command line has Redis access
+    backend = open_backend()
+    try:
+        service = backend.service()
+        workers = backend.workers_listening()
+        where = f"{workers} worker(s)" if workers else "this process (no worker is listening)"
+        record = service.submit(
+            args.workflow, request, who=who, inject=args.inject, run_id=args.run_id
+        )
+        print(f"waybill: run {record.run_id} of {args.workflow} queued; executing on {where}")
+        after = "0-0"
+
+        def busy() -> bool:
+            return any(t.is_alive() for t in backend.inline_threads)
+
+        while True:
+            record, after = follow(backend.cp, record.run_id, after=after, still_running=busy)
+            if record.status != "waiting":
+                reason = f" ({record.reason})" if record.reason else ""
+                print(f"run {record.run_id}: {record.status}{reason}")
+                return EXIT_CODES.get(record.status, 1)
+            esc = pending_escalation(backend.cp.escalations.for_run(record.run_id))
+            if esc is None:
+                time.sleep(0.2)
+                continue
+            req = EscalationRequest.model_validate(
+                {k: v for k, v in esc.request.items() if k != "interrupt_id"}
+            )
+            if esc.kind == "veto" and req.deadline is not None and decide is None:
+                for line in describe_escalation(req):
+                    print(line)
+                wait = max(0.0, req.deadline.timestamp() - time.time())
+                print(f"  veto window: proceeding in {wait:.0f}s unless vetoed elsewhere")
+                time.sleep(wait)
+                _decide(service, esc, "approve", SYSTEM, "no veto within the window", None)
+                continue
+            if decide is None:
+                for line in describe_escalation(req):
+                    print(line)
+                print(
+                    f"run {record.run_id}: waiting for a decision "
+                    f"(`waybill decide {record.run_id} --approve|--reject`)"
+                )
+                return EXIT_CODES["waiting"]
+            decision = decide(req)
+            _decide(
+                service,
+                esc,
+                decision.action,
+                Principal(decision.user, "admin"),
+                decision.comment,
+                decision.edited,
+            )
+    finally:
+        backend.close()
+
+
+def _decide(
+    service: object, esc: Escalation, action: str, who: Principal, comment: str, edited: object
+) -> None:
+    from graph.service import RunService
+
+    assert isinstance(service, RunService)
+    try:
+        service.decide(
+            esc.escalation_id,
+            action,
+            who=who,
+            comment=comment,
+            edited=edited if isinstance(edited, dict) else None,
+            run_id=esc.run_id,
+        )
+    except ControlPlaneError as exc:
+        print(f"  decision not taken: {exc}")

@@ -1,0 +1,74 @@
+"""``waybill runs`` and ``waybill show RUN``: what runs exist and what one of them did."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from console.backend import open_backend
+from console.follow import event_lines, follow
+from state.control.models import RUN_STATUSES
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("--status", choices=RUN_STATUSES)
+    p.add_argument("--workflow")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--offset", type=int, default=0)
+    p.set_defaults(func=cmd_runs)
+    s = sub.add_parser("show", help="print a run's timeline from its event stream")
+    s.add_argument("run_id", metavar="RUN")
+    s.add_argument("--follow", "-f", action="store_true", help="keep following until it stops")
+    s.set_defaults(func=cmd_show)
+
+
+def _age(ts: datetime) -> str:
+    seconds = int((datetime.now(UTC) - ts).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    backend = open_backend()
+    try:
+        page = backend.cp.runs.list(
+            status=args.status, workflow=args.workflow, offset=args.offset, limit=args.limit
+        )
+        print(f"{'RUN':<14} {'WORKFLOW':<13} {'STATUS':<10} {'STAGE':<13} {'AGE':>5}  REASON")
+        for r in page.items:
+            print(
+                f"{r.run_id:<14} {r.workflow:<13} {r.status:<10} {(r.stage or ''):<13} "
+                f"{_age(r.created_at):>5}  {(r.reason or '')[:60]}"
+            )
+        shown = f"{page.offset + 1}-{page.offset + len(page.items)}" if page.items else "none"
+        print(f"({shown} of {page.total})")
+        return 0
+    finally:
+        backend.close()
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    backend = open_backend()
+    try:
+        record = backend.cp.runs.get(args.run_id)
+        print(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}")
+        if args.follow:
+            record, _ = follow(backend.cp, record.run_id)
+        else:
+            for event in backend.cp.events.read(record.run_id, count=100_000):
+                for line in event_lines(event):
+                    print(line)
+        print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
+        for esc in backend.cp.escalations.for_run(record.run_id):
+            if esc.decision is None:
+                print(f"pending escalation {esc.escalation_id}: {esc.request.get('what', '')}")
+            else:
+                d = esc.decision
+                print(f"escalation {esc.escalation_id}: {d.action} by {d.user}")
+        return 0
+    finally:
+        backend.close()

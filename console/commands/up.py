@@ -1,0 +1,85 @@
+"""``waybill up``: the main job: Redis (embedded unless REDIS_URL), a worker, the console.
+
+Prints the console's URL; on Ctrl+C or SIGTERM it stops everything it started and leaves no
+process behind (children run in their own process groups, stopped as groups).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from console.errors import CliError
+from console.launch import spawn_console, spawn_worker, stop_all
+from state.control.errors import RedisUnavailable
+from state.control.plane import ControlPlane
+from state.embedded import resolve_redis_url
+from state.settings import get_settings
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("up", help="start Redis (embedded), a worker and the console")
+    p.add_argument("--workers", type=int, default=1, help="how many workers to start")
+    p.add_argument("--port", type=int, help="console port (default: WAYBILL_CONSOLE_PORT)")
+    p.set_defaults(func=cmd_up)
+    c = sub.add_parser("console", help="start only the console (on the configured Redis)")
+    c.add_argument("--port", type=int)
+    c.set_defaults(func=cmd_console)
+
+
+class _StopRequestedError(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequestedError
+
+
+def _serve(with_workers: int, port: int | None) -> int:
+    settings = get_settings()
+    port = port or settings.console_port
+    # Our own handler first, so the embedded server's owner does not exit under us.
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        url, embedded = resolve_redis_url(settings, handle_signals=False)
+        try:
+            ControlPlane.from_url(url).close()
+        except RedisUnavailable as exc:
+            raise CliError(str(exc)) from None
+    except BaseException:
+        signal.signal(signal.SIGTERM, previous)
+        raise
+    children = [spawn_worker(url) for _ in range(with_workers)]
+    children.append(spawn_console(url, settings.console_host, port))
+    where = "embedded Valkey" if embedded else "REDIS_URL"
+    print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
+    print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)
+    code = 0
+    try:
+        while True:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"waybill: a child process exited ({child.args!r})", file=sys.stderr)
+                    code = 1
+                    raise _StopRequestedError
+            time.sleep(0.5)
+    except (_StopRequestedError, KeyboardInterrupt):
+        print("waybill: stopping", flush=True)
+    finally:
+        stop_all(children)
+        if embedded is not None:
+            embedded.close()
+        signal.signal(signal.SIGTERM, previous)
+    return code
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    return _serve(args.workers, args.port)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    return _serve(0, args.port)

@@ -1,0 +1,205 @@
+"""Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills.
+
+Called by the RQ job (``graph.worker.execute_run``) and, when no worker is listening, inline by
+``waybill run``. Any process can pick up any run: the state is in Redis, and the lease's fencing
+token makes sure only one of them writes at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from langgraph.types import Command
+
+from graph.chain import Chain
+from graph.context import RunContext
+from graph.events import node_event, stage_of
+from graph.hardstop import HardStop
+from graph.ledger import RedisLedger
+from graph.registry import Registry
+from graph.runner import compile_chain, initial_state, outcome_of, run_config, stream_updates
+from state.checkpoint import RedisSaver, StaleFenceError
+from state.control.errors import LeaseHeld, LeaseLost, RunFinished, UnknownEscalation
+from state.control.inputs import RunInputs
+from state.control.models import TERMINAL_STATUSES
+from state.control.plane import ControlPlane
+from state.decisions import Decision
+from state.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Timing knobs of run execution."""
+
+    lease_ttl_s: float = 10.0
+    kill_grace_s: float = 5.0
+    veto_window_s: float = 30.0
+    recursion_limit: int = 200
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> ExecutorConfig:
+        return cls(
+            lease_ttl_s=s.lease_ttl_s,
+            kill_grace_s=s.kill_grace_s,
+            veto_window_s=s.veto_window_s,
+            recursion_limit=s.recursion_limit,
+        )
+
+
+def escalation_id(run_id: str, interrupt_id: str) -> str:
+    """Escalation ids are global: the run id makes an interrupt's id unique across runs."""
+    return f"{run_id}.{interrupt_id}"
+
+
+class RunExecutor:
+    """Runs (or resumes) one run to its next stop: an escalation, the end, a kill."""
+
+    def __init__(
+        self,
+        cp: ControlPlane,
+        raw: redis.Redis,
+        registry: Registry,
+        *,
+        worker: str,
+        config: ExecutorConfig,
+        job_id: str | None = None,
+        schedule_veto: Callable[[str, str, datetime], None] | None = None,
+    ) -> None:
+        self.cp = cp
+        self.raw = raw
+        self.registry = registry
+        self.worker = worker
+        self.config = config
+        self.job_id = job_id
+        self.schedule_veto = schedule_veto
+
+    def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
+        """Why a kill switch stops this run now, or None."""
+        switch = self.cp.kills.check(run_id=run_id, workflow=workflow, agent=stage)
+        if switch is None:
+            return None
+        return (
+            f"kill switch {switch.scope}:{switch.target} tripped by {switch.user}: {switch.reason}"
+        )
+
+    def execute(self, run_id: str) -> str:
+        """Advance ``run_id`` as far as it goes; returns the run's status afterwards.
+
+        Returns ``busy`` when another worker holds the run's lease, ``lease-lost`` when this one
+        lost it midway (its writes were refused; the holder carries on).
+        """
+        record = self.cp.runs.get(run_id)
+        if record.status in TERMINAL_STATUSES:
+            return record.status
+        reason = self.kill_reason(run_id, record.workflow, None)
+        if reason:
+            self._finish_killed(run_id, reason, token=None)
+            return "killed"
+        try:
+            token = self.cp.leases.acquire(run_id, self.worker, self.config.lease_ttl_s)
+        except LeaseHeld:
+            return "busy"
+        chain = self.registry.fresh(record.workflow)
+        stopper = HardStop(self, run_id, record.workflow, token)
+        stopper.start()
+        try:
+            return self._advance(chain, run_id, token, stopper)
+        except (StaleFenceError, LeaseLost):
+            log.warning("run %s: lease lost, another worker owns it now", run_id)
+            return "lease-lost"
+        except RunFinished as exc:
+            return f"finished: {exc}"
+        finally:
+            stopper.stop()
+            self.cp.leases.release(run_id, token)
+
+    def _context(self, chain: Chain, run_id: str, stopper: HardStop) -> RunContext:
+        _, inject = RunInputs(self.cp.client).get(run_id)
+
+        def should_stop(stage: str) -> str | None:
+            stopper.at(stage)
+            return self.kill_reason(run_id, chain.name, stage)
+
+        return RunContext(
+            run_id=run_id,
+            inject=inject,
+            sources=chain.sources(),
+            ledger=RedisLedger(self.cp.client, run_id),
+            should_stop=should_stop,
+            veto_window_s=self.config.veto_window_s,
+        )
+
+    def _advance(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> str:
+        saver = RedisSaver(self.raw).with_fence(token)
+        graph = compile_chain(chain, saver)
+        config = run_config(run_id, self.config.recursion_limit)
+        ctx = self._context(chain, run_id, stopper)
+        snap = graph.get_state(config)
+        payload: Any
+        if not snap.values:
+            request, _ = RunInputs(self.cp.client).get(run_id)
+            payload = initial_state(chain, run_id, request)
+        elif snap.interrupts:
+            intr = snap.interrupts[0]
+            esc_id = escalation_id(run_id, intr.id)
+            try:
+                esc = self.cp.escalations.get(esc_id, run_id=run_id)
+            except UnknownEscalation:
+                esc = None
+            if esc is None or esc.decision is None:
+                return self._wait(graph, run_id, config, token)  # not decided yet
+            d = esc.decision
+            decision = Decision(
+                action=d.action, user=d.user, comment=d.comment or "", edited=d.edited
+            )
+            payload = Command(resume={intr.id: decision.model_dump(mode="json")})
+        elif snap.next:
+            payload = None  # a worker died mid-run: go on from the last checkpoint
+        else:
+            return self._settle(graph, run_id, config, token)
+        self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
+        for node, update in stream_updates(graph, payload, config, ctx):
+            self.cp.events.append(run_id, "node", stage=node, data=node_event(node, update))
+            stage = stage_of(node, update)
+            if stage:
+                self.cp.runs.update(run_id, stage=stage, fence=token)
+        return self._settle(graph, run_id, config, token)
+
+    def _wait(self, graph: Any, run_id: str, config: Any, token: int) -> str:
+        outcome = outcome_of(graph, run_id, config)
+        assert outcome.pending is not None
+        assert outcome.interrupt_id is not None
+        req = outcome.pending
+        esc_id = escalation_id(run_id, outcome.interrupt_id)
+        self.cp.escalations.create(
+            run_id,
+            req.kind if req.tier != "notify" else "veto",
+            {**req.model_dump(mode="json"), "interrupt_id": outcome.interrupt_id},
+            stage=req.stage,
+            escalation_id=esc_id,
+        )
+        self.cp.runs.update(run_id, status="waiting", stage=req.stage, fence=token)
+        if req.tier == "notify" and req.deadline is not None and self.schedule_veto is not None:
+            self.schedule_veto(run_id, esc_id, req.deadline)
+        return "waiting"
+
+    def _settle(self, graph: Any, run_id: str, config: Any, token: int) -> str:
+        outcome = outcome_of(graph, run_id, config)
+        if outcome.pending is not None:
+            return self._wait(graph, run_id, config, token)
+        status = outcome.status if outcome.status in TERMINAL_STATUSES else "failed"
+        reason = outcome.state.get("reason", "") or ""
+        self.cp.runs.update(run_id, status=status, reason=reason, fence=token)
+        return status
+
+    def _finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
+        with contextlib.suppress(RunFinished):
+            self.cp.runs.update(run_id, status="killed", reason=reason, fence=token)

@@ -1,0 +1,94 @@
+"""Beside a running run: keep its lease alive, and hard-stop it when a kill is not obeyed.
+
+The first stage is cooperative (every stage, gate and review checks the kill switches before it
+runs). A node can take long (a slow model, a stuck tool), so a watcher thread beside the run
+notices a tripped switch; if the run is still inside a node after the grace period, it records
+the run as ``killed`` and has RQ stop the job (``send_stop_job_command``: the worker kills the
+process running it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from rq.command import send_stop_job_command
+
+if TYPE_CHECKING:
+    from graph.executor import RunExecutor
+
+log = logging.getLogger(__name__)
+
+
+class HardStop:
+    """Watches the kill switches for one run while it executes."""
+
+    def __init__(self, executor: RunExecutor, run_id: str, workflow: str, token: int) -> None:
+        self._ex = executor
+        self._run_id = run_id
+        self._workflow = workflow
+        self._token = token
+        self._stage: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"hardstop-{run_id}", daemon=True)
+        self.fired = False
+
+    def at(self, stage: str) -> None:
+        """The run is at ``stage`` now (so agent-scoped switches apply)."""
+        self._stage = stage
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    def _renew(self) -> None:
+        # The same thread keeps the run's lease alive: a worker that stops renewing (frozen,
+        # dead) loses the run to another worker once the TTL passes.
+        try:
+            self._ex.cp.leases.renew(self._run_id, self._token, self._ex.config.lease_ttl_s)
+        except Exception:
+            log.warning("run %s: lease renewal failed", self._run_id, exc_info=True)
+
+    def _watch(self) -> None:
+        tripped_at: float | None = None
+        renewed = time.monotonic()
+        with self._ex.cp.kills.subscribe() as nudges:
+            while not self._done.is_set():
+                if time.monotonic() - renewed >= self._ex.config.lease_ttl_s / 3:
+                    self._renew()
+                    renewed = time.monotonic()
+                try:
+                    reason = self._ex.kill_reason(self._run_id, self._workflow, self._stage)
+                except Exception:  # Redis blip: the next poll tries again
+                    log.exception("kill check failed for run %s", self._run_id)
+                    reason = None
+                if reason is None:
+                    tripped_at = None
+                else:
+                    tripped_at = tripped_at or time.monotonic()
+                    if time.monotonic() - tripped_at >= self._ex.config.kill_grace_s:
+                        self._fire(reason)
+                        return
+                nudges.get(timeout=0.25)
+
+    def _fire(self, reason: str) -> None:
+        if self._done.is_set():
+            return  # the run reached a boundary and stopped on its own
+        self.fired = True
+        grace = self._ex.config.kill_grace_s
+        self._ex._finish_killed(
+            self._run_id, f"{reason} (hard stop: still running {grace:g}s after)", self._token
+        )
+        if self._ex.job_id is not None:
+            log.warning("run %s: hard stop of job %s", self._run_id, self._ex.job_id)
+            send_stop_job_command(self._ex.raw, self._ex.job_id)
+        else:
+            # Inline (no RQ job to stop): the run is recorded killed and its lease released;
+            # the thread still inside the node can no longer write (fenced).
+            log.warning("run %s: killed while inside a node (inline, no job to stop)", self._run_id)

@@ -1,0 +1,243 @@
+"""The operations humans (and the CLI) perform on runs: start, decide, veto, kill, clear.
+
+The console and the command line call this module; it checks the caller's role, validates what
+they ask against the workflow's contracts, writes through the control plane (atomic decisions,
+durable kill switches) and the audit log, and hands execution to the workers' queue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from graph.registry import Registry
+from graph.runner import validate_inject, validate_request
+from state.control.errors import RunFinished
+from state.control.inputs import RunInputs
+from state.control.models import TERMINAL_STATUSES, Escalation, KillScope, RunRecord
+from state.control.plane import ControlPlane
+
+Role = Literal["viewer", "approver", "admin"]
+_RANK: dict[Role, int] = {"viewer": 0, "approver": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: an authenticated console user, or an operator at the command line."""
+
+    name: str
+    role: Role
+
+    def can(self, needed: Role) -> bool:
+        return _RANK[self.role] >= _RANK[needed]
+
+
+SYSTEM = Principal("system:veto-window", "approver")
+"""Lets a notify-tier action proceed when its veto window passed without a veto."""
+
+
+class ServiceError(Exception):
+    """A refused operation; the message is one line for the user."""
+
+
+class Forbidden(ServiceError):  # noqa: N818 - reads as the HTTP status it mirrors
+    """The principal's role does not allow the operation (the attempt is audited)."""
+
+
+class ScopeKilled(ServiceError):  # noqa: N818
+    """A kill switch covers what was asked (e.g. starting a run of a killed workflow)."""
+
+
+class EditInvalid(ServiceError):  # noqa: N818
+    """An edited payload does not satisfy the contract; ``errors`` maps field to message."""
+
+    def __init__(self, contract: str, errors: dict[str, str]) -> None:
+        self.contract = contract
+        self.errors = errors
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        super().__init__(f"the edit is not a valid {contract}: {detail}")
+
+
+Dispatch = Callable[[str], None]
+"""Hands a run id to execution (an RQ enqueue, or inline execution)."""
+
+
+class RunService:
+    """Start, decide, kill: every human operation on runs, checked and audited."""
+
+    def __init__(self, cp: ControlPlane, registry: Registry, dispatch: Dispatch) -> None:
+        self.cp = cp
+        self.registry = registry
+        self.dispatch = dispatch
+
+    def _require(self, who: Principal, role: Role, action: str, target: str) -> None:
+        if not who.can(role):
+            self.cp.audit.append(
+                who.name, "denied", target, {"attempted": action, "role": who.role}
+            )
+            raise Forbidden(f"{who.name} ({who.role}) may not {action}: it needs the {role} role")
+
+    def submit(
+        self,
+        workflow: str,
+        request: Any,
+        *,
+        who: Principal,
+        inject: str | None = None,
+        run_id: str | None = None,
+    ) -> RunRecord:
+        """Register and queue a new run.
+
+        Raises:
+            UnknownWorkflowError, InputError: bad workflow, input or fault name.
+            ScopeKilled: a kill switch covers the workflow (or everything).
+            Forbidden: viewers cannot start runs.
+        """
+        self._require(who, "approver", "start a run", workflow)
+        chain = self.registry.get(workflow)
+        payload = validate_request(chain, request)
+        validate_inject(chain, inject)
+        switch = self.cp.kills.check(workflow=workflow)
+        if switch is not None:
+            raise ScopeKilled(
+                f"{workflow} runs are stopped by the {switch.scope} kill switch "
+                f"({switch.reason}, by {switch.user}); clear it to start runs"
+            )
+        run_id = run_id or uuid.uuid4().hex[:12]
+        summary = ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])[:160]
+        record = self.cp.runs.create(run_id, workflow, input_summary=summary, user=who.name)
+        RunInputs(self.cp.client).put(run_id, payload, inject)
+        self.cp.audit.append(
+            who.name, "run.start", run_id, {"workflow": workflow, "inject": inject}
+        )
+        self.dispatch(run_id)
+        return record
+
+    def decide(
+        self,
+        escalation_id: str,
+        action: str,
+        *,
+        who: Principal,
+        comment: str = "",
+        edited: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> Escalation:
+        """Decide an escalation (first decision wins) and queue the run's resume.
+
+        Raises:
+            Forbidden: only approvers and admins decide.
+            UnknownEscalation, EscalationConflict, RunFinished: from the control plane.
+            ServiceError: the action is not allowed for this escalation.
+            EditInvalid: the edited payload fails the contract (nothing is recorded).
+        """
+        esc = self.cp.escalations.get(escalation_id, run_id=run_id)
+        self._require(who, "approver", f"{action} an escalation", esc.run_id)
+        allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
+        if action not in allowed:
+            raise ServiceError(
+                f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})"
+            )
+        if action == "edit":
+            edited = self._validated_edit(esc, edited)
+        decided = self.cp.escalations.decide(
+            escalation_id,
+            action,  # type: ignore[arg-type]
+            user=who.name,
+            comment=comment,
+            edited=edited,
+            run_id=esc.run_id,
+        )
+        self.cp.audit.append(
+            who.name,
+            f"escalation.{action}",
+            esc.run_id,
+            {
+                "escalation_id": escalation_id,
+                "comment": comment,
+                "saw": {"what": esc.request.get("what"), "proposed": esc.request.get("proposed")},
+                "edited": edited,
+            },
+        )
+        try:
+            self.cp.runs.update(esc.run_id, status="queued")
+        except RunFinished:
+            return decided
+        self.dispatch(esc.run_id)
+        return decided
+
+    def _validated_edit(self, esc: Escalation, edited: dict[str, Any] | None) -> dict[str, Any]:
+        if edited is None:
+            raise ServiceError("an edit needs the edited payload")
+        record = self.cp.runs.get(esc.run_id)
+        stage = self.registry.get(record.workflow).stage(str(esc.request.get("stage")))
+        try:
+            return stage.produces.model_validate(edited).model_dump(mode="json")
+        except ValidationError as exc:
+            errors = {
+                ".".join(str(p) for p in e["loc"]) or "<root>": e["msg"] for e in exc.errors()
+            }
+            raise EditInvalid(stage.produces.__name__, errors) from None
+
+    def kill(self, scope: KillScope, target: str | None, *, who: Principal, reason: str) -> int:
+        """Trip a kill switch; runs not executing right now are marked killed at once.
+
+        Running runs stop at their next boundary (or are hard-stopped after the grace period)
+        by the worker executing them. Returns how many idle runs were marked killed.
+        """
+        self._require(who, "admin", "trip a kill switch", f"{scope}:{target or '*'}")
+        if not reason.strip():
+            raise ServiceError("a kill needs a reason")
+        if scope == "run":
+            self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
+        self.cp.kills.trip(scope, target, reason=reason, user=who.name)
+        self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", {"reason": reason})
+        killed = 0
+        for record in self._idle_runs(scope, target):
+            try:
+                self.cp.runs.update(
+                    record.run_id,
+                    status="killed",
+                    reason=f"kill switch {scope}:{target or '*'} tripped by {who.name}: {reason}",
+                )
+                killed += 1
+            except RunFinished:
+                continue
+        return killed
+
+    def _idle_runs(self, scope: KillScope, target: str | None) -> list[RunRecord]:
+        if scope == "run":
+            record = self.cp.runs.get(target or "")
+            return [record] if record.status in ("queued", "waiting") else []
+        if scope == "agent":
+            return []  # an agent's switch stops runs when they reach that agent
+        workflow = target if scope == "workflow" else None
+        found: list[RunRecord] = []
+        for status in ("queued", "waiting"):
+            offset = 0
+            while True:
+                page = self.cp.runs.list(
+                    status=status,
+                    workflow=workflow,
+                    offset=offset,
+                    limit=200,
+                )
+                found += page.items
+                offset += len(page.items)
+                if not page.items or offset >= page.total:
+                    break
+        return found
+
+    def unkill(self, scope: KillScope, target: str | None, *, who: Principal) -> bool:
+        """Clear a kill switch; killed runs stay killed (``killed`` is terminal)."""
+        self._require(who, "admin", "clear a kill switch", f"{scope}:{target or '*'}")
+        cleared = self.cp.kills.clear(scope, target)
+        self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", {})
+        return cleared
+
+    def is_terminal(self, run_id: str) -> bool:
+        return self.cp.runs.get(run_id).status in TERMINAL_STATUSES

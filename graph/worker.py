@@ -1,0 +1,162 @@
+"""RQ jobs and the worker process: where runs execute, on one machine or many.
+
+``waybill worker`` runs :func:`run_worker`: an RQ worker (with its scheduler, for veto windows)
+plus a sweeper that re-queues runs whose worker died (their lease expired while ``running``).
+The job functions below are what the queue holds; they only need the run id.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from datetime import datetime
+
+import redis
+from rq import Queue, Retry, Worker
+from rq.job import Job, get_current_job
+
+from graph.executor import ExecutorConfig, RunExecutor
+from graph.registry import default_registry
+from graph.service import SYSTEM, RunService
+from state.control.errors import ControlPlaneError
+from state.control.plane import ControlPlane
+from state.keys import run_key
+from state.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+JOB_TIMEOUT_S = 3600
+RETRY = Retry(max=3, interval=[1, 2, 5])
+
+
+def text_client(raw: redis.Redis) -> redis.Redis:
+    """A client on the same server as ``raw`` that decodes replies (for the control plane)."""
+    pool = raw.connection_pool
+    kwargs = {**pool.connection_kwargs, "decode_responses": True}
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+
+
+def enqueue_run(queue: Queue, run_id: str) -> Job:
+    """Queue the execution (or resumption) of ``run_id``."""
+    return queue.enqueue(
+        "graph.worker.execute_run",
+        run_id,
+        job_id=f"run.{run_id}.{uuid.uuid4().hex[:8]}",
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT_S,
+        description=f"waybill run {run_id}",
+    )
+
+
+def make_service(cp: ControlPlane, queue: Queue) -> RunService:
+    """The run service dispatching to ``queue``."""
+
+    def dispatch(run_id: str) -> None:
+        enqueue_run(queue, run_id)
+
+    return RunService(cp, default_registry(), dispatch)
+
+
+def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | None) -> RunExecutor:
+    settings = get_settings()
+    queue = Queue(settings.queue_name, connection=raw)
+
+    def schedule_veto(run_id: str, escalation_id: str, at: datetime) -> None:
+        queue.enqueue_at(at, "graph.worker.veto_window_elapsed", run_id, escalation_id)
+
+    return RunExecutor(
+        cp,
+        raw,
+        default_registry(),
+        worker=worker,
+        config=ExecutorConfig.from_settings(settings),
+        job_id=job_id,
+        schedule_veto=schedule_veto,
+    )
+
+
+def execute_run(run_id: str) -> str:
+    """RQ job: advance ``run_id`` until it waits, ends or is killed."""
+    job = get_current_job()
+    assert job is not None, "execute_run runs inside an RQ job"
+    raw = job.connection
+    cp = ControlPlane(text_client(raw))
+    try:
+        return _executor(raw, cp, job.worker_name or socket.gethostname(), job.id).execute(run_id)
+    finally:
+        cp.close()
+
+
+def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
+    """RQ job at the end of a notify-tier veto window: let the action run unless vetoed."""
+    job = get_current_job()
+    assert job is not None
+    raw = job.connection
+    cp = ControlPlane(text_client(raw))
+    queue = Queue(get_settings().queue_name, connection=raw)
+    try:
+        make_service(cp, queue).decide(
+            escalation_id, "approve", who=SYSTEM, comment="no veto within the window", run_id=run_id
+        )
+        return "proceeded"
+    except ControlPlaneError as exc:  # vetoed first (conflict), or the run ended
+        return f"not proceeded: {exc}"
+    finally:
+        cp.close()
+
+
+def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
+    """Re-queue runs left ``running`` by a worker that died (their lease expired)."""
+    requeued = []
+    offset = 0
+    while True:
+        page = cp.runs.list(status="running", offset=offset, limit=200)
+        for record in page.items:
+            if cp.leases.current(record.run_id) is not None:
+                continue
+            # One sweeper wins per orphan, even with many workers sweeping.
+            if cp.client.set(run_key(record.run_id, "recovering"), "1", nx=True, ex=30):
+                log.warning("run %s lost its worker: re-queued", record.run_id)
+                enqueue_run(queue, record.run_id)
+                requeued.append(record.run_id)
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return requeued
+
+
+def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Event) -> None:
+    cp = ControlPlane.from_url(url)
+    raw = redis.Redis.from_url(url)
+    queue = Queue(queue_name, connection=raw)
+    while not stop.wait(every):
+        try:
+            recover_orphans(cp, queue)
+        except Exception:
+            log.exception("orphan sweep failed")
+
+
+def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> bool:
+    """Run an RQ worker on the runs queue (blocking). Returns True when it stopped cleanly."""
+    settings = get_settings()
+    raw = redis.Redis.from_url(url)
+    queue = Queue(settings.queue_name, connection=raw)
+    stop = threading.Event()
+    sweeper = threading.Thread(
+        target=_sweep_forever,
+        args=(url, settings.queue_name, max(settings.lease_ttl_s / 3, 0.5), stop),
+        name="orphan-sweeper",
+        daemon=True,
+    )
+    if not burst:
+        sweeper.start()
+    worker = Worker(
+        [queue],
+        connection=raw,
+        name=name or f"waybill-{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+    )
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True, logging_level="WARNING"))
+    finally:
+        stop.set()
