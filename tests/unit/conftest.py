@@ -39,3 +39,10 @@ class Recorder:
         return Decision.model_validate(
             {"action": self.action, "user": self.user, "edited": self.edited}
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Unit tests never touch Redis: point any accidental use at a closed port."""
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("WAYBILL_DATA_DIR", str(tmp_path / "data"))

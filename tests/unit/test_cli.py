@@ -15,7 +15,11 @@ LARGE = str(EXAMPLES / "large_order.json")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    """``waybill ARGV``; runs use ``--local`` (in-process, no Redis: these are unit tests)."""
+    args = list(argv)
+    if args[:1] == ["run"]:
+        args.append("--local")
+    code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
 

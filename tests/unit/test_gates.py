@@ -146,7 +146,7 @@ def test_human_edit_goes_back_through_the_gate(procurement: Chain) -> None:
 def test_kill_switch_stops_at_the_next_boundary(procurement: Chain) -> None:
     calls = {"n": 0}
 
-    def stop_after_three() -> str | None:
+    def stop_after_three(stage: str) -> str | None:
         calls["n"] += 1
         return "killed by ops: runaway" if calls["n"] > 3 else None
 
