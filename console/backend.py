@@ -39,7 +39,7 @@ class Backend:
         """The run service; runs execute inline when no worker listens (or when asked)."""
         use_inline = self.workers_listening() == 0 if inline is None else inline
         return RunService(
-            self.cp, default_registry(), self._inline if use_inline else self._enqueue
+            self.cp, default_registry(), self._inline if use_inline else self._enqueue, raw=self.raw
         )
 
     def _enqueue(self, run_id: str) -> None:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from console.commands import decide, kill, run, runs, up, worker, workflows
+from console.commands import decide, fork, kill, run, runs, up, worker, workflows
 from console.errors import CliError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
@@ -18,7 +18,7 @@ from graph.service import ServiceError
 from graph.validate import ChainError
 from state.control.errors import ControlPlaneError
 
-COMMANDS = (run, runs, decide, kill, worker, up, workflows)
+COMMANDS = (run, runs, decide, kill, fork, worker, up, workflows)
 
 
 class _Parser(argparse.ArgumentParser):

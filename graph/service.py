@@ -7,15 +7,20 @@ durable kill switches) and the audit log, and hands execution to the workers' qu
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import redis
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from graph.registry import Registry
-from graph.runner import validate_inject, validate_request
+from graph.runner import compile_chain, validate_inject, validate_request
+from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
 from state.control.models import TERMINAL_STATUSES, Escalation, KillScope, RunRecord
@@ -62,6 +67,36 @@ class EditInvalid(ServiceError):  # noqa: N818
         super().__init__(f"the edit is not a valid {contract}: {detail}")
 
 
+def apply_sets(values: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
+    """The state update that applies ``sets`` (dotted path -> value) to ``values``.
+
+    Each changed top-level key is replaced whole (``Overwrite``), bypassing its reducer, so the
+    fork's state is exactly the source's with the edits.
+
+    Raises:
+        ServiceError: a path that does not exist in the state.
+    """
+    update: dict[str, Any] = {}
+    for path, value in sets.items():
+        top, *rest = path.split(".")
+        if top not in values:
+            raise ServiceError(f"no state key '{top}' (in --set {path})")
+        current = update[top].value if top in update else copy.deepcopy(values[top])
+        if rest:
+            node = current
+            for part in rest[:-1]:
+                if not isinstance(node, dict) or part not in node:
+                    raise ServiceError(f"no state path '{path}'")
+                node = node[part]
+            if not isinstance(node, dict):
+                raise ServiceError(f"no state path '{path}'")
+            node[rest[-1]] = value
+        else:
+            current = value
+        update[top] = Overwrite(current)
+    return update
+
+
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
 
@@ -69,10 +104,19 @@ Dispatch = Callable[[str], None]
 class RunService:
     """Start, decide, kill: every human operation on runs, checked and audited."""
 
-    def __init__(self, cp: ControlPlane, registry: Registry, dispatch: Dispatch) -> None:
+    def __init__(
+        self,
+        cp: ControlPlane,
+        registry: Registry,
+        dispatch: Dispatch,
+        *,
+        raw: redis.Redis | None = None,
+    ) -> None:
         self.cp = cp
         self.registry = registry
         self.dispatch = dispatch
+        self.raw = raw
+        """A bytes-reply client on the same server, for checkpoints (forks)."""
 
     def _require(self, who: Principal, role: Role, action: str, target: str) -> None:
         if not who.can(role):
@@ -238,6 +282,53 @@ class RunService:
         cleared = self.cp.kills.clear(scope, target)
         self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", {})
         return cleared
+
+    def fork(
+        self,
+        run_id: str,
+        checkpoint_id: str,
+        *,
+        who: Principal,
+        sets: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Start a new run from a checkpoint of ``run_id``, with state edits, and queue it.
+
+        ``sets`` maps dotted paths of the run state (``request.text``,
+        ``inbox.sourcing.payload.quantity``) to new values. The source run is untouched.
+
+        Raises:
+            Forbidden, UnknownRun; ServiceError for an unknown checkpoint or path.
+        """
+        self._require(who, "approver", "fork a run", run_id)
+        if self.raw is None:
+            raise ServiceError("forking needs the service's checkpoint client (raw=...)")
+        source = self.cp.runs.get(run_id)
+        chain = self.registry.fresh(source.workflow)
+        new_id = uuid.uuid4().hex[:12]
+        saver = RedisSaver(self.raw)
+        graph = compile_chain(chain, saver)
+        at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
+        snap = graph.get_state(at)
+        if not snap.values:
+            raise ServiceError(f"run {run_id} has no checkpoint {checkpoint_id}")
+        update = apply_sets(dict(snap.values), sets or {})
+        update["run_id"] = Overwrite(new_id)
+        request, inject = RunInputs(self.cp.client).get(run_id)
+        summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
+        record = self.cp.runs.create(new_id, source.workflow, input_summary=summary, user=who.name)
+        RunInputs(self.cp.client).put(new_id, request, inject)
+        saver.copy_thread(run_id, new_id)
+        graph.update_state(
+            {"configurable": {"thread_id": new_id, "checkpoint_id": checkpoint_id}}, update
+        )
+        self.cp.audit.append(
+            who.name,
+            "run.fork",
+            new_id,
+            {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}},
+        )
+        self.dispatch(new_id)
+        return record
 
     def is_terminal(self, run_id: str) -> bool:
         return self.cp.runs.get(run_id).status in TERMINAL_STATUSES

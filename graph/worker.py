@@ -56,7 +56,7 @@ def make_service(cp: ControlPlane, queue: Queue) -> RunService:
     def dispatch(run_id: str) -> None:
         enqueue_run(queue, run_id)
 
-    return RunService(cp, default_registry(), dispatch)
+    return RunService(cp, default_registry(), dispatch, raw=queue.connection)
 
 
 def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | None) -> RunExecutor:
