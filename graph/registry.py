@@ -2,7 +2,9 @@
 
 A fork adds a workflow by adding that file (stages and contracts) and an ``agents.py`` beside it;
 nothing in graph/, state/ or console/ changes. Installed packages can also register workflows
-through the ``waybill.workflows`` entry-point group (each entry point names a ``build_chain``).
+through the ``waybill.workflows`` entry-point group (each entry point names a ``build_chain``),
+and ``WAYBILL_WORKFLOW_MODULES`` (a JSON list of module names) adds modules from anywhere on
+the path (the tests use it for their own workflows).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from graph.chain import Chain
 from graph.validate import validate_chain
+from state.settings import get_settings
 
 ENTRY_POINT_GROUP = "waybill.workflows"
 
@@ -61,6 +64,8 @@ class Registry:
                     self.register(factory)
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             self.register(ep.load(), ep.name)
+        for module_name in get_settings().workflow_modules:
+            self.register(importlib.import_module(module_name).build_chain)
 
     def names(self) -> list[str]:
         self.discover()
