@@ -1,14 +1,64 @@
-"""The Waybill oversight console (Streamlit). Placeholder until the console lands."""
+"""The Waybill oversight console (Streamlit): ``streamlit run console/app.py``.
+
+Started by ``waybill up`` / ``waybill console`` (bound to 127.0.0.1, Redis URL in REDIS_URL).
+Every page is a file under ``console/pages``; their logic lives in ``console/ui``.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from console.ui import auth
+from console.ui.guard import redis_guard
+from console.ui.handles import get_handles
+from state.control.users import User
+
+PAGES = {
+    "Watch": [
+        ("pages/overview.py", "Overview", "🏠"),
+        ("pages/runs.py", "Runs", "📋"),
+        ("pages/run_detail.py", "Run detail", "🔎"),
+    ],
+    "Act": [
+        ("pages/inbox.py", "Escalations", "📥"),
+        ("pages/start.py", "Start a run", "▶️"),
+        ("pages/kills.py", "Kill switches", "🛑"),
+    ],
+    "Govern": [
+        ("pages/audit.py", "Audit log", "📜"),
+        ("pages/users.py", "Users", "👥"),
+    ],
+}
+
+
+def _sidebar(user: User) -> None:
+    with st.sidebar:
+        st.caption("Signed in as")
+        st.text(f"{user.name} ({user.role})")
+        if st.button("Log out", key="logout"):
+            auth.logout(get_handles())
+            st.rerun()
+
 
 def main() -> None:
-    st.set_page_config(page_title="Waybill", page_icon="📦", layout="wide")
-    st.title("Waybill")
-    st.write("The oversight console is on its way. Use `waybill runs` and `waybill show RUN`.")
+    st.set_page_config(page_title="Waybill console", page_icon="📦", layout="wide")
+    user = None
+    with redis_guard():
+        user = auth.current_user(get_handles())
+    if user is None:
+        login = st.Page("pages/login.py", title="Log in", icon="🔑", default=True)
+        st.navigation([login], position="hidden").run()
+        return
+    _sidebar(user)
+    nav = {
+        section: [
+            st.Page(path, title=title, icon=icon, default=(path == "pages/overview.py"))
+            for path, title, icon in pages
+            if path != "pages/users.py" or user.role == "admin"
+        ]
+        for section, pages in PAGES.items()
+    }
+    st.navigation(nav).run()
 
 
 main()

@@ -1,0 +1,121 @@
+"""``waybill user add|list|role|passwd``: manage the console's users (stored in Redis).
+
+Passwords are read from a terminal prompt (twice) or, with ``--password-stdin``, from the first
+line of standard input (for scripts); they are never taken as an argument (shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from console.backend import open_backend
+from console.errors import CliError
+from state.control.users import ROLES, UserError, UserStore
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("user", help="manage console users (add, list, role, passwd)")
+    users = p.add_subparsers(dest="user_command", required=True, parser_class=type(p))
+    a = users.add_parser("add", help="add a user")
+    a.add_argument("name")
+    a.add_argument("--role", required=True, choices=ROLES)
+    a.add_argument("--email", help="e-mail (the identity used with OIDC sign-in)")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    a.add_argument(
+        "--no-password", action="store_true", help="OIDC-only user: cannot log in by password"
+    )
+    a.set_defaults(func=cmd_add)
+    ls = users.add_parser("list", help="list users and their roles")
+    ls.set_defaults(func=cmd_list)
+    r = users.add_parser("role", help="change a user's role")
+    r.add_argument("name")
+    r.add_argument("role", choices=ROLES)
+    r.set_defaults(func=cmd_role)
+    pw = users.add_parser("passwd", help="set a user's password")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true")
+    pw.set_defaults(func=cmd_passwd)
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password, from stdin's first line or a confirmed terminal prompt."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise CliError("the passwords do not match")
+    if not password:
+        raise CliError("empty password")
+    return password
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    password = None if args.no_password else read_password(args.password_stdin)
+    backend = open_backend()
+    try:
+        try:
+            user = UserStore(backend.cp.client).add(
+                args.name, args.role, password, email=args.email
+            )
+        except UserError as exc:
+            raise CliError(str(exc)) from None
+        backend.cp.audit.append(
+            _operator(), "user.add", user.name, {"role": user.role, "email": user.email}
+        )
+        print(f"user {user.name} added ({user.role})")
+        return 0
+    finally:
+        backend.close()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    backend = open_backend()
+    try:
+        users = UserStore(backend.cp.client).list()
+        for u in users:
+            print(f"{u.name:<24} {u.role:<9} {u.email or ''}")
+        if not users:
+            print("no users yet: waybill user add NAME --role admin")
+        return 0
+    finally:
+        backend.close()
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    backend = open_backend()
+    try:
+        try:
+            user = UserStore(backend.cp.client).set_role(args.name, args.role)
+        except UserError as exc:
+            raise CliError(str(exc)) from None
+        backend.cp.audit.append(_operator(), "user.role", user.name, {"role": user.role})
+        print(f"user {user.name} is now {user.role}")
+        return 0
+    finally:
+        backend.close()
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    password = read_password(args.password_stdin)
+    backend = open_backend()
+    try:
+        try:
+            UserStore(backend.cp.client).set_password(args.name, password)
+        except UserError as exc:
+            raise CliError(str(exc)) from None
+        backend.cp.audit.append(_operator(), "user.passwd", args.name, {})
+        print(f"password of {args.name} changed")
+        return 0
+    finally:
+        backend.close()

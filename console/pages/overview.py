@@ -1,0 +1,73 @@
+"""Overview: live counts by status, runs waiting for a human, gate health, tripped switches."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from console.ui.guard import redis_guard
+from console.ui.page import PageContext, run_page
+from console.ui.stats import gate_stats
+from console.ui.views import runs_frame
+from state.control.models import RUN_STATUSES
+
+REFRESH_S = 3
+
+
+def body(ctx: PageContext) -> None:
+    live(ctx)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live(ctx: PageContext) -> None:
+    with redis_guard():
+        cp = ctx.h.cp
+        counts = cp.runs.counts()
+        cols = st.columns(len(RUN_STATUSES))
+        for col, status in zip(cols, RUN_STATUSES, strict=True):
+            col.metric(status, counts[status])
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Waiting for a human")
+            waiting = cp.runs.list(status="waiting", limit=20)
+            pending = cp.escalations.list_pending(limit=100)
+            st.text(f"{counts['waiting']} run(s) waiting; {len(pending)} escalation(s) pending")
+            if waiting.items:
+                st.dataframe(runs_frame(waiting.items), hide_index=True, key="waiting")
+            st.subheader("Tripped kill switches")
+            switches = cp.kills.list()
+            if switches:
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {
+                                "switch": f"{s.scope}:{s.target}",
+                                "by": s.user,
+                                "reason": s.reason,
+                                "at": s.tripped_at.strftime("%Y-%m-%d %H:%M:%S"),
+                            }
+                            for s in switches
+                        ]
+                    ),
+                    hide_index=True,
+                    key="switches",
+                )
+            else:
+                st.text("none")
+        with right:
+            st.subheader("Gates (recent runs)")
+            stats = gate_stats(cp)
+            rate = "-" if stats.pass_rate is None else f"{stats.pass_rate:.0%}"
+            st.metric("gate pass rate", rate)
+            st.text(
+                f"{stats.verdicts} verdict(s) over the {stats.runs} newest run(s): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(stats.decisions.items()))
+            )
+            st.caption("MAST failure modes detected")
+            if stats.mast:
+                st.bar_chart(pd.Series(stats.mast, name="verdicts"), x_label="MAST code")
+            else:
+                st.text("none detected")
+
+
+run_page("Overview", body)

@@ -1,0 +1,51 @@
+"""Users (admins): who may use the console, with which role."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from console.ui import actions
+from console.ui.page import PageContext, run_page
+from console.ui.views import notify
+from state.control.users import ROLES
+
+
+def body(ctx: PageContext) -> None:
+    if not ctx.can("admin"):
+        st.info("Managing users needs the admin role.")
+        return
+    users = ctx.h.users.list()
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "name": u.name,
+                    "role": u.role,
+                    "email": u.email or "",
+                    "since": f"{u.created_at:%Y-%m-%d}",
+                }
+                for u in users
+            ],
+            columns=["name", "role", "email", "since"],
+        ),
+        hide_index=True,
+    )
+    left, right = st.columns(2)
+    with left, st.form("user.add", clear_on_submit=True):
+        st.subheader("Add a user")
+        name = st.text_input("Name", key="user.name")
+        role = st.selectbox("Role", ROLES, key="user.role")
+        email = st.text_input("E-mail (optional, for OIDC)", key="user.email")
+        password = st.text_input("Password (8+ characters)", type="password", key="user.pw")
+        if st.form_submit_button("Add user"):
+            notify(actions.add_user(ctx.h, ctx.who, name, role, password, email.strip() or None))
+    with right, st.form("user.role"):
+        st.subheader("Change a role")
+        pick = st.selectbox("User", [u.name for u in users], key="role.user")
+        new = st.selectbox("New role", ROLES, key="role.role")
+        if st.form_submit_button("Change role") and pick:
+            notify(actions.set_role(ctx.h, ctx.who, pick, new))
+
+
+run_page("Users", body)

@@ -1,0 +1,75 @@
+"""The console's connections: one set per process, cached with ``st.cache_resource``.
+
+Nothing connects at import. Commands fail fast (one retry) so that a Redis outage shows the
+banner within a second instead of after the CLI's long backoff; the client reconnects by itself
+once Redis is back, and a failed first connection is not cached, so the next page view retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+import streamlit as st
+from rq import Queue
+
+from graph.registry import Registry, default_registry
+from graph.service import RunService
+from graph.worker import make_service
+from state.control.connection import connect
+from state.control.plane import ControlPlane
+from state.control.users import UserStore
+from state.settings import get_settings
+
+NO_REDIS_URL = (
+    "REDIS_URL is not set: start the console with `waybill up` (or `waybill console` with "
+    "REDIS_URL pointing at the Redis your workers use)"
+)
+
+
+class NotConfiguredError(RuntimeError):
+    """The console was started without a Redis URL."""
+
+
+@dataclass(frozen=True)
+class Handles:
+    """What every page uses: the control plane, the run service, the user store."""
+
+    url: str
+    cp: ControlPlane
+    raw: redis.Redis
+    """A bytes client (RQ and the checkpointer read bytes)."""
+    queue: Queue
+    service: RunService
+    users: UserStore
+    registry: Registry
+
+
+def redis_url() -> str:
+    """The Redis URL from the settings; ``NotConfiguredError`` when unset."""
+    secret = get_settings().redis_url
+    if secret is None:
+        raise NotConfiguredError(NO_REDIS_URL)
+    return secret.get_secret_value()
+
+
+@st.cache_resource(show_spinner=False)
+def _open(url: str) -> Handles:
+    client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
+    cp = ControlPlane(client)
+    raw = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+    queue = Queue(get_settings().queue_name, connection=raw)
+    return Handles(
+        url=url,
+        cp=cp,
+        raw=raw,
+        queue=queue,
+        service=make_service(cp, queue),
+        users=UserStore(client),
+        registry=default_registry(),
+    )
+
+
+def get_handles() -> Handles:
+    """This process's handles (connecting on first use; ``RedisUnavailable`` when down)."""
+    return _open(redis_url())

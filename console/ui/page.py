@@ -1,0 +1,42 @@
+"""The frame of every page: handles, the signed-in user, the Redis-down banner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from console.ui import auth
+from console.ui.guard import redis_guard
+from console.ui.handles import Handles, get_handles
+from graph.service import Principal
+from state.control.users import User
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page body gets."""
+
+    h: Handles
+    user: User
+
+    @property
+    def who(self) -> Principal:
+        return auth.principal_of(self.user)
+
+    def can(self, role: str) -> bool:
+        """Whether to *show* a control; the action checks the role again on the server."""
+        return self.who.can(role)  # type: ignore[arg-type]
+
+
+def run_page(title: str, body: Callable[[PageContext], None]) -> None:
+    """Render a page: signed-in users only, and the banner instead of a crash if Redis is down."""
+    st.header(title)
+    with redis_guard():
+        h = get_handles()
+        user = auth.current_user(h)
+        if user is None:
+            st.warning("Log in first.")
+            st.stop()
+        body(PageContext(h, user))

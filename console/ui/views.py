@@ -1,0 +1,135 @@
+"""Read-only views of runs, verdicts and escalations, safe for agent-produced text.
+
+Agent text (payloads, rationales, gate reasons that quote them) is shown only through
+``st.text``, ``st.code``, ``st.json`` and dataframes: never markdown, never HTML, so it can carry
+no link, image or script. Labels (expanders, metrics) hold only our own identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from console.timeline import describe_update
+from state.control.models import Escalation, RunEvent, RunRecord
+
+MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
+
+
+def md_escape(value: object) -> str:
+    """Text safe to embed in a markdown string (every markdown/HTML special escaped)."""
+    return "".join(f"\\{ch}" if ch in MD_SPECIALS else ch for ch in str(value))
+
+
+def notify(outcome: Any) -> None:
+    """Show an action's outcome (``actions.Outcome``) as a success or error box."""
+    (st.success if outcome.ok else st.error)(md_escape(outcome.message))
+
+
+def age(ts: datetime, now: datetime | None = None) -> str:
+    """``3s``, ``5m``, ``2h``, ``4d``: how long ago."""
+    seconds = max(0, int(((now or datetime.now(UTC)) - ts).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFrame:
+    """The runs table (one row per run, strings only: nothing is rendered as a link)."""
+    rows = [
+        {
+            "run": r.run_id,
+            "workflow": r.workflow,
+            "status": r.status,
+            "waiting": "yes" if r.status == "waiting" else "",
+            "stage": r.stage or "",
+            "age": age(r.created_at, now),
+            "updated": age(r.updated_at, now),
+            "user": r.user or "",
+            "input": r.input_summary,
+        }
+        for r in runs
+    ]
+    columns = ["run", "workflow", "status", "waiting", "stage", "age", "updated", "user", "input"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def failed_checks_frame(verdict: dict[str, Any]) -> pd.DataFrame:
+    """The failed checks of one verdict dump."""
+    rows = [
+        {
+            "check": c.get("check", ""),
+            "name": c.get("name", ""),
+            "on fail": c.get("on_fail", ""),
+            "MAST": ", ".join(c.get("mast") or []),
+            "detail": c.get("detail", ""),
+        }
+        for c in verdict.get("checks") or []
+        if not c.get("ok")
+    ]
+    return pd.DataFrame(rows, columns=["check", "name", "on fail", "MAST", "detail"])
+
+
+def show_verdict(verdict: dict[str, Any]) -> None:
+    """A gate verdict: decision, MAST codes, reasons and its failed checks."""
+    mast = ", ".join(verdict.get("mast") or []) or "none"
+    st.text(
+        f"{verdict.get('gate', '')}: {str(verdict.get('decision', '')).upper()}"
+        f"  MAST: {mast}  score: {verdict.get('score', '')}"
+    )
+    for reason in verdict.get("reasons") or []:
+        st.text(f"  reason: {reason}")
+    failed = failed_checks_frame(verdict)
+    if not failed.empty:
+        st.dataframe(failed, hide_index=True)
+
+
+def show_event(event: RunEvent) -> None:
+    """One timeline entry."""
+    stamp = event.ts.strftime("%H:%M:%S")
+    update = event.data.get("update") if event.kind == "node" else None
+    if not isinstance(update, dict):
+        detail = json.dumps(event.data, sort_keys=True, default=str)
+        st.text(f"{stamp}  {event.kind}  {event.stage or ''}  {detail}")
+        return
+    node = str(event.data.get("node", ""))
+    lines = [line for line in describe_update(node, update) if not line.startswith("     gate")]
+    st.text(f"{stamp}  {node}\n" + "\n".join(lines) if lines else f"{stamp}  {node}")
+    for handoff in update.get("handoffs") or []:
+        with st.expander(f"payload #{int(handoff['seq'])} ({handoff['contract']})"):
+            st.json(handoff.get("payload") or {}, expanded=True)
+    for decision in update.get("decisions") or []:
+        with st.expander(f"decision record of {decision.get('stage') or node}"):
+            st.json(decision, expanded=True)
+    for verdict in update.get("verdicts") or []:
+        show_verdict(verdict)
+
+
+def show_escalation(esc: Escalation) -> None:
+    """What a human reads before deciding: what, why, proposal, verdict, envelope rule."""
+    req = esc.request
+    st.text(f"what: {req.get('what', '')}")
+    for why in req.get("why") or []:
+        st.text(f"why: {why}")
+    meta = [
+        f"run: {esc.run_id}",
+        f"kind: {esc.kind}",
+        f"stage: {req.get('stage', '')}",
+        f"tier: {req.get('tier') or '-'}",
+        f"envelope rule: {req.get('envelope_rule') or '-'}",
+        f"allowed: {', '.join(req.get('allowed') or [])}",
+    ]
+    if req.get("deadline"):
+        meta.append(f"runs unless vetoed by: {req['deadline']}")
+    st.text("   ".join(meta))
+    st.caption("Proposed")
+    st.json(req.get("proposed") or {}, expanded=True)
+    verdict = req.get("verdict")
+    if isinstance(verdict, dict):
+        st.caption("Gate verdict that raised it")
+        show_verdict(verdict)

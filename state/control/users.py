@@ -1,0 +1,288 @@
+"""Console users: names, roles and salted password hashes, plus a login throttle.
+
+A user is the hash ``wb:user:<name>`` (``name``, ``role``, ``email``, ``password``,
+``created_at``), listed in the set ``wb:users``; ``wb:users:email`` maps an e-mail address to a
+name (used when the console signs users in through OIDC and only knows their e-mail).
+
+Passwords are hashed with scrypt from the standard library (a memory-hard KDF), with a random
+16-byte salt per password, and compared in constant time. ``verify`` does the same work for an
+unknown user as for a known one, so response time does not reveal which names exist.
+
+Repeated failures slow logins down: each failure for a name (and, separately, for a client
+address) is counted in Redis for ``window_s``; after ``free_attempts`` failures every further
+attempt must wait an exponentially growing delay (capped at ``max_delay_s``) before it is even
+checked. The counters live in Redis so every console process sees the same ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+import redis
+
+from state.control.connection import text, texts
+from state.control.models import from_epoch, to_epoch, utcnow
+from state.keys import global_key
+
+Role = Literal["viewer", "approver", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+MIN_PASSWORD = 8
+
+_USERS = global_key("users")
+_EMAILS = global_key("users", "email")
+
+
+def user_key(name: str) -> str:
+    """The hash holding one user."""
+    return global_key("user", name)
+
+
+def _throttle_key(kind: str, subject: str) -> str:
+    return global_key("auth", "fail", kind, subject)
+
+
+class UserError(ValueError):
+    """A refused user-store operation; the message is one line for the person at the keyboard."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A console user as the console sees it (never the password hash)."""
+
+    name: str
+    role: Role
+    email: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ScryptParams:
+    """scrypt cost parameters (the defaults follow the scrypt paper's interactive-login set)."""
+
+    n: int = 2**14
+    r: int = 8
+    p: int = 1
+
+
+def hash_password(password: str, params: ScryptParams | None = None) -> str:
+    """``scrypt$n$r$p$<salt>$<hash>`` (base64) of ``password`` with a fresh random salt."""
+    p = params or ScryptParams()
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=p.n, r=p.r, p=p.p, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${p.n}${p.r}${p.p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches ``stored`` (constant-time comparison)."""
+    try:
+        algo, n, r, p, salt, digest = stored.split("$")
+        if algo != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of one login attempt: ``user`` on success, else ``retry_after_s`` >= 0."""
+
+    user: User | None
+    retry_after_s: float = 0.0
+    throttled: bool = False
+    """True when the attempt was refused without checking the password (too many failures)."""
+
+
+class UserStore:
+    """Add, read, list users, change roles, verify passwords (with the login throttle).
+
+    Args:
+        client: A client from ``connect`` (``decode_responses=True``).
+        params: scrypt cost for new hashes (tests may lower it).
+        free_attempts: Failures allowed before attempts are delayed.
+        base_delay_s: Delay after the first failure beyond the free ones; doubles per failure.
+        max_delay_s: Longest delay.
+        window_s: How long a failure is remembered.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        params: ScryptParams | None = None,
+        free_attempts: int = 3,
+        base_delay_s: float = 1.0,
+        max_delay_s: float = 300.0,
+        window_s: int = 900,
+    ) -> None:
+        self._r = client
+        self.params = params or ScryptParams()
+        self.free_attempts = free_attempts
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.window_s = window_s
+        self._dummy = hash_password(secrets.token_hex(8), self.params)
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def add(
+        self, name: str, role: Role, password: str | None = None, *, email: str | None = None
+    ) -> User:
+        """Create a user; ``password=None`` makes an OIDC-only user (no password login).
+
+        Raises:
+            UserError: Bad name, role, password or e-mail, or the name is taken.
+        """
+        if not NAME_RE.match(name):
+            raise UserError(f"invalid user name {name!r}: letters, digits and . _ @ + - (up to 64)")
+        if role not in ROLES:
+            raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+        if email is not None and not NAME_RE.match(email):
+            raise UserError(f"invalid e-mail {email!r}")
+        now = utcnow()
+        fields = {
+            "name": name,
+            "role": role,
+            "email": email or "",
+            "password": hash_password(password, self.params) if password is not None else "",
+            "created_at": repr(to_epoch(now)),
+        }
+        if not self._r.hsetnx(user_key(name), "name", name):
+            raise UserError(f"user {name!r} already exists")
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(user_key(name), mapping=fields)  # type: ignore[arg-type]
+        pipe.sadd(_USERS, name)
+        if email:
+            pipe.hset(_EMAILS, email.lower(), name)
+        pipe.execute()
+        return User(name=name, role=role, email=email, created_at=now)
+
+    def get(self, name: str) -> User | None:
+        """The user called ``name``, or ``None``."""
+        fields = self._r.hgetall(user_key(name))
+        return _user({text(k): text(v) for k, v in fields.items()}) if fields else None
+
+    def find_by_email(self, email: str) -> User | None:
+        """The user with this e-mail (or whose name is this e-mail), or ``None``."""
+        name = self._r.hget(_EMAILS, email.lower())
+        return self.get(text(name)) if name is not None else self.get(email)
+
+    def list(self) -> list[User]:
+        """Every user, sorted by name."""
+        names = sorted(texts(self._r.smembers(_USERS)))
+        pipe = self._r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(user_key(name))
+        out = []
+        for fields in pipe.execute() if names else []:
+            if fields:
+                out.append(_user({text(k): text(v) for k, v in fields.items()}))
+        return out
+
+    def set_role(self, name: str, role: Role) -> User:
+        """Change a user's role (takes effect at their next page view)."""
+        if role not in ROLES:
+            raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+        if not self._r.exists(user_key(name)):
+            raise UserError(f"no user {name!r}")
+        self._r.hset(user_key(name), "role", role)
+        user = self.get(name)
+        assert user is not None
+        return user
+
+    def set_password(self, name: str, password: str) -> None:
+        """Replace a user's password."""
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+        if not self._r.exists(user_key(name)):
+            raise UserError(f"no user {name!r}")
+        self._r.hset(user_key(name), "password", hash_password(password, self.params))
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user if ``password`` is theirs, else ``None`` (no throttle: see ``login``)."""
+        fields = {text(k): text(v) for k, v in self._r.hgetall(user_key(name)).items()}
+        stored = fields.get("password") or ""
+        # Same scrypt work whether or not the user exists (or has a password).
+        ok = check_password(password, stored or self._dummy) and bool(stored)
+        return _user(fields) if ok else None
+
+    # --- login throttle ------------------------------------------------------------------------
+
+    def retry_after(self, name: str, client_ip: str | None = None) -> float:
+        """Seconds until a login for ``name`` (from ``client_ip``) may be tried again."""
+        pipe = self._r.pipeline(transaction=False)
+        for key in self._throttle_keys(name, client_ip):
+            pipe.hget(key, "until")
+        now = time.time()
+        waits = [float(text(u)) - now for u in pipe.execute() if u is not None]
+        return max([0.0, *waits])
+
+    def login(self, name: str, password: str, client_ip: str | None = None) -> LoginResult:
+        """Check a password, throttled: a delayed attempt is refused before any check."""
+        wait = self.retry_after(name, client_ip)
+        if wait > 0:
+            return LoginResult(None, retry_after_s=wait, throttled=True)
+        user = self.verify(name, password)
+        keys = self._throttle_keys(name, client_ip)
+        if user is not None:
+            self._r.delete(keys[0])  # the address keeps its count: it may be guessing names
+            return LoginResult(user)
+        return LoginResult(None, retry_after_s=self._record_failure(keys))
+
+    def _throttle_keys(self, name: str, client_ip: str | None) -> builtins.list[str]:
+        keys = [_throttle_key("user", name.lower())]
+        if client_ip:
+            keys.append(_throttle_key("ip", client_ip))
+        return keys
+
+    def _record_failure(self, keys: builtins.list[str]) -> float:
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hincrby(key, "count", 1)
+            pipe.expire(key, self.window_s)
+        counts = [int(c) for c in pipe.execute()[::2]]
+        now = time.time()
+        longest = 0.0
+        pipe = self._r.pipeline(transaction=False)
+        for i, (key, count) in enumerate(zip(keys, counts, strict=True)):
+            # An address may mistype several names: give it a larger allowance.
+            free = self.free_attempts * (1 if i == 0 else 3)
+            if count < free:
+                continue
+            delay = min(self.base_delay_s * 2 ** (count - free), self.max_delay_s)
+            pipe.hset(key, "until", repr(now + delay))
+            longest = max(longest, delay)
+        pipe.execute()
+        return longest
+
+
+def _user(fields: dict[str, str]) -> User:
+    role = fields.get("role", "viewer")
+    return User(
+        name=fields["name"],
+        role=role if role in ROLES else "viewer",
+        email=fields.get("email") or None,
+        created_at=from_epoch(fields.get("created_at") or 0),
+    )
