@@ -33,12 +33,24 @@ class UnknownWorkflowError(KeyError):
         return f"unknown workflow '{self.name}' (known: {', '.join(self.known) or 'none'})"
 
 
+class BrokenWorkflowError(UnknownWorkflowError):
+    """The workflow exists but failed to load (import error, invalid chain)."""
+
+    def __init__(self, name: str, error: str) -> None:
+        super().__init__(name, [])
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"workflow '{self.name}' failed to load: {self.error}"
+
+
 class Registry:
     """Workflows by name; discovery happens on first use, never at import."""
 
     def __init__(self) -> None:
         self._factories: dict[str, Callable[[], Chain]] = {}
         self._chains: dict[str, Chain] = {}
+        self._broken: dict[str, str] = {}
         self._discovered = False
 
     def register(self, factory: Callable[[], Chain], name: str | None = None) -> None:
@@ -58,14 +70,28 @@ class Registry:
 
         for base in agents.__path__:
             for chain_file in sorted(Path(base).glob("*/chain.py")):
-                module = importlib.import_module(f"agents.{chain_file.parent.name}.chain")
-                factory = getattr(module, "build_chain", None)
-                if callable(factory):
-                    self.register(factory)
+                self._load(chain_file.parent.name, f"agents.{chain_file.parent.name}.chain")
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            self.register(ep.load(), ep.name)
+            self._load(ep.name, ep.value.split(":")[0])
         for module_name in get_settings().workflow_modules:
-            self.register(importlib.import_module(module_name).build_chain)
+            self._load(module_name.rsplit(".", 1)[-1], module_name)
+
+    def _load(self, name: str, module_name: str) -> None:
+        # One broken workflow must not take the others down (the console keeps serving them):
+        # it is listed as broken with its error, and using it raises that error.
+        try:
+            module = importlib.import_module(module_name)
+            factory = getattr(module, "build_chain", None)
+            if not callable(factory):
+                raise TypeError(f"module {module_name} has no build_chain() function")
+            self.register(factory)
+        except Exception as exc:
+            self._broken[name] = f"{type(exc).__name__}: {exc}"
+
+    def broken(self) -> dict[str, str]:
+        """Workflows that failed to load, with the error (name -> message)."""
+        self.discover()
+        return dict(self._broken)
 
     def names(self) -> list[str]:
         self.discover()
@@ -77,6 +103,8 @@ class Registry:
         try:
             return self._chains[name]
         except KeyError:
+            if name in self._broken:
+                raise BrokenWorkflowError(name, self._broken[name]) from None
             raise UnknownWorkflowError(name, sorted(self._chains)) from None
 
     def fresh(self, name: str) -> Chain:

@@ -24,4 +24,6 @@ def cmd_workflows(args: argparse.Namespace) -> int:
             print(f"  faults: {', '.join(f.name for f in chain.faults)}")
         if chain.examples:
             print(f"  examples: {', '.join(str(p) for p in chain.examples.values())}")
+    for name, error in registry.broken().items():
+        print(f"{name}: BROKEN - {error}")
     return 0
