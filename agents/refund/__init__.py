@@ -1,0 +1,1 @@
+"""The customer-refund reference workflow."""

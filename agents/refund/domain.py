@@ -1,0 +1,119 @@
+"""The refund workflow's world: an order book, the refund policy (it changes), and payments.
+
+All in memory and deterministic, so the workflow runs offline with no API key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from graph.context import Source
+from state.contracts import Fact, utcnow
+
+POLICY_KEY = "refunds"
+POLICY_TTL_S = 3600.0
+"""How long a reading of the policy may be relied on."""
+
+ORDERS: dict[str, dict[str, Any]] = {
+    "ORD-1001": {
+        "customer_id": "C-100",
+        "item": "desk lamp",
+        "total": 49.90,
+        "purchased": "2099-03-01",
+    },
+    "ORD-1002": {
+        "customer_id": "C-200",
+        "item": "standing desk",
+        "total": 320.00,
+        "purchased": "2099-03-05",
+    },
+    "ORD-1003": {
+        "customer_id": "C-300",
+        "item": "headphones",
+        "total": 129.00,
+        "purchased": "2099-01-10",
+    },
+    "ORD-1004": {
+        "customer_id": "C-400",
+        "item": "keyboard",
+        "total": 89.00,
+        "purchased": "2099-03-10",
+    },
+}
+
+STARTING_POLICY: dict[str, Any] = {"window_days": 30, "max_refund": 500.0}
+
+
+class OrderBook:
+    """Orders by id (read-only here): who bought what, for how much, when."""
+
+    name = "orders"
+
+    def read(self, key: str) -> Fact:
+        """Order ``key`` (value None, version 0 when there is no such order)."""
+        order = ORDERS.get(key)
+        return Fact(
+            value=dict(order) if order else None,
+            source=self.name,
+            key=key,
+            version=1 if order else 0,
+            as_of=utcnow(),
+        )
+
+
+class PolicyBook:
+    """The refund policy: a source of truth that changes, with a version per change."""
+
+    name = "policy"
+
+    def __init__(self, policy: dict[str, Any]) -> None:
+        self._policy = dict(policy)
+        self._version = 1
+
+    def read(self, key: str) -> Fact:
+        """The policy now (``key`` is :data:`POLICY_KEY`)."""
+        value = dict(self._policy) if key == POLICY_KEY else None
+        return Fact(
+            value=value,
+            source=self.name,
+            key=key,
+            version=self._version if value else 0,
+            as_of=utcnow(),
+            ttl_s=POLICY_TTL_S,
+        )
+
+    def revise(self, **changes: Any) -> None:
+        """Someone changed the policy: new values, new version."""
+        self._policy.update(changes)
+        self._version += 1
+
+
+class Payments:
+    """Where refunds are paid: the workflow's one irreversible side effect."""
+
+    name = "payments"
+
+    def __init__(self) -> None:
+        self.paid: dict[str, dict[str, Any]] = {}
+
+    def read(self, key: str) -> Fact:
+        """The refund paid for ticket ``key`` (None when there is none)."""
+        done = self.paid.get(key)
+        return Fact(value=done, source=self.name, key=key, version=1 if done else 0)
+
+    def pay(self, ticket_id: str, customer_id: str, amount: float) -> str:
+        """Pay ``amount`` back to ``customer_id`` and return the payment reference."""
+        ref = f"PAY-{len(self.paid) + 1:04d}"
+        self.paid[ticket_id] = {"ref": ref, "customer_id": customer_id, "amount": amount}
+        return ref
+
+
+def days_between(start: str, end: date) -> int:
+    """Whole days from ISO date ``start`` to ``end``."""
+    return (end - date.fromisoformat(start)).days
+
+
+def new_sources() -> dict[str, Source]:
+    """A run's sources of truth, fresh."""
+    return {"orders": OrderBook(), "policy": PolicyBook(STARTING_POLICY), "payments": Payments()}
