@@ -10,14 +10,14 @@ import re
 from typing import Any, Literal
 
 from agents.llm import LlmSpec, with_llm_brain
-from agents.refund.chain import (
+from agents.refund.chain import amounts_in
+from agents.refund.contracts import (
     PolicyCheck,
     RefundClaim,
     RefundDecision,
     RefundPaid,
     RefundTicket,
     Triage,
-    amounts_in,
 )
 from agents.refund.domain import POLICY_KEY, days_between
 from graph.agent import AgentContext, AgentResult

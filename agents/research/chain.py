@@ -1,0 +1,251 @@
+"""The research chain: gather notes from the shipped library, summarise over two hops,
+fact-check the summary against the notes, write the brief.
+
+gather -> digest -> synthesise -> fact_check -> write, with a budgeted back edge
+synthesise -> gather (ask for more notes). Notes travel with every handoff (``Carried``), so
+each gate can check that a claim still says what the notes it cites say: the lossy-summary
+problem caught at the hop where it happens.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from agents.research.contracts import (
+    Brief,
+    CheckedSummary,
+    Digest,
+    Notes,
+    ResearchRequest,
+    Synthesis,
+)
+from graph.chain import END, Chain, Edge, Fault, FaultContext, Invariant, InvariantContext, Stage
+from state.budgets import Budgets
+from state.contracts import Contract
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "research"
+EXAMPLE_ORDER = ("pilot_brief", "rider_views")
+"""The first example is the one the scenario suite injects faults into."""
+
+# --- domain invariants -----------------------------------------------------------------------
+
+
+def notes_on_topic(out: Contract, ictx: InvariantContext) -> str | None:
+    from agents.research.domain import relevant
+
+    assert isinstance(out, Notes)
+    library = ictx.sources["library"]
+    for note in out.notes:
+        doc = library.read(note.doc).value
+        question = out.questions[note.question] if note.question < len(out.questions) else ""
+        if doc is None or not relevant(doc, question):
+            return f"note {note.id} from {note.doc} does not serve question {question!r}"
+    return None
+
+
+def _texts(out: Notes, cites: list[str]) -> list[str]:
+    by_id = {n.id: n.text for n in out.notes}
+    return [by_id[c] for c in cites if c in by_id]
+
+
+def claims_supported(out: Contract, ictx: InvariantContext) -> str | None:
+    from agents.research.domain import unsupported
+
+    assert isinstance(out, Digest)
+    for claim in out.claims:
+        problem = unsupported(claim.text, _texts(out, claim.cites))
+        if problem:
+            return f"claim {claim.id} is not supported by its notes: {problem}"
+    return None
+
+
+def every_note_covered(out: Contract, ictx: InvariantContext) -> str | None:
+    # A note no claim carries on is information the next hop never sees (e.g. a caveat).
+    assert isinstance(out, Digest)
+    cited = {c for claim in out.claims for c in claim.cites}
+    dropped = [n.id for n in out.notes if n.id not in cited]
+    return f"notes {dropped} are carried by no claim: withheld downstream" if dropped else None
+
+
+def findings_supported(out: Contract, ictx: InvariantContext) -> str | None:
+    from agents.research.domain import unsupported
+
+    assert isinstance(out, Synthesis)
+    for finding in out.findings:
+        problem = unsupported(finding.text, _texts(out, finding.cites))
+        if problem:
+            return f"the finding for question {finding.question} is not supported: {problem}"
+    return None
+
+
+def checks_complete(out: Contract, ictx: InvariantContext) -> str | None:
+    assert isinstance(out, CheckedSummary)
+    unchecked = {f.question for f in out.findings} - {c.question for c in out.checks}
+    return f"findings for questions {sorted(unchecked)} were not checked" if unchecked else None
+
+
+def checks_correct(out: Contract, ictx: InvariantContext) -> str | None:
+    from agents.research.domain import unsupported
+
+    assert isinstance(out, CheckedSummary)
+    findings = {f.question: f for f in out.findings}
+    for check in out.checks:
+        finding = findings.get(check.question)
+        truly = (
+            finding is not None and unsupported(finding.text, _texts(out, finding.cites)) is None
+        )
+        if check.supported != truly:
+            return (
+                f"the fact-check calls the finding for question {check.question} "
+                f"{'supported' if check.supported else 'unsupported'}; the notes say otherwise"
+            )
+    if out.all_supported != all(c.supported for c in out.checks):
+        return "all_supported contradicts the individual checks"
+    return None
+
+
+def every_question_answered(out: Contract, ictx: InvariantContext) -> str | None:
+    assert isinstance(out, Brief)
+    answered = [s.question for s in out.sections if s.answer.strip()]
+    missing = [q for q in out.questions if q not in answered]
+    return f"the brief ends without answering {missing}" if missing else None
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+def _off_topic(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    stray = {"id": "N99", "doc": "canteen.md", "question": 0,
+             "text": "The town hall canteen will serve a new lunch menu from May."}  # fmt: skip
+    return {**payload, "notes": [*payload["notes"], stray]}
+
+
+def _drop_last_claim(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    return {**payload, "claims": payload["claims"][:-1]}
+
+
+def _bend_figure(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    findings = [dict(f) for f in payload["findings"]]
+    text = findings[0]["text"]
+    figure = re.search(r"\d+(?=%)", text) or re.search(r"\d+", text)
+    if figure:
+        bent = str(int(figure.group(0)) * 3)
+        findings[0]["text"] = text[: figure.start()] + bent + text[figure.end() :]
+    return {**payload, "findings": findings}
+
+
+def _dig_on(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    hop = payload.get("hop", 0)
+    return {**payload, "needs_more": True, "follow_up": [f"more on {payload['topic']} #{hop}"]}
+
+
+def _flip_check(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    checks = [dict(c) for c in payload["checks"]]
+    checks[0] = {**checks[0], "supported": False, "detail": "not in the notes"}
+    return {**payload, "checks": checks, "all_supported": False}
+
+
+def _finish_early(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    return {**payload, "sections": payload["sections"][:-1]}
+
+
+def _fault(
+    name: str,
+    stage: str,
+    mode: Any,
+    what: str,
+    apply: Any,
+    gate: str,
+    code: Any,
+    loop: bool = False,
+) -> Fault:
+    return Fault(name, stage, mode, what, apply, f"gate {gate}", code, persistent=loop)
+
+
+FAULTS = (
+    _fault("off_topic", "gather", "silent_error", "gather adds a note from an unrelated "
+           "document (the canteen menu)", _off_topic, "gather->digest", "FM-2.3"),
+    _fault("dropped_caveat", "digest", "lossy_summary", "digest drops the claim of the last "
+           "note: the safety data's caveat", _drop_last_claim, "digest->synthesise", "FM-2.4"),
+    _fault("bent_figure", "synthesise", "lossy_summary", "synthesise triples a figure while "
+           "citing the same notes", _bend_figure, "synthesise->fact_check", "FM-1.4"),
+    _fault("endless_digging", "synthesise", "handoff_loop", "synthesise always asks for more "
+           "notes, each time a new query", _dig_on, "synthesise->gather", "FM-1.5", loop=True),
+    _fault("wrong_verdict", "fact_check", "silent_error", "the fact-checker calls a supported "
+           "finding unsupported", _flip_check, "fact_check->write", "FM-3.3"),
+    _fault("early_finish", "write", "silent_error", "the writer stops before the last "
+           "question", _finish_early, "write->END", "FM-3.1"),
+)  # fmt: skip
+
+# --- the chain -------------------------------------------------------------------------------
+
+
+def _route_synthesis(out: Contract) -> str:
+    return "gather" if getattr(out, "needs_more", False) else "fact_check"
+
+
+def build_chain() -> Chain:
+    """The research chain (agents are imported here: they import these contracts)."""
+    from agents.research import agents
+    from agents.research.domain import new_sources
+
+    def inv(name: str, check: Any, code: Any) -> Invariant:
+        return Invariant(name, check, (code,))
+
+    return Chain(
+        name="research",
+        description="Gather notes from shipped documents, summarise, fact-check, write a brief.",
+        entry="gather",
+        stages=(
+            Stage("gather", agents.gather, ResearchRequest, Notes, owner="research-desk"),
+            Stage("digest", agents.digest, Notes, Digest, owner="research-desk"),
+            Stage(
+                "synthesise",
+                agents.synthesise,
+                Digest,
+                Synthesis,
+                owner="analysts",
+                route=_route_synthesis,
+            ),
+            Stage(
+                "fact_check", agents.fact_check, Synthesis, CheckedSummary, owner="fact-checkers"
+            ),
+            Stage("write", agents.write, CheckedSummary, Brief, owner="editors", finishes=True),
+        ),
+        edges=(
+            Edge("gather", "digest", invariants=(inv("notes_on_topic", notes_on_topic, "FM-2.3"),)),
+            Edge(
+                "digest",
+                "synthesise",
+                invariants=(
+                    inv("claims_supported", claims_supported, "FM-1.4"),
+                    inv("every_note_covered", every_note_covered, "FM-2.4"),
+                ),
+            ),
+            Edge("synthesise", "gather", max_traversals=2),
+            Edge(
+                "synthesise",
+                "fact_check",
+                invariants=(inv("findings_supported", findings_supported, "FM-1.4"),),
+            ),
+            Edge(
+                "fact_check",
+                "write",
+                invariants=(
+                    inv("checks_complete", checks_complete, "FM-3.2"),
+                    inv("checks_correct", checks_correct, "FM-3.3"),
+                ),
+            ),
+            Edge(
+                "write",
+                END,
+                invariants=(inv("every_question_answered", every_question_answered, "FM-3.1"),),
+            ),
+        ),
+        budgets=Budgets(max_steps=24, max_revisions_per_edge=2, max_wall_s=300),
+        faults=FAULTS,
+        sources=new_sources,
+        examples={n: EXAMPLES / f"{n}.json" for n in EXAMPLE_ORDER},
+    )
