@@ -46,9 +46,10 @@ def with_llm_brain(rules: Rules, spec: LlmSpec, name: str | None = None) -> Agen
     Args:
         rules: the deterministic brain; used when no model is chosen for this agent.
         spec: what the model is asked for.
-        name: the agent's name for brain selection (default: ``rules.__name__``).
+        name: the agent's name for brain selection (default: ``rules.__name__`` without a
+            ``_rules`` suffix, e.g. ``intake_rules`` -> ``intake``).
     """
-    agent_name = name or rules.__name__
+    agent_name = name or rules.__name__.removesuffix("_rules")
 
     @functools.wraps(rules)
     def agent(inp: Contract, ctx: AgentContext) -> AgentResult[Contract]:
@@ -57,6 +58,7 @@ def with_llm_brain(rules: Rules, spec: LlmSpec, name: str | None = None) -> Agen
             return rules(inp, ctx)
         return ask_model(model, spec, inp, ctx, agent_name)
 
+    agent.__name__ = agent.__qualname__ = agent_name
     return agent
 
 

@@ -1,4 +1,5 @@
-"""The procurement specialists: deterministic rule brains, each writing a DecisionRecord.
+"""The procurement specialists: deterministic rule brains (the default), each writing a
+DecisionRecord, and LLM brains chosen by ``WAYBILL_MODEL`` (see ``agents.llm``).
 
 Agents are pure functions of their input contract (and the sources they read): side effects
 are the chain's declared actions, run by the stage node after any approval.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
+from agents.llm import LlmSpec, with_llm_brain
 from agents.procurement.chain import (
     OrderPlaced,
     OrderSpec,
@@ -27,7 +30,7 @@ _QTY = re.compile(r"(?<![\w-])(\d+)\s*(?:x\s+|units?\b|pcs\b|pieces\b|of\b)", re
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
-def intake(inp: Contract, ctx: AgentContext) -> AgentResult[OrderSpec]:
+def intake_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderSpec]:
     """Parse the free-text request into an order spec."""
     assert isinstance(inp, PurchaseRequest)
     sku = _SKU.search(inp.text)
@@ -55,7 +58,7 @@ def intake(inp: Contract, ctx: AgentContext) -> AgentResult[OrderSpec]:
     )
 
 
-def inventory(inp: Contract, ctx: AgentContext) -> AgentResult[StockReport]:
+def inventory_rules(inp: Contract, ctx: AgentContext) -> AgentResult[StockReport]:
     """Read the stock on hand and work out the shortfall."""
     assert isinstance(inp, OrderSpec)
     stock = ctx.sources["inventory"].read(inp.sku)
@@ -83,7 +86,7 @@ def inventory(inp: Contract, ctx: AgentContext) -> AgentResult[StockReport]:
     )
 
 
-def sourcing(inp: Contract, ctx: AgentContext) -> AgentResult[SupplierChoice]:
+def sourcing_rules(inp: Contract, ctx: AgentContext) -> AgentResult[SupplierChoice]:
     """Choose the cheapest supplier that can deliver in time."""
     assert isinstance(inp, StockReport)
     offers = offers_for(inp.sku)
@@ -117,7 +120,7 @@ def _report_fields(inp: StockReport) -> dict[str, object]:
     return {name: getattr(inp, name) for name in StockReport.model_fields}
 
 
-def po_draft(inp: Contract, ctx: AgentContext) -> AgentResult[PurchaseOrder]:
+def po_draft_rules(inp: Contract, ctx: AgentContext) -> AgentResult[PurchaseOrder]:
     """Draft the purchase order for the chosen supplier."""
     assert isinstance(inp, SupplierChoice)
     fields = {name: getattr(inp, name) for name in SupplierChoice.model_fields}
@@ -137,7 +140,7 @@ def po_draft(inp: Contract, ctx: AgentContext) -> AgentResult[PurchaseOrder]:
     )
 
 
-def place_order(inp: Contract, ctx: AgentContext) -> AgentResult[OrderPlaced]:
+def place_order_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderPlaced]:
     """Prepare the order for placement (the placing itself is the stage's action)."""
     assert isinstance(inp, PurchaseOrder)
     placed = OrderPlaced(
@@ -158,3 +161,58 @@ def place_order(inp: Contract, ctx: AgentContext) -> AgentResult[OrderPlaced]:
             inputs_used=["po_number", "total", "supplier"],
         ),
     )
+
+
+def _stock_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
+    assert isinstance(inp, OrderSpec)
+    return {"stock": ctx.sources["inventory"].read(inp.sku)}
+
+
+def _catalogue_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
+    assert isinstance(inp, StockReport)
+    return {"offers": [vars(o) for o in offers_for(inp.sku)], "today": date.today()}
+
+
+# The same agents with an LLM brain when one is chosen for them; the rules stay the default.
+intake = with_llm_brain(
+    intake_rules,
+    LlmSpec(
+        OrderSpec,
+        "Parse the purchase request: the SKU (SKU-...), the quantity and the need-by date, "
+        "exactly as the text states them.",
+    ),
+)
+inventory = with_llm_brain(
+    inventory_rules,
+    LlmSpec(
+        StockReport,
+        "Copy the stock fact from the context unchanged into `stock`; order_quantity is the "
+        "quantity asked minus the stock on hand, never below 0.",
+        _stock_context,
+    ),
+)
+sourcing = with_llm_brain(
+    sourcing_rules,
+    LlmSpec(
+        SupplierChoice,
+        "Choose the cheapest catalogue offer in the context that delivers by need_by; copy its "
+        "supplier, unit_price and lead_days; list the other suppliers.",
+        _catalogue_context,
+    ),
+)
+po_draft = with_llm_brain(
+    po_draft_rules,
+    LlmSpec(
+        PurchaseOrder,
+        "Draft the purchase order: po_number is PO- followed by the request id; total is "
+        "order_quantity x unit_price rounded to cents.",
+    ),
+)
+place_order = with_llm_brain(
+    place_order_rules,
+    LlmSpec(
+        OrderPlaced,
+        "Prepare the order for placement: status placed when order_quantity > 0, else "
+        "nothing_to_order.",
+    ),
+)
