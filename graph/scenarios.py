@@ -1,0 +1,215 @@
+"""The fault-injection scenario suite: every workflow run clean and with each of its faults.
+
+Each run goes through :func:`graph.runner.run_chain` in this process (in-memory checkpoints, the
+chain's own fresh sources). A decider stands in for the humans: it approves what the autonomy
+policy escalates (an action's tier), and rejects what a gate escalates, so a caught fault ends
+its run where it was caught. A faulted scenario is ``ok`` when the first gate that did not pass
+is the fault's ``expect_gate`` and its verdict carries ``expect_mast``; a clean scenario is
+``ok`` when every gate passed and the run succeeded (policy escalations are expected there).
+
+Agents use whatever brain is configured (``WAYBILL_MODEL``): the same suite measures LLM brains.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+from graph.chain import Chain, FailureMode, Fault
+from graph.registry import Registry
+from graph.runner import Decider, run_chain
+from state.decisions import Decision, EscalationRequest
+from state.mast import MastCode
+from state.run_state import RunState, actions_of, verdicts_of
+from state.verdicts import GateDecision
+
+SUITE_USER = "scenario-suite"
+"""Who the suite's decider records as the deciding human."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One run to make: a workflow on one example, clean or with one fault."""
+
+    workflow: str
+    example: str
+    fault: Fault | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fault.name if self.fault else f"clean: {self.example}"
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """What one scenario showed, and whether that is what was expected."""
+
+    workflow: str
+    scenario: str
+    example: str
+    fault: str | None
+    mode: FailureMode | None
+    introduced_at: str | None
+    """``stage #seq``: the stage the fault was injected into and its first handoff."""
+    expected_gate: str | None
+    expected_mast: MastCode | None
+    caught_at: str | None
+    """``gate #seq``: the first gate that did not pass, and the handoff it judged."""
+    verdict: GateDecision | None
+    """That gate's decision (None when every gate passed)."""
+    mast: tuple[MastCode, ...]
+    status: str
+    """How the run ended (``succeeded``, ``rejected``, ``failed``, ... or ``error``)."""
+    policy: tuple[str, ...] = ()
+    """Actions the autonomy policy did not leave on ``auto``: ``action: tier (rule)``."""
+    ok: bool = False
+    problem: str = ""
+
+    @property
+    def result(self) -> str:
+        """``ok``, ``MISSED`` (a fault) or ``FALSE ALARM`` (a clean run)."""
+        if self.ok:
+            return "ok"
+        return "MISSED" if self.fault else "FALSE ALARM"
+
+
+def suite_decider(req: EscalationRequest) -> Decision:
+    """Approve what the autonomy policy escalates; reject what a gate escalates."""
+    if req.kind == "action":
+        return Decision(action="approve", user=SUITE_USER, comment="policy escalation")
+    return Decision(action="reject", user=SUITE_USER, comment="a gate escalated")
+
+
+def plan(chain: Chain) -> list[Scenario]:
+    """Clean runs on every example, then each fault on the first example."""
+    examples = list(chain.examples)
+    scenarios = [Scenario(chain.name, ex) for ex in examples]
+    if examples:
+        scenarios += [Scenario(chain.name, examples[0], f) for f in chain.faults]
+    return scenarios
+
+
+def load_example(path: Path) -> dict[str, Any]:
+    """An example input file."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def assess(scenario: Scenario, state: RunState, status: str) -> ScenarioResult:
+    """Judge a finished run of ``scenario`` from its state (pure)."""
+    verdicts = verdicts_of(state)
+    first = next((v for v in verdicts if v.decision != "pass"), None)
+    fault = scenario.fault
+    introduced = None
+    if fault is not None:
+        seq = next((h["seq"] for h in state.get("handoffs", []) if h["stage"] == fault.stage), None)
+        introduced = fault.stage + (f" #{seq}" if seq is not None else " (never ran)")
+    problem = ""
+    if fault is not None:
+        if first is None:
+            problem = "no gate caught it"
+        elif first.gate != fault.expect_gate:
+            problem = f"first caught at {first.gate}, expected {fault.expect_gate}"
+        elif fault.expect_mast not in first.mast:
+            problem = (
+                f"caught without {fault.expect_mast} (codes: {', '.join(first.mast) or 'none'})"
+            )
+    elif first is not None:
+        problem = f"{first.gate} said {first.decision}: {'; '.join(first.reasons)}"
+    elif status != "succeeded":
+        problem = f"the run ended {status}: {state.get('reason', '')}"
+    return ScenarioResult(
+        workflow=scenario.workflow,
+        scenario=scenario.name,
+        example=scenario.example,
+        fault=fault.name if fault else None,
+        mode=fault.mode if fault else None,
+        introduced_at=introduced,
+        expected_gate=fault.expect_gate if fault else None,
+        expected_mast=fault.expect_mast if fault else None,
+        caught_at=f"{first.gate} #{first.handoff_seq}" if first else None,
+        verdict=first.decision if first else None,
+        mast=tuple(first.mast) if first else (),
+        status=status,
+        policy=tuple(
+            f"{a.action}: {a.tier}" + (f" ({a.raised_by})" if a.raised_by else "")
+            for a in actions_of(state)
+            if a.tier != "auto"
+        ),
+        ok=not problem,
+        problem=problem,
+    )
+
+
+def run_scenario(chain: Chain, scenario: Scenario, decide: Decider | None = None) -> ScenarioResult:
+    """Run ``scenario`` in process; a run that raises is a failed scenario, never a pass."""
+    request = load_example(chain.examples[scenario.example])
+    inject = scenario.fault.name if scenario.fault else None
+    try:
+        out = run_chain(chain, request, inject=inject, decide=decide or suite_decider)
+    except Exception as exc:  # fail closed: the suite reports it and goes on
+        failed = assess(scenario, _empty_state(), "error")
+        detail = f"the run raised {type(exc).__name__}: {exc}"
+        return replace(failed, ok=False, problem=detail)
+    return assess(scenario, out.state, out.status)
+
+
+def _empty_state() -> RunState:
+    return cast(RunState, {"verdicts": [], "handoffs": [], "actions": [], "reason": ""})
+
+
+Progress = Callable[[int, int, ScenarioResult], None]
+
+
+def run_suite(
+    registry: Registry, workflow: str | None = None, on_result: Progress | None = None
+) -> list[ScenarioResult]:
+    """Run every scenario of ``workflow`` (or of every registered workflow), in order.
+
+    Raises:
+        UnknownWorkflowError: ``workflow`` is not registered.
+    """
+    names = [workflow] if workflow else registry.names()
+    chains = [registry.fresh(name) for name in names]
+    todo = [(chain, s) for chain in chains for s in plan(chain)]
+    results: list[ScenarioResult] = []
+    for i, (chain, scenario) in enumerate(todo, start=1):
+        result = run_scenario(chain, scenario)
+        results.append(result)
+        if on_result is not None:
+            on_result(i, len(todo), result)
+    return results
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The suite's totals."""
+
+    faults: int
+    caught: int
+    clean: int
+    false_alarms: int
+    modes: tuple[str, ...]
+    codes: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.caught == self.faults and self.false_alarms == 0
+
+
+def summarise(results: list[ScenarioResult]) -> Summary:
+    """Totals over ``results``; modes and codes count only faults caught as expected."""
+    faulted = [r for r in results if r.fault]
+    clean = [r for r in results if not r.fault]
+    caught = [r for r in faulted if r.ok]
+    return Summary(
+        faults=len(faulted),
+        caught=len(caught),
+        clean=len(clean),
+        false_alarms=sum(not r.ok for r in clean),
+        modes=tuple(sorted({r.mode for r in caught if r.mode})),
+        codes=tuple(sorted({r.expected_mast for r in caught if r.expected_mast})),
+    )
