@@ -46,17 +46,55 @@ def spawn_console(redis_url: str, host: str, port: int) -> subprocess.Popen[byte
     )
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``), children before grandchildren.
+
+    RQ's work horse runs in a process group of its own, so signalling a worker's group does
+    not reach it: stopping everything needs the tree.
+    """
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out: list[int] = []
+    frontier = [pid]
+    while frontier:
+        kids = parents.get(frontier.pop(0), [])
+        out += kids
+        frontier += kids
+    return out
+
+
+def _signal_tree(pid: int, sig: int) -> None:
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, sig)
+
+
 def stop_all(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
-    """SIGTERM every child's process group, then SIGKILL what is left after ``timeout``."""
+    """Stop every child and everything below it.
+
+    SIGTERM first (an RQ worker finishes its node: warm shutdown); a second SIGTERM after half
+    of ``timeout`` (cold shutdown: the work horse is killed, the run resumes from its last
+    checkpoint elsewhere); SIGKILL to whatever is left at the end.
+    """
+    trees = {child.pid: [child.pid, *descendants(child.pid)] for child in children}
     for child in children:
         if child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGTERM)
+                os.kill(child.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
+    for sig_at, sig in ((timeout / 2, signal.SIGTERM), (timeout, signal.SIGKILL)):
+        for child in children:
+            try:
+                child.wait(timeout=max(0.05, deadline - timeout + sig_at - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_tree(child.pid, sig)
     for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        child.wait()
+        for pid in trees[child.pid] + descendants(child.pid):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+                os.kill(pid, signal.SIGKILL)

@@ -16,17 +16,6 @@ def node_event(node: str, update: dict[str, Any]) -> dict[str, Any]:
     return {"node": node, "update": update}
 
 
-def stage_of(node: str, update: dict[str, Any]) -> str | None:
-    """The stage a node's update tells the run is at (for the registry's ``stage`` field)."""
-    handoffs = update.get("handoffs") or []
-    if handoffs:
-        target = handoffs[-1]["target"]
-        return "END" if target == "__end__" else str(handoffs[-1]["stage"])
-    if node.startswith(("gate ", "review ")):
-        return node.split(" ", 1)[1].split("->", 1)[0]
-    return node
-
-
 def updates_of(events: list[RunEvent]) -> list[tuple[str, dict[str, Any]]]:
     """``(node, update)`` pairs of ``node`` events, in order."""
     out = []

@@ -19,7 +19,7 @@ from langgraph.types import Command
 
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.events import node_event, stage_of
+from graph.events import node_event
 from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
 from graph.registry import Registry
@@ -107,10 +107,11 @@ class RunExecutor:
             token = self.cp.leases.acquire(run_id, self.worker, self.config.lease_ttl_s)
         except LeaseHeld:
             return "busy"
-        chain = self.registry.fresh(record.workflow)
         stopper = HardStop(self, run_id, record.workflow, token)
         stopper.start()
         try:
+            self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
+            chain = self.registry.fresh(record.workflow)
             return self._advance(chain, run_id, token, stopper)
         except (StaleFenceError, LeaseLost):
             log.warning("run %s: lease lost, another worker owns it now", run_id)
@@ -121,11 +122,16 @@ class RunExecutor:
             stopper.stop()
             self.cp.leases.release(run_id, token)
 
-    def _context(self, chain: Chain, run_id: str, stopper: HardStop) -> RunContext:
+    def _context(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> RunContext:
         _, inject = RunInputs(self.cp.client).get(run_id)
+        current: list[str] = []
 
         def should_stop(stage: str) -> str | None:
+            # Called as every node starts: the registry shows where the run is right now.
             stopper.at(stage)
+            if current != [stage]:
+                self.cp.runs.update(run_id, stage=stage, fence=token)
+                current[:] = [stage]
             return self.kill_reason(run_id, chain.name, stage)
 
         return RunContext(
@@ -141,7 +147,7 @@ class RunExecutor:
         saver = RedisSaver(self.raw).with_fence(token)
         graph = compile_chain(chain, saver)
         config = run_config(run_id, self.config.recursion_limit)
-        ctx = self._context(chain, run_id, stopper)
+        ctx = self._context(chain, run_id, token, stopper)
         snap = graph.get_state(config)
         payload: Any
         if not snap.values:
@@ -165,12 +171,8 @@ class RunExecutor:
             payload = None  # a worker died mid-run: go on from the last checkpoint
         else:
             return self._settle(graph, run_id, config, token)
-        self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
         for node, update in stream_updates(graph, payload, config, ctx):
             self.cp.events.append(run_id, "node", stage=node, data=node_event(node, update))
-            stage = stage_of(node, update)
-            if stage:
-                self.cp.runs.update(run_id, stage=stage, fence=token)
         return self._settle(graph, run_id, config, token)
 
     def _wait(self, graph: Any, run_id: str, config: Any, token: int) -> str:

@@ -8,8 +8,10 @@ The job functions below are what the queue holds; they only need the run id.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime
 
@@ -22,7 +24,7 @@ from graph.registry import default_registry
 from graph.service import SYSTEM, RunService
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
-from state.keys import run_key
+from state.keys import fence_key, run_key
 from state.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,17 @@ def text_client(raw: redis.Redis) -> redis.Redis:
     return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
 
 
+def job_prefix(run_id: str) -> str:
+    """RQ job ids allow letters, digits, ``_`` and ``-`` only; run ids may hold anything."""
+    return "run-" + re.sub(r"[^A-Za-z0-9_]", "_", run_id) + "-"
+
+
 def enqueue_run(queue: Queue, run_id: str) -> Job:
     """Queue the execution (or resumption) of ``run_id``."""
     return queue.enqueue(
         "graph.worker.execute_run",
         run_id,
-        job_id=f"run.{run_id}.{uuid.uuid4().hex[:8]}",
+        job_id=job_prefix(run_id) + uuid.uuid4().hex[:8],
         retry=RETRY,
         job_timeout=JOB_TIMEOUT_S,
         description=f"waybill run {run_id}",
@@ -107,23 +114,46 @@ def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
         cp.close()
 
 
+QUEUED_GRACE_S = 15.0
+"""A run ``queued`` this long with no job waiting for it lost its job (its worker died)."""
+
+
 def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
-    """Re-queue runs left ``running`` by a worker that died (their lease expired)."""
+    """Re-queue runs whose worker died.
+
+    A ``running`` run whose lease expired lost its worker mid-run; a ``queued`` run with no job
+    in the queue for a while lost it between dequeue and start. Executing a run twice is safe
+    (lease + fencing + terminal check), so a rare double re-queue costs nothing but a no-op job.
+    """
     requeued = []
-    offset = 0
-    while True:
-        page = cp.runs.list(status="running", offset=offset, limit=200)
-        for record in page.items:
-            if cp.leases.current(record.run_id) is not None:
-                continue
-            # One sweeper wins per orphan, even with many workers sweeping.
-            if cp.client.set(run_key(record.run_id, "recovering"), "1", nx=True, ex=30):
-                log.warning("run %s lost its worker: re-queued", record.run_id)
-                enqueue_run(queue, record.run_id)
-                requeued.append(record.run_id)
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return requeued
+    waiting_jobs: set[str] | None = None
+    now = time.time()
+    for status in ("running", "queued"):
+        offset = 0
+        while True:
+            page = cp.runs.list(status=status, offset=offset, limit=200)
+            for record in page.items:
+                if cp.leases.current(record.run_id) is not None:
+                    continue
+                if status == "queued":
+                    if now - record.updated_at.timestamp() < QUEUED_GRACE_S:
+                        continue
+                    if waiting_jobs is None:
+                        waiting_jobs = {j.rsplit("-", 1)[0] + "-" for j in queue.job_ids}
+                    if job_prefix(record.run_id) in waiting_jobs:
+                        continue
+                # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even
+                # with many workers sweeping; a run orphaned again later is recovered again.
+                token = cp.client.get(fence_key(record.run_id)) or "0"
+                guard = run_key(record.run_id, "recovering", str(token))
+                if cp.client.set(guard, "1", nx=True, ex=60):
+                    log.warning("run %s lost its worker: re-queued", record.run_id)
+                    enqueue_run(queue, record.run_id)
+                    requeued.append(record.run_id)
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+    return requeued
 
 
 def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Event) -> None:
