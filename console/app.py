@@ -15,18 +15,18 @@ from state.control.users import User
 
 PAGES = {
     "Watch": [
-        ("pages/overview.py", "Overview", "🏠"),
-        ("pages/runs.py", "Runs", "📋"),
-        ("pages/run_detail.py", "Run detail", "🔎"),
+        ("pages/overview.py", "Overview"),
+        ("pages/runs.py", "Runs"),
+        ("pages/run_detail.py", "Run detail"),
     ],
     "Act": [
-        ("pages/inbox.py", "Escalations", "📥"),
-        ("pages/start.py", "Start a run", "▶️"),
-        ("pages/kills.py", "Kill switches", "🛑"),
+        ("pages/inbox.py", "Escalations"),
+        ("pages/start.py", "Start a run"),
+        ("pages/kills.py", "Kill switches"),
     ],
     "Govern": [
-        ("pages/audit.py", "Audit log", "📜"),
-        ("pages/users.py", "Users", "👥"),
+        ("pages/audit.py", "Audit log"),
+        ("pages/users.py", "Users"),
     ],
 }
 
@@ -46,14 +46,14 @@ def main() -> None:
     with redis_guard():
         user = auth.current_user(get_handles())
     if user is None:
-        login = st.Page("pages/login.py", title="Log in", icon="🔑", default=True)
+        login = st.Page("pages/login.py", title="Log in", default=True)
         st.navigation([login], position="hidden").run()
         return
     _sidebar(user)
     nav = {
         section: [
-            st.Page(path, title=title, icon=icon, default=(path == "pages/overview.py"))
-            for path, title, icon in pages
+            st.Page(path, title=title, default=(path == "pages/overview.py"))
+            for path, title in pages
             if path != "pages/users.py" or user.role == "admin"
         ]
         for section, pages in PAGES.items()

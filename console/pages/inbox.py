@@ -1,7 +1,9 @@
 """Escalations inbox: what each paused run asks, and approve / edit / reject.
 
 Not auto-refreshing on purpose: a form must not vanish while a human is reading or typing.
-A decision that lost the race to another approver says who decided first.
+Decisions run in button callbacks, so a click on an escalation that someone else decided
+meanwhile (and that is no longer listed) still reaches the server, and the loser is told who
+decided first.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from typing import Any
 import streamlit as st
 
 from console.ui import actions
-from console.ui.forms import contract_form, show_field_errors
-from console.ui.page import PageContext, run_page
+from console.ui.forms import contract_form, read_form, show_field_errors
+from console.ui.guard import DOWN_ERRORS
+from console.ui.page import PageContext, decision_context, run_page
 from console.ui.views import md_escape, show_escalation
 from graph.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import Escalation
 
 LAST = "inbox.last"
+REDIS_DOWN = actions.Outcome(False, "Redis is unreachable: nothing was decided. Try again.")
 
 
 def _remember(esc_id: str, outcome: actions.Outcome) -> None:
@@ -45,30 +49,31 @@ def _contract(ctx: PageContext, esc: Escalation) -> Any:
         return None
 
 
-def _edit(ctx: PageContext, esc: Escalation, comment: str) -> None:
-    esc_id = esc.escalation_id
-    model = _contract(ctx, esc)
-    proposed = dict(esc.request.get("proposed") or {})
-    modes = ["form", "JSON"] if model is not None else ["JSON"]
-    mode = st.radio("Edit as", modes, horizontal=True, key=f"mode.{esc_id}")
-    with st.form(f"edit.{esc_id}"):
-        errors: dict[str, str] = {}
-        if mode == "form":
-            st.caption(f"Fields of {model.__name__}, prefilled with the proposal")
-            edited, errors = contract_form(model, proposed, key=f"f.{esc_id}")
-        else:
-            raw = st.text_area(
-                "Edited payload (JSON)",
-                value=json.dumps(proposed, indent=2, default=str),
-                height=260,
-                key=f"json.{esc_id}",
-            )
-        submitted = st.form_submit_button("Submit edit")
-    if not submitted:
+def on_decide(esc_id: str, action: str) -> None:
+    """Button callback: approve or reject, as the session's user (checked on the server)."""
+    ctx = decision_context()
+    if ctx is None:
         return
-    if mode != "form":
+    comment = str(st.session_state.get(f"comment.{esc_id}", ""))
+    try:
+        out = actions.decide(ctx.h, ctx.who, esc_id, action, comment=comment)
+    except DOWN_ERRORS:
+        out = REDIS_DOWN
+    _remember(esc_id, out)
+
+
+def on_edit(esc_id: str, model: Any) -> None:
+    """Form callback: parse the edit (form or JSON) and submit it."""
+    ctx = decision_context()
+    if ctx is None:
+        return
+    errors: dict[str, str] = {}
+    edited: Any = None
+    if st.session_state.get(f"mode.{esc_id}") == "form" and model is not None:
+        edited, errors = read_form(model, key=f"f.{esc_id}")
+    else:
         try:
-            edited = json.loads(raw)
+            edited = json.loads(str(st.session_state.get(f"json.{esc_id}", "")))
             if not isinstance(edited, dict):
                 raise ValueError
         except ValueError:
@@ -78,27 +83,51 @@ def _edit(ctx: PageContext, esc: Escalation, comment: str) -> None:
             False, "The edit has errors; nothing was decided.", field_errors=errors
         )
     else:
-        out = actions.decide(ctx.h, ctx.who, esc_id, "edit", comment=comment, edited=edited)
+        comment = str(st.session_state.get(f"comment.{esc_id}", ""))
+        try:
+            out = actions.decide(ctx.h, ctx.who, esc_id, "edit", comment=comment, edited=edited)
+        except DOWN_ERRORS:
+            out = REDIS_DOWN
     _remember(esc_id, out)
-    st.rerun()
+
+
+def _edit(ctx: PageContext, esc: Escalation) -> None:
+    esc_id = esc.escalation_id
+    model = _contract(ctx, esc)
+    proposed = dict(esc.request.get("proposed") or {})
+    modes = ["form", "JSON"] if model is not None else ["JSON"]
+    mode = st.radio("Edit as", modes, horizontal=True, key=f"mode.{esc_id}")
+    with st.form(f"edit.{esc_id}"):
+        if mode == "form":
+            st.caption(f"Fields of {model.__name__}, prefilled with the proposal")
+            contract_form(model, proposed, key=f"f.{esc_id}")
+        else:
+            st.text_area(
+                "Edited payload (JSON)",
+                value=json.dumps(proposed, indent=2, default=str),
+                height=260,
+                key=f"json.{esc_id}",
+            )
+        st.form_submit_button("Submit edit", on_click=on_edit, args=(esc_id, model))
 
 
 def _decide_box(ctx: PageContext, esc: Escalation) -> None:
     esc_id = esc.escalation_id
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
-    comment = st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
+    st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
     cols = st.columns(3)
     labels = {"approve": "Approve", "reject": "Reject" if esc.kind != "veto" else "Veto"}
     for col, action in zip(cols, ("approve", "reject"), strict=False):
-        if action in allowed and col.button(
-            labels[action],
-            key=f"{action}.{esc_id}",
-            type="primary" if action == "approve" else "secondary",
-        ):
-            _remember(esc_id, actions.decide(ctx.h, ctx.who, esc_id, action, comment=comment))
-            st.rerun()
+        if action in allowed:
+            col.button(
+                labels[action],
+                key=f"{action}.{esc_id}",
+                type="primary" if action == "approve" else "secondary",
+                on_click=on_decide,
+                args=(esc_id, action),
+            )
     if "edit" in allowed and cols[2].toggle("Edit", key=f"editing.{esc_id}"):
-        _edit(ctx, esc, comment)
+        _edit(ctx, esc)
 
 
 def body(ctx: PageContext) -> None:

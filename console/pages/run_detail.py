@@ -10,13 +10,17 @@ from console.ui.history_view import show_history
 from console.ui.page import PageContext, run_page
 from console.ui.progress import node_status
 from console.ui.views import notify, show_event
-from graph.draw import STATUS_COLOURS, dot
+from graph.draw import dot
 from graph.events import updates_of
 from graph.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import TERMINAL_STATUSES
 
 REFRESH_S = 2
+LEGEND = (
+    "grey: pending · yellow: running · green: passed · orange: revised · blue: waiting for a "
+    "human · red: failed  (diamonds are gates, octagons human reviews)"
+)
 MAX_EVENTS = 2000
 
 
@@ -58,7 +62,7 @@ def live(ctx: PageContext, run_id: str) -> None:
         else:
             status = node_status(updates_of(events), run, pending)
             st.graphviz_chart(dot(chain, status), use_container_width=True)
-            st.caption(" · ".join(f"{name}" for name in STATUS_COLOURS))
+            st.caption(LEGEND)
         if pending is not None:
             st.info("This run waits for a human decision: see the Escalations page.")
         with st.expander("Timeline", expanded=run.status in TERMINAL_STATUSES):

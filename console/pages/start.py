@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from console.ui import actions
-from console.ui.forms import contract_form, show_field_errors
+from console.ui.forms import contract_form, read_form, show_field_errors
 from console.ui.page import PageContext, run_page
 from console.ui.views import md_escape
 
@@ -50,8 +50,9 @@ def body(ctx: PageContext) -> None:
     if source == "form":
         with st.form("start.form"):
             st.caption(f"Fields of {contract.__name__}")
-            request, errors = contract_form(contract, {}, key=f"start.{workflow}")
+            contract_form(contract, {}, key=f"start.{workflow}")
             submitted = st.form_submit_button("Start run", type="primary")
+        request, errors = read_form(contract, key=f"start.{workflow}")
     else:
         example = st.selectbox("Example", examples, key="start.example") if examples else None
         initial = _example(chain.examples[example]) if example else "{}"

@@ -34,9 +34,9 @@ class Outcome:
 
     ok: bool
     message: str
+    field_errors: dict[str, str] = field(default_factory=dict)
     winner: str | None = None
     """Who decided first, when a decision lost the race."""
-    field_errors: dict[str, str] = field(default_factory=dict)
     value: Any = None
 
 

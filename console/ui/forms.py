@@ -81,26 +81,29 @@ def _initial(spec: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def contract_form(
-    model: type[BaseModel], prefill: dict[str, Any], *, key: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Widgets for every field (call inside an ``st.form``); returns ``(values, errors)``."""
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+def contract_form(model: type[BaseModel], prefill: dict[str, Any], *, key: str) -> None:
+    """Widgets for every field (call inside an ``st.form``); read them with :func:`read_form`."""
     for spec in schema_fields(model):
         wkey = f"{key}.{spec.name}"
         label = spec.name + ("" if spec.required else " (optional)")
         current = prefill.get(spec.name)
         if spec.kind == "boolean":
-            raw: Any = st.checkbox(label, value=bool(current), key=wkey)
+            st.checkbox(label, value=bool(current), key=wkey)
         elif spec.kind == "enum":
             index = spec.options.index(current) if current in spec.options else 0
-            raw = st.selectbox(label, spec.options, index=index, key=wkey)
+            st.selectbox(label, spec.options, index=index, key=wkey)
         elif spec.kind == "json":
-            raw = st.text_area(label, value=_initial(spec, current), key=wkey, height=120)
+            st.text_area(label, value=_initial(spec, current), key=wkey, height=120)
         else:
-            raw = st.text_input(label, value=_initial(spec, current), key=wkey)
-        value, error = parse_value(spec, raw)
+            st.text_input(label, value=_initial(spec, current), key=wkey)
+
+
+def read_form(model: type[BaseModel], *, key: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(values, errors)`` of a :func:`contract_form` (also usable from a callback)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for spec in schema_fields(model):
+        value, error = parse_value(spec, st.session_state.get(f"{key}.{spec.name}"))
         if error:
             errors[spec.name] = error
         elif value is not ...:

@@ -53,8 +53,8 @@ def redis_url() -> str:
     return secret.get_secret_value()
 
 
-@st.cache_resource(show_spinner=False)
-def _open(url: str) -> Handles:
+def open_handles(url: str) -> Handles:
+    """New handles on ``url`` (pages use the cached :func:`get_handles`)."""
     client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
     cp = ControlPlane(client)
     raw = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
@@ -68,6 +68,11 @@ def _open(url: str) -> Handles:
         users=UserStore(client),
         registry=default_registry(),
     )
+
+
+@st.cache_resource(show_spinner=False)
+def _open(url: str) -> Handles:
+    return open_handles(url)
 
 
 def get_handles() -> Handles:

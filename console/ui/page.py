@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from console.ui import auth
-from console.ui.guard import redis_guard
+from console.ui.guard import DOWN_ERRORS, redis_guard
 from console.ui.handles import Handles, get_handles
 from graph.service import Principal
 from state.control.users import User
@@ -28,6 +28,19 @@ class PageContext:
     def can(self, role: str) -> bool:
         """Whether to *show* a control; the action checks the role again on the server."""
         return self.who.can(role)  # type: ignore[arg-type]
+
+
+def decision_context() -> PageContext | None:
+    """The context inside a widget callback (which runs before the page script).
+
+    A Redis outage here is remembered and shown by the page's banner on this same rerun.
+    """
+    try:
+        h = get_handles()
+        user = auth.current_user(h)
+    except DOWN_ERRORS:
+        return None
+    return PageContext(h, user) if user is not None else None
 
 
 def run_page(title: str, body: Callable[[PageContext], None]) -> None:

@@ -1,0 +1,161 @@
+"""Browser journeys: a real Valkey, a real worker, a real Streamlit server, Debian's Chromium.
+
+Everything is started on free 127.0.0.1 ports by the ``stack`` fixture (once per session) and
+stopped at the end. Locally the journeys are skipped, with the reason, when Chromium is
+missing; under ``CI=true`` that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from state.control.connection import connect
+from state.control.plane import ControlPlane
+from state.control.users import ScryptParams, UserStore
+from tests.redis_servers import ServerUnderTest, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+MODULES = ["tests.e2e.slow_workflow", "tests.e2e.hostile_workflow"]
+PASSWORD = "correct-horse"
+USERS = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists():
+        return
+    msg = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(msg + ": CI must install it (.ci/run)")
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.skip(reason=msg))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+@dataclass
+class Stack:
+    url: str
+    redis_url: str
+    cp: ControlPlane
+    logs: Path
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # noqa: S310
+                if reply.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"Streamlit did not become healthy; its log:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    server = ServerUnderTest("valkey", tmp / "valkey")
+    server.start()
+    client = connect(server.url)
+    users = UserStore(client, params=ScryptParams(n=2**10))
+    for name, role in USERS.items():
+        users.add(name, role, PASSWORD)
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "WAYBILL_WORKFLOW_MODULES": json.dumps(MODULES),
+        "WAYBILL_KILL_GRACE_S": "3",
+        "PYTHONPATH": str(ROOT),
+    }
+    port = free_port()
+    worker = _spawn([sys.executable, "-m", "console.cli", "worker"], env, tmp / "worker.log")
+    console = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "console" / "app.py"),
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--server.headless=true",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+            "--client.toolbarMode=minimal",
+        ],
+        env,
+        tmp / "console.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, console, tmp / "console.log")
+        yield Stack(url=url, redis_url=server.url, cp=ControlPlane(client), logs=tmp)
+    finally:
+        for proc in (console, worker):
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)
+        for proc in (console, worker):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+        client.close()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(stack: Stack) -> str:
+    return stack.url
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
