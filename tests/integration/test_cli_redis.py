@@ -1,0 +1,92 @@
+"""The command line on Redis, each command in its own process (as an operator runs them)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.runtime import ROOT, worker_env
+from tests.redis_servers import ServerUnderTest, free_port
+
+SMALL = str(ROOT / "examples" / "procurement" / "small_order.json")
+LARGE = str(ROOT / "examples" / "procurement" / "large_order.json")
+
+
+def waybill(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
+        env=worker_env(url, tmp),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _run_id(out: str) -> str:
+    return out.split("waybill: run ", 1)[1].split()[0]
+
+
+def test_run_list_show_from_other_processes(server: ServerUnderTest, tmp_path: Path) -> None:
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    assert done.returncode == 0, done.stderr
+    assert "executing on this process (no worker is listening)" in done.stdout
+    assert "gate po_draft->place_order: PASS" in done.stdout
+    run_id = _run_id(done.stdout)
+    listed = waybill(server.url, tmp_path, "runs")
+    assert run_id in listed.stdout
+    assert "succeeded" in listed.stdout
+    shown = waybill(server.url, tmp_path, "show", run_id)
+    assert shown.returncode == 0
+    assert "#5   place_order -> END  OrderPlaced" in shown.stdout
+    assert "status: succeeded" in shown.stdout
+
+
+def test_escalation_decided_from_another_process(server: ServerUnderTest, tmp_path: Path) -> None:
+    waiting = waybill(server.url, tmp_path, "run", "procurement", "--input", LARGE)
+    assert waiting.returncode == 6, waiting.stdout + waiting.stderr
+    run_id = _run_id(waiting.stdout)
+    assert f"waybill decide {run_id}" in waiting.stdout
+    decided = waybill(
+        server.url, tmp_path, "decide", run_id, "--approve", "--user", "ana", "--comment", "ok"
+    )
+    assert decided.returncode == 0, decided.stderr
+    shown = waybill(server.url, tmp_path, "show", run_id)
+    assert "status: succeeded" in shown.stdout
+    assert "approve by ana" in shown.stdout
+    late = waybill(server.url, tmp_path, "decide", run_id, "--reject", "--user", "bob")
+    assert late.returncode == 1
+    assert late.stderr.strip() == (
+        f"waybill: run {run_id} has no pending escalation (status: succeeded)"
+    )
+
+
+def test_unknown_run_and_redis_down_are_one_line(server: ServerUnderTest, tmp_path: Path) -> None:
+    unknown = waybill(server.url, tmp_path, "show", "nope")
+    assert unknown.returncode == 1
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    assert "nope" in unknown.stderr
+    down_url = f"redis://127.0.0.1:{free_port()}/0"
+    down = waybill(down_url, tmp_path, "runs")
+    assert down.returncode == 1
+    [line] = down.stderr.strip().splitlines()
+    assert line.startswith(f"waybill: cannot reach Redis at {down_url}")
+    assert "Traceback" not in down.stderr
+
+
+def test_history_and_fork(server: ServerUnderTest, tmp_path: Path) -> None:
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    run_id = _run_id(done.stdout)
+    history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
+    at = next(line.split()[0] for line in history if "next: gate sourcing->po_draft" in line)
+    forked = waybill(
+        server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", "--user", "ana"
+    )
+    assert forked.returncode == 0, forked.stderr
+    new_id = forked.stdout.split()[1].rstrip(":")
+    shown = waybill(server.url, tmp_path, "show", new_id).stdout
+    assert "status: succeeded" in shown
+    assert "#4   po_draft -> place_order" in shown
+    assert "#1   intake" not in shown  # the fork started after the sourcing handoff

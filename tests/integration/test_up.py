@@ -1,0 +1,65 @@
+"""``waybill up``: the main job starts, answers, and leaves nothing behind when stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.integration.runtime import ROOT, wait_for
+from tests.redis_servers import free_port
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose environment mentions ``marker`` (our unique data directory)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def _health(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # noqa: S310
+            return bool(reply.read() == b"ok")
+    except OSError:
+        return False
+
+
+def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> None:
+    data_dir = tmp_path / "waybill-up-data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _health(url), 60, "the console to answer", tick=0.3)
+        out = (tmp_path / "up.log").read_text()
+        assert f"console at {url}" in out
+        assert "Redis: embedded Valkey" in out
+        children = _processes_with(str(data_dir))
+        assert len(children) >= 3  # the embedded Valkey, a worker, the console
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+    time.sleep(0.5)
+    assert _processes_with(str(data_dir)) == []
+    assert not _health(f"http://127.0.0.1:{port}")
