@@ -8,7 +8,7 @@ answers go through the same tool-call parsing and contract validation as a provi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -18,6 +18,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
+
+from graph.agent import AgentContext
+from graph.chain import Chain
+from graph.context import Source
 
 Answer = dict[str, Any] | str | Exception
 """A dict: a tool call with these arguments; a str: a plain-text reply (no tool call); an
@@ -95,3 +99,29 @@ def prompt_document(messages: list[BaseMessage]) -> dict[str, Any]:
     assert isinstance(content, str)
     data: dict[str, Any] = json.loads(content)
     return data
+
+
+def rules_mirror(chain: Chain, sources: Mapping[str, Source]) -> Responder:
+    """A responder that answers like each agent's rules brain would.
+
+    It reads the input back from the prompt, finds the stage whose output contract is the
+    bound tool, and runs that stage's rules brain on it: a run on this fake exercises every
+    LLM brain's prompt and structured output, and should end as the rules-only run does.
+    """
+    contracts = {s.produces for s in chain.stages} | {chain.stage(chain.entry).consumes}
+
+    def respond(messages: list[BaseMessage], tool: str) -> Answer:
+        document = prompt_document(messages)
+        keys = set(document["input"])
+        # The prompt carries the whole input contract, so its keys name its class.
+        contract = next(c for c in contracts if set(c.model_fields) == keys)
+        stage = next(s for s in chain.stages if s.produces.__name__ == tool)
+        rules = stage.agent.__wrapped__  # type: ignore[attr-defined]
+        ctx = AgentContext(
+            run_id="mirror", stage=stage.name, attempt=document["attempt"], sources=sources
+        )
+        result = rules(contract.model_validate(document["input"]), ctx)
+        answer: dict[str, Any] = result.output.model_dump(mode="json")
+        return answer
+
+    return respond

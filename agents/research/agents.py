@@ -177,9 +177,13 @@ def write_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Brief]:
         f"## {s.question}\n\n{s.answer} [{', '.join(s.cites)}]" for s in sections
     )
     out = Brief(
-        brief_id=inp.brief_id, topic=inp.topic, questions=inp.questions,
-        sections=sections, sources=sources, text=text,
-    )  # fmt: skip
+        brief_id=inp.brief_id,
+        topic=inp.topic,
+        questions=inp.questions,
+        sections=sections,
+        sources=sources,
+        text=text,
+    )
     return AgentResult(
         out,
         DecisionRecord(
@@ -198,17 +202,40 @@ def _library(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
 
 
 _CITE = "Every claim and finding must cite the ids of notes whose text supports it."
-gather = with_llm_brain(gather_rules, LlmSpec(Notes,
-    "Quote, as notes, the sentences of the documents in the context that answer the "
-    "questions; copy the library index fact into `library`.", _library))  # fmt: skip
-digest = with_llm_brain(digest_rules, LlmSpec(Digest,
-    f"Condense each note into one claim, without adding anything. {_CITE}"))  # fmt: skip
-synthesise = with_llm_brain(synthesise_rules, LlmSpec(Synthesis,
-    "Merge the claims into one finding per question (by index); set needs_more and "
-    f"follow_up only if a question has no claim. {_CITE}"))  # fmt: skip
-fact_check = with_llm_brain(fact_check_rules, LlmSpec(CheckedSummary,
-    "Check each finding against the notes it cites: supported only if the notes state it, "
-    "figures included."))  # fmt: skip
-write = with_llm_brain(write_rules, LlmSpec(Brief,
-    "Write the brief: one section per question, in order, from supported findings only, "
-    "with their citations; `text` is the brief as markdown."))  # fmt: skip
+gather = with_llm_brain(
+    gather_rules,
+    LlmSpec(
+        Notes,
+        "Quote, as notes, the sentences of the documents in the context that answer the "
+        "questions; copy the library index fact into `library`.",
+        _library,
+    ),
+)
+digest = with_llm_brain(
+    digest_rules,
+    LlmSpec(Digest, f"Condense each note into one claim, without adding anything. {_CITE}"),
+)
+synthesise = with_llm_brain(
+    synthesise_rules,
+    LlmSpec(
+        Synthesis,
+        "Merge the claims into one finding per question (by index); set needs_more and "
+        f"follow_up only if a question has no claim. {_CITE}",
+    ),
+)
+fact_check = with_llm_brain(
+    fact_check_rules,
+    LlmSpec(
+        CheckedSummary,
+        "Check each finding against the notes it cites: supported only if the notes state it, "
+        "figures included.",
+    ),
+)
+write = with_llm_brain(
+    write_rules,
+    LlmSpec(
+        Brief,
+        "Write the brief: one section per question, in order, from supported findings only, "
+        "with their citations; `text` is the brief as markdown.",
+    ),
+)
