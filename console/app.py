@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.ui import auth
-from console.ui.guard import redis_guard
+from console.ui.guard import DOWN_ERRORS, redis_guard
 from console.ui.handles import get_handles
 from state.control.users import User
 
@@ -35,9 +35,15 @@ def _sidebar(user: User) -> None:
     with st.sidebar:
         st.caption("Signed in as")
         st.text(f"{user.name} ({user.role})")
-        if st.button("Log out", key="logout"):
-            auth.logout(get_handles())
-            st.rerun()
+        st.button("Log out", key="logout", on_click=_logout)
+
+
+def _logout() -> None:
+    try:
+        h = get_handles()
+    except DOWN_ERRORS:
+        h = None  # forget the session anyway; the audit entry is lost with Redis down
+    auth.logout(h)
 
 
 def main() -> None:
@@ -49,7 +55,6 @@ def main() -> None:
         login = st.Page("pages/login.py", title="Log in", default=True)
         st.navigation([login], position="hidden").run()
         return
-    _sidebar(user)
     nav = {
         section: [
             st.Page(path, title=title, default=(path == "pages/overview.py"))
@@ -58,7 +63,9 @@ def main() -> None:
         ]
         for section, pages in PAGES.items()
     }
-    st.navigation(nav).run()
+    page = st.navigation(nav)
+    _sidebar(user)
+    page.run()
 
 
 main()
