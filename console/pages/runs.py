@@ -14,13 +14,22 @@ from state.control.models import RUN_STATUSES, RunStatus
 PAGE_SIZES = (25, 50, 100)
 
 
+def _first_page() -> None:
+    """New filters start at page 1 (page 5 of a shorter listing would be empty)."""
+    st.session_state["runs.page"] = 1
+
+
 def body(ctx: PageContext) -> None:
     cp = ctx.h.cp
     workflows = sorted(set(ctx.h.registry.names()) | set(cp.runs.workflows()))
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-    status = c1.selectbox("Status", ["all", *RUN_STATUSES], key="runs.status")
-    workflow = c2.selectbox("Workflow", ["all", *workflows], key="runs.workflow")
-    size = c3.selectbox("Per page", PAGE_SIZES, key="runs.size")
+    status = c1.selectbox(
+        "Status", ["all", *RUN_STATUSES], key="runs.status", on_change=_first_page
+    )
+    workflow = c2.selectbox(
+        "Workflow", ["all", *workflows], key="runs.workflow", on_change=_first_page
+    )
+    size = c3.selectbox("Per page", PAGE_SIZES, key="runs.size", on_change=_first_page)
     number = int(c4.number_input("Page", min_value=1, value=1, step=1, key="runs.page"))
     page = cp.runs.list(
         status=None if status == "all" else cast(RunStatus, status),

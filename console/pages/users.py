@@ -10,11 +10,22 @@ from console.ui.page import PageContext, run_page
 from console.ui.views import notify
 from state.control.users import ROLES
 
+LAST = "users.last"
+
+
+def _done(out: actions.Outcome) -> None:
+    """Show the outcome after a rerun, so the table and pickers include the change."""
+    st.session_state[LAST] = out
+    st.rerun()
+
 
 def body(ctx: PageContext) -> None:
     if not ctx.can("admin"):
         st.info("Managing users needs the admin role.")
         return
+    last = st.session_state.pop(LAST, None)
+    if last is not None:
+        notify(last)
     users = ctx.h.users.list()
     st.dataframe(
         pd.DataFrame(
@@ -39,13 +50,14 @@ def body(ctx: PageContext) -> None:
         email = st.text_input("E-mail (optional, for OIDC)", key="user.email")
         password = st.text_input("Password (8+ characters)", type="password", key="user.pw")
         if st.form_submit_button("Add user"):
-            notify(actions.add_user(ctx.h, ctx.who, name, role, password, email.strip() or None))
+            out = actions.add_user(ctx.h, ctx.who, name, role, password, email.strip() or None)
+            _done(out)
     with right, st.form("user.role"):
         st.subheader("Change a role")
         pick = st.selectbox("User", [u.name for u in users], key="role.user")
         new = st.selectbox("New role", ROLES, key="role.role")
         if st.form_submit_button("Change role") and pick:
-            notify(actions.set_role(ctx.h, ctx.who, pick, new))
+            _done(actions.set_role(ctx.h, ctx.who, pick, new))
 
 
 run_page("Users", body)

@@ -96,7 +96,7 @@ def test_edit_failing_the_contract_shows_field_errors_and_resumes_nothing(
 
 
 def test_edit_form_is_built_from_the_contract_and_prefilled(console: Console) -> None:
-    run_id, esc_id = _loop_escalation(console)
+    _, esc_id = _loop_escalation(console)
     at = console.page("inbox", user="bob")
     at.toggle(key=f"editing.{esc_id}").set_value(True).run()
     proposed = console.cp.escalations.get(esc_id).request["proposed"]
