@@ -18,6 +18,7 @@ from rq.command import send_stop_job_command
 
 if TYPE_CHECKING:
     from graph.executor import RunExecutor
+    from state.control.kills import KillWatcher
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ class HardStop:
         self._thread.start()
 
     def stop(self) -> None:
+        # Not joined: the thread notices within one poll and exits (it is a daemon); waiting
+        # for it would add a poll interval to every run.
         self._done.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
 
     def _renew(self) -> None:
         # The same thread keeps the run's lease alive: a worker that stops renewing (frozen,
@@ -58,24 +59,33 @@ class HardStop:
     def _watch(self) -> None:
         tripped_at: float | None = None
         renewed = time.monotonic()
-        with self._ex.cp.kills.subscribe() as nudges:
-            while not self._done.is_set():
-                if time.monotonic() - renewed >= self._ex.config.lease_ttl_s / 3:
-                    self._renew()
-                    renewed = time.monotonic()
-                try:
-                    reason = self._ex.kill_reason(self._run_id, self._workflow, self._stage)
-                except Exception:  # Redis blip: the next poll tries again
-                    log.exception("kill check failed for run %s", self._run_id)
-                    reason = None
-                if reason is None:
-                    tripped_at = None
-                else:
-                    tripped_at = tripped_at or time.monotonic()
-                    if time.monotonic() - tripped_at >= self._ex.config.kill_grace_s:
-                        self._fire(reason)
-                        return
-                nudges.get(timeout=0.25)
+        try:
+            with self._ex.cp.kills.subscribe() as nudges:
+                self._loop(nudges, renewed, tripped_at)
+        except Exception:
+            if not self._done.is_set():  # after stop(), the connections may close under us
+                log.exception("run %s: kill watcher failed", self._run_id)
+
+    def _loop(self, nudges: KillWatcher, renewed: float, tripped_at: float | None) -> None:
+        while not self._done.is_set():
+            if time.monotonic() - renewed >= self._ex.config.lease_ttl_s / 3:
+                self._renew()
+                renewed = time.monotonic()
+            try:
+                reason = self._ex.kill_reason(self._run_id, self._workflow, self._stage)
+            except Exception:  # Redis blip: the next poll tries again
+                if self._done.is_set():
+                    return
+                log.exception("kill check failed for run %s", self._run_id)
+                reason = None
+            if reason is None:
+                tripped_at = None
+            else:
+                tripped_at = tripped_at or time.monotonic()
+                if time.monotonic() - tripped_at >= self._ex.config.kill_grace_s:
+                    self._fire(reason)
+                    return
+            nudges.get(timeout=0.25)
 
     def _fire(self, reason: str) -> None:
         if self._done.is_set():
