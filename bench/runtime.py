@@ -121,7 +121,7 @@ def overhead(url: str, n: int = 60) -> None:
         full.append((time.perf_counter() - t) / HANDOFFS)
     base = statistics.median(bare)
     print(f"\n1. Overhead per handoff (procurement, deterministic agents, n={n})")
-    print(f"   {"variant":<52} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
+    print(f"   {'variant':<52} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
     for name, samples in (
         ("bare LangGraph + InMemorySaver (baseline)", bare),
         ("Waybill chain + InMemorySaver (gates)", memory),
@@ -243,7 +243,7 @@ def reactions(url: str, data_dir: Path) -> None:
         stopped.append(time.time() - t)
     stop_workers(workers)
     print("\n3. Reactions (1 worker)")
-    print(f"   {"what":<58} {'median ms':>10} {'p95 ms':>8}")
+    print(f"   {'what':<58} {'median ms':>10} {'p95 ms':>8}")
     for name, samples in (
         ("escalation created -> listed by the control plane", listed),
         ("decision -> resumed run running again", resumed),
