@@ -84,16 +84,21 @@ def test_every_declared_fault_has_an_expectation(refund: Chain) -> None:
     assert {f.mode for f in refund.faults} >= {"silent_error", "stale_state", "lossy_summary"}
 
 
-@pytest.mark.parametrize("fault", sorted(EXPECTED))
-def test_fault_is_caught_at_its_handoff_and_the_run_recovers(refund: Chain, fault: str) -> None:
+def first_catch(out: RunOutcome, fault: str) -> None:
+    """The first gate that did not pass is the expected one, with its code and check."""
     gate, code, check = EXPECTED[fault]
-    out = run(refund, "broken_lamp", Recorder("approve"), inject=fault)
     verdicts = verdicts_of(out.state)
     first = next(v for v in verdicts if v.decision != "pass")
     assert (first.gate, first.decision) == (gate, "revise")
     assert code in first.mast
     assert check in {c.check for c in first.failed}
     assert all(v.decision == "pass" for v in verdicts[: verdicts.index(first)])
+
+
+@pytest.mark.parametrize("fault", ["triage_promises", "guessed_amount", "rounded_amount"])
+def test_fault_is_caught_at_its_handoff_and_the_run_recovers(refund: Chain, fault: str) -> None:
+    out = run(refund, "broken_lamp", Recorder("approve"), inject=fault)
+    first_catch(out, fault)
     assert out.status == "succeeded"
 
 
@@ -101,6 +106,7 @@ def test_a_changed_policy_is_read_again_and_decides_the_refund(refund: Chain) ->
     sources = refund.sources()
     ctx = RunContext(run_id="r-stale", inject="policy_changed", sources=sources)
     out = run_chain(refund, ticket(refund, "broken_lamp"), ctx=ctx, inject="policy_changed")
+    first_catch(out, "policy_changed")
     assert out.status == "succeeded"
     final = out.state["handoffs"][-1]["payload"]
     # Bought 19 days before the ticket: inside the old 30-day window, outside the new 14-day one.
@@ -118,6 +124,7 @@ def test_deny_but_pay_never_reaches_the_payout(refund: Chain) -> None:
     sources = refund.sources()
     ctx = RunContext(run_id="r-dbp", inject="deny_but_pay", sources=sources)
     out = run_chain(refund, ticket(refund, "broken_lamp"), ctx=ctx, inject="deny_but_pay")
+    first_catch(out, "deny_but_pay")
     payments = sources["payments"]
     assert isinstance(payments, Payments)
     # Revised to the consistent decision: paid exactly once, the decided amount.

@@ -80,7 +80,7 @@ def test_every_declared_fault_has_an_expectation(research: Chain) -> None:
     }
 
 
-@pytest.mark.parametrize("fault", sorted(EXPECTED))
+@pytest.mark.parametrize("fault", sorted(set(EXPECTED) - {"endless_digging"}))
 def test_fault_is_caught_at_its_handoff(research: Chain, fault: str) -> None:
     gate, decision, code = EXPECTED[fault]
     out = run_chain(research, request(research), inject=fault, decide=Recorder("reject"))
@@ -95,6 +95,10 @@ def test_fault_is_caught_at_its_handoff(research: Chain, fault: str) -> None:
 def test_endless_digging_is_stopped_by_the_back_edge_budget(research: Chain) -> None:
     decide = Recorder("reject", user="lead-analyst")
     out = run_chain(research, request(research), inject="endless_digging", decide=decide)
+    caught = next(v for v in verdicts_of(out.state) if v.decision != "pass")
+    gate, decision, code = EXPECTED["endless_digging"]
+    assert (caught.gate, caught.decision, caught.mast) == (gate, decision, [code])
+    assert out.status == "rejected"
     assert out.state["traversals"]["synthesise->gather"] == 2
     hops = [h["payload"]["hop"] for h in out.state["handoffs"] if h["stage"] == "gather"]
     assert hops == [0, 1, 2]  # each round differs, so only the budget can end it

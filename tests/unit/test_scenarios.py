@@ -146,38 +146,53 @@ def _parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["scenarios", *argv])
 
 
-def test_command_prints_progress_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+def _registry_with(name: str, variant: Any) -> Registry:
+    registry = Registry()
+    registry.discover()  # then replace the workflow by a smaller variant, to keep this fast
+    registry.register(variant, name)
+    return registry
+
+
+def test_command_prints_progress_and_the_table(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def research() -> Chain:
+        chain = Registry().fresh("research")
+        faults = tuple(f for f in chain.faults if f.name in ("endless_digging", "early_finish"))
+        return replace(
+            chain, faults=faults, examples={"pilot_brief": chain.examples["pilot_brief"]}
+        )
+
+    monkeypatch.setattr(command, "default_registry", lambda: _registry_with("research", research))
     args = _parse("--workflow", "research")
     assert args.func(args) == 0
     out, err = capsys.readouterr()
-    progress = err.splitlines()
-    assert len(progress) == 8
-    assert progress[-1] == "[####################] 8/8 research/early_finish: ok"
+    assert err.splitlines() == [
+        "[#######.............] 1/3 research/clean: pilot_brief: ok",
+        "[#############.......] 2/3 research/endless_digging: ok",
+        "[####################] 3/3 research/early_finish: ok",
+    ]
     lines = out.splitlines()
-    assert (
-        lines[0]
-        == "| workflow | scenario | mode | introduced at | caught at | verdict | MAST | result |"
+    assert lines[0] == (
+        "| workflow | scenario | mode | introduced at | caught at | verdict | MAST | result |"
     )
-    assert (
+    assert lines[2] == "| research | clean: pilot_brief | - | - | - | pass | - | ok |"
+    assert lines[3] == (
         "| research | endless_digging | handoff_loop | synthesise #3 | gate synthesise->gather #9 "
-        "| escalate | FM-1.5 | ok |" in lines
+        "| escalate | FM-1.5 | ok |"
     )
-    assert "faults: 6 of 6 caught at their handoff with their MAST code; clean runs: 2, " in out
+    assert "faults: 2 of 2 caught at their handoff with their MAST code; clean runs: 1, " in out
     assert "false alarms: 0" in out
 
 
 def test_command_exits_non_zero_on_a_missed_fault(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry = Registry()
-    registry.discover()  # then replace refund by a variant with one example and a no-op fault
-
-    def variant() -> Chain:
+    def refund() -> Chain:
         chain = _with_faults(build_refund(), NOOP)
         return replace(chain, examples={"broken_lamp": chain.examples["broken_lamp"]})
 
-    registry.register(variant)
-    monkeypatch.setattr(command, "default_registry", lambda: registry)
+    monkeypatch.setattr(command, "default_registry", lambda: _registry_with("refund", refund))
     args = _parse("--workflow", "refund")
     assert args.func(args) == command.EXIT_MISSED
     out, _ = capsys.readouterr()
