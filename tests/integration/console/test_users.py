@@ -1,0 +1,88 @@
+"""The user store in Redis: hashing, verification, throttling; ``waybill user``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+import pytest
+
+from console.commands import user as user_cmd
+from state.control.users import UserError, UserStore, check_password, user_key
+from tests.integration.console.conftest import PASSWORD, Console
+
+
+def test_passwords_are_salted_scrypt_hashes(console: Console) -> None:
+    console.users.add("dora", "viewer", PASSWORD)
+    stored = console.cp.client.hget(user_key("dora"), "password")
+    other = console.cp.client.hget(user_key("ana"), "password")
+    assert stored.startswith("scrypt$1024$8$1$")
+    assert PASSWORD not in stored
+    assert stored != other  # same password, different salt
+    assert check_password(PASSWORD, stored)
+    assert not check_password(PASSWORD + "x", stored)
+
+
+def test_verify(console: Console) -> None:
+    assert console.users.verify("ana", PASSWORD) is not None
+    assert console.users.verify("ana", "wrong-password") is None
+    assert console.users.verify("nobody", PASSWORD) is None
+    console.users.add("oidc@example.com", "approver", None)
+    assert console.users.verify("oidc@example.com", "") is None  # no password: no login
+
+
+def test_bad_users_are_refused(console: Console) -> None:
+    with pytest.raises(UserError, match="already exists"):
+        console.users.add("ana", "viewer", PASSWORD)
+    with pytest.raises(UserError, match="invalid user name"):
+        console.users.add("<script>", "viewer", PASSWORD)
+    with pytest.raises(UserError, match="unknown role"):
+        console.users.add("eve", "root", PASSWORD)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="at least 8"):
+        console.users.add("eve", "viewer", "short")
+
+
+def test_roles_by_email(console: Console) -> None:
+    console.users.add("dora", "approver", None, email="Dora@Example.com")
+    found = console.users.find_by_email("dora@example.com")
+    assert found is not None
+    assert (found.name, found.role) == ("dora", "approver")
+    assert console.users.find_by_email("nobody@example.com") is None
+
+
+def test_throttle_grows_and_a_success_resets_the_name(console: Console) -> None:
+    store = UserStore(console.cp.client, free_attempts=2, base_delay_s=10, max_delay_s=25)
+    delays = [store.login("bob", "nope-nope", "10.0.0.1").retry_after_s for _ in range(2)]
+    assert delays == [0.0, 10.0]
+    refused = store.login("bob", PASSWORD, "10.0.0.1")
+    assert refused.throttled
+    assert refused.user is None
+    console.cp.client.hdel("wb:auth:fail:user:bob", "until")  # as if the wait had passed
+    assert store.login("bob", "nope-nope", "10.0.0.2").retry_after_s == 20.0  # doubled
+    console.cp.client.hdel("wb:auth:fail:user:bob", "until")
+    assert store.login("bob", "nope-nope", "10.0.0.2").retry_after_s == 25.0  # capped
+    console.cp.client.delete("wb:auth:fail:user:bob")
+    assert store.login("bob", PASSWORD, "10.0.0.2").user is not None
+    assert store.retry_after("bob") == 0.0
+
+
+def _cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    user_cmd.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def test_waybill_user_add_list_role(
+    console: Console, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-good-password\n"))
+    assert _cli("user", "add", "erin", "--role", "approver", "--password-stdin") == 0
+    assert UserStore(console.cp.client).verify("erin", "a-good-password") is not None
+    assert _cli("user", "role", "erin", "admin") == 0
+    assert _cli("user", "list") == 0
+    out = capsys.readouterr().out
+    assert "user erin added (approver)" in out
+    assert "erin is now admin" in out
+    assert [e.action for e in console.cp.audit.list(target="erin")] == ["user.role", "user.add"]
