@@ -197,7 +197,7 @@ def _judged(chain: Chain, judge_model: FakeChatModel | None) -> Chain:
 def _judge_verdict(chain: Chain) -> tuple[str, list[str], list[str]]:
     out = run_chain(chain, example("small_order"), decide=Recorder("reject"))
     verdict = next(v for v in verdicts_of(out.state) if v.gate == "gate po_draft->place_order")
-    return verdict.decision, verdict.mast, [c.detail for c in verdict.failed]
+    return verdict.decision, list(verdict.mast), [c.detail for c in verdict.failed]
 
 
 def test_judge_passes_what_it_approves(procurement: Chain) -> None:

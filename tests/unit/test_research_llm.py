@@ -37,6 +37,7 @@ def test_a_summary_the_model_bends_is_caught_at_its_hop(research: Chain) -> None
 
     def bend_once(messages: Any, tool: str) -> Any:
         answer = mirror(messages, tool)
+        assert isinstance(answer, dict)
         if tool == "Synthesis" and len([c for c in fake.calls if c[1] == "Synthesis"]) == 1:
             first = answer["findings"][0]
             answer["findings"][0] = {
