@@ -10,7 +10,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from console.commands import decide, fork, kill, run, runs, up, worker, workflows
+from console.commands import (
+    decide,
+    fork,
+    kill,
+    run,
+    runs,
+    scenarios,
+    up,
+    user,
+    worker,
+    workflows,
+)
 from console.errors import CliError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
@@ -18,7 +29,7 @@ from graph.service import ServiceError
 from graph.validate import ChainError
 from state.control.errors import ControlPlaneError
 
-COMMANDS = (run, runs, decide, kill, fork, worker, up, workflows)
+COMMANDS = (run, runs, decide, kill, fork, worker, up, user, workflows, scenarios)
 
 
 class _Parser(argparse.ArgumentParser):

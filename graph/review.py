@@ -28,6 +28,12 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
     verdict = GateVerdict.model_validate(state["verdicts"][-1])
     handoff = state["handoffs"][-1]
     owner = chain.stage(edge.source).owner
+    # A payload that is not a valid contract cannot be handed on as it is: the consuming stage
+    # could not even read it. A human may fix it (edit) or stop the run, not wave it through.
+    contract_failed = any(c.check == "contract" for c in verdict.failed)
+    allowed: list[DecisionAction] = (
+        ["edit", "reject"] if contract_failed else ["approve", "edit", "reject"]
+    )
     return EscalationRequest(
         kind="gate",
         run_id=run_id,
@@ -39,6 +45,7 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
         proposed=handoff["payload"],
         contract=handoff["contract"],
         verdict=verdict,
+        allowed=allowed,
     )
 
 
@@ -52,6 +59,14 @@ def make_review_node(chain: Chain, edge: Edge) -> Any:
             return {"status": "killed", "reason": stop}
         request = escalation_for(chain, edge, state, ctx.run_id)
         decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+        if decision.action not in request.allowed:
+            # Callers check this first; a decision that slips through fails closed.
+            decision = decision.model_copy(
+                update={
+                    "action": "reject",
+                    "comment": f"'{decision.action}' is not allowed here: treated as reject",
+                }
+            )
         record = {
             "gate": edge.gate,
             "escalation": request.model_dump(mode="json", exclude={"verdict", "proposed"}),

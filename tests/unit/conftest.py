@@ -46,3 +46,4 @@ def _no_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Unit tests never touch Redis: point any accidental use at a closed port."""
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("WAYBILL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("WAYBILL_MODEL", raising=False)  # rules brains: never a real model

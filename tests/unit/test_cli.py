@@ -103,7 +103,9 @@ def test_missing_input_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 def test_unknown_workflow(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "run", "shipping", "--input", SMALL)
     assert code == 1
-    assert _one_line_error(err) == "waybill: unknown workflow 'shipping' (known: procurement)"
+    assert _one_line_error(err).startswith(
+        "waybill: unknown workflow 'shipping' (known: procurement"
+    )
 
 
 def test_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:

@@ -169,3 +169,27 @@ def test_edge_traversal_budget_escalates(procurement: Chain) -> None:
     assert out.status == "waiting"
     gates = [v for v in verdicts_of(out.state) if v.decision != "pass"]
     assert gates[0].gate in ("gate sourcing->po_draft", "gate po_draft->sourcing")
+
+
+def test_a_payload_that_breaks_the_contract_cannot_be_approved(procurement: Chain) -> None:
+    def drop(payload: dict[str, Any], fctx: Any) -> dict[str, Any]:
+        return {k: v for k, v in payload.items() if k != "supplier"}
+
+    fault = Fault(
+        name="drop_always",
+        stage="sourcing",
+        mode="silent_error",
+        description="",
+        apply=drop,
+        expect_gate="gate sourcing->po_draft",
+        expect_mast="FM-1.1",
+        persistent=True,
+    )
+    chain = replace(procurement, faults=(fault,))
+    decide = Recorder("approve")  # a careless decider: approve whatever is asked
+    out = run_chain(chain, example("small_order"), inject="drop_always", decide=decide)
+    [asked] = decide.asked
+    assert asked.allowed == ["edit", "reject"]
+    assert out.status == "rejected"  # the approval that slipped through failed closed
+    assert "not allowed here" in out.state["human"][-1]["decision"]["comment"]
+    assert not out.state["actions"]
