@@ -14,6 +14,7 @@ from console.commands import (
     decide,
     fork,
     kill,
+    replay,
     run,
     runs,
     scenarios,
@@ -29,7 +30,7 @@ from graph.service import ServiceError
 from graph.validate import ChainError
 from state.control.errors import ControlPlaneError
 
-COMMANDS = (run, runs, decide, kill, fork, worker, up, user, workflows, scenarios)
+COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
 
 
 class _Parser(argparse.ArgumentParser):

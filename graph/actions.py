@@ -37,8 +37,16 @@ def idempotency_key(run_id: str, stage: str, action: str, args: dict[str, Any]) 
     return f"{run_id}:{stage}:{action}:{payload_hash(args)[:16]}"
 
 
+def _ask(request: EscalationRequest, ctx: RunContext) -> Decision:
+    """Pause for a human (``interrupt``) and record the answer on the run's tape."""
+    decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+    if ctx.tape is not None and request.scope:
+        ctx.tape.human(request.scope, decision.model_dump(mode="json"))
+    return decision
+
+
 def run_actions(
-    stage: Stage, output: Contract, ctx: RunContext
+    stage: Stage, output: Contract, ctx: RunContext, scope: str = ""
 ) -> tuple[list[ActionRecord], str | None]:
     """Run the stage's actions under their tiers.
 
@@ -79,10 +87,11 @@ def run_actions(
                 tier=tier,
                 deadline=deadline,
                 allowed=["approve", "reject"],
+                scope=f"action|{scope}|{action.name}",
             )
             # The run waits here; the worker schedules the end of the window, and a veto
             # (reject) before it wins, because the first decision on an escalation wins.
-            decision = Decision.model_validate(interrupt(notice.model_dump(mode="json")))
+            decision = _ask(notice, ctx)
             decided_by = decision.user
             if decision.action != "approve":
                 records.append(ActionRecord(status="vetoed", decided_by=decided_by, **base))
@@ -101,8 +110,9 @@ def run_actions(
                 envelope_rule=rule.name if rule else None,
                 tier=tier,
                 allowed=["approve", "reject"],
+                scope=f"action|{scope}|{action.name}",
             )
-            decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+            decision = _ask(request, ctx)
             decided_by = decision.user
             if decision.action != "approve":
                 reason = f"action '{action.name}' rejected by {decision.user}" + (

@@ -7,14 +7,14 @@ in a check into a failed check (fail closed), never a pass.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from graph.chain import Chain, Edge, InvariantContext
-from graph.context import RunContext
+from graph.context import RunContext, Source
 from state.contracts import Contract, Fact
 from state.run_state import Handoff, RunState
 from state.verdicts import CheckName, CheckResult
@@ -29,6 +29,8 @@ class GateInput:
     handoff: Handoff
     state: RunState
     ctx: RunContext
+    sources: Mapping[str, Source]
+    """The sources as this gate reads them (through the run's tape, if any)."""
 
     @property
     def contract(self) -> type[Contract]:
@@ -103,7 +105,7 @@ def check_freshness(g: GateInput) -> list[CheckResult]:
             continue
         fact = Fact.model_validate(raw)
         name = f"freshness:{field}"
-        source = g.ctx.sources.get(fact.source)
+        source = g.sources.get(fact.source) if fact.source in g.sources else None
         if source is None:
             results.append(
                 _fail(
@@ -196,7 +198,7 @@ def check_domain(g: GateInput) -> list[CheckResult]:
         return []
     output = g.contract.model_validate(g.handoff["payload"])
     ictx = InvariantContext(
-        request=g.state.get("request", {}), upstream=g.upstream(), sources=g.ctx.sources
+        request=g.state.get("request", {}), upstream=g.upstream(), sources=g.sources
     )
     results = []
     for inv in g.edge.invariants:

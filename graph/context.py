@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from state.contracts import Fact, utcnow
+
+if TYPE_CHECKING:
+    from graph.tape import Tape
 
 
 class Source(Protocol):
@@ -66,3 +69,9 @@ class RunContext:
     covers this run, its workflow or that stage's agent; checked at every node boundary."""
     veto_window_s: float = 0.0
     clock: Callable[[], datetime] = utcnow
+    tape: Tape | None = None
+    """Records (or replays) agent results, source reads and human decisions of the run."""
+
+    def sources_for(self, scope: str) -> Mapping[str, Source]:
+        """The sources as a node at ``scope`` sees them: through the tape when there is one."""
+        return self.tape.sources(scope, self.sources) if self.tape is not None else self.sources

@@ -24,6 +24,7 @@ from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
 from graph.registry import Registry
 from graph.runner import compile_chain, initial_state, outcome_of, run_config, stream_updates
+from graph.tape import RedisTapeStore, Tape
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished, UnknownEscalation
 from state.control.inputs import RunInputs
@@ -141,6 +142,7 @@ class RunExecutor:
             ledger=RedisLedger(self.cp.client, run_id),
             should_stop=should_stop,
             veto_window_s=self.config.veto_window_s,
+            tape=Tape(RedisTapeStore(self.raw, run_id)),
         )
 
     def _advance(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> str:

@@ -62,7 +62,14 @@ def make_gate_node(chain: Chain, edge: Edge) -> Any:
         if stop:
             return {"status": "killed", "reason": stop}
         handoff = state["handoffs"][-1]
-        g = GateInput(chain=chain, edge=edge, handoff=handoff, state=state, ctx=ctx)
+        g = GateInput(
+            chain=chain,
+            edge=edge,
+            handoff=handoff,
+            state=state,
+            ctx=ctx,
+            sources=ctx.sources_for(f"{edge.gate}|{handoff['seq']}"),
+        )
         checks = run_checks(g)
         used = int(state.get("revisions", {}).get(edge.id, 0))
         decision, reasons = decide(checks, used, chain.budgets.max_revisions_per_edge)

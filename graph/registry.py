@@ -84,6 +84,9 @@ class Registry:
             factory = getattr(module, "build_chain", None)
             if not callable(factory):
                 raise TypeError(f"module {module_name} has no build_chain() function")
+            chain = factory()
+            if chain.name in self._chains:
+                return  # registered explicitly before discovery: that one wins
             self.register(factory)
         except Exception as exc:
             self._broken[name] = f"{type(exc).__name__}: {exc}"

@@ -46,6 +46,7 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
         contract=handoff["contract"],
         verdict=verdict,
         allowed=allowed,
+        scope=f"review|{edge.id}|{handoff['seq']}",
     )
 
 
@@ -59,6 +60,8 @@ def make_review_node(chain: Chain, edge: Edge) -> Any:
             return {"status": "killed", "reason": stop}
         request = escalation_for(chain, edge, state, ctx.run_id)
         decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+        if ctx.tape is not None:
+            ctx.tape.human(request.scope, decision.model_dump(mode="json"))
         if decision.action not in request.allowed:
             # Callers check this first; a decision that slips through fails closed.
             decision = decision.model_copy(

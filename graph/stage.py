@@ -13,6 +13,7 @@ from graph.chain import Chain, FaultContext, Stage
 from graph.context import RunContext
 from graph.hashing import payload_hash
 from state.contracts import Contract, Fact
+from state.decisions import DecisionRecord
 from state.run_state import TERMINAL, Handoff, RunState
 
 
@@ -41,6 +42,16 @@ def _target(stage: Stage, chain: Chain, output: Contract) -> str:
     return target
 
 
+def _as_contract(contract: type[Contract], payload: dict[str, Any]) -> Contract:
+    """The payload as its contract, for routing; unvalidated when it does not validate."""
+    try:
+        return contract.model_validate(payload)
+    except ValidationError:
+        return contract.model_construct(
+            **{k: v for k, v in payload.items() if k in contract.model_fields}
+        )
+
+
 def _facts(output: Contract) -> dict[str, dict[str, Any]]:
     facts = {}
     for name in output.fact_fields():
@@ -64,16 +75,24 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
             for h in state.get("handoffs", [])
             if h["stage"] == stage.name and h["input_seq"] == input_seq
         )
+        scope = f"{stage.name}|{input_seq}|{attempt}"
         actx = AgentContext(
             run_id=ctx.run_id,
             stage=stage.name,
             attempt=attempt,
             feedback=list(state.get("feedback", {}).get(stage.name, [])),
-            sources=ctx.sources,
+            sources=ctx.sources_for(f"stage|{scope}"),
         )
-        result = stage.agent(inp, actx)
-        target = _target(stage, chain, result.output)
-        payload = result.output.model_dump(mode="json")
+
+        def call_agent() -> tuple[dict[str, Any], dict[str, Any]]:
+            result = stage.agent(inp, actx)
+            return result.output.model_dump(mode="json"), result.decision.model_dump(mode="json")
+
+        # Through the tape: a node re-run on resume gets the agent's first answer again (no
+        # second model call), and a replay gets the recorded one.
+        payload, recorded = ctx.tape.agent(scope, call_agent) if ctx.tape else call_agent()
+        agent_decision = DecisionRecord.model_validate(recorded)
+        target = _target(stage, chain, _as_contract(stage.produces, payload))
         if ctx.inject:
             fault = chain.fault(ctx.inject)
             if fault.stage == stage.name and (fault.persistent or attempt == 1):
@@ -87,14 +106,14 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
             target = _target(stage, chain, output)
             update["facts"] = _facts(output)
             if stage.actions:
-                records, rejected = run_actions(stage, output, ctx)
+                records, rejected = run_actions(stage, output, ctx, scope)
                 update["actions"] = [r.model_dump(mode="json") for r in records]
                 if rejected:
                     update |= {"status": "rejected", "reason": rejected}
-        decision = result.decision.model_copy(
+        decision = agent_decision.model_copy(
             update={
                 "stage": stage.name,
-                "agent": result.decision.agent or getattr(stage.agent, "__name__", stage.name),
+                "agent": agent_decision.agent or getattr(stage.agent, "__name__", stage.name),
                 "step": state.get("steps", 0) + 1,
             }
         )

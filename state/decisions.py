@@ -55,6 +55,7 @@ class EscalationRequest(BaseModel):
         default=None, description="Notify tier: the action runs at this time unless vetoed."
     )
     allowed: list[DecisionAction] = Field(default_factory=lambda: list(DECISION_ACTIONS))
+    scope: str = Field(default="", description="Where in the run it was asked (the tape key).")
 
 
 class Decision(BaseModel):

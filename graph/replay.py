@@ -1,0 +1,108 @@
+"""Replay a recorded run from its tape: no model call, no tool call, no side effect.
+
+The replay re-runs the whole chain in memory with the run's input and injected fault; every
+agent answer, source read and human decision comes from the run's tape, and the actions'
+recorded results stand in for the actions. Gates are evaluated live, so a replay after a change
+to a gate (or a check) shows exactly what the change would have done to that run: any
+difference with the recorded run is reported as a divergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from graph.context import MemoryLedger, RunContext
+from graph.registry import Registry
+from graph.runner import RunOutcome, compile_chain, run_chain, run_config
+from graph.tape import MemoryTapeStore, RedisTapeStore, Tape, TapeMissingError
+from state.checkpoint import RedisSaver
+from state.control.inputs import RunInputs
+from state.control.plane import ControlPlane
+from state.decisions import Decision, EscalationRequest
+
+
+@dataclass
+class ReplayReport:
+    """What a replay found."""
+
+    run_id: str
+    recorded_status: str
+    replayed_status: str
+    divergences: list[str] = field(default_factory=list)
+    live_calls: int = 0
+    """Agent calls or source reads the replay had to make live (0 for a faithful replay)."""
+
+    @property
+    def identical(self) -> bool:
+        return not self.divergences and self.live_calls == 0
+
+
+def _trace(state: dict[str, Any]) -> list[str]:
+    """The run as comparable lines: handoffs, verdicts, human decisions, actions, outcome."""
+    lines = [
+        f"handoff #{h['seq']} {h['stage']}->{h['target']} by {h['by']} {h['hash'][:12]}"
+        for h in state.get("handoffs", [])
+    ]
+    lines += [
+        f"verdict {v['gate']} #{v['handoff_seq']}: {v['decision']} {','.join(v['mast'])}"
+        for v in state.get("verdicts", [])
+    ]
+    lines += [
+        f"human {h['gate']}: {h['decision']['action']} by {h['decision']['user']}"
+        for h in state.get("human", [])
+    ]
+    lines += [
+        f"action {a['action']} [{a['tier']}]: {a['status']}" for a in state.get("actions", [])
+    ]
+    lines.append(f"status {state.get('status')}: {state.get('reason', '')}")
+    return lines
+
+
+def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
+    """Lines present in one run's trace and not in the other's, in order."""
+    a, b = _trace(recorded), _trace(replayed)
+    out = [f"recorded only: {line}" for line in a if line not in b]
+    out += [f"replay only:   {line}" for line in b if line not in a]
+    return out
+
+
+def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: str) -> ReplayReport:
+    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape.
+
+    Raises:
+        UnknownRun: no such run.
+    """
+    record = cp.runs.get(run_id)
+    chain = registry.fresh(record.workflow)
+    request, inject = RunInputs(cp.client).get(run_id)
+    recorded: dict[str, Any] = dict(
+        compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
+    )
+    tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
+    ledger = MemoryLedger()
+    for action in recorded.get("actions", []):
+        if action["status"] == "executed":
+            ledger.record(action["idempotency_key"], action["result"])
+
+    def decide(req: EscalationRequest) -> Decision:
+        return Decision.model_validate(tape.decision_for(req.scope))
+
+    # Real (fresh) sources only for faults that poke them; every read comes from the tape.
+    ctx = RunContext(
+        run_id=run_id, inject=inject, sources=chain.sources(), ledger=ledger, tape=tape
+    )
+    report = ReplayReport(run_id, record.status, "diverged")
+    try:
+        outcome: RunOutcome = run_chain(
+            chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx
+        )
+    except TapeMissingError as exc:
+        report.divergences.append(str(exc))
+        return report
+    report.replayed_status = outcome.status
+    report.live_calls = tape.computed
+    report.divergences = compare(recorded, dict(outcome.state))
+    return report

@@ -1,0 +1,160 @@
+"""The run's tape (cassette): every agent result, source read and human decision, recorded.
+
+In ``record`` mode the tape is read-through: an entry that exists is reused, so a node that
+LangGraph re-runs (on resume after an approval, after a crash) gets exactly what it got the
+first time — the model is not asked again and a source is not read again. In ``replay`` mode
+every entry must exist: ``waybill replay`` re-runs a finished or failed run from its tape with
+no model call and no tool call, and any entry it asks for that is not there is a divergence.
+
+Entries are keyed by *where* they happen, not by order: ``agent|<stage>|<input seq>|<attempt>``,
+``read|<scope>|<source>/<key>|<n>``, ``human|<scope>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import redis
+
+from graph.context import Source
+from state.contracts import Fact
+from state.keys import run_key
+
+TapeMode = Literal["record", "replay"]
+
+
+class TapeStore(Protocol):
+    """Where a tape's entries live (JSON text by key)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+@dataclass
+class MemoryTapeStore:
+    """A tape in a dict (local runs, replays)."""
+
+    entries: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.entries[key] = value
+
+
+class RedisTapeStore:
+    """A run's tape in its hash ``wb:{<run>}:tape``."""
+
+    def __init__(self, client: redis.Redis, run_id: str) -> None:
+        self._r = client
+        self.key = run_key(run_id, "tape")
+
+    def get(self, key: str) -> str | None:
+        raw = self._r.hget(self.key, key)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def put(self, key: str, value: str) -> None:
+        self._r.hset(self.key, key, value)
+
+    def entries(self) -> dict[str, str]:
+        raw: dict[Any, Any] = self._r.hgetall(self.key)
+        return {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+
+
+class TapeMissingError(LookupError):
+    """Replay asked for something the run never recorded: the replay diverged here."""
+
+
+class Tape:
+    """Record or replay one run's agent results, source reads and human decisions."""
+
+    def __init__(self, store: TapeStore, mode: TapeMode = "record") -> None:
+        self.store = store
+        self.mode = mode
+        self.computed = 0
+        """Entries computed live (model/agent calls and source reads) since this tape opened."""
+
+    def _through(self, key: str, compute: Callable[[], Any]) -> Any:
+        raw = self.store.get(key)
+        if raw is not None:
+            return json.loads(raw)
+        if self.mode == "replay":
+            raise TapeMissingError(f"the tape has no entry '{key}': the replay diverged here")
+        value = compute()
+        self.computed += 1
+        self.store.put(key, json.dumps(value, default=str, sort_keys=True))
+        return value
+
+    def agent(
+        self, scope: str, compute: Callable[[], tuple[dict[str, Any], dict[str, Any]]]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An agent's ``(output payload, decision record)`` for ``scope``."""
+        value = self._through(f"agent|{scope}", lambda: list(compute()))
+        return dict(value[0]), dict(value[1])
+
+    def sources(self, scope: str, real: Mapping[str, Source]) -> Mapping[str, Source]:
+        """``real`` sources whose reads are recorded (or replayed) under ``scope``."""
+        return _TapedSources(self, scope, real)
+
+    def human(self, scope: str, decision: dict[str, Any]) -> None:
+        """Record the human decision taken at ``scope`` (kept when already recorded)."""
+        if self.store.get(f"human|{scope}") is None:
+            self.store.put(f"human|{scope}", json.dumps(decision, default=str, sort_keys=True))
+
+    def decision_for(self, scope: str) -> dict[str, Any]:
+        """The recorded human decision at ``scope`` (replay)."""
+        raw = self.store.get(f"human|{scope}")
+        if raw is None:
+            raise TapeMissingError(f"no human decision was recorded at '{scope}'")
+        decision: dict[str, Any] = json.loads(raw)
+        return decision
+
+
+class _TapedSources(Mapping[str, Source]):
+    def __init__(self, tape: Tape, scope: str, real: Mapping[str, Source]) -> None:
+        self._tape = tape
+        self._scope = scope
+        self._real = real
+        self._counts: dict[str, int] = {}
+
+    def __getitem__(self, name: str) -> Source:
+        if name not in self._real and self._tape.mode == "record":
+            raise KeyError(name)
+        return _TapedSource(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._real)
+
+    def __len__(self) -> int:
+        return len(self._real)
+
+    def read(self, name: str, key: str) -> Fact:
+        n = self._counts.get(f"{name}/{key}", 0)
+        self._counts[f"{name}/{key}"] = n + 1
+        entry = f"read|{self._scope}|{name}/{key}|{n}"
+        value = self._tape._through(
+            entry, lambda: self._real[name].read(key).model_dump(mode="json")
+        )
+        return Fact.model_validate(value)
+
+
+@dataclass(frozen=True)
+class _TapedSource:
+    sources: _TapedSources
+    name: str
+
+    def read(self, key: str) -> Fact:
+        return self.sources.read(self.name, key)
+
+    def __getattr__(self, attr: str) -> Any:
+        # Anything but read() (e.g. a portal's place()) goes to the real source: actions run
+        # under their own idempotency ledger, not the tape.
+        return getattr(self.sources._real[self.name], attr)

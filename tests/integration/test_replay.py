@@ -1,0 +1,72 @@
+"""Replay of runs recorded on Redis by the executor (a worker's code path), with a model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import redis
+
+from agents.llm import use_brain
+from agents.procurement.chain import build_chain
+from graph.executor import ExecutorConfig, RunExecutor
+from graph.registry import Registry
+from graph.replay import replay_run
+from graph.service import Principal, RunService
+from state.budgets import Budgets
+from state.control.plane import ControlPlane
+from tests.fakes import FakeChatModel, rules_mirror
+from tests.integration.runtime import ROOT
+from tests.redis_servers import ServerUnderTest
+
+ANA = Principal("ana", "admin")
+SMALL = json.loads((ROOT / "examples" / "procurement" / "small_order.json").read_text())
+
+
+def _tight_procurement() -> Registry:
+    registry = Registry()
+    registry.register(lambda: replace(build_chain(), budgets=Budgets(max_steps=3)))
+    return registry
+
+
+def test_failed_run_replays_exactly_with_zero_model_calls(server: ServerUnderTest) -> None:
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = _tight_procurement()
+    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    run_id = service.submit("procurement", SMALL, who=ANA).run_id
+    model = FakeChatModel(responder=rules_mirror(build_chain(), build_chain().sources()))
+    with use_brain(model):
+        assert executor.execute(run_id) == "failed"
+    assert len(model.calls) >= 3
+    counting = FakeChatModel(responder=rules_mirror(build_chain(), build_chain().sources()))
+    with use_brain(counting):
+        report = replay_run(cp, raw, registry, run_id)
+    assert len(counting.calls) == 0
+    assert report.recorded_status == report.replayed_status == "failed"
+    assert report.divergences == []
+    assert report.identical
+
+
+def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -> None:
+    """Resuming re-runs the interrupted node: it must not ask the model again."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = Registry()
+    dispatched: list[str] = []
+    service = RunService(cp, registry, dispatched.append, raw=raw)
+    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    large = json.loads((ROOT / "examples" / "procurement" / "large_order.json").read_text())
+    run_id = service.submit("procurement", large, who=ANA).run_id
+    model = FakeChatModel(responder=rules_mirror(build_chain(), build_chain().sources()))
+    with use_brain(model):
+        assert executor.execute(run_id) == "waiting"
+        calls_before = len(model.calls)
+        [esc] = cp.escalations.for_run(run_id)
+        service.decide(esc.escalation_id, "approve", who=ANA)
+        assert executor.execute(run_id) == "succeeded"
+    assert len(model.calls) == calls_before  # place_order re-ran without a second model call
+    with use_brain(FakeChatModel()):
+        report = replay_run(cp, raw, registry, run_id)
+    assert report.identical, report.divergences
