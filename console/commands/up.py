@@ -7,6 +7,7 @@ process behind (children run in their own process groups, stopped as groups).
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import time
@@ -17,6 +18,7 @@ from console.errors import CliError
 from console.launch import spawn_console, spawn_worker, stop_all
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
+from state.control.users import UserStore
 from state.embedded import resolve_redis_url
 from state.settings import get_settings
 
@@ -47,9 +49,11 @@ def _serve(with_workers: int, port: int | None) -> int:
     try:
         url, embedded = resolve_redis_url(settings, handle_signals=False)
         try:
-            ControlPlane.from_url(url).close()
+            cp = ControlPlane.from_url(url)
         except RedisUnavailable as exc:
             raise CliError(str(exc)) from None
+        first_admin = ensure_first_admin(cp)
+        cp.close()
     except BaseException:
         signal.signal(signal.SIGTERM, previous)
         raise
@@ -58,6 +62,13 @@ def _serve(with_workers: int, port: int | None) -> int:
     where = "embedded Valkey" if embedded else "REDIS_URL"
     print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
     print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)
+    if first_admin is not None:
+        print(
+            f"waybill: first run: created the console user 'admin' (role admin) with password "
+            f"{first_admin}\n         change it with `waybill user passwd admin`; add users "
+            "with `waybill user add NAME --role viewer|approver|admin`",
+            flush=True,
+        )
     code = 0
     try:
         while True:
@@ -75,6 +86,21 @@ def _serve(with_workers: int, port: int | None) -> int:
             embedded.close()
         signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def ensure_first_admin(cp: ControlPlane) -> str | None:
+    """On a store with no users, create ``admin`` with a random password and return it.
+
+    The console needs a login; a first ``make up`` must still give a working console, so the
+    password is printed once to the terminal that started it (the audit log records the act).
+    """
+    users = UserStore(cp.client)
+    if users.list():
+        return None
+    password = secrets.token_urlsafe(12)
+    users.add("admin", "admin", password)
+    cp.audit.append("waybill up", "user.add", "admin", {"role": "admin", "first_run": True})
+    return password
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -53,6 +53,7 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
         out = (tmp_path / "up.log").read_text()
         assert f"console at {url}" in out
         assert "Redis: embedded Valkey" in out
+        assert "first run: created the console user 'admin' (role admin) with password" in out
         children = _processes_with(str(data_dir))
         assert len(children) >= 3  # the embedded Valkey, a worker, the console
         up.send_signal(signal.SIGTERM)
