@@ -45,6 +45,40 @@ def _ask(request: EscalationRequest, ctx: RunContext) -> Decision:
     return decision
 
 
+def _request(
+    stage: Stage,
+    action: Action,
+    args: dict[str, Any],
+    tier: Tier,
+    rule: EnvelopeRule | None,
+    ctx: RunContext,
+    scope: str,
+) -> EscalationRequest:
+    """What a human sees for an approve-tier action, or a notify-tier action's veto window."""
+    deadline = None
+    if tier == "notify":
+        deadline = ctx.clock() + timedelta(seconds=ctx.veto_window_s)
+        what = (
+            f"Action '{action.name}' of stage '{stage.name}' runs at {deadline:%H:%M:%S} UTC "
+            f"unless vetoed (owner: {stage.owner})"
+        )
+    else:
+        what = f"Approve action '{action.name}' of stage '{stage.name}' (owner: {stage.owner})"
+    return EscalationRequest(
+        kind="action",
+        run_id=ctx.run_id,
+        stage=stage.name,
+        what=what,
+        why=[rule.reason] if rule else [f"'{action.name}' is declared {tier}-tier"],
+        proposed=args,
+        envelope_rule=rule.name if rule else None,
+        tier=tier,
+        deadline=deadline,
+        allowed=["approve", "reject"],
+        scope=f"action|{scope}|{action.name}",
+    )
+
+
 def run_actions(
     stage: Stage, output: Contract, ctx: RunContext, scope: str = ""
 ) -> tuple[list[ActionRecord], str | None]:
@@ -73,53 +107,18 @@ def run_actions(
             records.append(ActionRecord(status="executed", result=done, **base))
             continue
         decided_by = None
-        if tier == "notify" and ctx.veto_window_s > 0:
-            deadline = ctx.clock() + timedelta(seconds=ctx.veto_window_s)
-            notice = EscalationRequest(
-                kind="action",
-                run_id=ctx.run_id,
-                stage=stage.name,
-                what=f"Action '{action.name}' of stage '{stage.name}' runs at "
-                f"{deadline:%H:%M:%S} UTC unless vetoed (owner: {stage.owner})",
-                why=[rule.reason] if rule else [f"'{action.name}' is declared notify-tier"],
-                proposed=args,
-                envelope_rule=rule.name if rule else None,
-                tier=tier,
-                deadline=deadline,
-                allowed=["approve", "reject"],
-                scope=f"action|{scope}|{action.name}",
-            )
-            # The run waits here; the worker schedules the end of the window, and a veto
-            # (reject) before it wins, because the first decision on an escalation wins.
-            decision = _ask(notice, ctx)
+        if tier == "approve" or (tier == "notify" and ctx.veto_window_s > 0):
+            # approve: the run waits for a human. notify: the run waits for the veto window;
+            # the worker schedules its end, and a veto (reject) before it wins, because the
+            # first decision on an escalation wins.
+            decision = _ask(_request(stage, action, args, tier, rule, ctx, scope), ctx)
             decided_by = decision.user
             if decision.action != "approve":
-                records.append(ActionRecord(status="vetoed", decided_by=decided_by, **base))
-                return records, f"action '{action.name}' vetoed by {decision.user}" + (
+                verb = "vetoed" if tier == "notify" else "rejected"
+                records.append(ActionRecord(status=verb, decided_by=decided_by, **base))
+                return records, f"action '{action.name}' {verb} by {decision.user}" + (
                     f": {decision.comment}" if decision.comment else ""
                 )
-        if tier == "approve":
-            request = EscalationRequest(
-                kind="action",
-                run_id=ctx.run_id,
-                stage=stage.name,
-                what=f"Approve action '{action.name}' of stage '{stage.name}' (owner: "
-                f"{stage.owner})",
-                why=[rule.reason] if rule else [f"'{action.name}' is declared approve-tier"],
-                proposed=args,
-                envelope_rule=rule.name if rule else None,
-                tier=tier,
-                allowed=["approve", "reject"],
-                scope=f"action|{scope}|{action.name}",
-            )
-            decision = _ask(request, ctx)
-            decided_by = decision.user
-            if decision.action != "approve":
-                reason = f"action '{action.name}' rejected by {decision.user}" + (
-                    f": {decision.comment}" if decision.comment else ""
-                )
-                records.append(ActionRecord(status="rejected", decided_by=decided_by, **base))
-                return records, reason
         result = action.run(output, key, ctx.sources)
         ctx.ledger.record(key, result)
         records.append(
