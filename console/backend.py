@@ -14,6 +14,7 @@ from graph.executor import ExecutorConfig, RunExecutor
 from graph.registry import default_registry
 from graph.service import RunService
 from graph.worker import enqueue_run
+from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.embedded import EmbeddedRedis, resolve_redis_url
@@ -74,7 +75,7 @@ def open_backend(settings: Settings | None = None) -> Backend:
         cp = ControlPlane.from_url(url)
     except RedisUnavailable as exc:
         raise CliError(str(exc)) from None
-    raw = redis.Redis.from_url(url)
+    raw = sync_client(url)
     return Backend(
         url=url,
         cp=cp,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ class ExecutorConfig:
     kill_grace_s: float = 5.0
     veto_window_s: float = 30.0
     recursion_limit: int = 200
+    lost_redis_window_s: float = 60.0
+    """How long to keep trying to record a run failed after Redis went away."""
 
     @classmethod
     def from_settings(cls, s: Settings) -> ExecutorConfig:
@@ -119,9 +122,40 @@ class RunExecutor:
             return "lease-lost"
         except RunFinished as exc:
             return f"finished: {exc}"
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # The clients already retried with backoff; the outage outlasted them.
+            return self._lost_redis(run_id, token, exc)
         finally:
             stopper.stop()
-            self.cp.leases.release(run_id, token)
+            try:
+                self.cp.leases.release(run_id, token)
+            except redis.RedisError:
+                log.warning("run %s: could not release its lease (it will expire)", run_id)
+
+    def _lost_redis(self, run_id: str, token: int, exc: Exception) -> str:
+        """Record the run as failed with the reason once Redis answers again.
+
+        Every checkpoint written before the outage was acknowledged and stays: the run can be
+        forked from its last one. If Redis does not come back within the window, the error
+        propagates (RQ's retry, or the orphan sweeper, picks the run up later).
+        """
+        reason = (
+            f"lost the connection to Redis mid-run ({type(exc).__name__}: {exc}); the last "
+            "acknowledged checkpoint is kept (waybill history / fork to go on)"
+        )
+        deadline = time.monotonic() + self.config.lost_redis_window_s
+        while True:
+            try:
+                self.cp.runs.update(run_id, status="failed", reason=reason, fence=token)
+                return "failed"
+            except LeaseLost:
+                return "lease-lost"
+            except RunFinished:
+                return "finished"
+            except (redis.ConnectionError, redis.TimeoutError):
+                if time.monotonic() > deadline:
+                    raise exc from None
+                time.sleep(0.5)
 
     def _context(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> RunContext:
         _, inject = RunInputs(self.cp.client).get(run_id)

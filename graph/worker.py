@@ -22,6 +22,7 @@ from rq.job import Job, get_current_job
 from graph.executor import ExecutorConfig, RunExecutor
 from graph.registry import default_registry
 from graph.service import SYSTEM, RunService
+from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
 from state.keys import fence_key, run_key
@@ -30,14 +31,28 @@ from state.settings import get_settings
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_S = 3600
+SOCKET_TIMEOUT_S = 10.0
 RETRY = Retry(max=3, interval=[1, 2, 5])
+
+
+def client_like(raw: redis.Redis, *, decode: bool) -> redis.Redis:
+    """A new client on the same server as ``raw`` (same credentials, same retry policy).
+
+    Jobs get RQ's connection, which blocks without a socket timeout (for its queue reads); the
+    run's own clients get one, so a hung server fails the call instead of the run hanging.
+    """
+    pool = raw.connection_pool
+    kwargs = {
+        **pool.connection_kwargs,
+        "decode_responses": decode,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+    }
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
 
 
 def text_client(raw: redis.Redis) -> redis.Redis:
     """A client on the same server as ``raw`` that decodes replies (for the control plane)."""
-    pool = raw.connection_pool
-    kwargs = {**pool.connection_kwargs, "decode_responses": True}
-    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+    return client_like(raw, decode=True)
 
 
 def job_prefix(run_id: str) -> str:
@@ -88,12 +103,13 @@ def execute_run(run_id: str) -> str:
     """RQ job: advance ``run_id`` until it waits, ends or is killed."""
     job = get_current_job()
     assert job is not None, "execute_run runs inside an RQ job"
-    raw = job.connection
+    raw = client_like(job.connection, decode=False)
     cp = ControlPlane(text_client(raw))
     try:
         return _executor(raw, cp, job.worker_name or socket.gethostname(), job.id).execute(run_id)
     finally:
         cp.close()
+        raw.close()
 
 
 def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
@@ -158,7 +174,7 @@ def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
 
 def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Event) -> None:
     cp = ControlPlane.from_url(url)
-    raw = redis.Redis.from_url(url)
+    raw = sync_client(url)
     queue = Queue(queue_name, connection=raw)
     while not stop.wait(every):
         try:
@@ -170,7 +186,7 @@ def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Even
 def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> bool:
     """Run an RQ worker on the runs queue (blocking). Returns True when it stopped cleanly."""
     settings = get_settings()
-    raw = redis.Redis.from_url(url)
+    raw = sync_client(url, socket_timeout=None)  # RQ blocks on its queue reads
     queue = Queue(settings.queue_name, connection=raw)
     stop = threading.Event()
     sweeper = threading.Thread(

@@ -1,0 +1,50 @@
+"""Redis lost in the middle of a run: retried with backoff, then the run fails with a reason."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from graph.executor import ExecutorConfig, RunExecutor
+from graph.runner import compile_chain, run_config
+from state.checkpoint import RedisSaver
+from state.checkpoint.client import sync_client
+from state.control.plane import ControlPlane
+from tests.integration.runtime import APPROVER, service, wait_for
+from tests.redis_servers import ServerUnderTest
+from tests.workflows import steps
+
+
+def test_redis_lost_mid_run_fails_the_run_with_a_reason_and_keeps_checkpoints(
+    server: ServerUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", server.url)  # the steps workflow's effect store
+    svc, cp, _ = service(server.url)
+    raw = sync_client(server.url)
+    run_id = svc.submit("steps", {"job_id": "lost", "sleep_s": 2.0}, who=APPROVER).run_id
+    executor = RunExecutor(
+        ControlPlane(cp.client),
+        raw,
+        svc.registry,
+        worker="t",
+        config=ExecutorConfig(lease_ttl_s=60, lost_redis_window_s=60),
+    )
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(executor.execute(run_id)))
+    thread.start()
+    wait_for(lambda: cp.runs.get(run_id).stage == "slow", 20, "the slow stage")
+    before = len(list(RedisSaver(raw).list(run_config(run_id))))
+    server.stop()
+    time.sleep(12)  # longer than the clients' retries with backoff
+    server.start()
+    thread.join(timeout=90)
+    assert result == ["failed"]
+    record = ControlPlane.from_url(server.url).runs.get(run_id)
+    assert record.status == "failed"
+    assert "lost the connection to Redis mid-run" in (record.reason or "")
+    chain = steps.build_chain()
+    history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
+    assert len(history) >= before >= 3  # acknowledged checkpoints survived the outage (AOF)
