@@ -157,8 +157,9 @@ class RunExecutor:
                     raise exc from None
                 time.sleep(0.5)
 
-    def _context(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> RunContext:
-        _, inject = RunInputs(self.cp.client).get(run_id)
+    def _context(
+        self, chain: Chain, run_id: str, inject: str | None, token: int, stopper: HardStop
+    ) -> RunContext:
         current: list[str] = []
 
         def should_stop(stage: str) -> str | None:
@@ -183,11 +184,11 @@ class RunExecutor:
         saver = RedisSaver(self.raw).with_fence(token)
         graph = compile_chain(chain, saver)
         config = run_config(run_id, self.config.recursion_limit)
-        ctx = self._context(chain, run_id, token, stopper)
+        request, inject = RunInputs(self.cp.client).get(run_id)
+        ctx = self._context(chain, run_id, inject, token, stopper)
         snap = graph.get_state(config)
         payload: Any
         if not snap.values:
-            request, _ = RunInputs(self.cp.client).get(run_id)
             payload = initial_state(chain, run_id, request)
         elif snap.interrupts:
             intr = snap.interrupts[0]

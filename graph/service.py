@@ -23,7 +23,7 @@ from graph.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
-from state.control.models import TERMINAL_STATUSES, Escalation, KillScope, RunRecord
+from state.control.models import Escalation, KillScope, RunRecord
 from state.control.plane import ControlPlane
 
 Role = Literal["viewer", "approver", "admin"]
@@ -329,6 +329,3 @@ class RunService:
         )
         self.dispatch(new_id)
         return record
-
-    def is_terminal(self, run_id: str) -> bool:
-        return self.cp.runs.get(run_id).status in TERMINAL_STATUSES

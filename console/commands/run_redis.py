@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from console.backend import open_backend
 from console.commands.run import EXIT_CODES, load_json, make_decider
 from console.follow import follow
 from console.timeline import describe_escalation
-from graph.service import SYSTEM, Principal
+from graph.service import SYSTEM, Principal, RunService
 from state.control.errors import ControlPlaneError
 from state.control.models import Escalation
 from state.decisions import EscalationRequest
@@ -85,18 +86,20 @@ def run_on_redis(args: argparse.Namespace) -> int:
 
 
 def _decide(
-    service: object, esc: Escalation, action: str, who: Principal, comment: str, edited: object
+    service: RunService,
+    esc: Escalation,
+    action: str,
+    who: Principal,
+    comment: str,
+    edited: dict[str, Any] | None,
 ) -> None:
-    from graph.service import RunService
-
-    assert isinstance(service, RunService)
     try:
         service.decide(
             esc.escalation_id,
             action,
             who=who,
             comment=comment,
-            edited=edited if isinstance(edited, dict) else None,
+            edited=edited,
             run_id=esc.run_id,
         )
     except ControlPlaneError as exc:
