@@ -156,6 +156,13 @@ def base_url(stack: Stack) -> str:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the journeys save their screenshots.
+
+    ``WAYBILL_UPDATE_SCREENSHOTS=1`` writes the README's images in ``docs/screenshots``;
+    otherwise they go to a temporary folder, so a test run leaves the work tree clean.
+    """
+    if os.environ.get("WAYBILL_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
