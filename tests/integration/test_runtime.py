@@ -205,3 +205,21 @@ def test_a_veto_within_the_window_cancels_the_action(
         assert raw.hget("test:effects", "n2") is None
     finally:
         worker.stop()
+
+
+def test_a_veto_window_ends_on_another_worker_after_a_restart(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    svc, cp, raw = service(server.url)
+    first = WorkerProcess(server.url, tmp_path, "first")
+    record = svc.submit("steps", _job("n3", notify=True), who=APPROVER)
+    wait_status(cp, record.run_id, {"waiting"})
+    first.stop()  # the window's end is a scheduled job in Redis, not a timer in this worker
+    second = WorkerProcess(server.url, tmp_path, "second")
+    try:
+        done = wait_status(cp, record.run_id, TERMINAL, timeout=30)
+        assert done.status == "succeeded"
+        assert done.worker == "second"
+        assert raw.hget("test:effects", "n3") == b"1"
+    finally:
+        second.stop()
