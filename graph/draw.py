@@ -75,6 +75,16 @@ def dot(chain: Chain, node_status: Mapping[str, str] | None = None) -> str:
         lines.append(f"  {_quote(node_id)} [{attrs}];")
     for edge in graph.edges:
         style = "dashed" if edge.conditional else "solid"
-        lines.append(f"  {_quote(edge.source)} -> {_quote(edge.target)} [style={style}];")
+        attrs = f"style={style}"
+        if edge.data in ("block", "stop", "reject") and edge.target == "__end__":
+            # Every gate, stage and review can end the run (block, kill, reject): drawing all
+            # of those edges buries the chain's own path, so they are left out (the legend
+            # says so) unless the run actually ended that way.
+            if status.get(edge.source) != "failed":
+                continue
+            attrs += ', color="#ef4444"'
+        elif edge.data:
+            attrs += f", label={_quote(str(edge.data))}, fontsize=8"
+        lines.append(f"  {_quote(edge.source)} -> {_quote(edge.target)} [{attrs}];")
     lines.append("}")
     return "\n".join(lines)

@@ -19,7 +19,8 @@ from state.control.models import TERMINAL_STATUSES
 REFRESH_S = 2
 LEGEND = (
     "grey: pending · yellow: running · green: passed · orange: revised · blue: waiting for a "
-    "human · red: failed  (diamonds are gates, octagons human reviews)"
+    "human · red: failed  (diamonds are gates, octagons human reviews; any node can also end "
+    "the run — block, reject, kill — drawn only when it did)"
 )
 MAX_EVENTS = 2000
 

@@ -47,4 +47,7 @@ def test_dot_colours_nodes_by_status() -> None:
     assert text.startswith("digraph chain {")
     assert '"intake" [label="intake", shape=box, fillcolor="#86efac"]' in text
     assert '"inventory" [label="inventory", shape=box, fillcolor="#fca5a5"]' in text
-    assert '"gate intake->inventory" -> "inventory" [style=dashed]' in text
+    assert '"gate intake->inventory" -> "inventory" [style=dashed, label="pass"' in text
+    assert '"gate intake->inventory" -> "__end__"' not in text  # ways to stop: not drawn
+    failed = dot(chain, {"gate intake->inventory": "failed"})
+    assert '"gate intake->inventory" -> "__end__" [style=dashed, color="#ef4444"]' in failed
