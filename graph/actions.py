@@ -7,15 +7,16 @@ ledger remembers: a re-run node never repeats an action.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import interrupt
 
 from graph.chain import Action, EnvelopeRule, Stage
-from graph.context import RunContext
+from graph.context import RunContext, Source
 from graph.hashing import payload_hash
-from state.contracts import Contract
+from state.contracts import Contract, Fact
 from state.decisions import ActionRecord, Decision, EscalationRequest, Tier
 
 _RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
@@ -79,14 +80,34 @@ def _request(
     )
 
 
+RunEnd = tuple[Literal["rejected", "failed"], str]
+
+
+def stale_facts(inp: Contract, sources: Mapping[str, Source]) -> list[str]:
+    """The facts the stage consumed that moved since they were read (re-read now)."""
+    moved = []
+    for name in inp.fact_fields():
+        fact = getattr(inp, name)
+        if not isinstance(fact, Fact) or fact.source not in sources:
+            continue
+        now = sources[fact.source].read(fact.key)
+        if now.version != fact.version:
+            moved.append(
+                f"{fact.source}/{fact.key} moved from v{fact.version} ({fact.value!r}) to "
+                f"v{now.version} ({now.value!r})"
+            )
+    return moved
+
+
 def run_actions(
-    stage: Stage, output: Contract, ctx: RunContext, scope: str = ""
-) -> tuple[list[ActionRecord], str | None]:
+    stage: Stage, inp: Contract, output: Contract, ctx: RunContext, scope: str = ""
+) -> tuple[list[ActionRecord], RunEnd | None]:
     """Run the stage's actions under their tiers.
 
     Returns:
-        The action records, and a rejection reason when a human rejected an action (the run
-        then ends as ``rejected`` and later actions do not run).
+        The action records, and how the run ends when it must: ``rejected`` when a human
+        rejected (or vetoed) an action, ``failed`` when a fact the stage consumed went stale
+        while the action waited for a human (later actions do not run then).
     """
     records: list[ActionRecord] = []
     for action in stage.actions:
@@ -116,8 +137,19 @@ def run_actions(
             if decision.action != "approve":
                 verb = "vetoed" if tier == "notify" else "rejected"
                 records.append(ActionRecord(status=verb, decided_by=decided_by, **base))
-                return records, f"action '{action.name}' {verb} by {decision.user}" + (
-                    f": {decision.comment}" if decision.comment else ""
+                return records, (
+                    "rejected",
+                    f"action '{action.name}' {verb} by {decision.user}"
+                    + (f": {decision.comment}" if decision.comment else ""),
+                )
+            # The human looked at the world as it was; it may have moved while they decided.
+            # Re-read the facts before the irreversible part (fail closed on a change).
+            moved = stale_facts(inp, ctx.sources_for(f"recheck|{scope}|{action.name}"))
+            if moved:
+                records.append(ActionRecord(status="skipped", decided_by=decided_by, **base))
+                return records, (
+                    "failed",
+                    f"action '{action.name}' not taken: stale after approval: " + "; ".join(moved),
                 )
         result = action.run(output, key, ctx.sources)
         ctx.ledger.record(key, result)

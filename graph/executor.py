@@ -25,6 +25,7 @@ from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
 from graph.registry import Registry
 from graph.runner import compile_chain, initial_state, outcome_of, run_config, stream_updates
+from graph.runstore import RedisRunStore, bind_sources
 from graph.tape import RedisTapeStore, Tape
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished, UnknownEscalation
@@ -170,10 +171,12 @@ class RunExecutor:
                 current[:] = [stage]
             return self.kill_reason(run_id, chain.name, stage)
 
+        sources = chain.sources()
+        bind_sources(sources, lambda name: RedisRunStore(self.cp.client, run_id, name))
         return RunContext(
             run_id=run_id,
             inject=inject,
-            sources=chain.sources(),
+            sources=sources,
             ledger=RedisLedger(self.cp.client, run_id),
             should_stop=should_stop,
             veto_window_s=self.config.veto_window_s,

@@ -106,10 +106,10 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
             target = _target(stage, chain, output)
             update["facts"] = _facts(output)
             if stage.actions:
-                records, rejected = run_actions(stage, output, ctx, scope)
+                records, end = run_actions(stage, inp, output, ctx, scope)
                 update["actions"] = [r.model_dump(mode="json") for r in records]
-                if rejected:
-                    update |= {"status": "rejected", "reason": rejected}
+                if end:
+                    update |= {"status": end[0], "reason": end[1]}
         decision = agent_decision.model_copy(
             update={
                 "stage": stage.name,

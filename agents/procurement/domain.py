@@ -5,6 +5,8 @@ All in memory and deterministic, so the reference workflow runs offline with no 
 
 from __future__ import annotations
 
+import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from graph.context import Source
@@ -22,6 +24,20 @@ class Inventory:
     def __init__(self, levels: dict[str, int]) -> None:
         self._levels = dict(levels)
         self._versions = dict.fromkeys(levels, 1)
+        self._store: MutableMapping[str, str] | None = None
+
+    def bind(self, store: MutableMapping[str, str]) -> None:
+        """Keep levels and versions in ``store`` (shared by every process of the run)."""
+        self._store = store
+        if "state" in store:
+            state = json.loads(store["state"])
+            self._levels, self._versions = state["levels"], state["versions"]
+        else:
+            self._save()
+
+    def _save(self) -> None:
+        if self._store is not None:
+            self._store["state"] = json.dumps({"levels": self._levels, "versions": self._versions})
 
     def read(self, key: str) -> Fact:
         """The stock of SKU ``key`` now (0, version 0 for an SKU never stocked)."""
@@ -38,6 +54,7 @@ class Inventory:
         """Someone else moved stock: the level and the version change."""
         self._levels[sku] = self._levels.get(sku, 0) + delta
         self._versions[sku] = self._versions.get(sku, 0) + 1
+        self._save()
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,12 @@ class SupplierPortal:
 
     def __init__(self) -> None:
         self.orders: dict[str, dict[str, object]] = {}
+        self._store: MutableMapping[str, str] | None = None
+
+    def bind(self, store: MutableMapping[str, str]) -> None:
+        """Keep the placed orders in ``store`` (shared by every process of the run)."""
+        self._store = store
+        self.orders = {po: json.loads(order) for po, order in store.items()}
 
     def read(self, key: str) -> Fact:
         """The order placed under PO number ``key`` (None when there is none)."""
@@ -87,7 +110,9 @@ class SupplierPortal:
         return Fact(value=order, source=self.name, key=key, version=1 if order else 0)
 
     def place(self, po_number: str, supplier: str, sku: str, quantity: int, total: float) -> str:
-        """Place an order and return its reference."""
+        """Place an order and return its reference; the same PO number is placed only once."""
+        if po_number in self.orders:
+            return str(self.orders[po_number]["ref"])
         ref = f"ORD-{len(self.orders) + 1:04d}"
         self.orders[po_number] = {
             "ref": ref,
@@ -96,6 +121,8 @@ class SupplierPortal:
             "quantity": quantity,
             "total": total,
         }
+        if self._store is not None:
+            self._store[po_number] = json.dumps(self.orders[po_number])
         return ref
 
 

@@ -5,6 +5,8 @@ All in memory and deterministic, so the workflow runs offline with no API key.
 
 from __future__ import annotations
 
+import json
+from collections.abc import MutableMapping
 from datetime import date
 from typing import Any
 
@@ -70,6 +72,20 @@ class PolicyBook:
     def __init__(self, policy: dict[str, Any]) -> None:
         self._policy = dict(policy)
         self._version = 1
+        self._store: MutableMapping[str, str] | None = None
+
+    def bind(self, store: MutableMapping[str, str]) -> None:
+        """Keep the policy and its version in ``store`` (shared by every process of the run)."""
+        self._store = store
+        if "state" in store:
+            state = json.loads(store["state"])
+            self._policy, self._version = state["policy"], state["version"]
+        else:
+            self._save()
+
+    def _save(self) -> None:
+        if self._store is not None:
+            self._store["state"] = json.dumps({"policy": self._policy, "version": self._version})
 
     def read(self, key: str) -> Fact:
         """The policy now (``key`` is :data:`POLICY_KEY`)."""
@@ -87,6 +103,7 @@ class PolicyBook:
         """Someone changed the policy: new values, new version."""
         self._policy.update(changes)
         self._version += 1
+        self._save()
 
 
 class Payments:

@@ -70,3 +70,22 @@ def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -
     with use_brain(FakeChatModel()):
         report = replay_run(cp, raw, registry, run_id)
     assert report.identical, report.divergences
+
+
+def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
+    server: ServerUnderTest,
+) -> None:
+    """Sources that change during a run keep their state in Redis: a resume elsewhere sees it."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = Registry()
+    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    large = json.loads((ROOT / "examples" / "procurement" / "large_order.json").read_text())
+    run_id = service.submit("procurement", large, who=ANA, inject="stale_inventory").run_id
+    first = RunExecutor(cp, raw, registry, worker="first", config=ExecutorConfig())
+    assert first.execute(run_id) == "waiting"  # stock moved (v2), re-read, now awaiting approval
+    [esc] = cp.escalations.for_run(run_id)
+    service.decide(esc.escalation_id, "approve", who=ANA)
+    second = RunExecutor(cp, raw, registry, worker="second", config=ExecutorConfig())
+    assert second.execute(run_id) == "succeeded"  # its fresh sources were bound to the run's
+    assert cp.runs.get(run_id).worker == "second"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from agents.procurement.domain import SupplierPortal
+from agents.procurement.domain import Inventory, SupplierPortal
 from graph.chain import Chain
 from graph.context import RunContext
 from graph.runner import run_chain
+from state.decisions import Decision, EscalationRequest
 from state.run_state import actions_of, verdicts_of
 from tests.unit.conftest import Recorder, example
 
@@ -71,3 +72,27 @@ def test_without_a_decider_the_run_waits_at_the_escalation(procurement: Chain) -
     assert out.pending is not None
     assert out.pending.kind == "action"
     assert out.interrupt_id
+
+
+def test_stock_that_moves_during_the_approval_stops_the_order(procurement: Chain) -> None:
+    sources = procurement.sources()
+    inventory = sources["inventory"]
+    assert isinstance(inventory, Inventory)
+
+    def approve_after_a_while(req: EscalationRequest) -> Decision:
+        inventory.adjust("SKU-MON-27", +50)  # a delivery arrived while the approver read
+        return Decision(action="approve", user="finance-lead")
+
+    ctx = RunContext(run_id="r-stale", sources=sources)
+    out = run_chain(
+        procurement, example("large_order"), decide=approve_after_a_while, ctx=ctx, run_id="r-stale"
+    )
+    assert out.status == "failed"
+    assert (
+        "stale after approval: inventory/SKU-MON-27 moved from v1 (12) to v2 (62)"
+        in (out.state["reason"])
+    )
+    portal = sources["portal"]
+    assert isinstance(portal, SupplierPortal)
+    assert portal.orders == {}
+    assert [a.status for a in actions_of(out.state)] == ["skipped"]
