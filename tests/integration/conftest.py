@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from state.control.connection import connect
+from state.control.plane import ControlPlane
 from tests.redis_servers import ServerUnderTest, require_redis7
 
 SERVER_KINDS = ["valkey", "redis7"]
@@ -42,3 +44,11 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerUnd
 @pytest.fixture
 def redis_url(shared_server: ServerUnderTest) -> str:
     return shared_server.url
+
+
+@pytest.fixture
+def cp(redis_url: str) -> Iterator[ControlPlane]:
+    """A control plane on the session's server (one per server kind)."""
+    plane = ControlPlane(connect(redis_url))
+    yield plane
+    plane.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,13 +13,6 @@ from state.control.models import Escalation
 from state.control.plane import ControlPlane
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cp(redis_url: str) -> Iterator[ControlPlane]:
-    plane = ControlPlane(connect(redis_url))
-    yield plane
-    plane.close()
 
 
 def new_run(cp: ControlPlane, status: str = "waiting") -> str:

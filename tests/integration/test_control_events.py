@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,13 +13,6 @@ from state.control.events import RunEvents
 from state.control.plane import ControlPlane
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cp(redis_url: str) -> Iterator[ControlPlane]:
-    plane = ControlPlane(connect(redis_url))
-    yield plane
-    plane.close()
 
 
 def test_append_and_read_from_offset(cp: ControlPlane) -> None:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from state.control.connection import connect
 from state.control.errors import LeaseHeld, LeaseLost
 from state.control.plane import ControlPlane
 from state.keys import fence_key, run_key
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cp(redis_url: str) -> Iterator[ControlPlane]:
-    plane = ControlPlane(connect(redis_url))
-    yield plane
-    plane.close()
 
 
 def new_run(cp: ControlPlane) -> str:

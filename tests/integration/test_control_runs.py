@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,13 +14,6 @@ from state.control.plane import ControlPlane
 from tests.redis_servers import ServerUnderTest
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cp(redis_url: str) -> Iterator[ControlPlane]:
-    plane = ControlPlane(connect(redis_url))
-    yield plane
-    plane.close()
 
 
 def uid(prefix: str = "run") -> str:
