@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import cast
 
-import pandas as pd
 import streamlit as st
 
 from console.ui import actions
 from console.ui.page import PageContext, run_page
-from console.ui.views import notify
+from console.ui.views import notify, switches_frame
 from state.control.models import KILL_SCOPES, KillScope
 
 
@@ -55,20 +54,7 @@ def body(ctx: PageContext) -> None:
     switches = ctx.h.cp.kills.list()
     st.subheader("Tripped")
     if switches:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "switch": f"{s.scope}:{s.target}",
-                        "by": s.user,
-                        "reason": s.reason,
-                        "at": s.tripped_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    }
-                    for s in switches
-                ]
-            ),
-            hide_index=True,
-        )
+        st.dataframe(switches_frame(switches), hide_index=True)
     else:
         st.text("No kill switch is tripped.")
     if not ctx.can("admin"):

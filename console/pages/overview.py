@@ -8,7 +8,7 @@ import streamlit as st
 from console.ui.guard import redis_guard
 from console.ui.page import PageContext, run_page
 from console.ui.stats import gate_stats
-from console.ui.views import runs_frame
+from console.ui.views import runs_frame, switches_frame
 from state.control.models import RUN_STATUSES
 
 REFRESH_S = 3
@@ -37,21 +37,7 @@ def live(ctx: PageContext) -> None:
             st.subheader("Tripped kill switches")
             switches = cp.kills.list()
             if switches:
-                st.dataframe(
-                    pd.DataFrame(
-                        [
-                            {
-                                "switch": f"{s.scope}:{s.target}",
-                                "by": s.user,
-                                "reason": s.reason,
-                                "at": s.tripped_at.strftime("%Y-%m-%d %H:%M:%S"),
-                            }
-                            for s in switches
-                        ]
-                    ),
-                    hide_index=True,
-                    key="switches",
-                )
+                st.dataframe(switches_frame(switches), hide_index=True, key="switches")
             else:
                 st.text("none")
         with right:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from console.timeline import describe_update
-from state.control.models import Escalation, RunEvent, RunRecord
+from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
 
 MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
 
@@ -37,6 +37,21 @@ def age(ts: datetime, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def switches_frame(switches: list[KillSwitch]) -> pd.DataFrame:
+    """The tripped kill switches table."""
+    return pd.DataFrame(
+        [
+            {
+                "switch": f"{s.scope}:{s.target}",
+                "by": s.user,
+                "reason": s.reason,
+                "at": s.tripped_at.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+            for s in switches
+        ]
+    )
 
 
 def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFrame:
