@@ -95,10 +95,13 @@ class HardStop:
         self._ex._finish_killed(
             self._run_id, f"{reason} (hard stop: still running {grace:g}s after)", self._token
         )
+        # Releasing moves the fencing token on: the checkpoint the node still tries to write
+        # when it returns is refused, so the killed run does not advance.
+        self._ex.cp.leases.release(self._run_id, self._token)
         if self._ex.job_id is not None:
             log.warning("run %s: hard stop of job %s", self._run_id, self._ex.job_id)
             send_stop_job_command(self._ex.raw, self._ex.job_id)
         else:
             # Inline (no RQ job to stop): the run is recorded killed and its lease released;
-            # the thread still inside the node can no longer write (fenced).
+            # the thread still inside the node finishes the node but can no longer write.
             log.warning("run %s: killed while inside a node (inline, no job to stop)", self._run_id)

@@ -13,7 +13,7 @@ from graph.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
-from tests.integration.runtime import APPROVER, service, wait_for
+from tests.integration.runtime import ADMIN, APPROVER, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
 
@@ -48,3 +48,34 @@ def test_redis_lost_mid_run_fails_the_run_with_a_reason_and_keeps_checkpoints(
     chain = steps.build_chain()
     history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
     assert len(history) >= before >= 3  # acknowledged checkpoints survived the outage (AOF)
+
+
+def test_inline_hard_stop_fences_out_the_node_still_running(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an RQ job to stop, a hard-stopped run is killed and its node can't write."""
+    monkeypatch.setenv("REDIS_URL", server.url)
+    svc, cp, raw = service(server.url)
+    run_id = svc.submit("steps", {"job_id": "hs", "sleep_s": 4.0}, who=APPROVER).run_id
+    executor = RunExecutor(
+        cp,
+        sync_client(server.url),
+        svc.registry,
+        worker="inline",
+        config=ExecutorConfig(kill_grace_s=1),
+    )
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(executor.execute(run_id)))
+    thread.start()
+    wait_for(lambda: cp.runs.get(run_id).stage == "slow", 20, "the slow stage")
+    svc.kill("run", run_id, who=ADMIN, reason="stuck")
+    record = wait_for(
+        lambda: cp.runs.get(run_id).status == "killed" and cp.runs.get(run_id), 5, "the kill"
+    )
+    assert "hard stop" in (record.reason or "")
+    thread.join(timeout=30)
+    assert result == ["lease-lost"]  # the node returned, and its checkpoint was refused
+    assert cp.runs.get(run_id).status == "killed"
+    assert raw.hget("test:effects", "hs") is None
+    history = list(RedisSaver(raw).list(run_config(run_id)))
+    assert all(c.checkpoint["channel_values"].get("steps", 0) < 2 for c in history)
