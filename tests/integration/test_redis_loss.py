@@ -78,4 +78,5 @@ def test_inline_hard_stop_fences_out_the_node_still_running(
     assert cp.runs.get(run_id).status == "killed"
     assert raw.hget("test:effects", "hs") is None
     history = list(RedisSaver(raw).list(run_config(run_id)))
-    assert all(c.checkpoint["channel_values"].get("steps", 0) < 2 for c in history)
+    steps = [c.checkpoint["channel_values"].get("steps", 0) for c in history]
+    assert max(steps) == 1  # only "first" ever completed; the slow node's result never landed
