@@ -116,7 +116,9 @@ class RunExecutor:
         stopper.start()
         try:
             self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
-            chain = self.registry.fresh(record.workflow)
+            # The registered chain (not a fresh build): its compiled graph is cached; sources
+            # are built per run by the context.
+            chain = self.registry.get(record.workflow)
             return self._advance(chain, run_id, token, stopper)
         except (StaleFenceError, LeaseLost):
             log.warning("run %s: lease lost, another worker owns it now", run_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -94,9 +95,23 @@ def initial_state(chain: Chain, run_id: str, request: dict[str, Any]) -> RunStat
     }
 
 
+_compiled: dict[int, tuple[weakref.ref[Chain], Compiled]] = {}
+"""Compiled graphs by chain object: compiling costs ~60 ms, a copy with another checkpointer
+~0.05 ms. A chain is immutable and its nodes keep nothing per run (sources, tape and ledger
+come from the run's context), so one compiled graph serves every run of it."""
+
+
 def compile_chain(chain: Chain, checkpointer: BaseCheckpointSaver[Any] | None) -> Compiled:
-    """Build and compile ``chain`` with ``checkpointer``."""
-    return build_chain_graph(chain).compile(checkpointer=checkpointer, name=chain.name)
+    """``chain`` compiled with ``checkpointer`` (the compile is done once per chain object)."""
+    entry = _compiled.get(id(chain))
+    if entry is None or entry[0]() is not chain:
+        for key in [k for k, (ref, _) in _compiled.items() if ref() is None]:
+            del _compiled[key]  # chains that are gone (ids get reused)
+        base = build_chain_graph(chain).compile(name=chain.name)
+        _compiled[id(chain)] = (weakref.ref(chain), base)
+    else:
+        base = entry[1]
+    return base.copy({"checkpointer": checkpointer})
 
 
 def run_config(run_id: str, recursion_limit: int = DEFAULT_RECURSION_LIMIT) -> RunnableConfig:

@@ -21,6 +21,7 @@ from rq.job import Job, get_current_job
 
 from graph.executor import ExecutorConfig, RunExecutor
 from graph.registry import default_registry
+from graph.runner import compile_chain
 from graph.service import SYSTEM, RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
@@ -197,6 +198,11 @@ def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> boo
     )
     if not burst:
         sweeper.start()
+    # Compile every workflow once here: each job runs in a process forked from this one and
+    # inherits the compiled graphs instead of compiling its own.
+    registry = default_registry()
+    for workflow in registry.names():
+        compile_chain(registry.get(workflow), None)
     worker = Worker(
         [queue],
         connection=raw,
