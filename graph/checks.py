@@ -105,7 +105,7 @@ def check_freshness(g: GateInput) -> list[CheckResult]:
             continue
         fact = Fact.model_validate(raw)
         name = f"freshness:{field}"
-        source = g.sources.get(fact.source) if fact.source in g.sources else None
+        source = g.sources.get(fact.source)
         if source is None:
             results.append(
                 _fail(

@@ -106,7 +106,7 @@ class RunExecutor:
             return record.status
         reason = self.kill_reason(run_id, record.workflow, None)
         if reason:
-            self._finish_killed(run_id, reason, token=None)
+            self.finish_killed(run_id, reason, token=None)
             return "killed"
         try:
             token = self.cp.leases.acquire(run_id, self.worker, self.config.lease_ttl_s)
@@ -244,6 +244,7 @@ class RunExecutor:
         self.cp.runs.update(run_id, status=status, reason=reason, fence=token)
         return status
 
-    def _finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
+    def finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
+        """Record the run ``killed`` (fenced by ``token`` when given); a finished run stays."""
         with contextlib.suppress(RunFinished):
             self.cp.runs.update(run_id, status="killed", reason=reason, fence=token)

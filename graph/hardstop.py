@@ -92,7 +92,7 @@ class HardStop:
             return  # the run reached a boundary and stopped on its own
         self.fired = True
         grace = self._ex.config.kill_grace_s
-        self._ex._finish_killed(
+        self._ex.finish_killed(
             self._run_id, f"{reason} (hard stop: still running {grace:g}s after)", self._token
         )
         # Releasing moves the fencing token on: the checkpoint the node still tries to write
