@@ -239,8 +239,14 @@ class RunExecutor:
         outcome = outcome_of(graph, run_id, config)
         if outcome.pending is not None:
             return self._wait(graph, run_id, config, token)
-        status = outcome.status if outcome.status in TERMINAL_STATUSES else "failed"
-        reason = outcome.state.get("reason", "") or ""
+        if outcome.status in TERMINAL_STATUSES:
+            status, reason = outcome.status, outcome.state.get("reason", "") or ""
+        else:
+            # The graph stopped with no outcome and no question for a human: never a success.
+            nxt = ", ".join(graph.get_state(config).next) or "nothing"
+            status = "failed"
+            reason = f"the run stopped without an outcome (status {outcome.status}, next: {nxt})"
+            log.error("run %s: %s", run_id, reason)
         self.cp.runs.update(run_id, status=status, reason=reason, fence=token)
         return status
 

@@ -70,7 +70,8 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
     survivor = WorkerProcess(server.url, tmp_path, "survivor")
     try:
         for run_id in runs:
-            assert wait_status(cp, run_id, TERMINAL, timeout=90).status == "succeeded"
+            record = wait_status(cp, run_id, TERMINAL, timeout=90)
+            assert record.status == "succeeded", f"{run_id}: {record.reason}"
         effects = raw.hgetall("test:effects")
         assert {k.decode(): int(v) for k, v in effects.items()} == {f"k{i}": 1 for i in range(n)}
     finally:
