@@ -209,8 +209,11 @@ class RunExecutor:
                 action=d.action, user=d.user, comment=d.comment or "", edited=d.edited
             )
             payload = Command(resume={intr.id: decision.model_dump(mode="json")})
-        elif snap.next:
-            payload = None  # a worker died mid-run: go on from the last checkpoint
+        elif snap.next or snap.tasks:
+            # A worker died mid-run: go on from the last checkpoint. ``next`` leaves out tasks
+            # whose writes were saved before the crash (they are not run again, but the run is
+            # not over): ``tasks`` still lists them.
+            payload = None
         else:
             return self._settle(graph, run_id, config, token)
         for node, update in stream_updates(graph, payload, config, ctx):

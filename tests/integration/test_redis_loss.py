@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from graph import executor as executor_module
 from graph.executor import ExecutorConfig, RunExecutor
 from graph.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
@@ -80,3 +82,36 @@ def test_inline_hard_stop_fences_out_the_node_still_running(
     history = list(RedisSaver(raw).list(run_config(run_id)))
     steps = [c.checkpoint["channel_values"].get("steps", 0) for c in history]
     assert max(steps) == 1  # only "first" ever completed; the slow node's result never landed
+
+
+class _CrashBeforeCheckpointError(Exception):
+    """Stands for the process dying between a node's saved writes and its checkpoint."""
+
+
+def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", server.url)
+    svc, cp, raw = service(server.url)
+    run_id = svc.submit("steps", {"job_id": "cw"}, who=APPROVER).run_id
+    puts = {"n": 0}
+
+    class Crashing(RedisSaver):
+        def put(self, *args: Any, **kwargs: Any) -> Any:
+            puts["n"] += 1
+            if puts["n"] == 4:  # after the slow stage's writes were saved by put_writes
+                raise _CrashBeforeCheckpointError
+            return super().put(*args, **kwargs)
+
+    monkeypatch.setattr(executor_module, "RedisSaver", Crashing)
+    config = ExecutorConfig(lease_ttl_s=0.5)
+    first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
+    with pytest.raises(_CrashBeforeCheckpointError):
+        first.execute(run_id)
+    snap = compile_chain(steps.build_chain(), RedisSaver(raw)).get_state(run_config(run_id))
+    assert snap.next == ()  # the saved writes hide the pending task from ``next``...
+    assert [t.name for t in snap.tasks]  # ...but the run is not over
+    monkeypatch.setattr(executor_module, "RedisSaver", RedisSaver)
+    second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
+    assert second.execute(run_id) == "succeeded"
+    assert raw.hget("test:effects", "cw") == b"1"
