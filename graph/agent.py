@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from graph.budget import BudgetLeft
 from graph.context import Source
 from state.contracts import Contract
 from state.decisions import DecisionRecord
@@ -24,6 +25,8 @@ class AgentContext:
     feedback: list[str] = field(default_factory=list)
     """The gate's reasons for asking for this revision."""
     sources: Mapping[str, Source] = field(default_factory=dict)
+    budget: BudgetLeft = field(default_factory=BudgetLeft)
+    """What is left of the run's token and cost budgets: check it before a model call."""
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,20 @@ from state.verdicts import OnFail
 END = "__end__"
 """Target of the edge by which the finishing stage ends the run."""
 
-FailureMode = Literal["lossy_summary", "handoff_loop", "stale_state", "silent_error"]
+FailureMode = Literal[
+    "lossy_summary", "handoff_loop", "stale_state", "silent_error", "unknown_outcome"
+]
+"""The four handoff failures, and the side effect whose outcome was lost (a worker died)."""
 
 
 def edge_id(source: str, target: str) -> str:
     """``A->B``: how an edge is named in verdicts, counters and the console."""
     return f"{source}->{'END' if target == END else target}"
+
+
+def act_node(stage: str) -> str:
+    """``act A``: the node that commits stage A's passed proposal and runs A's actions."""
+    return f"act {stage}"
 
 
 @dataclass(frozen=True)
@@ -41,21 +49,33 @@ class EnvelopeRule:
     reason: str
 
 
+Effect = tuple[str, dict[str, Any]]
+"""A side effect as the target system shows it: the idempotency key it was given, and what was
+done (in the shape of the action's ``args``)."""
+
+
 @dataclass(frozen=True)
 class Action:
     """A side effect a stage may take, with its autonomy tier.
 
-    ``run`` is called at most once per idempotency key; it receives the stage's output, the
-    idempotency key and the run's sources of truth, and returns a JSON-like result.
+    It runs only on a proposal its gate passed, after any human approval, and after every fact
+    its payload depends on was read again. ``run`` receives the stage's committed output, the
+    action's idempotency key (its identity in the run: run, stage, action) and the run's
+    sources of truth, and returns a JSON-like result; pass the key on to the system you call.
     """
 
     name: str
     tier: Tier | None
     run: Callable[[Contract, str, Mapping[str, Source]], dict[str, Any]]
     args: Callable[[Contract], dict[str, Any]]
-    """What a human approving the action sees (and what the idempotency key covers)."""
+    """What a human approving the action sees."""
     envelope: tuple[EnvelopeRule, ...] = ()
     description: str = ""
+    retry_safe: bool = False
+    """The target system dedups on the idempotency key, so a call whose outcome is unknown
+    (the worker died mid-call) may simply be made again. Otherwise a human is asked."""
+    effects: Callable[[Mapping[str, Source]], list[Effect]] | None = None
+    """What the target system shows was done (the scenario suite's witness of harm)."""
 
 
 @dataclass(frozen=True)
@@ -127,20 +147,32 @@ class FaultContext:
     sources: Mapping[str, Source]
 
 
+FaultTime = Literal["output", "before_action", "after_call"]
+"""When a fault strikes: on the stage's output (``apply`` alters the payload), between the
+gate's pass and the stage's first action (``apply`` may move the world; the payload is kept),
+or after an action's call and before its result is recorded (the worker dies there)."""
+
+
+def _unchanged(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    return payload
+
+
 @dataclass(frozen=True)
 class Fault:
-    """A failure injected into one stage's output, and where and how it must be caught."""
+    """A failure injected into one stage, and where and how it must be caught."""
 
     name: str
     stage: str
     mode: FailureMode
     description: str
-    apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]]
     expect_gate: str
-    """Gate expected to catch it, e.g. ``gate intake->inventory``."""
+    """Node expected to catch it: ``gate intake->inventory``, or ``act place_order`` for a
+    fault at acting time."""
     expect_mast: MastCode
+    apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]] = _unchanged
     persistent: bool = False
-    """Applied on every attempt (a loop) or only on the first (a transient error)."""
+    """Applied on every run of the stage (a loop) or only on its first (a transient error)."""
+    when: FaultTime = "output"
 
 
 def _no_sources() -> dict[str, Source]:

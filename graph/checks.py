@@ -1,23 +1,30 @@
-"""The gate's checks, in order: contract, fidelity, freshness, budget, loop, domain.
+"""The gate's checks, in order: agent, contract, fidelity, freshness, budget, loop, domain.
 
 Each check returns ``CheckResult``s; none of them raises: :func:`run_checks` turns an exception
-in a check into a failed check (fail closed), never a pass.
+in a check into a failed check (fail closed), never a pass, and each domain invariant runs on
+its own, so one that raises does not hide the others' verdicts.
 """
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from graph import budget
 from graph.chain import Chain, Edge, InvariantContext
 from graph.context import RunContext, Source
-from state.contracts import Contract, Fact
+from graph.hashing import fact_versions
+from graph.lineage import input_of, reader_of
+from state.contracts import Contract, same_value
+from state.mast import MastCode
 from state.run_state import Handoff, RunState
-from state.verdicts import CheckName, CheckResult
+from state.verdicts import CheckName, CheckResult, OnFail
 
 
 @dataclass(frozen=True)
@@ -31,17 +38,30 @@ class GateInput:
     ctx: RunContext
     sources: Mapping[str, Source]
     """The sources as this gate reads them (through the run's tape, if any)."""
+    now: datetime
+    """The time the gate judges TTLs by (recorded on the tape: a replay judges the same)."""
 
     @property
     def contract(self) -> type[Contract]:
         return self.chain.stage(self.edge.source).produces
 
-    def upstream(self) -> dict[str, Any]:
-        """The payload the producing stage consumed (the run request for the entry stage)."""
-        delivery = self.state.get("inbox", {}).get(self.edge.source)
-        if delivery is not None:
-            return dict(delivery["payload"])
-        return dict(self.state.get("request", {}))
+    @cached_property
+    def output(self) -> Contract:
+        """The payload as its contract (only after the contract check passed)."""
+        return self.contract.model_validate(self.handoff["payload"])
+
+    @cached_property
+    def upstream(self) -> Contract:
+        """What the producing stage consumed, as a contract (the run request for the entry)."""
+        return input_of(self.chain, self.chain.stage(self.edge.source), self.state)[0]
+
+
+def check_agent(g: GateInput) -> list[CheckResult]:
+    """The agent produced something: it did not raise, return the wrong type or mis-route."""
+    error = g.handoff.get("error", "")
+    if error:
+        return [_fail("agent", f"agent:{g.edge.source}", ["FM-1.1"], error)]
+    return [CheckResult(check="agent", name=f"agent:{g.edge.source}", ok=True)]
 
 
 def check_contract(g: GateInput) -> list[CheckResult]:
@@ -57,152 +77,158 @@ def check_contract(g: GateInput) -> list[CheckResult]:
     return [CheckResult(check="contract", name=g.contract.__name__, ok=True)]
 
 
-def _origin_value(g: GateInput, field: str) -> tuple[bool, Any]:
-    """The value ``field`` had when it last came into the producing stage."""
-    upstream = g.upstream()
-    if field in upstream:
-        return True, upstream[field]
-    for earlier in reversed(g.state.get("handoffs", [])[:-1]):
-        if field in earlier["payload"]:
-            return True, earlier["payload"][field]
-    return False, None
+@functools.cache
+def _field_type(contract: type[Contract], field: str) -> TypeAdapter[Any]:
+    annotation: Any = contract.model_fields[field].annotation
+    return TypeAdapter(annotation)
 
 
 def check_fidelity(g: GateInput) -> list[CheckResult]:
-    """Every ``Carried`` field equals the value the producer received: nothing lost or bent."""
+    """Every ``Carried`` field is there and equals, as a value, what the producer received.
+
+    Field by field, so a dropped or bent field is named even when the payload as a whole does
+    not fit its contract.
+    """
     results: list[CheckResult] = []
+    upstream = g.upstream
     payload = g.handoff["payload"]
     for field in g.contract.carried_fields():
-        found, expected = _origin_value(g, field)
-        if not found:
-            continue  # the field originates at this stage
         name = f"fidelity:{field}"
         if field not in payload:
-            results.append(
-                _fail("fidelity", name, ["FM-1.4", "FM-2.4"], f"carried field '{field}' dropped")
-            )
-        elif payload[field] != expected:
-            results.append(
-                _fail(
-                    "fidelity",
-                    name,
-                    ["FM-1.4"],
-                    f"carried field '{field}' changed: {expected!r} became {payload[field]!r}",
-                )
-            )
-        else:
+            detail = f"carried field '{field}' dropped"
+            results.append(_fail("fidelity", name, ["FM-1.4", "FM-2.4"], detail))
+            continue
+        try:
+            actual = _field_type(g.contract, field).validate_python(payload[field])
+        except ValidationError:
+            continue  # not even of its type: the contract check names it
+        # validate_chain guarantees the producer's input contract has this field.
+        expected = getattr(upstream, field)
+        if same_value(expected, actual):
             results.append(CheckResult(check="fidelity", name=name, ok=True))
+            continue
+        results.append(
+            _fail(
+                "fidelity",
+                name,
+                ["FM-1.4"],
+                f"carried field '{field}' changed: {_show(expected)} became {_show(actual)}",
+            )
+        )
     return results
 
 
+def _show(value: Any) -> str:
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    text = repr(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
 def check_freshness(g: GateInput) -> list[CheckResult]:
-    """Every fact in the payload is re-read from its source: same version, TTL not expired."""
+    """Every fact in the payload, wherever it sits, is re-read: same version, TTL not expired.
+
+    A fact that moved is sent back to the stage that read it (which may be upstream of the
+    producer, when the producer only passed it on).
+    """
     results: list[CheckResult] = []
-    now = g.ctx.clock()
-    for field in g.contract.fact_fields():
-        raw = g.handoff["payload"].get(field)
-        if raw is None:
-            continue
-        fact = Fact.model_validate(raw)
-        name = f"freshness:{field}"
+    for path, fact in g.output.facts():
+        name = f"freshness:{path}"
         source = g.sources.get(fact.source)
         if source is None:
-            results.append(
-                _fail(
-                    "freshness",
-                    name,
-                    ["FM-3.2"],
-                    f"source of truth '{fact.source}' is not available to re-read {fact.key}",
-                    on_fail="escalate",
-                )
-            )
+            detail = f"source of truth '{fact.source}' is not available to re-read {fact.key}"
+            results.append(_fail("freshness", name, ["FM-3.2"], detail, "escalate"))
             continue
         current = source.read(fact.key)
         if current.version != fact.version:
-            results.append(
-                _fail(
-                    "freshness",
-                    name,
-                    ["FM-3.2"],
-                    f"{fact.source}/{fact.key} is stale: read at version {fact.version} "
-                    f"(value {fact.value!r}), now version {current.version} "
-                    f"(value {current.value!r})",
-                )
+            detail = (
+                f"{fact.ref} is stale: read at version {fact.version} (value {fact.value!r}), "
+                f"now version {current.version} (value {current.value!r})"
             )
-        elif fact.expired(now):
-            results.append(
-                _fail(
-                    "freshness",
-                    name,
-                    ["FM-3.2"],
-                    f"{fact.source}/{fact.key} read at {fact.as_of.isoformat()} is older than "
-                    f"its TTL of {fact.ttl_s}s",
-                )
+        elif fact.expired(g.now):
+            detail = (
+                f"{fact.ref} read at {fact.as_of.isoformat()} is older than its TTL of "
+                f"{fact.ttl_s}s"
             )
         else:
             results.append(CheckResult(check="freshness", name=name, ok=True))
+            continue
+        result = _fail("freshness", name, ["FM-3.2"], detail)
+        reader = reader_of(g.state, fact)
+        results.append(result.model_copy(update={"send_back_to": reader}))
     return results
 
 
 def check_budgets(g: GateInput) -> list[CheckResult]:
     """Steps, wall time, tokens, cost and passes over this edge stay within budget."""
-    b = g.chain.budgets
-    s = g.state
-    usage = s.get("usage", {})
-    elapsed = time.time() - s.get("started_at", time.time())
-    limits: list[tuple[str, bool, str, Any]] = [
-        ("budget:steps", s.get("steps", 0) <= b.max_steps, "block", b.max_steps),
-        ("budget:wall_time", elapsed <= b.max_wall_s, "block", b.max_wall_s),
-    ]
-    if b.max_tokens is not None:
-        limits.append(("budget:tokens", usage.get("tokens", 0) <= b.max_tokens, "block", None))
-    if b.max_cost is not None:
-        limits.append(("budget:cost", usage.get("cost", 0) <= b.max_cost, "block", None))
-    if g.edge.max_traversals is not None:
-        passes = int(s.get("traversals", {}).get(g.edge.id, 0))
-        limits.append(
-            ("budget:traversals", passes < g.edge.max_traversals, "escalate", g.edge.max_traversals)
-        )
     results = []
-    for name, ok, on_fail, limit in limits:
-        if ok:
+    for limit in budget.limits(g.chain.budgets, g.state):
+        if limit.ok:
+            results.append(CheckResult(check="budget", name=limit.name, ok=True))
+        else:
+            detail = f"{limit.name} exhausted: {limit.spent} spent of {limit.limit}"
+            results.append(_fail("budget", limit.name, ["FM-1.5"], detail, "block"))
+    if g.edge.max_traversals is not None:
+        passes = int(g.state.get("traversals", {}).get(g.edge.id, 0))
+        name = "budget:traversals"
+        if passes < g.edge.max_traversals:
             results.append(CheckResult(check="budget", name=name, ok=True))
         else:
-            results.append(
-                _fail("budget", name, ["FM-1.5"], f"{name} exhausted (limit {limit})", on_fail)
+            detail = (
+                f"{name} exhausted: {passes} passes over {g.edge.id} of {g.edge.max_traversals}"
             )
+            results.append(_fail("budget", name, ["FM-1.5"], detail, "escalate"))
     return results
 
 
+def _facts_given(state: RunState, handoff: Handoff) -> frozenset[tuple[str, str, int]]:
+    """The fact versions in what the stage was given when it made ``handoff``."""
+    if handoff["input_seq"] == 0:
+        return fact_versions(state.get("request", {}))
+    given = next((h for h in state.get("handoffs", []) if h["seq"] == handoff["input_seq"]), None)
+    return fact_versions(given["payload"]) if given else frozenset()
+
+
 def check_loop(g: GateInput) -> list[CheckResult]:
-    """The same stage handing off the same payload again is a loop nobody owns."""
+    """The same stage handing off the same decision again is a loop nobody owns.
+
+    Handoffs are compared by what the agent decided (``decision_hash``), so re-reading the
+    same version of a fact later does not hide a repeat; a stage that hands off the same thing
+    on newer facts (after a stale fact was read again) is not repeating itself.
+    """
     h = g.handoff
+    given = _facts_given(g.state, h)
     for earlier in g.state.get("handoffs", [])[:-1]:
-        if earlier["stage"] == h["stage"] and earlier["hash"] == h["hash"]:
-            return [
-                _fail(
-                    "loop",
-                    "loop:repeat",
-                    ["FM-1.3"],
-                    f"'{h['stage']}' handed off the same payload again (first at handoff "
-                    f"#{earlier['seq']}, again at #{h['seq']}): the work is going round",
-                    on_fail="escalate",
-                )
-            ]
+        if (
+            earlier["stage"] == h["stage"]
+            and earlier["hash"] == h["hash"]
+            and _facts_given(g.state, earlier) == given
+        ):
+            detail = (
+                f"'{h['stage']}' handed off the same payload again (first at handoff "
+                f"#{earlier['seq']}, again at #{h['seq']}): the work is going round"
+            )
+            return [_fail("loop", "loop:repeat", ["FM-1.3"], detail, "escalate")]
     return [CheckResult(check="loop", name="loop:repeat", ok=True)]
 
 
 def check_domain(g: GateInput) -> list[CheckResult]:
-    """The workflow's own invariants for this edge."""
+    """The workflow's own invariants for this edge, each on its own (fail closed per rule)."""
     if not g.edge.invariants:
         return []
-    output = g.contract.model_validate(g.handoff["payload"])
     ictx = InvariantContext(
-        request=g.state.get("request", {}), upstream=g.upstream(), sources=g.sources
+        request=g.state.get("request", {}),
+        upstream=g.upstream.model_dump(mode="json"),
+        sources=g.sources,
     )
     results = []
     for inv in g.edge.invariants:
-        problem = inv.check(output, ictx)
+        try:
+            problem = inv.check(g.output, ictx)
+        except Exception as exc:
+            detail = f"invariant '{inv.name}' could not run: {type(exc).__name__}: {exc}"
+            results.append(_fail("domain", inv.name, list(inv.mast), detail, "escalate"))
+            continue
         if problem is None:
             results.append(CheckResult(check="domain", name=inv.name, ok=True))
         else:
@@ -211,6 +237,7 @@ def check_domain(g: GateInput) -> list[CheckResult]:
 
 
 CHECKS: tuple[tuple[CheckName, Callable[[GateInput], list[CheckResult]]], ...] = (
+    ("agent", check_agent),
     ("contract", check_contract),
     ("fidelity", check_fidelity),
     ("freshness", check_freshness),
@@ -219,33 +246,31 @@ CHECKS: tuple[tuple[CheckName, Callable[[GateInput], list[CheckResult]]], ...] =
     ("domain", check_domain),
 )
 
+NEEDS_VALID_OUTPUT: frozenset[CheckName] = frozenset({"freshness", "domain"})
+"""Checks that read the payload as its contract: skipped when the agent or contract check
+failed (which already fails the gate)."""
+
 
 def run_checks(g: GateInput) -> list[CheckResult]:
     """Run every check in order; a check that raises is a failed check that escalates."""
     results: list[CheckResult] = []
-    contract_ok = True
+    valid = True
+    agent_ok = not g.handoff.get("error")
     for name, check in CHECKS:
-        if name in ("freshness", "domain") and not contract_ok:
-            continue  # they need a valid contract; the contract failure already fails the gate
+        if (name in NEEDS_VALID_OUTPUT and not valid) or (name == "fidelity" and not agent_ok):
+            continue
         try:
             out = check(g)
         except Exception as exc:  # fail closed: a broken check is never a pass
-            out = [
-                _fail(
-                    name,
-                    f"{name}:error",
-                    ["FM-3.2"],
-                    f"check '{name}' could not run: {type(exc).__name__}: {exc}",
-                    on_fail="escalate",
-                )
-            ]
-        if name == "contract":
-            contract_ok = all(r.ok for r in out)
+            detail = f"check '{name}' could not run: {type(exc).__name__}: {exc}"
+            out = [_fail(name, f"{name}:error", ["FM-3.2"], detail, "escalate")]
+        if name in ("agent", "contract"):
+            valid = valid and all(r.ok for r in out)
         results.extend(out)
     return results
 
 
 def _fail(
-    check: CheckName, name: str, mast: list[Any], detail: str, on_fail: Any = "revise"
+    check: CheckName, name: str, mast: list[MastCode], detail: str, on_fail: OnFail = "revise"
 ) -> CheckResult:
     return CheckResult(check=check, name=name, ok=False, mast=mast, detail=detail, on_fail=on_fail)

@@ -1,8 +1,11 @@
 """Compile a chain into a LangGraph ``StateGraph`` with a gate node on every edge.
 
 For every edge ``A -> B`` the graph has ``A -> gate A->B``; the gate's router goes on to ``B``
-(pass), back to ``A`` (revise), to ``review A->B`` (escalate: a human decides) or to END
-(block). The graph is returned uncompiled: compile it where the checkpointer is opened.
+(pass), back to ``A`` (revise; or to the stage that read a stale fact, ``refresh``), to
+``review A->B`` (escalate: a human decides) or to END (block). A stage with actions has an
+``act A`` node after its gates: a passed (or human-approved) proposal is committed there, and
+only there do actions run. The graph is returned uncompiled: compile it where the
+checkpointer is opened.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Hashable
 
 from langgraph.graph import START, StateGraph
 
-from graph.chain import END, Chain
+from graph.act import act_path_map, make_act_node, make_act_router
+from graph.chain import END, Chain, act_node
 from graph.context import RunContext
 from graph.gate import gate_path_map, make_gate_node, route_gate
 from graph.review import make_review_node, review_path_map, route_review
@@ -35,8 +39,13 @@ def build_chain_graph(chain: Chain) -> StateGraph[RunState, RunContext, RunState
     for edge in chain.edges:
         builder.add_node(edge.gate, make_gate_node(chain, edge))
         builder.add_node(edge.review, make_review_node(chain, edge))
-        builder.add_conditional_edges(edge.gate, route_gate, gate_path_map(edge))
-        builder.add_conditional_edges(edge.review, route_review, review_path_map(edge))
+        builder.add_conditional_edges(edge.gate, route_gate, gate_path_map(chain, edge))
+        builder.add_conditional_edges(edge.review, route_review, review_path_map(chain, edge))
+    for stage in chain.stages:
+        if stage.actions:
+            node = act_node(stage.name)
+            builder.add_node(node, make_act_node(chain, stage))
+            builder.add_conditional_edges(node, make_act_router(stage), act_path_map(chain, stage))
     for stage in chain.stages:
         path_map: dict[Hashable, str] = {e.target: e.gate for e in chain.out_edges(stage.name)}
         path_map["stop"] = END

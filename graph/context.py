@@ -25,29 +25,60 @@ class Source(Protocol):
         ...
 
 
-class ActionLedger(Protocol):
-    """Remembers which side effects ran, by idempotency key, so a re-run never repeats one."""
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one action: the intent, and the result once it came back."""
 
-    def recorded(self, key: str) -> dict[str, Any] | None:
-        """The recorded result of ``key``, or None when it never ran."""
+    args: dict[str, Any]
+    result: dict[str, Any] | None
+    """None: the call was started and never reported back (the outcome is unknown)."""
+    error: str = ""
+    """The call raised this (its outcome is unknown too: it may have done something)."""
+
+
+class ActionLedger(Protocol):
+    """Remembers side effects by idempotency key: an intent before the call, the result after.
+
+    A re-run node finds the result and does not call again; it finds an intent without a
+    result when the process died mid-call, and must not guess what happened.
+    """
+
+    def entry(self, key: str) -> LedgerEntry | None:
+        """What is recorded under ``key``, or None when the action was never started."""
         ...
 
-    def record(self, key: str, result: dict[str, Any]) -> None:
-        """Record that ``key`` ran with ``result``."""
+    def begin(self, key: str, args: dict[str, Any]) -> None:
+        """Record the intent to call ``key`` with ``args`` (before the call)."""
+        ...
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        """Record the result of ``key`` (after the call)."""
+        ...
+
+    def fail(self, key: str, error: str) -> None:
+        """Record that the call of ``key`` raised ``error`` (no result)."""
         ...
 
 
 class MemoryLedger:
-    """An in-process ledger, for local runs and tests."""
+    """An in-process ledger, for local runs, replays and tests."""
 
     def __init__(self) -> None:
-        self._done: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, LedgerEntry] = {}
 
-    def recorded(self, key: str) -> dict[str, Any] | None:
-        return self._done.get(key)
+    def entry(self, key: str) -> LedgerEntry | None:
+        return self._entries.get(key)
 
-    def record(self, key: str, result: dict[str, Any]) -> None:
-        self._done[key] = result
+    def begin(self, key: str, args: dict[str, Any]) -> None:
+        self._entries[key] = LedgerEntry(args, None)
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        args = self._entries[key].args if key in self._entries else {}
+        self._entries[key] = LedgerEntry(args, result)
+
+    def fail(self, key: str, error: str) -> None:
+        args = self._entries[key].args if key in self._entries else {}
+        self._entries[key] = LedgerEntry(args, None, error)
 
 
 def _never_stop(stage: str) -> str | None:
@@ -71,7 +102,15 @@ class RunContext:
     clock: Callable[[], datetime] = utcnow
     tape: Tape | None = None
     """Records (or replays) agent results, source reads and human decisions of the run."""
+    struck: set[str] = field(default_factory=set)
+    """Faults this process already applied at acting time (so a re-run node does not move the
+    world twice)."""
 
     def sources_for(self, scope: str) -> Mapping[str, Source]:
         """The sources as a node at ``scope`` sees them: through the tape when there is one."""
         return self.tape.sources(scope, self.sources) if self.tape is not None else self.sources
+
+    def now(self, scope: str) -> datetime:
+        """The time as a node at ``scope`` sees it: recorded on the tape, so that a replay
+        judges freshness (TTLs) at the moment the run did, not today."""
+        return self.tape.time(scope, self.clock) if self.tape is not None else self.clock()

@@ -29,7 +29,8 @@ def _ids(nodes: Any) -> dict[str, str]:
 
 
 def mermaid(chain: Chain) -> str:
-    """The chain's compiled LangGraph topology as mermaid text (stages, gates, human reviews).
+    """The chain's compiled LangGraph topology as mermaid text (stages, gates, human reviews,
+    and the ``act`` nodes where a passed proposal is committed and its actions run).
 
     Solid arrows are fixed edges; dotted ones are conditional, labelled with the route taken.
     """
@@ -43,6 +44,8 @@ def mermaid(chain: Chain) -> str:
             lines.append(f'  {nid}{{"{name}"}}')
         elif name.startswith("review "):
             lines.append(f'  {nid}[/"{name}"/]')
+        elif name.startswith("act "):
+            lines.append(f'  {nid}{{{{"{name}"}}}}')
         else:
             lines.append(f'  {nid}["{name}"]')
     for edge in sorted(graph.edges, key=lambda e: (e.source, e.target, str(e.data))):
@@ -68,6 +71,8 @@ def dot(chain: Chain, node_status: Mapping[str, str] | None = None) -> str:
             shape, label = "diamond", "gate"
         elif node_id.startswith("review "):
             shape, label = "octagon", "human"
+        elif node_id.startswith("act "):
+            shape, label = "hexagon", node_id
         elif node_id in ("__start__", "__end__"):
             shape = "circle"
         colour = STATUS_COLOURS.get(status.get(node_id, "pending"), STATUS_COLOURS["pending"])

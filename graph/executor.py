@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +17,10 @@ from typing import Any
 import redis
 from langgraph.types import Command
 
+from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import RunContext
+from graph.endings import record_failed
 from graph.events import node_event
 from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
@@ -33,6 +34,7 @@ from state.control.inputs import RunInputs
 from state.control.models import TERMINAL_STATUSES
 from state.control.plane import ControlPlane
 from state.decisions import Decision
+from state.keys import run_key
 from state.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class ExecutorConfig:
     recursion_limit: int = 200
     lost_redis_window_s: float = 60.0
     """How long to keep trying to record a run failed after Redis went away."""
+    max_attempts: int = 3
+    """Executions from the same checkpoint before the run is recorded failed (poison run)."""
 
     @classmethod
     def from_settings(cls, s: Settings) -> ExecutorConfig:
@@ -56,6 +60,7 @@ class ExecutorConfig:
             kill_grace_s=s.kill_grace_s,
             veto_window_s=s.veto_window_s,
             recursion_limit=s.recursion_limit,
+            max_attempts=s.max_attempts,
         )
 
 
@@ -128,6 +133,13 @@ class RunExecutor:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # The clients already retried with backoff; the outage outlasted them.
             return self._lost_redis(run_id, token, exc)
+        except Exception as exc:
+            # Agents' and checks' failures are verdicts already; what reaches here is a broken
+            # node (a damaged checkpoint, a bug). Retrying it would fail the same way: the run
+            # ends, with the error, instead of looping on the queue.
+            log.exception("run %s: a node raised", run_id)
+            reason = f"the run failed in a node: {type(exc).__name__}: {exc}"
+            return self._fail(run_id, token, reason)
         finally:
             stopper.stop()
             try:
@@ -146,19 +158,12 @@ class RunExecutor:
             f"lost the connection to Redis mid-run ({type(exc).__name__}: {exc}); the last "
             "acknowledged checkpoint is kept (waybill history / fork to go on)"
         )
-        deadline = time.monotonic() + self.config.lost_redis_window_s
-        while True:
-            try:
-                self.cp.runs.update(run_id, status="failed", reason=reason, fence=token)
-                return "failed"
-            except LeaseLost:
-                return "lease-lost"
-            except RunFinished:
-                return "finished"
-            except (redis.ConnectionError, redis.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise exc from None
-                time.sleep(0.5)
+        try:
+            return record_failed(
+                self.cp, run_id, token, reason, wait_s=self.config.lost_redis_window_s
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise exc from None
 
     def _context(
         self, chain: Chain, run_id: str, inject: str | None, token: int, stopper: HardStop
@@ -216,9 +221,38 @@ class RunExecutor:
             payload = None
         else:
             return self._settle(graph, run_id, config, token)
-        for node, update in stream_updates(graph, payload, config, ctx):
-            self.cp.events.append(run_id, "node", stage=node, data=node_event(node, update))
+        attempt = self._attempt(run_id, snap.config)
+        if attempt > self.config.max_attempts:
+            nxt = ", ".join(snap.next) or "the start"
+            reason = (
+                f"poison run: {attempt - 1} executions from the same checkpoint (at {nxt}) made "
+                "no progress (the worker died each time); not retried again"
+            )
+            return self._fail(run_id, token, reason)
+        while True:
+            try:
+                for node, update in stream_updates(graph, payload, config, ctx):
+                    self.cp.events.append(run_id, "node", stage=node, data=node_event(node, update))
+                break
+            except WorkerCrash as crash:
+                # An injected worker death (``after_call`` faults): go on from the last
+                # checkpoint, as the next worker would.
+                log.warning("run %s: %s; resuming from the last checkpoint", run_id, crash)
+                payload = None
         return self._settle(graph, run_id, config, token)
+
+    def _attempt(self, run_id: str, at: Any) -> int:
+        """Count an execution from checkpoint ``at`` (a new run counts from ``start``)."""
+        checkpoint = (at or {}).get("configurable", {}).get("checkpoint_id") or "start"
+        key = run_key(run_id, "attempts", str(checkpoint))
+        pipe = self.cp.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 7 * 24 * 3600)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def _fail(self, run_id: str, token: int, reason: str) -> str:
+        return record_failed(self.cp, run_id, token, reason)
 
     def _wait(self, graph: Any, run_id: str, config: Any, token: int) -> str:
         outcome = outcome_of(graph, run_id, config)

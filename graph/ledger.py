@@ -1,9 +1,9 @@
-"""The action ledger in Redis: which side effects of a run already happened, by idempotency key.
+"""The action ledger in Redis: which side effects of a run started and finished, by key.
 
-A re-run node (after a crash, or on resume after an approval) finds the recorded result and does
-not call the action again. The one window left — a crash after the action ran and before its
-result was recorded — is closed by the action itself: it receives the idempotency key and must
-pass it to the system it calls (as payment and ordering APIs accept), so that system dedups.
+The intent is written before an action is called and the result after. A re-run node (after a
+crash, or on resume after an approval) finds the result and does not call the action again; it
+finds an intent without a result when the worker died mid-call, and then calls again only an
+action declared ``retry_safe`` (its system dedups on the key), else asks a human.
 """
 
 from __future__ import annotations
@@ -13,22 +13,34 @@ from typing import Any
 
 import redis
 
+from graph.context import LedgerEntry
 from state.keys import run_key
 
 
 class RedisLedger:
-    """``ActionLedger`` over one run's hash ``wb:{<run>}:actions``."""
+    """``ActionLedger`` over one run's hash ``wb:{<run>}:actions`` (one JSON entry per key)."""
 
     def __init__(self, client: redis.Redis, run_id: str) -> None:
         self._r = client
         self._key = run_key(run_id, "actions")
 
-    def recorded(self, key: str) -> dict[str, Any] | None:
+    def entry(self, key: str) -> LedgerEntry | None:
         raw = self._r.hget(self._key, key)
         if raw is None:
             return None
-        result: dict[str, Any] = json.loads(raw)
-        return result
+        data: dict[str, Any] = json.loads(raw)
+        return LedgerEntry(dict(data.get("args") or {}), data.get("result"), data.get("error", ""))
 
-    def record(self, key: str, result: dict[str, Any]) -> None:
-        self._r.hset(self._key, key, json.dumps(result, allow_nan=False, default=str))
+    def begin(self, key: str, args: dict[str, Any]) -> None:
+        self._put(key, {"args": args, "result": None})
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        found = self.entry(key)
+        self._put(key, {"args": found.args if found else {}, "result": result})
+
+    def fail(self, key: str, error: str) -> None:
+        found = self.entry(key)
+        self._put(key, {"args": found.args if found else {}, "result": None, "error": error})
+
+    def _put(self, key: str, entry: dict[str, Any]) -> None:
+        self._r.hset(self._key, key, json.dumps(entry, allow_nan=False, default=str))

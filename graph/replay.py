@@ -85,7 +85,8 @@ def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: s
     ledger = MemoryLedger()
     for action in recorded.get("actions", []):
         if action["status"] == "executed":
-            ledger.record(action["idempotency_key"], action["result"])
+            ledger.begin(action["idempotency_key"], action["args"])
+            ledger.finish(action["idempotency_key"], action["result"])
 
     def decide(req: EscalationRequest) -> Decision:
         return Decision.model_validate(tape.decision_for(req.scope))

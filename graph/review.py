@@ -14,10 +14,10 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graph.chain import END, Chain, Edge
+from graph.chain import END, Chain, Edge, act_node
 from graph.context import RunContext
 from graph.gate import deliver
-from graph.hashing import payload_hash
+from graph.hashing import decision_hash
 from state.decisions import Decision, DecisionAction, EscalationRequest
 from state.run_state import TERMINAL, Handoff, RunState
 from state.verdicts import GateVerdict
@@ -72,21 +72,24 @@ def make_review_node(chain: Chain, edge: Edge) -> Any:
             )
         record = {
             "gate": edge.gate,
+            "handoff_seq": state["handoffs"][-1]["seq"],
             "escalation": request.model_dump(mode="json", exclude={"verdict", "proposed"}),
             "decision": decision.model_dump(mode="json"),
         }
         update: dict[str, Any] = {"human": [record]}
         handoff = state["handoffs"][-1]
         if decision.action == "approve":
-            update |= deliver(edge, handoff["payload"], handoff["seq"])
+            if not chain.stage(edge.source).actions:  # else the act node commits it
+                update |= deliver(edge, handoff["payload"], handoff["seq"])
         elif decision.action == "edit":
             edited = decision.edited or {}
             new: Handoff = {
                 **handoff,
                 "seq": len(state["handoffs"]) + 1,
                 "payload": edited,
-                "hash": payload_hash(edited),
+                "hash": decision_hash(edited),
                 "by": f"human:{decision.user}",
+                "error": "",
             }
             update["handoffs"] = [new]
         else:
@@ -105,14 +108,18 @@ def route_review(state: RunState) -> Literal["approve", "edit", "reject"]:
     """Pure router after a review: follows the human's decision (a killed run stops)."""
     if state.get("status") in TERMINAL and state["status"] != "succeeded":
         return "reject"
-    action: DecisionAction = state["human"][-1]["decision"]["action"]
-    return action
+    action = state["human"][-1]["decision"]["action"]
+    return "approve" if action == "approve" else "edit" if action == "edit" else "reject"
 
 
-def review_path_map(edge: Edge) -> dict[Hashable, str]:
-    """Where each human decision leads, for ``add_conditional_edges``."""
-    return {
-        "approve": END if edge.target == END else edge.target,
-        "edit": edge.gate,
-        "reject": END,
-    }
+def review_path_map(chain: Chain, edge: Edge) -> dict[Hashable, str]:
+    """Where each human decision leads, for ``add_conditional_edges``.
+
+    An approved proposal of a stage with actions goes to its ``act`` node: the approval of a
+    gate's escalation is not the approval of an action (that one is asked there, if its tier
+    says so, after the facts are read again).
+    """
+    approved = END if edge.target == END else edge.target
+    if chain.stage(edge.source).actions:
+        approved = act_node(edge.source)
+    return {"approve": approved, "edit": edge.gate, "reject": END}

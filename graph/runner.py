@@ -20,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 from pydantic import ValidationError
 
+from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.compiler import build_chain_graph
 from graph.context import RunContext
@@ -86,6 +87,7 @@ def initial_state(chain: Chain, run_id: str, request: dict[str, Any]) -> RunStat
         "human": [],
         "actions": [],
         "facts": {},
+        "faults": [],
         "steps": 0,
         "revisions": {},
         "traversals": {},
@@ -214,9 +216,15 @@ def _drive(
 ) -> RunOutcome:
     payload = first
     while True:
-        for node, update in stream_updates(graph, payload, config, ctx):
-            if on_update is not None:
-                on_update(node, update)
+        try:
+            for node, update in stream_updates(graph, payload, config, ctx):
+                if on_update is not None:
+                    on_update(node, update)
+        except WorkerCrash:
+            # An injected worker death (``after_call``): resume from the last checkpoint, as
+            # the next worker would. The node that died is run again from its start.
+            payload = None
+            continue
         outcome = outcome_of(graph, ctx.run_id, config)
         if outcome.pending is None or decide is None:
             return outcome

@@ -2,10 +2,15 @@
 
 Each run goes through :func:`graph.runner.run_chain` in this process (in-memory checkpoints, the
 chain's own fresh sources). A decider stands in for the humans: it approves what the autonomy
-policy escalates (an action's tier), and rejects what a gate escalates, so a caught fault ends
-its run where it was caught. A faulted scenario is ``ok`` when the first gate that did not pass
-is the fault's ``expect_gate`` and its verdict carries ``expect_mast``; a clean scenario is
-``ok`` when every gate passed and the run succeeded (policy escalations are expected there).
+policy escalates (an action's tier; "confirm done" for an action whose outcome is unknown), and
+rejects what a gate escalates, so a caught fault ends its run where it was caught.
+
+A fault counts as caught only if it was caught *before harm*: the first node that did not pass
+is the fault's ``expect_gate`` with ``expect_mast``, and the world shows no harm — every side
+effect the target systems report (each action's ``effects``) matches, once, an action the run
+committed, and no committed action ran on a handoff the fault touched (or derived from one). A
+clean scenario is ``ok`` when every gate passed, the run succeeded and the world shows no harm
+(policy escalations are expected there).
 
 Agents use whatever brain is configured (``WAYBILL_MODEL``): the same suite measures LLM brains.
 """
@@ -13,14 +18,19 @@ Agents use whatever brain is configured (``WAYBILL_MODEL``): the same suite meas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-from graph.chain import Chain, FailureMode, Fault
+from graph.chain import Chain, Effect, FailureMode, Fault
+from graph.context import RunContext, Source
+from graph.lineage import ancestry
 from graph.registry import Registry
 from graph.runner import Decider, run_chain
+from state.contracts import same_value
 from state.decisions import Decision, EscalationRequest
 from state.mast import MastCode
 from state.run_state import RunState, actions_of, verdicts_of
@@ -67,18 +77,29 @@ class ScenarioResult:
     """Actions the autonomy policy did not leave on ``auto``: ``action: tier (rule)``."""
     ok: bool = False
     problem: str = ""
+    harm: tuple[str, ...] = ()
+    """What the world shows went wrong (an effect on faulty data, twice, or uncommitted)."""
 
     @property
     def result(self) -> str:
-        """``ok``, ``MISSED`` (a fault) or ``FALSE ALARM`` (a clean run)."""
+        """``ok``, ``MISSED`` (no gate caught the fault where expected), ``HARM`` (caught, but
+        a side effect ran on bad data first) or ``FALSE ALARM`` (a clean run stopped)."""
         if self.ok:
             return "ok"
-        return "MISSED" if self.fault else "FALSE ALARM"
+        if self.fault:
+            return "MISSED" if self.problem else "HARM"
+        return "HARM" if self.harm and not self.problem else "FALSE ALARM"
+
+    @property
+    def why(self) -> str:
+        """What went wrong, in one line (detection first, then harm)."""
+        return "; ".join([p for p in (self.problem,) if p] + list(self.harm))
 
 
 def suite_decider(req: EscalationRequest) -> Decision:
-    """Approve what the autonomy policy escalates; reject what a gate escalates."""
-    if req.kind == "action":
+    """Approve what the autonomy policy escalates (and confirm an action the suite's worker
+    death interrupted: the target system shows it done); reject what a gate escalates."""
+    if req.kind == "action" and "approve" in req.allowed:
         return Decision(action="approve", user=SUITE_USER, comment="policy escalation")
     return Decision(action="reject", user=SUITE_USER, comment="a gate escalated")
 
@@ -98,15 +119,53 @@ def load_example(path: Path) -> dict[str, Any]:
     return data
 
 
-def assess(scenario: Scenario, state: RunState, status: str) -> ScenarioResult:
-    """Judge a finished run of ``scenario`` from its state (pure)."""
+def harm_done(state: RunState, effects: list[Effect]) -> list[str]:
+    """What the world shows went wrong, judged from the target systems' own records.
+
+    ``effects`` is every side effect the target systems report (idempotency key, what was
+    done). Harm: an effect no committed action accounts for, the same key done twice, an effect
+    that differs from what was committed, or an action committed on a handoff a fault touched.
+    """
+    done = [a for a in actions_of(state) if a.status == "executed"]
+    committed = {a.idempotency_key: a for a in done}
+    problems = [
+        f"{key} was done {n} times" for key, n in Counter(k for k, _ in effects).items() if n > 1
+    ]
+    for key, what in effects:
+        record = committed.get(key)
+        if record is None:
+            problems.append(f"done with no committed action: {key} {what}")
+        elif not same_value(record.args, what):
+            problems.append(f"{key}: done {what}, committed {record.args}")
+    touched = {m["handoff_seq"] for m in state.get("faults", [])}
+    for record in done:
+        on_bad = touched & ancestry(state, record.handoff_seq)
+        if on_bad:
+            problems.append(
+                f"'{record.action}' ran on handoff #{record.handoff_seq}, derived from the "
+                f"faulty handoff #{min(on_bad)}"
+            )
+    return problems
+
+
+def _introduced(fault: Fault, state: RunState) -> str:
+    marks = [m for m in state.get("faults", []) if m["fault"] == fault.name]
+    if marks:
+        return f"{marks[0]['node']} #{marks[0]['handoff_seq']}"
+    if fault.when != "output":
+        return f"act {fault.stage}"
+    return f"{fault.stage} (never ran)"
+
+
+def assess(
+    scenario: Scenario, state: RunState, status: str, effects: list[Effect] | None = None
+) -> ScenarioResult:
+    """Judge a finished run of ``scenario`` from its state and the world's effects (pure)."""
     verdicts = verdicts_of(state)
     first = next((v for v in verdicts if v.decision != "pass"), None)
     fault = scenario.fault
-    introduced = None
-    if fault is not None:
-        seq = next((h["seq"] for h in state.get("handoffs", []) if h["stage"] == fault.stage), None)
-        introduced = fault.stage + (f" #{seq}" if seq is not None else " (never ran)")
+    introduced = _introduced(fault, state) if fault is not None else None
+    harm = harm_done(state, effects or [])
     problem = ""
     if fault is not None:
         if first is None:
@@ -139,26 +198,43 @@ def assess(scenario: Scenario, state: RunState, status: str) -> ScenarioResult:
             for a in actions_of(state)
             if a.tier != "auto"
         ),
-        ok=not problem,
+        ok=not problem and not harm,
         problem=problem,
+        harm=tuple(harm),
     )
+
+
+def world_effects(chain: Chain, sources: Mapping[str, Source]) -> list[Effect]:
+    """Every side effect the run's target systems report (each action's ``effects`` probe)."""
+    found: list[Effect] = []
+    for stage in chain.stages:
+        for action in stage.actions:
+            if action.effects is not None:
+                found += action.effects(sources)
+    return found
 
 
 def run_scenario(chain: Chain, scenario: Scenario, decide: Decider | None = None) -> ScenarioResult:
     """Run ``scenario`` in process; a run that raises is a failed scenario, never a pass."""
     request = load_example(chain.examples[scenario.example])
     inject = scenario.fault.name if scenario.fault else None
+    run_id = uuid.uuid4().hex[:12]
+    ctx = RunContext(run_id=run_id, inject=inject, sources=chain.sources())
     try:
-        out = run_chain(chain, request, inject=inject, decide=decide or suite_decider)
+        out = run_chain(
+            chain, request, inject=inject, decide=decide or suite_decider, ctx=ctx, run_id=run_id
+        )
     except Exception as exc:  # fail closed: the suite reports it and goes on
         failed = assess(scenario, _empty_state(), "error")
         detail = f"the run raised {type(exc).__name__}: {exc}"
         return replace(failed, ok=False, problem=detail)
-    return assess(scenario, out.state, out.status)
+    return assess(scenario, out.state, out.status, world_effects(chain, ctx.sources))
 
 
 def _empty_state() -> RunState:
-    return cast(RunState, {"verdicts": [], "handoffs": [], "actions": [], "reason": ""})
+    return cast(
+        RunState, {"verdicts": [], "handoffs": [], "actions": [], "faults": [], "reason": ""}
+    )
 
 
 Progress = Callable[[int, int, ScenarioResult], None]

@@ -7,7 +7,6 @@ durable kill switches) and the audit log, and hands execution to the workers' qu
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ from typing import Any, Literal
 
 import redis
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Overwrite
 from pydantic import ValidationError
 
+from graph.fork import ForkError, fork_thread
 from graph.registry import Registry
 from graph.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
@@ -65,36 +64,6 @@ class EditInvalid(ServiceError):  # noqa: N818
         self.errors = errors
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         super().__init__(f"the edit is not a valid {contract}: {detail}")
-
-
-def apply_sets(values: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
-    """The state update that applies ``sets`` (dotted path -> value) to ``values``.
-
-    Each changed top-level key is replaced whole (``Overwrite``), bypassing its reducer, so the
-    fork's state is exactly the source's with the edits.
-
-    Raises:
-        ServiceError: a path that does not exist in the state.
-    """
-    update: dict[str, Any] = {}
-    for path, value in sets.items():
-        top, *rest = path.split(".")
-        if top not in values:
-            raise ServiceError(f"no state key '{top}' (in --set {path})")
-        current = update[top].value if top in update else copy.deepcopy(values[top])
-        if rest:
-            node = current
-            for part in rest[:-1]:
-                if not isinstance(node, dict) or part not in node:
-                    raise ServiceError(f"no state path '{path}'")
-                node = node[part]
-            if not isinstance(node, dict):
-                raise ServiceError(f"no state path '{path}'")
-            node[rest[-1]] = value
-        else:
-            current = value
-        update[top] = Overwrite(current)
-    return update
 
 
 Dispatch = Callable[[str], None]
@@ -293,8 +262,10 @@ class RunService:
     ) -> RunRecord:
         """Start a new run from a checkpoint of ``run_id``, with state edits, and queue it.
 
-        ``sets`` maps dotted paths of the run state (``request.text``,
-        ``inbox.sourcing.payload.quantity``) to new values. The source run is untouched.
+        ``sets`` maps dotted paths of what the next stage reads (``request.text`` before the
+        first stage, ``inbox.sourcing.payload.quantity``) to new values; an edited payload goes
+        through the gate of its edge before anything reads it (``graph.fork``). The source run
+        is untouched.
 
         Raises:
             Forbidden, UnknownRun; ServiceError for an unknown checkpoint or path.
@@ -308,19 +279,26 @@ class RunService:
         saver = RedisSaver(self.raw)
         graph = compile_chain(chain, saver)
         at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
-        snap = graph.get_state(at)
-        if not snap.values:
+        if not graph.get_state(at).values:
             raise ServiceError(f"run {run_id} has no checkpoint {checkpoint_id}")
-        update = apply_sets(dict(snap.values), sets or {})
-        update["run_id"] = Overwrite(new_id)
         request, inject = RunInputs(self.cp.client).get(run_id)
         summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
         record = self.cp.runs.create(new_id, source.workflow, input_summary=summary, user=who.name)
         RunInputs(self.cp.client).put(new_id, request, inject)
-        saver.copy_thread(run_id, new_id)
-        graph.update_state(
-            {"configurable": {"thread_id": new_id, "checkpoint_id": checkpoint_id}}, update
-        )
+        try:
+            fork_thread(
+                graph,
+                saver,
+                run_id,
+                checkpoint_id,
+                new_run_id=new_id,
+                chain=chain,
+                sets=sets or {},
+                user=who.name,
+            )
+        except ForkError as exc:
+            self.cp.runs.update(new_id, status="failed", reason=f"fork refused: {exc}")
+            raise ServiceError(str(exc)) from None
         self.cp.audit.append(
             who.name,
             "run.fork",

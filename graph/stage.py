@@ -1,64 +1,106 @@
-"""The node that runs one stage's agent, injects a fault if asked, and runs its actions."""
+"""The node that runs one stage's agent and *proposes* its output (nothing is acted on here).
+
+A stage never takes an action: its proposal goes to the gate of the edge it chose, and only a
+proposal the gate passed is committed (``graph.act``). An agent that raises, returns the wrong
+type or cannot route is recorded on the handoff (``error``), and the gate fails it like any bad
+handoff: revise within the edge's budget, then a human.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from graph.actions import run_actions
-from graph.agent import AgentContext
+from graph import budget
+from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, FaultContext, Stage
 from graph.context import RunContext
-from graph.hashing import payload_hash
-from state.contracts import Contract, Fact
+from graph.hashing import decision_hash
+from graph.lineage import input_of
+from state.contracts import Contract
 from state.decisions import DecisionRecord
-from state.run_state import TERMINAL, Handoff, RunState
+from state.run_state import TERMINAL, FaultMark, Handoff, RunState
 
 
-class StageError(RuntimeError):
-    """A stage broke its declaration (e.g. routed to an edge it does not have)."""
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
 
 
-def _input_of(chain: Chain, stage: Stage, state: RunState) -> tuple[Contract, int]:
-    """The contract delivered to ``stage``, typed as its producer declared it."""
-    delivery = state.get("inbox", {}).get(stage.name)
-    if delivery is not None:
-        contract = chain.stage(delivery["source"]).produces
-        return contract.model_validate(delivery["payload"]), delivery["seq"]
-    if stage.name == chain.entry:
-        return stage.consumes.model_validate(state["request"]), 0
-    raise StageError(f"stage '{stage.name}' ran with nothing delivered to it")
+def call_agent(
+    stage: Stage, inp: Contract, actx: AgentContext
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(payload, decision record)`` of one agent call; a failure is recorded, never raised.
 
-
-def _target(stage: Stage, chain: Chain, output: Contract) -> str:
-    targets = [e.target for e in chain.out_edges(stage.name)]
-    target = stage.route(output) if stage.route is not None else targets[0]
-    if target not in targets:
-        raise StageError(
-            f"stage '{stage.name}' routed to '{target}', which is not one of its edges {targets}"
-        )
-    return target
-
-
-def _as_contract(contract: type[Contract], payload: dict[str, Any]) -> Contract:
-    """The payload as its contract, for routing; unvalidated when it does not validate."""
+    Only :class:`graph.budget.BudgetExhausted` propagates: the run must stop, not revise.
+    """
     try:
-        return contract.model_validate(payload)
-    except ValidationError:
-        return contract.model_construct(
-            **{k: v for k, v in payload.items() if k in contract.model_fields}
+        result = stage.agent(inp, actx)
+        if not isinstance(result, AgentResult):
+            raise TypeError(f"the agent returned {type(result).__name__}, not an AgentResult")
+        if not isinstance(result.output, BaseModel):
+            raise TypeError(f"the agent's output is a {type(result.output).__name__}, not a model")
+        payload = result.output.model_dump(mode="json")
+        decision = result.decision.model_dump(mode="json")
+        if not isinstance(result.output, stage.produces):
+            decision["error"] = (
+                f"the agent returned a {type(result.output).__name__}; "
+                f"'{stage.name}' produces {stage.produces.__name__}"
+            )
+        return payload, decision
+    except budget.BudgetExhausted:
+        raise
+    except Exception as exc:  # an agent's failure is a failed handoff, never a crashed run
+        record = DecisionRecord(
+            chosen="nothing: the agent failed",
+            rationale=f"the agent raised {_error(exc)}",
+            confidence=0.0,
+            error=f"the agent raised {_error(exc)}",
         )
+        return {}, record.model_dump(mode="json")
 
 
-def _facts(output: Contract) -> dict[str, dict[str, Any]]:
-    facts = {}
-    for name in output.fact_fields():
-        fact = getattr(output, name)
-        if isinstance(fact, Fact):
-            facts[f"{fact.source}/{fact.key}"] = fact.model_dump(mode="json")
-    return facts
+def _target(chain: Chain, stage: Stage, payload: dict[str, Any]) -> tuple[str, str]:
+    """The edge the stage chose, and an error when it could not choose one of its edges."""
+    targets = [e.target for e in chain.out_edges(stage.name)]
+    if stage.route is None:
+        return targets[0], ""
+    try:
+        output = stage.produces.model_validate(payload)
+    except ValidationError:
+        return targets[0], ""  # the gate's contract check reports the invalid payload
+    try:
+        target = stage.route(output)
+    except Exception as exc:
+        return targets[0], f"the stage's route raised {_error(exc)}"
+    if target not in targets:
+        return targets[0], f"the stage routed to '{target}', which is not one of {targets}"
+    return target, ""
+
+
+def _facts(stage: Stage, payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    try:
+        output = stage.produces.model_validate(payload)
+    except ValidationError:
+        return {}
+    return {fact.ref: fact.model_dump(mode="json") for _, fact in output.facts()}
+
+
+def _inject(
+    chain: Chain, stage: Stage, state: RunState, ctx: RunContext, payload: dict[str, Any], seq: int
+) -> tuple[dict[str, Any], list[FaultMark]]:
+    """The payload with the run's injected fault applied, if it strikes this stage now."""
+    if not ctx.inject:
+        return payload, []
+    fault = chain.fault(ctx.inject)
+    if fault.stage != stage.name or fault.when != "output":
+        return payload, []
+    if not fault.persistent and any(m["fault"] == fault.name for m in state.get("faults", [])):
+        return payload, []  # a transient fault strikes once per run
+    mark: FaultMark = {"fault": fault.name, "node": stage.name, "handoff_seq": seq}
+    return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 
 def make_stage_node(chain: Chain, stage: Stage) -> Any:
@@ -69,7 +111,10 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
         stop = ctx.should_stop(stage.name)
         if stop:
             return {"status": "killed", "reason": stop}
-        inp, input_seq = _input_of(chain, stage, state)
+        spent = budget.before_stage(chain.budgets, state, stage.name)
+        if spent:
+            return budget.refusal(stage.name, state, spent, ctx.clock())
+        inp, input_seq = input_of(chain, stage, state)
         attempt = 1 + sum(
             1
             for h in state.get("handoffs", [])
@@ -82,34 +127,21 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
             attempt=attempt,
             feedback=list(state.get("feedback", {}).get(stage.name, [])),
             sources=ctx.sources_for(f"stage|{scope}"),
+            budget=budget.left(chain.budgets, state),
         )
-
-        def call_agent() -> tuple[dict[str, Any], dict[str, Any]]:
-            result = stage.agent(inp, actx)
-            return result.output.model_dump(mode="json"), result.decision.model_dump(mode="json")
-
-        # Through the tape: a node re-run on resume gets the agent's first answer again (no
-        # second model call), and a replay gets the recorded one.
-        payload, recorded = ctx.tape.agent(scope, call_agent) if ctx.tape else call_agent()
-        agent_decision = DecisionRecord.model_validate(recorded)
-        target = _target(stage, chain, _as_contract(stage.produces, payload))
-        if ctx.inject:
-            fault = chain.fault(ctx.inject)
-            if fault.stage == stage.name and (fault.persistent or attempt == 1):
-                payload = fault.apply(payload, FaultContext(ctx.run_id, ctx.sources))
-        update: dict[str, Any] = {"steps": 1, "feedback": {stage.name: []}}
         try:
-            output = stage.produces.model_validate(payload)
-        except ValidationError:
-            output = None  # the gate's contract check reports it; no action on a bad output
-        if output is not None:
-            target = _target(stage, chain, output)
-            update["facts"] = _facts(output)
-            if stage.actions:
-                records, end = run_actions(stage, inp, output, ctx, scope)
-                update["actions"] = [r.model_dump(mode="json") for r in records]
-                if end:
-                    update |= {"status": end[0], "reason": end[1]}
+            # Through the tape: a node re-run on resume gets the agent's first answer again (no
+            # second model call), and a replay gets the recorded one (failures included).
+            if ctx.tape is not None:
+                payload, recorded = ctx.tape.agent(scope, lambda: call_agent(stage, inp, actx))
+            else:
+                payload, recorded = call_agent(stage, inp, actx)
+        except budget.BudgetExhausted as exc:
+            return budget.refusal(stage.name, state, str(exc), ctx.clock())
+        agent_decision = DecisionRecord.model_validate(recorded)
+        seq = len(state.get("handoffs", [])) + 1
+        payload, marks = _inject(chain, stage, state, ctx, payload, seq)
+        target, route_error = _target(chain, stage, payload)
         decision = agent_decision.model_copy(
             update={
                 "stage": stage.name,
@@ -118,22 +150,26 @@ def make_stage_node(chain: Chain, stage: Stage) -> Any:
             }
         )
         handoff: Handoff = {
-            "seq": len(state.get("handoffs", [])) + 1,
+            "seq": seq,
             "stage": stage.name,
             "target": target,
             "contract": stage.produces.__name__,
             "payload": payload,
-            "hash": payload_hash(payload),
+            "hash": decision_hash(payload),
             "attempt": attempt,
             "input_seq": input_seq,
             "by": decision.agent,
+            "error": decision.error or route_error,
         }
-        update |= {
+        return {
+            "steps": 1,
+            "feedback": {stage.name: []},
+            "facts": _facts(stage, payload),
+            "faults": marks,
             "handoffs": [handoff],
             "decisions": [decision.model_dump(mode="json")],
             "usage": {"tokens": decision.tokens, "cost": decision.cost},
         }
-        return update
 
     node.__name__ = f"stage_{stage.name}"
     return node

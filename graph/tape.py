@@ -7,7 +7,8 @@ every entry must exist: ``waybill replay`` re-runs a finished or failed run from
 no model call and no tool call, and any entry it asks for that is not there is a divergence.
 
 Entries are keyed by *where* they happen, not by order: ``agent|<stage>|<input seq>|<attempt>``,
-``read|<scope>|<source>/<key>|<n>``, ``human|<scope>``.
+``read|<scope>|<source>/<key>|<n>``, ``time|<scope>`` (the clock a gate judged TTLs by),
+``human|<scope>``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import redis
@@ -103,6 +105,11 @@ class Tape:
     def sources(self, scope: str, real: Mapping[str, Source]) -> Mapping[str, Source]:
         """``real`` sources whose reads are recorded (or replayed) under ``scope``."""
         return _TapedSources(self, scope, real)
+
+    def time(self, scope: str, clock: Callable[[], datetime]) -> datetime:
+        """The time at ``scope``: ``clock()`` the first time, the recorded time ever after."""
+        value = self._through(f"time|{scope}", lambda: clock().isoformat())
+        return datetime.fromisoformat(str(value))
 
     def human(self, scope: str, decision: dict[str, Any]) -> None:
         """Record the human decision taken at ``scope`` (kept when already recorded)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.chain import END, Chain, Edge
+from graph.chain import END, Chain, Edge, act_node
 
 
 class ChainError(ValueError):
@@ -33,14 +33,11 @@ def validate_chain(chain: Chain) -> None:
         problems.append(f"entry stage '{chain.entry}' is not a declared stage")
     problems += _edge_problems(chain, known)
     problems += _stage_problems(chain)
+    problems += _carried_problems(chain)
     if not problems:
         problems += _reachability_problems(chain)
         problems += _cycle_problems(chain)
-    for fault in chain.faults:
-        if fault.stage not in known:
-            problems.append(f"fault '{fault.name}' names unknown stage '{fault.stage}'")
-        if fault.expect_gate not in {e.gate for e in chain.edges}:
-            problems.append(f"fault '{fault.name}' expects unknown gate '{fault.expect_gate}'")
+    problems += _fault_problems(chain, known)
     if problems:
         raise ChainError(chain.name, problems)
 
@@ -77,6 +74,41 @@ def _edge_problems(chain: Chain, known: set[str]) -> list[str]:
                 f"{producer.produces.__name__} but '{edge.target}' consumes "
                 f"{consumer.consumes.__name__}"
             )
+    return problems
+
+
+def _fault_problems(chain: Chain, known: set[str]) -> list[str]:
+    problems: list[str] = []
+    catchers = {e.gate for e in chain.edges} | {act_node(s.name) for s in chain.stages if s.actions}
+    for fault in chain.faults:
+        if fault.stage not in known:
+            problems.append(f"fault '{fault.name}' names unknown stage '{fault.stage}'")
+        elif fault.when != "output" and not chain.stage(fault.stage).actions:
+            problems.append(
+                f"fault '{fault.name}' strikes at acting time ({fault.when}) but stage "
+                f"'{fault.stage}' has no action"
+            )
+        if fault.expect_gate not in catchers:
+            problems.append(
+                f"fault '{fault.name}' expects unknown gate '{fault.expect_gate}' (known: a gate "
+                "'gate A->B' of an edge, or 'act A' of a stage with actions)"
+            )
+    return problems
+
+
+def _carried_problems(chain: Chain) -> list[str]:
+    """A ``Carried`` field must have a field of the same name in the stage's input contract:
+    otherwise there is nothing to compare it with, and fidelity would silently be off."""
+    problems: list[str] = []
+    for stage in chain.stages:
+        inputs = stage.consumes.model_fields
+        for name in stage.produces.carried_fields():
+            if name not in inputs:
+                problems.append(
+                    f"stage '{stage.name}': carried field '{name}' of "
+                    f"{stage.produces.__name__} has no field of that name in its input "
+                    f"{stage.consumes.__name__} (a typo, or a field that is not carried?)"
+                )
     return problems
 
 

@@ -13,8 +13,10 @@ from state.verdicts import GateVerdict
 Tier = Literal["auto", "notify", "approve"]
 """Autonomy tier of an action: out of, on, or in the loop."""
 
-DecisionAction = Literal["approve", "edit", "reject"]
+DecisionAction = Literal["approve", "edit", "reject", "retry"]
+"""``retry`` answers an action whose outcome is unknown: call it again with the same key."""
 DECISION_ACTIONS: tuple[DecisionAction, ...] = ("approve", "edit", "reject")
+"""What a gate escalation allows by default (``retry`` is only offered for actions)."""
 
 
 class DecisionRecord(BaseModel):
@@ -32,6 +34,9 @@ class DecisionRecord(BaseModel):
     tokens: int = 0
     cost: float = 0.0
     step: int = 0
+    error: str = Field(
+        default="", description="The agent raised or returned the wrong type: what happened."
+    )
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -55,6 +60,11 @@ class EscalationRequest(BaseModel):
         default=None, description="Notify tier: the action runs at this time unless vetoed."
     )
     allowed: list[DecisionAction] = Field(default_factory=lambda: list(DECISION_ACTIONS))
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="What each allowed decision means here, when not its plain name "
+        "(e.g. approve = 'confirm done' for an action whose outcome is unknown).",
+    )
     scope: str = Field(default="", description="Where in the run it was asked (the tape key).")
 
 
@@ -79,8 +89,12 @@ class ActionRecord(BaseModel):
     action: str
     tier: Tier
     raised_by: str | None = Field(default=None, description="Envelope rule that raised the tier.")
-    status: Literal["executed", "rejected", "vetoed", "skipped"]
+    status: Literal["executed", "rejected", "vetoed", "skipped", "unknown", "aborted"]
+    """executed (or confirmed done by a human), rejected/vetoed by a human, skipped (a fact it
+    depends on moved), unknown (called, no result recorded), aborted (by a human after that)."""
     idempotency_key: str
+    handoff_seq: int = Field(default=0, description="The committed handoff it acted on.")
+    error: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] = Field(default_factory=dict)
     decided_by: str | None = None

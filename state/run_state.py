@@ -61,7 +61,20 @@ class Handoff(TypedDict):
     input_seq: int
     """``seq`` of the delivery the stage consumed (0 for the run request)."""
     by: str
-    """Agent name, or ``human:<user>`` for an edit."""
+    """Agent name, or ``human:<user>`` for an edit (``human:<user> (fork)`` for a fork's)."""
+    error: str
+    """Empty, or what went wrong producing it (the agent raised or returned the wrong type):
+    the gate fails such a handoff; nothing downstream ever reads it."""
+
+
+class FaultMark(TypedDict):
+    """Where an injected fault (scenario suite, ``--inject``) was applied."""
+
+    fault: str
+    node: str
+    """The stage whose output it altered, or ``act <stage>`` for a fault at acting time."""
+    handoff_seq: int
+    """The handoff it altered (or that was being acted on)."""
 
 
 class Delivery(TypedDict):
@@ -99,6 +112,8 @@ class RunState(TypedDict):
     """Every side effect taken or stopped (``ActionRecord`` dumps)."""
     facts: Annotated[dict[str, dict[str, Any]], merge]
     """Latest fact per ``source/key`` as read by an agent (``Fact`` dumps)."""
+    faults: Annotated[list[FaultMark], operator.add]
+    """Injected faults, where they were applied (empty for a clean run)."""
     steps: Annotated[int, operator.add]
     """Stage executions so far."""
     revisions: Annotated[dict[str, float], add_counts]

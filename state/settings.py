@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
     queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
     lease_ttl_s: float = Field(default=10.0, gt=0, description="Run lease TTL (renewed by holder).")
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Executions of a run from the same checkpoint before it is recorded failed "
+        "(a worker that keeps dying at the same node: a poison run).",
+    )
     workflow_modules: list[str] = Field(
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",

@@ -13,7 +13,9 @@ from state.mast import MastCode
 GateDecision = Literal["pass", "revise", "escalate", "block"]
 """pass: hand on; revise: back to the producer; escalate: a human decides; block: run fails."""
 
-CheckName = Literal["contract", "fidelity", "freshness", "budget", "loop", "domain", "judge"]
+CheckName = Literal[
+    "agent", "contract", "fidelity", "freshness", "budget", "loop", "domain", "judge", "action"
+]
 
 OnFail = Literal["revise", "escalate", "block"]
 
@@ -29,6 +31,10 @@ class CheckResult(BaseModel):
     on_fail: OnFail = "revise"
     mast: list[MastCode] = Field(default_factory=list)
     detail: str = ""
+    send_back_to: str | None = Field(
+        default=None,
+        description="For a stale fact: the stage that read it, which must read it again.",
+    )
 
 
 class GateVerdict(BaseModel):
@@ -45,6 +51,11 @@ class GateVerdict(BaseModel):
     mast: list[MastCode]
     reasons: list[str]
     score: float = Field(ge=0.0, le=1.0, description="Share of checks that passed.")
+    send_back_to: str | None = Field(
+        default=None,
+        description="revise: the stage that must work again when it is not the producer (the "
+        "stage that read a fact that moved since).",
+    )
     at: datetime = Field(default_factory=utcnow)
 
     @property

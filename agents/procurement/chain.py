@@ -20,6 +20,7 @@ from graph.chain import (
     Action,
     Chain,
     Edge,
+    Effect,
     EnvelopeRule,
     Fault,
     FaultContext,
@@ -169,8 +170,15 @@ def _place(out: Contract, key: str, sources: Mapping[str, Source]) -> dict[str, 
     assert isinstance(portal, SupplierPortal)
     if out.order_quantity == 0:
         return {"ref": None, "note": "stock covers the request"}
-    ref = portal.place(out.po_number, out.supplier, out.sku, out.order_quantity, out.total)
+    ref = portal.place(key, out.po_number, out.supplier, out.sku, out.order_quantity, out.total)
     return {"ref": ref}
+
+
+def _orders_at_portal(sources: Mapping[str, Source]) -> list[Effect]:
+    from agents.procurement.domain import SupplierPortal
+
+    portal = sources["portal"]
+    return portal.effects() if isinstance(portal, SupplierPortal) else []
 
 
 def _over_limit(out: Contract) -> bool:
@@ -190,7 +198,9 @@ PLACE_ORDER = Action(
             reason=f"order total is above the {APPROVAL_LIMIT:,.0f} approval limit",
         ),
     ),
-    description="Place the purchase order with the supplier (irreversible).",
+    description="Place the purchase order with the supplier (irreversible; the portal takes "
+    "every order it is sent, so a lost outcome goes to a human).",
+    effects=_orders_at_portal,
 )
 
 # --- faults ----------------------------------------------------------------------------------
@@ -215,6 +225,23 @@ def _bounce(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
 
 def _summarise_lossily(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
     return {**payload, "cost_center": payload["cost_center"].split("-")[0]}
+
+
+def _inflate(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    return {
+        **payload,
+        "order_quantity": payload["order_quantity"] * 2,
+        "total": payload["total"] * 2,
+    }
+
+
+def _stock_taken(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    from agents.procurement.domain import Inventory
+
+    inventory = fctx.sources["inventory"]
+    assert isinstance(inventory, Inventory)
+    inventory.adjust(payload["sku"], -3)  # another order took stock after the gate passed
+    return payload
 
 
 FAULTS = (
@@ -254,6 +281,36 @@ FAULTS = (
         apply=_summarise_lossily,
         expect_gate="gate po_draft->place_order",
         expect_mast="FM-1.4",
+    ),
+    Fault(
+        name="inflated_order",
+        stage="place_order",
+        mode="silent_error",
+        description="place_order doubles the quantity and total it was handed (the order it "
+        "would place is not the one the PO gate checked)",
+        apply=_inflate,
+        expect_gate="gate place_order->END",
+        expect_mast="FM-1.4",
+    ),
+    Fault(
+        name="stock_taken_before_order",
+        stage="place_order",
+        mode="stale_state",
+        description="stock is taken between the gate's pass and the order (auto tier)",
+        apply=_stock_taken,
+        expect_gate="act place_order",
+        expect_mast="FM-3.2",
+        when="before_action",
+    ),
+    Fault(
+        name="crash_after_order",
+        stage="place_order",
+        mode="unknown_outcome",
+        description="the worker dies after the portal took the order and before its result "
+        "was recorded",
+        expect_gate="act place_order",
+        expect_mast="FM-3.2",
+        when="after_call",
     ),
 )
 

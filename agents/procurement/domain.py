@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from graph.context import Source
 from state.contracts import Fact, utcnow
@@ -91,39 +92,52 @@ def offers_for(sku: str) -> list[Offer]:
 
 
 class SupplierPortal:
-    """Where orders are placed: the procurement workflow's one irreversible side effect."""
+    """Where orders are placed: the procurement workflow's one irreversible side effect.
+
+    Like many supplier portals, it takes every order it is sent: it keeps the idempotency key
+    with the order but does not dedup on it. So a call whose outcome is unknown must never be
+    repeated blindly (``place_order`` is not ``retry_safe``).
+    """
 
     name = "portal"
 
     def __init__(self) -> None:
-        self.orders: dict[str, dict[str, object]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        """Placed orders by reference (``ORD-0001``), each with the key it was sent."""
         self._store: MutableMapping[str, str] | None = None
 
     def bind(self, store: MutableMapping[str, str]) -> None:
         """Keep the placed orders in ``store`` (shared by every process of the run)."""
         self._store = store
-        self.orders = {po: json.loads(order) for po, order in store.items()}
+        self.orders = {ref: json.loads(order) for ref, order in sorted(store.items())}
 
     def read(self, key: str) -> Fact:
-        """The order placed under PO number ``key`` (None when there is none)."""
-        order = self.orders.get(key)
-        return Fact(value=order, source=self.name, key=key, version=1 if order else 0)
+        """The orders placed under PO number ``key`` (an empty list when there is none)."""
+        found = [o for o in self.orders.values() if o["po_number"] == key]
+        return Fact(value=found, source=self.name, key=key, version=len(found))
 
-    def place(self, po_number: str, supplier: str, sku: str, quantity: int, total: float) -> str:
-        """Place an order and return its reference; the same PO number is placed only once."""
-        if po_number in self.orders:
-            return str(self.orders[po_number]["ref"])
+    def place(
+        self, key: str, po_number: str, supplier: str, sku: str, quantity: int, total: float
+    ) -> str:
+        """Place an order (every call places one) and return its reference."""
         ref = f"ORD-{len(self.orders) + 1:04d}"
-        self.orders[po_number] = {
-            "ref": ref,
+        self.orders[ref] = {
+            "key": key,
+            "po_number": po_number,
             "supplier": supplier,
             "sku": sku,
             "quantity": quantity,
             "total": total,
         }
         if self._store is not None:
-            self._store[po_number] = json.dumps(self.orders[po_number])
+            self._store[ref] = json.dumps(self.orders[ref])
         return ref
+
+    def effects(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every order as the portal has it: (idempotency key, what was ordered)."""
+        return [
+            (o["key"], {k: v for k, v in o.items() if k != "key"}) for o in self.orders.values()
+        ]
 
 
 def new_sources() -> dict[str, Source]:

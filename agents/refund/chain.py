@@ -26,6 +26,7 @@ from graph.chain import (
     Action,
     Chain,
     Edge,
+    Effect,
     EnvelopeRule,
     Fault,
     FaultContext,
@@ -124,7 +125,14 @@ def _pay(out: Contract, key: str, sources: Mapping[str, Source]) -> dict[str, An
     assert isinstance(payments, Payments)
     if out.status == "nothing_to_pay":
         return {"ref": None, "note": "refund denied: nothing paid"}
-    return {"ref": payments.pay(out.ticket_id, out.customer_id, out.refund_amount)}
+    return {"ref": payments.pay(key, out.ticket_id, out.customer_id, out.refund_amount)}
+
+
+def _payments_made(sources: Mapping[str, Source]) -> list[Effect]:
+    from agents.refund.domain import Payments
+
+    payments = sources["payments"]
+    return payments.effects() if isinstance(payments, Payments) else []
 
 
 ISSUE_REFUND = Action(
@@ -146,7 +154,10 @@ ISSUE_REFUND = Action(
             reason=f"refund is above the {AUTO_LIMIT:,.0f} auto limit",
         ),
     ),
-    description="Pay the refund back to the customer (irreversible).",
+    description="Pay the refund back to the customer (irreversible; the payments API dedups "
+    "on the idempotency key, so a lost outcome is simply retried).",
+    retry_safe=True,
+    effects=_payments_made,
 )
 
 # --- faults ----------------------------------------------------------------------------------
@@ -176,6 +187,19 @@ def _round_amount(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]
 
 def _deny_but_pay(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
     return {**payload, "outcome": "deny"}
+
+
+def _pay_double(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    return {**payload, "refund_amount": payload["refund_amount"] * 2}
+
+
+def _policy_tightened(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+    from agents.refund.domain import PolicyBook
+
+    book = fctx.sources["policy"]
+    assert isinstance(book, PolicyBook)
+    book.revise(max_refund=20.0)  # finance capped refunds after the gate passed the payout
+    return payload
 
 
 FAULTS = (
@@ -223,6 +247,26 @@ FAULTS = (
         apply=_deny_but_pay,
         expect_gate="gate decide->payout",
         expect_mast="FM-2.6",
+    ),
+    Fault(
+        name="doubled_payout",
+        stage="payout",
+        mode="silent_error",
+        description="payout doubles the amount it was handed (the payment is not the one the "
+        "decide gate checked)",
+        apply=_pay_double,
+        expect_gate="gate payout->END",
+        expect_mast="FM-1.4",
+    ),
+    Fault(
+        name="policy_tightened_before_payout",
+        stage="payout",
+        mode="stale_state",
+        description="finance caps refunds between the gate's pass and the payment (auto tier)",
+        apply=_policy_tightened,
+        expect_gate="act payout",
+        expect_mast="FM-3.2",
+        when="before_action",
     ),
 )
 

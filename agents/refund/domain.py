@@ -107,23 +107,44 @@ class PolicyBook:
 
 
 class Payments:
-    """Where refunds are paid: the workflow's one irreversible side effect."""
+    """Where refunds are paid: the workflow's one irreversible side effect.
+
+    A payments API that dedups on the idempotency key (as card and payout APIs do): the same key
+    pays once, whatever the number of calls, so ``issue_refund`` is ``retry_safe``.
+    """
 
     name = "payments"
 
     def __init__(self) -> None:
         self.paid: dict[str, dict[str, Any]] = {}
+        """Payments by idempotency key."""
+        self.calls = 0
 
     def read(self, key: str) -> Fact:
-        """The refund paid for ticket ``key`` (None when there is none)."""
-        done = self.paid.get(key)
-        return Fact(value=done, source=self.name, key=key, version=1 if done else 0)
+        """The refunds paid for ticket ``key`` (an empty list when there is none)."""
+        done = [p for p in self.paid.values() if p["ticket_id"] == key]
+        return Fact(value=done, source=self.name, key=key, version=len(done))
 
-    def pay(self, ticket_id: str, customer_id: str, amount: float) -> str:
-        """Pay ``amount`` back to ``customer_id`` and return the payment reference."""
-        ref = f"PAY-{len(self.paid) + 1:04d}"
-        self.paid[ticket_id] = {"ref": ref, "customer_id": customer_id, "amount": amount}
-        return ref
+    def pay(self, key: str, ticket_id: str, customer_id: str, amount: float) -> str:
+        """Pay ``amount`` back to ``customer_id`` once per ``key``; the payment reference."""
+        self.calls += 1
+        if key not in self.paid:
+            ref = f"PAY-{len(self.paid) + 1:04d}"
+            self.paid[key] = {
+                "ref": ref,
+                "ticket_id": ticket_id,
+                "customer_id": customer_id,
+                "amount": amount,
+            }
+        return str(self.paid[key]["ref"])
+
+    def effects(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every payment as the payments system has it: (idempotency key, what was paid)."""
+        return [
+            (key, {"ticket_id": p["ticket_id"], "customer_id": p["customer_id"],
+                   "amount": p["amount"]})
+            for key, p in self.paid.items()
+        ]  # fmt: skip
 
 
 def days_between(start: str, end: date) -> int:

@@ -161,7 +161,7 @@ def _fault(
     code: Any,
     loop: bool = False,
 ) -> Fault:
-    return Fault(name, stage, mode, what, apply, f"gate {gate}", code, persistent=loop)
+    return Fault(name, stage, mode, what, f"gate {gate}", code, apply, persistent=loop)
 
 
 FAULTS = (

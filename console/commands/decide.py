@@ -1,4 +1,8 @@
-"""``waybill decide RUN --approve|--reject|--edit FILE``: answer a run's pending escalation."""
+"""``waybill decide RUN --approve|--reject|--retry|--edit FILE``: answer a pending escalation.
+
+``--retry`` answers an action whose outcome is unknown (call it again with the same key); there,
+``--approve`` means "confirm it was done" and ``--reject`` "abort".
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ def add_parser(sub: Any) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--approve", action="store_true")
     group.add_argument("--reject", action="store_true")
+    group.add_argument(
+        "--retry", action="store_true", help="call an action whose outcome is unknown again"
+    )
     group.add_argument("--edit", type=load_edit, metavar="FILE", help="edited payload (JSON)")
     p.add_argument("--comment", default="")
     p.add_argument("--user", required=True, help="who decides (recorded and audited)")
@@ -31,7 +38,15 @@ def load_edit(path: str) -> Any:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    action = "approve" if args.approve else "reject" if args.reject else "edit"
+    action = (
+        "approve"
+        if args.approve
+        else "reject"
+        if args.reject
+        else "retry"
+        if args.retry
+        else "edit"
+    )
     backend = open_backend()
     try:
         record = backend.cp.runs.get(args.run_id)

@@ -1,8 +1,9 @@
 """``waybill scenarios [--workflow NAME]``: run every workflow clean and with each of its faults.
 
 Progress goes to stderr, one line per scenario; the table (markdown, so it can be pasted into
-the README) and a summary go to stdout. Exit code 0 when every fault was caught at its handoff
-with its MAST code and no clean run was stopped by a gate, else 3.
+the README) and a summary go to stdout. Exit code 0 when every fault was caught at its handoff,
+before any side effect ran on it, with its MAST code, and no clean run was stopped by a gate or
+did harm; else 3.
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ def row(r: ScenarioResult) -> tuple[str, ...]:
     """One table row: where the fault went in, where it was caught, how, and the outcome."""
     if r.fault:
         verdict = r.verdict or "-"
-        result = r.result if r.ok else f"{r.result}: {r.problem}"
+        result = r.result if r.ok else f"{r.result}: {r.why}"
     else:
         verdict = "pass" if r.verdict is None else r.verdict
         policy = f" (policy: {'; '.join(r.policy)})" if r.policy else ""
-        result = (r.result + policy) if r.ok else f"{r.result}: {r.problem}"
+        result = (r.result + policy) if r.ok else f"{r.result}: {r.why}"
     return (
         r.workflow,
         r.scenario,
@@ -81,7 +82,8 @@ def table(results: list[ScenarioResult]) -> list[str]:
 def summary_lines(s: Summary) -> list[str]:
     """The totals in words."""
     return [
-        f"faults: {s.caught} of {s.faults} caught at their handoff with their MAST code; "
+        f"faults: {s.caught} of {s.faults} caught at their handoff, before any harm, with their "
+        "MAST code; "
         f"clean runs: {s.clean}, false alarms: {s.false_alarms}",
         f"failure modes covered: {', '.join(s.modes) or 'none'}",
         f"MAST codes covered: {len(s.codes)} ({', '.join(s.codes) or 'none'})",

@@ -115,9 +115,13 @@ def _decide_box(ctx: PageContext, esc: Escalation) -> None:
     esc_id = esc.escalation_id
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
     st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
-    cols = st.columns(3)
+    cols = st.columns(4)
     labels = {"approve": "Approve", "reject": "Reject" if esc.kind != "veto" else "Veto"}
-    for col, action in zip(cols, ("approve", "reject"), strict=False):
+    labels["retry"] = "Retry"
+    # An escalation may say what a decision means there (e.g. approve = "confirm done").
+    given = esc.request.get("labels") or {}
+    labels |= {k: str(v).capitalize() for k, v in given.items() if k in labels}
+    for col, action in zip(cols, ("approve", "retry", "reject"), strict=False):
         if action in allowed:
             col.button(
                 labels[action],
@@ -126,7 +130,7 @@ def _decide_box(ctx: PageContext, esc: Escalation) -> None:
                 on_click=on_decide,
                 args=(esc_id, action),
             )
-    if "edit" in allowed and cols[2].toggle("Edit", key=f"editing.{esc_id}"):
+    if "edit" in allowed and cols[3].toggle("Edit", key=f"editing.{esc_id}"):
         _edit(ctx, esc)
 
 

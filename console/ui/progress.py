@@ -34,6 +34,11 @@ def node_status(
             verdicts = update.get("verdicts") or []
             decision = verdicts[-1]["decision"] if verdicts else "pass"
             status[node] = _GATE_STATUS.get(str(decision), "passed")
+        elif node.startswith("act "):
+            refused = update.get("status") in ("rejected", "failed") or any(
+                a.get("status") != "executed" for a in update.get("actions") or []
+            )
+            status[node] = "revised" if refused else "passed"
         elif node.startswith("review "):
             failed = update.get("status") in ("rejected", "failed")
             status[node] = "failed" if failed else "passed"
@@ -50,8 +55,8 @@ def node_status(
             target = str(req.get("target") or "")
             edge = f"{req.get('stage')}->{'END' if target in ('', END) else target}"
             status[f"review {edge}"] = "waiting"
-        else:
-            status[str(req.get("stage") or pending.stage)] = "waiting"
+        else:  # an action's question is asked by the stage's act node
+            status[f"act {req.get('stage') or pending.stage}"] = "waiting"
     elif run.status == "succeeded":
         status[START_NODE] = status[END_NODE] = "passed"
     elif run.status in ("failed", "rejected", "killed"):

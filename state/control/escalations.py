@@ -253,7 +253,8 @@ class Escalations:
 
         Args:
             escalation_id: The escalation.
-            action: ``approve``, ``edit`` (requires ``edited``) or ``reject``.
+            action: ``approve``, ``edit`` (requires ``edited``), ``reject``, or ``retry`` (an
+                action whose outcome is unknown, when the escalation allows it).
             user: The authenticated human deciding (never an agent).
             comment: Free text kept with the decision.
             edited: The edited payload for ``edit``.
@@ -268,8 +269,8 @@ class Escalations:
             RunFinished: The run is finished or killed.
             ValueError: Bad action, missing user, or ``edit`` without ``edited``.
         """
-        if action not in ("approve", "edit", "reject"):
-            raise ValueError(f"unknown action {action!r}: use approve, edit or reject")
+        if action not in ("approve", "edit", "reject", "retry"):
+            raise ValueError(f"unknown action {action!r}: use approve, edit, reject or retry")
         if not user:
             raise ValueError("a decision needs the deciding user")
         if action == "edit" and edited is None:

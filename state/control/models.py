@@ -34,7 +34,7 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 retry after a worker died, a resume enqueued after a decision).
 """
 
-EscalationAction = Literal["approve", "edit", "reject"]
+EscalationAction = Literal["approve", "edit", "reject", "retry"]
 KillScope = Literal["global", "workflow", "agent", "run"]
 KILL_SCOPES: tuple[KillScope, ...] = get_args(KillScope)
 

@@ -81,12 +81,36 @@ def test_history_and_fork(server: ServerUnderTest, tmp_path: Path) -> None:
     run_id = _run_id(done.stdout)
     history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
     at = next(line.split()[0] for line in history if "next: gate sourcing->po_draft" in line)
-    forked = waybill(
-        server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", "--user", "ana"
-    )
+    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, "--user", "ana")
     assert forked.returncode == 0, forked.stderr
     new_id = forked.stdout.split()[1].rstrip(":")
     shown = waybill(server.url, tmp_path, "show", new_id).stdout
     assert "status: succeeded" in shown
     assert "#4   po_draft -> place_order" in shown
     assert "#1   intake" not in shown  # the fork started after the sourcing handoff
+
+
+def test_a_fork_edit_goes_through_the_gate_of_its_edge(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """An edited order (150 units for 4,990) never reaches the portal: its gate sees it first."""
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    run_id = _run_id(done.stdout)
+    history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
+    at = next(line.split()[0] for line in history if "next: place_order " in line + " ")
+    sets = ["inbox.place_order.payload.order_quantity=150", "inbox.place_order.payload.total=4990"]
+    args = [a for s in sets for a in ("--set", s)]
+    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, *args, "--user", "ana")
+    assert forked.returncode == 0, forked.stderr
+    new_id = forked.stdout.split()[1].rstrip(":")
+    shown = waybill(server.url, tmp_path, "show", new_id).stdout
+    assert "status: waiting" in shown
+    assert "gate po_draft->place_order: ESCALATE" in shown
+    assert "x total_matches_lines: total 4990.0 is not 150 x 85.0" in shown
+    assert "action place_order" not in shown  # nothing was placed on the edited order
+    refused = waybill(
+        server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", "--user", "ana"
+    )
+    assert refused.returncode == 1
+    assert "'steps' cannot be edited" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -36,7 +36,7 @@ def test_a_run_executes_on_a_worker(server: ServerUnderTest, tmp_path: Path) -> 
         assert done.status == "succeeded"
         assert done.worker == "w1"
         kinds = [e.kind for e in cp.events.read(record.run_id)]
-        assert kinds.count("node") == 6  # three stages, three gates
+        assert kinds.count("node") == 7  # three stages, three gates, the act node
         assert raw.hget("test:effects", "j1") == b"1"
     finally:
         worker.stop()

@@ -15,6 +15,9 @@ EXPECTED = {
     "stale_inventory": ("gate inventory->sourcing", "revise", "FM-3.2", "freshness"),
     "ping_pong": ("gate sourcing->po_draft", "escalate", "FM-1.3", "loop"),
     "lossy_summary": ("gate po_draft->place_order", "revise", "FM-1.4", "fidelity"),
+    "inflated_order": ("gate place_order->END", "revise", "FM-1.4", "fidelity"),
+    "stock_taken_before_order": ("act place_order", "revise", "FM-3.2", "freshness"),
+    "crash_after_order": ("act place_order", "escalate", "FM-3.2", "action"),
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, Edge, Fault, Invariant, InvariantContext
 from graph.context import RunContext
 from graph.gate import decide
@@ -51,7 +52,7 @@ def test_a_check_that_raises_fails_closed(procurement: Chain) -> None:
     first = verdicts_of(out.state)[0]
     assert first.decision == "escalate"
     [failed] = first.failed
-    assert failed.name == "domain:error"
+    assert (failed.check, failed.name, failed.on_fail) == ("domain", "policy", "escalate")
     assert "policy service unreachable" in failed.detail
     assert out.status == "rejected"
     assert len(decide_.asked) == 1
@@ -61,8 +62,19 @@ def test_exhausted_revision_budget_escalates(procurement: Chain) -> None:
     def never(out: Contract, ictx: InvariantContext) -> str | None:
         return "never good enough"
 
+    inventory = procurement.stage("inventory")
+
+    def tries_something_else(inp: Contract, ctx: AgentContext) -> AgentResult[Contract]:
+        # A different proposal on every attempt: no loop, only a budget can end it.
+        result = inventory.agent(inp, ctx)
+        changed = result.output.model_copy(update={"order_quantity": ctx.attempt})
+        return AgentResult(changed, result.decision)
+
     chain = _with_invariant(procurement, "inventory", "sourcing", Invariant("never", never, ()))
-    out = run_chain(chain, example("small_order"))
+    stages = tuple(
+        replace(s, agent=tries_something_else) if s.name == "inventory" else s for s in chain.stages
+    )
+    out = run_chain(replace(chain, stages=stages), example("small_order"))
     assert out.status == "waiting"
     decisions = [v.decision for v in verdicts_of(out.state) if v.gate == "gate inventory->sourcing"]
     assert decisions == ["revise", "revise", "escalate"]  # max_revisions_per_edge is 2
@@ -71,14 +83,37 @@ def test_exhausted_revision_budget_escalates(procurement: Chain) -> None:
     assert any("revision budget" in why for why in out.pending.why)
 
 
-def test_step_budget_blocks_the_run(procurement: Chain) -> None:
+def test_step_budget_blocks_the_run_before_the_stage_runs(procurement: Chain) -> None:
     chain = replace(procurement, budgets=Budgets(max_steps=2))
     out = run_chain(chain, example("small_order"))
     assert out.status == "failed"
     last = verdicts_of(out.state)[-1]
-    assert last.decision == "block"
+    assert (last.gate, last.decision) == ("sourcing", "block")
     assert "FM-1.5" in last.mast
-    assert "budget:steps" in out.state["reason"]
+    # max_steps=2 runs two stages: the third one's agent never ran, nothing was acted on.
+    assert [h["stage"] for h in out.state["handoffs"]] == ["intake", "inventory"]
+    assert len(out.state["decisions"]) == 2
+    assert not out.state["actions"]
+    assert out.state["reason"] == (
+        "'sourcing' did not run: budget:steps exhausted before 'sourcing' could run: "
+        "2 of 2 stage runs used"
+    )
+
+
+def test_an_identical_decision_after_a_fresh_read_is_a_loop(procurement: Chain) -> None:
+    """Re-reading the same stock version later changes only the read time: the same decision."""
+
+    def never(out: Contract, ictx: InvariantContext) -> str | None:
+        return "never good enough"
+
+    chain = _with_invariant(procurement, "inventory", "sourcing", Invariant("never", never, ()))
+    out = run_chain(chain, example("small_order"))
+    inventory = [h for h in out.state["handoffs"] if h["stage"] == "inventory"]
+    assert inventory[0]["payload"]["stock"]["as_of"] != inventory[1]["payload"]["stock"]["as_of"]
+    second = [v for v in verdicts_of(out.state) if v.gate == "gate inventory->sourcing"][1]
+    assert second.decision == "escalate"
+    assert "FM-1.3" in second.mast
+    assert any(c.name == "loop:repeat" for c in second.failed)
 
 
 def test_expired_fact_fails_freshness(procurement: Chain) -> None:

@@ -22,6 +22,8 @@ EXPECTED = {
     "policy_changed": ("gate policy->decide", "FM-3.2", "freshness"),
     "rounded_amount": ("gate policy->decide", "FM-1.4", "fidelity"),
     "deny_but_pay": ("gate decide->payout", "FM-2.6", "domain"),
+    "doubled_payout": ("gate payout->END", "FM-1.4", "fidelity"),
+    "policy_tightened_before_payout": ("act payout", "FM-3.2", "freshness"),
 }
 
 

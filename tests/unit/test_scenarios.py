@@ -38,8 +38,8 @@ def _with_faults(chain: Chain, *faults: Fault) -> Chain:
     return replace(chain, faults=faults)
 
 
-NOOP = Fault("noop", "extract", "silent_error", "changes nothing", _untouched,
-             "gate extract->policy", "FM-2.2")  # fmt: skip
+NOOP = Fault("noop", "extract", "silent_error", "changes nothing", "gate extract->policy",
+             "FM-2.2", _untouched)  # fmt: skip
 
 
 # --- the whole suite -----------------------------------------------------------------------
@@ -70,7 +70,8 @@ def test_clean_runs_raise_no_false_alarm(suite: list[ScenarioResult]) -> None:
 def test_suite_covers_every_failure_mode_and_eight_mast_codes(suite: list[ScenarioResult]) -> None:
     s = summarise(suite)
     assert s.ok
-    assert s.modes == ("handoff_loop", "lossy_summary", "silent_error", "stale_state")
+    modes = ("handoff_loop", "lossy_summary", "silent_error", "stale_state", "unknown_outcome")
+    assert s.modes == modes
     assert len(s.codes) >= 8
 
 
@@ -181,7 +182,10 @@ def test_command_prints_progress_and_the_table(
         "| research | endless_digging | handoff_loop | synthesise #3 | gate synthesise->gather #9 "
         "| escalate | FM-1.5 | ok |"
     )
-    assert "faults: 2 of 2 caught at their handoff with their MAST code; clean runs: 1, " in out
+    assert (
+        "faults: 2 of 2 caught at their handoff, before any harm, with their MAST code; "
+        "clean runs: 1, " in out
+    )
     assert "false alarms: 0" in out
 
 
@@ -197,8 +201,8 @@ def test_command_exits_non_zero_on_a_missed_fault(
     assert args.func(args) == command.EXIT_MISSED
     out, _ = capsys.readouterr()
     assert (
-        "| refund | noop | silent_error | extract #2 | - | - | - | MISSED: no gate caught it |"
-        in out
+        "| refund | noop | silent_error | extract #2 | - | - | - | MISSED: no gate caught it; "
+        "'issue_refund' ran on handoff #5, derived from the faulty handoff #2 |" in out
     )
 
 

@@ -1,5 +1,8 @@
 """``steps``: three stages, a slow one, and an effect whose executions are counted in Redis.
 
+The slow stage's agent raises on a job noted ``raise`` and kills its process on one noted
+``die`` (a poison input).
+
 The effect is the test's witness for "no action ran twice": every call of the action is counted
 (``calls``), and the effect itself is applied once per idempotency key (``effects``), the way a
 real downstream system dedups on the key it is given.
@@ -7,6 +10,7 @@ real downstream system dedups on the key it is given.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -58,6 +62,10 @@ def _pass(inp: Contract, ctx: AgentContext) -> AgentResult[Job]:
 
 def _slow(inp: Contract, ctx: AgentContext) -> AgentResult[Job]:
     assert isinstance(inp, Job)
+    if inp.note == "raise":
+        raise ValueError("the slow agent broke on this input")
+    if inp.note == "die":
+        os._exit(137)  # the process dies mid-node, every time (as an OOM kill would)
     deadline = time.monotonic() + inp.sleep_s
     while time.monotonic() < deadline:  # a long model call, say
         time.sleep(0.05)

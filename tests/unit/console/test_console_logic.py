@@ -55,7 +55,7 @@ def test_revise_and_running_next_stage() -> None:
     assert node_status(updates, _run("running"))["gate intake->inventory"] == "running"
 
 
-def test_waiting_marks_the_review_or_the_action_stage() -> None:
+def test_waiting_marks_the_review_or_the_act_node() -> None:
     updates = [_stage("sourcing", "po_draft"), _gate("sourcing", "po_draft", "escalate")]
     esc = Escalation(
         escalation_id="e",
@@ -68,7 +68,7 @@ def test_waiting_marks_the_review_or_the_action_stage() -> None:
     assert status["review sourcing->po_draft"] == "waiting"
     assert status["gate sourcing->po_draft"] == "waiting"
     action = esc.model_copy(update={"kind": "action", "request": {"stage": "place_order"}})
-    assert node_status([], _run("waiting"), action)["place_order"] == "waiting"
+    assert node_status([], _run("waiting"), action)["act place_order"] == "waiting"
 
 
 def test_a_human_decision_settles_the_escalated_gate() -> None:

@@ -1,0 +1,366 @@
+"""The commit step: the ``act <stage>`` node runs a stage's actions on the proposal its gate
+passed — the only place in a run where the world changes.
+
+For each action, in order, one action per run of the node (so each question to a human is
+asked in the same order when LangGraph re-runs the node on resume):
+
+1. the tier: ``approve`` asks a human, ``notify`` opens a veto window (the gate has passed, so
+   a human never approves an unchecked payload);
+2. the ledger: a recorded result means it was done (a re-run never repeats it); an intent
+   without a result means the worker died mid-call or the call raised: a ``retry_safe`` action
+   is called again with the same key, any other is handed to a human (confirm done / retry /
+   abort), never called blindly a second time;
+3. every fact the payload depends on (in the stage's input and output) is read again: a fact
+   that moved means no action, a verdict tagged FM-3.2, and the work goes back to the stage
+   that read it (or to a human once the edge's revision budget is spent);
+4. the intent is recorded, the action called with its idempotency key, the result recorded.
+
+When the last action is done, the proposal is delivered to the next stage (or ends the run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.actions import (
+    action_key,
+    ask,
+    moved_facts,
+    needs_human,
+    resolve_tier,
+    tier_request,
+    unknown_request,
+)
+from graph.chain import END, Action, Chain, Edge, FaultContext, Stage, act_node
+from graph.context import RunContext
+from graph.gate import deliver
+from graph.lineage import input_of, reader_of, refresh_targets
+from state.contracts import Contract, Fact
+from state.decisions import ActionRecord, Decision, EscalationRequest
+from state.mast import MastCode
+from state.run_state import TERMINAL, FaultMark, RunState
+from state.verdicts import CheckResult, GateDecision, GateVerdict
+
+
+class WorkerCrash(BaseException):
+    """A simulated worker death between an action's call and its record (``after_call``
+    faults). A ``BaseException``: nothing in a node may catch it, as nothing catches SIGKILL."""
+
+
+@dataclass
+class _Commit:
+    chain: Chain
+    stage: Stage
+    edge: Edge
+    state: RunState
+    ctx: RunContext
+    output: Contract
+    inp: Contract
+    seq: int
+
+    @property
+    def node(self) -> str:
+        return act_node(self.stage.name)
+
+    def record(self, action: Action, **fields: Any) -> dict[str, Any]:
+        tier, rule = resolve_tier(action, self.output)
+        record = ActionRecord(
+            stage=self.stage.name,
+            action=action.name,
+            tier=tier,
+            raised_by=rule.name if rule else None,
+            args=action.args(self.output),
+            handoff_seq=self.seq,
+            at=self.ctx.clock(),
+            **fields,
+        )
+        return record.model_dump(mode="json")
+
+    def verdict(
+        self, decision: GateDecision, checks: list[CheckResult], back_to: str | None = None
+    ) -> dict[str, Any]:
+        mast: list[MastCode] = sorted({m for c in checks for m in c.mast})
+        verdict = GateVerdict(
+            gate=self.node,
+            source=self.stage.name,
+            target=self.edge.target,
+            handoff_seq=self.seq,
+            decision=decision,
+            checks=checks,
+            mast=mast,
+            reasons=[f"[{c.check}] {c.detail}" for c in checks],
+            score=0.0,
+            at=self.ctx.clock(),
+            send_back_to=back_to,
+        )
+        return verdict.model_dump(mode="json")
+
+
+def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
+    """Actions of ``stage`` already done on handoff ``seq``."""
+    return {
+        a["action"]
+        for a in state.get("actions", [])
+        if a["stage"] == stage and a.get("handoff_seq") == seq and a["status"] == "executed"
+    }
+
+
+def _visit(state: RunState, stage: str, action: str, seq: int) -> int:
+    earlier = {
+        a.get("handoff_seq")
+        for a in state.get("actions", [])
+        if a["stage"] == stage and a["action"] == action and a["status"] == "executed"
+    }
+    return 1 + len(earlier - {seq})
+
+
+def _strike_before_action(c: _Commit) -> list[FaultMark]:
+    """Apply a ``before_action`` fault of the run, once: the world moves after the gate."""
+    name = c.ctx.inject
+    if not name:
+        return []
+    fault = c.chain.fault(name)
+    struck = any(m["fault"] == name for m in c.state.get("faults", [])) or name in c.ctx.struck
+    if fault.stage != c.stage.name or fault.when != "before_action" or struck:
+        return []
+    c.ctx.struck.add(name)
+    payload = c.output.model_dump(mode="json")
+    fault.apply(payload, FaultContext(c.ctx.run_id, c.ctx.sources))
+    return [{"fault": name, "node": c.node, "handoff_seq": c.seq}]
+
+
+def _stale(c: _Commit, action: Action, moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:
+    """No action on a moved fact: send the work back to the stage that read it, or ask."""
+    checks = [
+        CheckResult(
+            check="freshness",
+            name=f"freshness:{old.ref}",
+            ok=False,
+            mast=["FM-3.2"],
+            detail=f"{old.ref} moved since it was read (v{old.version}, {old.value!r}) and "
+            f"before '{action.name}' could run (now v{new.version}, {new.value!r})",
+            send_back_to=reader_of(c.state, old),
+        )
+        for old, new in moved
+    ]
+    readers = {chk.send_back_to for chk in checks}
+    back = readers.pop() if len(readers) == 1 else None
+    allowed = [*refresh_targets(c.chain, c.stage.name), c.stage.name]
+    back = back if back in allowed else c.stage.name
+    update: dict[str, Any] = {"actions": [c.record(action, status="skipped", idempotency_key="")]}
+    used = int(c.state.get("revisions", {}).get(c.edge.id, 0))
+    if used >= c.chain.budgets.max_revisions_per_edge:
+        decision = ask(_stale_request(c, action, checks), c.ctx)
+        if decision.action != "retry":
+            reason = f"action '{action.name}' not taken (facts moved); aborted by {decision.user}"
+            return update | {"status": "rejected", "reason": reason}
+    reasons = [f"[freshness] {chk.detail}" for chk in checks]
+    return update | {
+        "verdicts": [c.verdict("revise", checks, back)],
+        "feedback": {back: reasons},
+        "revisions": {c.edge.id: 1},
+    }
+
+
+def _stale_request(c: _Commit, action: Action, checks: list[CheckResult]) -> EscalationRequest:
+    return EscalationRequest(
+        kind="action",
+        run_id=c.ctx.run_id,
+        stage=c.stage.name,
+        what=f"Facts keep moving under action '{action.name}' of stage '{c.stage.name}' "
+        f"(owner: {c.stage.owner}): the revision budget of {c.edge.id} is spent",
+        why=[chk.detail for chk in checks],
+        proposed=action.args(c.output),
+        tier="approve",
+        allowed=["retry", "reject"],
+        labels={"retry": "read again", "reject": "abort"},
+        scope=f"stale|{c.seq}|{action.name}|{c.state.get('revisions', {}).get(c.edge.id, 0)}",
+    )
+
+
+def _unknown(c: _Commit, action: Action, key: str) -> tuple[Decision | None, dict[str, Any]]:
+    """An intent without a result: ask a human unless the action is safe to call again."""
+    entry = c.ctx.ledger.entry(key)
+    assert entry is not None
+    if action.retry_safe and not entry.error:
+        return None, {}
+    request = unknown_request(c.stage, action, key, entry, c.ctx, f"{c.stage.name}|{c.seq}")
+    decision = ask(request, c.ctx)
+    check = CheckResult(
+        check="action",
+        name=f"action:{action.name}",
+        ok=False,
+        on_fail="escalate",
+        mast=["FM-3.2"],
+        detail=f"outcome unknown ({request.why[0]}): {decision.action} by {decision.user}",
+    )
+    return decision, {"verdicts": [c.verdict("escalate", [check])]}
+
+
+def _call(c: _Commit, action: Action, key: str, by: str | None, first: bool) -> dict[str, Any]:
+    """Call the action (its intent is recorded) and record what came back."""
+    try:
+        result = action.run(c.output, key, c.ctx.sources)
+    except Exception as exc:
+        # It may have done something before it raised: the outcome is unknown, and the next run
+        # of this node asks a human (a new question, not a replay of an earlier answer).
+        error = f"{type(exc).__name__}: {exc}"
+        c.ctx.ledger.fail(key, error)
+        rec = c.record(action, status="unknown", idempotency_key=key, error=error, decided_by=by)
+        return {"actions": [rec]}
+    fault = c.chain.fault(c.ctx.inject) if c.ctx.inject else None
+    crash = fault is not None and fault.when == "after_call" and fault.stage == c.stage.name
+    if first and crash and fault is not None and fault.name not in c.ctx.struck:
+        c.ctx.struck.add(fault.name)
+        raise WorkerCrash(f"{fault.name}: the worker died after calling '{action.name}'")
+    c.ctx.ledger.finish(key, result)
+    rec = c.record(action, status="executed", idempotency_key=key, result=result, decided_by=by)
+    return {"actions": [rec]}
+
+
+def _approval(c: _Commit, action: Action, key: str) -> tuple[str | None, dict[str, Any]]:
+    """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
+    tier, rule = resolve_tier(action, c.output)
+    earlier = [
+        a
+        for a in c.state.get("actions", [])
+        if a["action"] == action.name and a.get("handoff_seq") == c.seq
+    ]
+    if earlier:  # asked in an earlier run of this node (its call then failed)
+        return earlier[-1].get("decided_by"), {}
+    if not needs_human(tier, c.ctx):
+        return None, {}
+    args = action.args(c.output)
+    request = tier_request(c.stage, action, args, tier, rule, c.ctx, f"{c.stage.name}|{c.seq}")
+    decision = ask(request, c.ctx)
+    if decision.action == "approve":
+        return decision.user, {}
+    verb = "vetoed" if tier == "notify" else "rejected"
+    comment = f": {decision.comment}" if decision.comment else ""
+    rec = c.record(action, status=verb, idempotency_key=key, decided_by=decision.user)
+    reason = f"action '{action.name}' {verb} by {decision.user}{comment}"
+    return decision.user, {"actions": [rec], "status": "rejected", "reason": reason}
+
+
+def _resolve_unknown(c: _Commit, action: Action, key: str, by: str | None) -> dict[str, Any]:
+    """Confirm done, retry (same key) or abort an action whose outcome is unknown."""
+    answer, update = _unknown(c, action, key)
+    if answer is not None and answer.action == "approve":
+        result = {"confirmed_by": answer.user, "comment": answer.comment}
+        c.ctx.ledger.finish(key, result)
+        rec = c.record(
+            action, status="executed", idempotency_key=key, result=result, decided_by=answer.user
+        )
+        return update | {"actions": [rec]}
+    if answer is not None and answer.action != "retry":
+        rec = c.record(action, status="aborted", idempotency_key=key, decided_by=answer.user)
+        reason = f"action '{action.name}' outcome unknown; aborted by {answer.user}"
+        return update | {"actions": [rec], "status": "rejected", "reason": reason}
+    entry = c.ctx.ledger.entry(key)
+    c.ctx.ledger.begin(key, entry.args if entry else action.args(c.output))
+    return _merge(update, _call(c, action, key, by, first=False))
+
+
+def commit(c: _Commit, action: Action) -> dict[str, Any]:
+    """Take (or refuse) one action; the update says what happened."""
+    ctx = c.ctx
+    visit = _visit(c.state, c.stage.name, action.name, c.seq)
+    key = action_key(ctx.run_id, c.stage.name, action.name, visit)
+    by, refused = _approval(c, action, key)
+    if refused:
+        return refused
+    entry = ctx.ledger.entry(key)
+    if entry is not None and entry.result is not None:  # done before (a re-run, a resume)
+        rec = c.record(
+            action, status="executed", idempotency_key=key, result=entry.result, decided_by=by
+        )
+        return {"actions": [rec]}
+    if entry is not None:
+        return _resolve_unknown(c, action, key, by)
+    marks = _strike_before_action(c)
+    sources = ctx.sources_for(f"act|{c.stage.name}|{c.seq}|{action.name}")
+    moved = moved_facts([c.inp, c.output], sources)
+    if moved:
+        return _stale(c, action, moved) | {"faults": marks}
+    ctx.ledger.begin(key, action.args(c.output))
+    return _call(c, action, key, by, first=True) | {"faults": marks}
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out.get(key, []) + value if isinstance(value, list) else value
+    return out
+
+
+def make_act_node(chain: Chain, stage: Stage) -> Any:
+    """The ``act`` node of ``stage`` (a stage with actions)."""
+
+    def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        stop = ctx.should_stop(stage.name)
+        if stop:
+            return {"status": "killed", "reason": stop}
+        handoff = state["handoffs"][-1]
+        edge = chain.edge(stage.name, handoff["target"])
+        c = _Commit(
+            chain=chain,
+            stage=stage,
+            edge=edge,
+            state=state,
+            ctx=ctx,
+            output=stage.produces.model_validate(handoff["payload"]),
+            inp=input_of(chain, stage, state)[0],
+            seq=handoff["seq"],
+        )
+        done = executed_on(state, stage.name, c.seq)
+        todo = [a for a in stage.actions if a.name not in done]
+        update = commit(c, todo[0])
+        finished = [r for r in update.get("actions", []) if r["status"] == "executed"]
+        if finished and len(todo) == 1 and "status" not in update:
+            update |= deliver(edge, handoff["payload"], c.seq)
+        return update
+
+    act.__name__ = f"act_{stage.name}"
+    return act
+
+
+def make_act_router(stage: Stage) -> Callable[[RunState], str]:
+    """The pure router after ``act <stage>``: next action, the next stage, a refresh, or out."""
+
+    def route_act(state: RunState) -> str:
+        if state.get("status") in TERMINAL:
+            return "stop"
+        handoff = state["handoffs"][-1]
+        verdict = state["verdicts"][-1] if state.get("verdicts") else None
+        if (
+            verdict is not None
+            and verdict["gate"] == act_node(stage.name)
+            and verdict["handoff_seq"] == handoff["seq"]
+            and verdict["decision"] == "revise"
+        ):
+            back = verdict["send_back_to"]
+            return "revise" if back == stage.name else f"refresh {back}"
+        if len(executed_on(state, stage.name, handoff["seq"])) < len(stage.actions):
+            return "next"
+        return handoff["target"]
+
+    route_act.__name__ = f"route_act_{stage.name}"
+    return route_act
+
+
+def act_path_map(chain: Chain, stage: Stage) -> dict[Hashable, str]:
+    """Where the ``act`` node of ``stage`` leads, for ``add_conditional_edges``."""
+    # next: the stage's next action, or the same one again after a call that raised (a new
+    # run of the node asks a human what happened).
+    path: dict[Hashable, str] = {"stop": END, "next": act_node(stage.name)}
+    for edge in chain.out_edges(stage.name):
+        path[edge.target] = END if edge.target == END else edge.target
+    path["revise"] = stage.name
+    for target in refresh_targets(chain, stage.name):
+        path[f"refresh {target}"] = target
+    return path

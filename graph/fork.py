@@ -1,0 +1,195 @@
+"""Forks: a new run from a checkpoint of another, with edited state that is gated like any
+handoff.
+
+Only what a stage is about to read may be edited: the run's input before the entry stage runs
+(``request.*``, validated against the entry contract like any new run's input), or the payload
+delivered to the next stage (``inbox.<stage>.payload.*``). An edited delivery is not written
+into the stage's inbox: it becomes a new handoff by ``human:<user> (fork)`` on the edge it
+travels, so the gate of that edge checks it (contract, fidelity, freshness, invariants) before
+the stage reads it or any action runs on it. A fork's edit that fails its gate goes to a human.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Overwrite
+from pydantic import ValidationError
+
+from graph.chain import Chain
+from graph.hashing import decision_hash
+from state.run_state import Handoff, RunState
+
+if TYPE_CHECKING:
+    from graph.runner import Compiled
+
+
+class ForkError(ValueError):
+    """A fork that cannot be made as asked; the message is one line for the user."""
+
+
+def _set(target: dict[str, Any], path: list[str], value: Any, full: str) -> None:
+    node = target
+    for part in path[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            raise ForkError(f"no state path '{full}'")
+        node = node[part]
+    if not isinstance(node, dict) or not path:
+        raise ForkError(f"no state path '{full}'")
+    node[path[-1]] = value
+
+
+def _edited(values: RunState, sets: dict[str, Any], next_nodes: tuple[str, ...]) -> dict[str, Any]:
+    """``{"request": new request}`` or ``{"inbox": (stage, new delivery)}`` from ``sets``."""
+    request = copy.deepcopy(dict(values.get("request", {})))
+    inbox = copy.deepcopy(dict(values.get("inbox", {})))
+    touched: set[str] = set()
+    for path, value in sets.items():
+        top, *rest = path.split(".")
+        if top == "request" and rest:
+            _set(request, rest, value, path)
+            touched.add("request")
+        elif top == "inbox" and len(rest) >= 3 and rest[1] == "payload":
+            stage = rest[0]
+            if next_nodes != (stage,):
+                nxt = ", ".join(next_nodes) or "nothing"
+                raise ForkError(
+                    f"'{stage}' is not about to run at this checkpoint (next: {nxt}): pick the "
+                    "checkpoint where it is (waybill history RUN)"
+                )
+            if stage not in inbox:
+                raise ForkError(f"no state path '{path}'")
+            _set(cast(dict[str, Any], inbox[stage]), rest[1:], value, path)
+            touched.add(f"inbox:{stage}")
+        else:
+            raise ForkError(
+                f"'{path}' cannot be edited: a fork edits what the next stage reads "
+                "(request.FIELD before the first stage, inbox.STAGE.payload.FIELD after)"
+            )
+    if len(touched) > 1:
+        raise ForkError("a fork edits one payload at a time (the one the next stage reads)")
+    if touched == {"request"}:
+        return {"request": request}
+    if touched:
+        stage = next(iter(touched)).split(":", 1)[1]
+        return {"inbox": (stage, inbox[stage])}
+    return {}
+
+
+def fork_update(
+    chain: Chain,
+    values: RunState,
+    next_nodes: tuple[str, ...],
+    sets: dict[str, Any],
+    *,
+    new_run_id: str,
+    user: str,
+) -> tuple[dict[str, Any], str | None]:
+    """The state update that starts the fork, and the node to apply it as.
+
+    Raises:
+        ForkError: a path that cannot be edited, or an edited request that breaks the entry
+            contract.
+    """
+    update: dict[str, Any] = {"run_id": Overwrite(new_run_id)}
+    edited = _edited(values, sets, next_nodes)
+    if "request" in edited:
+        if next_nodes != (chain.entry,):
+            raise ForkError("request.* can be edited only before the first stage runs")
+        try:
+            chain.stage(chain.entry).consumes.model_validate(edited["request"])
+        except ValidationError as exc:
+            raise ForkError(f"the edited request is not valid: {exc.errors()[0]['msg']}") from None
+        update["request"] = Overwrite(edited["request"])
+        return update, None
+    if "inbox" in edited:
+        stage, delivery = edited["inbox"]
+        source = chain.stage(delivery["source"])
+        handoffs = values.get("handoffs", [])
+        delivered = next((h for h in handoffs if h["seq"] == delivery["seq"]), None)
+        handoff: Handoff = {
+            "seq": len(handoffs) + 1,
+            "stage": source.name,
+            "target": stage,
+            "contract": source.produces.__name__,
+            "payload": delivery["payload"],
+            "hash": decision_hash(delivery["payload"]),
+            "attempt": (delivered["attempt"] + 1) if delivered else 1,
+            "input_seq": delivered["input_seq"] if delivered else 0,
+            "by": f"human:{user} (fork)",
+            "error": "",
+        }
+        update["handoffs"] = [handoff]
+        # Applied as the producing stage: its router sends the edit to the gate of its edge.
+        return update, source.name
+    return update, None
+
+
+def copy_thread(saver: BaseCheckpointSaver[Any], source: str, target: str) -> None:
+    """Copy every checkpoint and pending write of thread ``source`` to ``target``.
+
+    The saver's own ``copy_thread`` when it has one (ours does, in one script); otherwise
+    through the public ``list``/``put``/``put_writes`` of any saver (LangGraph's in-memory one
+    leaves ``copy_thread`` unimplemented).
+    """
+    try:
+        saver.copy_thread(source, target)
+        return
+    except NotImplementedError:
+        pass
+    for tup in reversed(list(saver.list({"configurable": {"thread_id": source}}))):
+        configurable: dict[str, Any] = {
+            "thread_id": target,
+            "checkpoint_ns": tup.config["configurable"].get("checkpoint_ns", ""),
+        }
+        if tup.parent_config is not None:
+            configurable["checkpoint_id"] = tup.parent_config["configurable"]["checkpoint_id"]
+        versions = dict(tup.checkpoint["channel_versions"])
+        saver.put({"configurable": configurable}, tup.checkpoint, tup.metadata, versions)
+        saved: RunnableConfig = {
+            "configurable": {**configurable, "checkpoint_id": tup.checkpoint["id"]}
+        }
+        by_task: dict[str, list[tuple[str, Any]]] = {}
+        for task_id, channel, value in tup.pending_writes or []:
+            by_task.setdefault(task_id, []).append((channel, value))
+        for task_id, writes in by_task.items():
+            saver.put_writes(saved, writes, task_id)
+
+
+def fork_thread(
+    graph: Compiled,
+    saver: BaseCheckpointSaver[Any],
+    run_id: str,
+    checkpoint_id: str,
+    *,
+    new_run_id: str,
+    chain: Chain,
+    sets: dict[str, Any],
+    user: str,
+) -> None:
+    """Copy ``run_id``'s checkpoints to ``new_run_id`` and start it at ``checkpoint_id`` with
+    ``sets`` applied (see :func:`fork_update`); ``graph`` is compiled with ``saver``.
+
+    Raises:
+        ForkError: no such checkpoint, or an edit that cannot be made.
+    """
+    at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
+    snap = graph.get_state(at)
+    if not snap.values:
+        raise ForkError(f"run {run_id} has no checkpoint {checkpoint_id}")
+    values = cast(RunState, snap.values)
+    update, as_node = fork_update(
+        chain, values, tuple(snap.next), sets, new_run_id=new_run_id, user=user
+    )
+    copy_thread(saver, run_id, new_run_id)
+    new: RunnableConfig = {
+        "configurable": {
+            "thread_id": new_run_id,
+            "checkpoint_ns": "",
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+    graph.update_state(new, update, as_node=as_node)
