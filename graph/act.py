@@ -21,7 +21,6 @@ When the last action is done, the proposal is delivered to the next stage (or en
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -35,15 +34,14 @@ from graph.actions import (
     tier_request,
     unknown_request,
 )
-from graph.chain import END, Action, Chain, Edge, FaultContext, Stage, act_node
+from graph.chain import END, Action, Chain, Stage, act_node
+from graph.commit import Commit, executed_on, stale, strike_before_action, visit
 from graph.context import RunContext
 from graph.gate import deliver
-from graph.lineage import input_of, reader_of, refresh_targets
-from state.contracts import Contract, Fact
-from state.decisions import ActionRecord, Decision, EscalationRequest
-from state.mast import MastCode
-from state.run_state import TERMINAL, FaultMark, RunState
-from state.verdicts import CheckResult, GateDecision, GateVerdict
+from graph.lineage import input_of, refresh_targets
+from state.decisions import Decision
+from state.run_state import TERMINAL, RunState
+from state.verdicts import CheckResult
 
 
 class WorkerCrash(BaseException):
@@ -51,138 +49,7 @@ class WorkerCrash(BaseException):
     faults). A ``BaseException``: nothing in a node may catch it, as nothing catches SIGKILL."""
 
 
-@dataclass
-class _Commit:
-    chain: Chain
-    stage: Stage
-    edge: Edge
-    state: RunState
-    ctx: RunContext
-    output: Contract
-    inp: Contract
-    seq: int
-
-    @property
-    def node(self) -> str:
-        return act_node(self.stage.name)
-
-    def record(self, action: Action, **fields: Any) -> dict[str, Any]:
-        tier, rule = resolve_tier(action, self.output)
-        record = ActionRecord(
-            stage=self.stage.name,
-            action=action.name,
-            tier=tier,
-            raised_by=rule.name if rule else None,
-            args=action.args(self.output),
-            handoff_seq=self.seq,
-            at=self.ctx.clock(),
-            **fields,
-        )
-        return record.model_dump(mode="json")
-
-    def verdict(
-        self, decision: GateDecision, checks: list[CheckResult], back_to: str | None = None
-    ) -> dict[str, Any]:
-        mast: list[MastCode] = sorted({m for c in checks for m in c.mast})
-        verdict = GateVerdict(
-            gate=self.node,
-            source=self.stage.name,
-            target=self.edge.target,
-            handoff_seq=self.seq,
-            decision=decision,
-            checks=checks,
-            mast=mast,
-            reasons=[f"[{c.check}] {c.detail}" for c in checks],
-            score=0.0,
-            at=self.ctx.clock(),
-            send_back_to=back_to,
-        )
-        return verdict.model_dump(mode="json")
-
-
-def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
-    """Actions of ``stage`` already done on handoff ``seq``."""
-    return {
-        a["action"]
-        for a in state.get("actions", [])
-        if a["stage"] == stage and a.get("handoff_seq") == seq and a["status"] == "executed"
-    }
-
-
-def _visit(state: RunState, stage: str, action: str, seq: int) -> int:
-    earlier = {
-        a.get("handoff_seq")
-        for a in state.get("actions", [])
-        if a["stage"] == stage and a["action"] == action and a["status"] == "executed"
-    }
-    return 1 + len(earlier - {seq})
-
-
-def _strike_before_action(c: _Commit) -> list[FaultMark]:
-    """Apply a ``before_action`` fault of the run, once: the world moves after the gate."""
-    name = c.ctx.inject
-    if not name:
-        return []
-    fault = c.chain.fault(name)
-    struck = any(m["fault"] == name for m in c.state.get("faults", [])) or name in c.ctx.struck
-    if fault.stage != c.stage.name or fault.when != "before_action" or struck:
-        return []
-    c.ctx.struck.add(name)
-    payload = c.output.model_dump(mode="json")
-    fault.apply(payload, FaultContext(c.ctx.run_id, c.ctx.sources))
-    return [{"fault": name, "node": c.node, "handoff_seq": c.seq}]
-
-
-def _stale(c: _Commit, action: Action, moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:
-    """No action on a moved fact: send the work back to the stage that read it, or ask."""
-    checks = [
-        CheckResult(
-            check="freshness",
-            name=f"freshness:{old.ref}",
-            ok=False,
-            mast=["FM-3.2"],
-            detail=f"{old.ref} moved since it was read (v{old.version}, {old.value!r}) and "
-            f"before '{action.name}' could run (now v{new.version}, {new.value!r})",
-            send_back_to=reader_of(c.state, old),
-        )
-        for old, new in moved
-    ]
-    readers = {chk.send_back_to for chk in checks}
-    back = readers.pop() if len(readers) == 1 else None
-    allowed = [*refresh_targets(c.chain, c.stage.name), c.stage.name]
-    back = back if back in allowed else c.stage.name
-    update: dict[str, Any] = {"actions": [c.record(action, status="skipped", idempotency_key="")]}
-    used = int(c.state.get("revisions", {}).get(c.edge.id, 0))
-    if used >= c.chain.budgets.max_revisions_per_edge:
-        decision = ask(_stale_request(c, action, checks), c.ctx)
-        if decision.action != "retry":
-            reason = f"action '{action.name}' not taken (facts moved); aborted by {decision.user}"
-            return update | {"status": "rejected", "reason": reason}
-    reasons = [f"[freshness] {chk.detail}" for chk in checks]
-    return update | {
-        "verdicts": [c.verdict("revise", checks, back)],
-        "feedback": {back: reasons},
-        "revisions": {c.edge.id: 1},
-    }
-
-
-def _stale_request(c: _Commit, action: Action, checks: list[CheckResult]) -> EscalationRequest:
-    return EscalationRequest(
-        kind="action",
-        run_id=c.ctx.run_id,
-        stage=c.stage.name,
-        what=f"Facts keep moving under action '{action.name}' of stage '{c.stage.name}' "
-        f"(owner: {c.stage.owner}): the revision budget of {c.edge.id} is spent",
-        why=[chk.detail for chk in checks],
-        proposed=action.args(c.output),
-        tier="approve",
-        allowed=["retry", "reject"],
-        labels={"retry": "read again", "reject": "abort"},
-        scope=f"stale|{c.seq}|{action.name}|{c.state.get('revisions', {}).get(c.edge.id, 0)}",
-    )
-
-
-def _unknown(c: _Commit, action: Action, key: str) -> tuple[Decision | None, dict[str, Any]]:
+def _unknown(c: Commit, action: Action, key: str) -> tuple[Decision | None, dict[str, Any]]:
     """An intent without a result: ask a human unless the action is safe to call again."""
     entry = c.ctx.ledger.entry(key)
     assert entry is not None
@@ -201,7 +68,7 @@ def _unknown(c: _Commit, action: Action, key: str) -> tuple[Decision | None, dic
     return decision, {"verdicts": [c.verdict("escalate", [check])]}
 
 
-def _call(c: _Commit, action: Action, key: str, by: str | None, first: bool) -> dict[str, Any]:
+def _call(c: Commit, action: Action, key: str, by: str | None, first: bool) -> dict[str, Any]:
     """Call the action (its intent is recorded) and record what came back."""
     try:
         result = action.run(c.output, key, c.ctx.sources)
@@ -222,7 +89,7 @@ def _call(c: _Commit, action: Action, key: str, by: str | None, first: bool) -> 
     return {"actions": [rec]}
 
 
-def _approval(c: _Commit, action: Action, key: str) -> tuple[str | None, dict[str, Any]]:
+def _approval(c: Commit, action: Action, key: str) -> tuple[str | None, dict[str, Any]]:
     """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
     tier, rule = resolve_tier(action, c.output)
     earlier = [
@@ -246,7 +113,7 @@ def _approval(c: _Commit, action: Action, key: str) -> tuple[str | None, dict[st
     return decision.user, {"actions": [rec], "status": "rejected", "reason": reason}
 
 
-def _resolve_unknown(c: _Commit, action: Action, key: str, by: str | None) -> dict[str, Any]:
+def _resolve_unknown(c: Commit, action: Action, key: str, by: str | None) -> dict[str, Any]:
     """Confirm done, retry (same key) or abort an action whose outcome is unknown."""
     answer, update = _unknown(c, action, key)
     if answer is not None and answer.action == "approve":
@@ -265,11 +132,11 @@ def _resolve_unknown(c: _Commit, action: Action, key: str, by: str | None) -> di
     return _merge(update, _call(c, action, key, by, first=False))
 
 
-def commit(c: _Commit, action: Action) -> dict[str, Any]:
+def commit(c: Commit, action: Action) -> dict[str, Any]:
     """Take (or refuse) one action; the update says what happened."""
     ctx = c.ctx
-    visit = _visit(c.state, c.stage.name, action.name, c.seq)
-    key = action_key(ctx.run_id, c.stage.name, action.name, visit)
+    n = visit(c.state, c.stage.name, action.name, c.seq)
+    key = action_key(ctx.run_id, c.stage.name, action.name, n)
     by, refused = _approval(c, action, key)
     if refused:
         return refused
@@ -281,11 +148,11 @@ def commit(c: _Commit, action: Action) -> dict[str, Any]:
         return {"actions": [rec]}
     if entry is not None:
         return _resolve_unknown(c, action, key, by)
-    marks = _strike_before_action(c)
+    marks = strike_before_action(c)
     sources = ctx.sources_for(f"act|{c.stage.name}|{c.seq}|{action.name}")
     moved = moved_facts([c.inp, c.output], sources)
     if moved:
-        return _stale(c, action, moved) | {"faults": marks}
+        return stale(c, action, moved) | {"faults": marks}
     ctx.ledger.begin(key, action.args(c.output))
     return _call(c, action, key, by, first=True) | {"faults": marks}
 
@@ -307,7 +174,7 @@ def make_act_node(chain: Chain, stage: Stage) -> Any:
             return {"status": "killed", "reason": stop}
         handoff = state["handoffs"][-1]
         edge = chain.edge(stage.name, handoff["target"])
-        c = _Commit(
+        c = Commit(
             chain=chain,
             stage=stage,
             edge=edge,

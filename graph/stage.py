@@ -29,6 +29,19 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
 
 
+def _wrong_type(stage: Stage, result: object) -> str:
+    if not isinstance(result, AgentResult):
+        return f"the agent returned {type(result).__name__}, not an AgentResult"
+    if not isinstance(result.output, BaseModel):
+        return f"the agent's output is a {type(result.output).__name__}, not a contract"
+    if not isinstance(result.output, stage.produces):
+        return (
+            f"the agent returned a {type(result.output).__name__}; "
+            f"'{stage.name}' produces {stage.produces.__name__}"
+        )
+    return ""
+
+
 def call_agent(
     stage: Stage, inp: Contract, actx: AgentContext
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -38,26 +51,19 @@ def call_agent(
     """
     try:
         result = stage.agent(inp, actx)
-        if not isinstance(result, AgentResult):
-            raise TypeError(f"the agent returned {type(result).__name__}, not an AgentResult")
-        if not isinstance(result.output, BaseModel):
-            raise TypeError(f"the agent's output is a {type(result.output).__name__}, not a model")
+        wrong = _wrong_type(stage, result)
+        if wrong and not (isinstance(result, AgentResult) and isinstance(result.output, BaseModel)):
+            record = DecisionRecord(chosen="nothing usable", rationale=wrong, confidence=0.0)
+            return {}, record.model_dump(mode="json") | {"error": wrong}
         payload = result.output.model_dump(mode="json")
         decision = result.decision.model_dump(mode="json")
-        if not isinstance(result.output, stage.produces):
-            decision["error"] = (
-                f"the agent returned a {type(result.output).__name__}; "
-                f"'{stage.name}' produces {stage.produces.__name__}"
-            )
-        return payload, decision
+        return payload, decision | ({"error": wrong} if wrong else {})
     except budget.BudgetExhausted:
         raise
     except Exception as exc:  # an agent's failure is a failed handoff, never a crashed run
+        error = f"the agent raised {_error(exc)}"
         record = DecisionRecord(
-            chosen="nothing: the agent failed",
-            rationale=f"the agent raised {_error(exc)}",
-            confidence=0.0,
-            error=f"the agent raised {_error(exc)}",
+            chosen="nothing: the agent failed", rationale=error, confidence=0.0, error=error
         )
         return {}, record.model_dump(mode="json")
 

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=None,
         description="`provider:model` for LLM brains; unset means deterministic rule brains.",
     )
+    llm_max_output_tokens: int = Field(
+        default=1024,
+        ge=1,
+        description="The answer length a model call is budgeted at before it is made (when the "
+        "model sets no max_tokens of its own).",
+    )
     recursion_limit: int = Field(default=200, ge=10, description="LangGraph recursion limit.")
     console_host: str = Field(default="127.0.0.1", description="Console bind address.")
     console_port: int = Field(default=8501, ge=1, le=65535)

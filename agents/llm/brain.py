@@ -22,8 +22,10 @@ from pydantic import BaseModel, PrivateAttr
 
 from agents.llm.models import ModelConfigError, model_for
 from graph.agent import Agent, AgentContext, AgentResult
+from graph.budget import BudgetExhausted
 from state.contracts import Contract
 from state.decisions import DecisionRecord
+from state.settings import get_settings
 
 C = TypeVar("C", bound=Contract)
 
@@ -161,13 +163,55 @@ def _error_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
+def _text_tokens(messages: list[BaseMessage]) -> int:
+    """A rough token count of a prompt (4 characters a token, as providers' rules of thumb)."""
+    return sum(len(str(m.content)) for m in messages) // 4 + 4 * len(messages)
+
+
+def check_budget(
+    model: BaseChatModel, messages: list[BaseMessage], ctx: AgentContext, agent: str
+) -> None:
+    """Refuse a call that would go past the run's token or cost budget, before it is made.
+
+    Raises:
+        BudgetExhausted: the prompt plus the longest answer allowed does not fit what is left.
+    """
+    left = ctx.budget
+    if left.cost is not None and left.cost <= 0:
+        raise BudgetExhausted(
+            f"budget:cost exhausted before '{agent}' could call its model: "
+            f"{(left.cost_limit or 0) - left.cost:,.4f} spent of {left.cost_limit:,.4f}"
+        )
+    if left.tokens is None:
+        return
+    ceiling = getattr(model, "max_tokens", None)
+    answer = (
+        ceiling
+        if isinstance(ceiling, int) and ceiling > 0
+        else get_settings().llm_max_output_tokens
+    )
+    prompt = _text_tokens(messages)
+    if prompt + answer > left.tokens:
+        spent = (left.tokens_limit or 0) - left.tokens
+        raise BudgetExhausted(
+            f"budget:tokens would be exceeded by the next call of '{agent}': it needs up to "
+            f"{prompt + answer:,} tokens (prompt ~{prompt:,} + answer up to {answer:,}); "
+            f"{spent:,} of {left.tokens_limit:,} spent, {left.tokens:,} left"
+        )
+
+
 def ask_model(
     model: BaseChatModel, spec: LlmSpec, inp: Contract, ctx: AgentContext, agent: str
 ) -> AgentResult[Contract]:
-    """Run one LLM turn for ``agent``; a failed call or a malformed answer is handed on as is."""
+    """Run one LLM turn for ``agent``; a failed call or a malformed answer is handed on as is.
+
+    Raises:
+        BudgetExhausted: the call would go past the run's budget (it is not made).
+    """
     label = _label(model)
     who = f"{agent} (llm: {label})"
     messages = prompt_messages(spec, inp, ctx)
+    check_budget(model, messages, ctx, agent)
     try:
         structured = model.with_structured_output(spec.produces, include_raw=True)
         answer: Any = structured.invoke(messages)

@@ -1,0 +1,151 @@
+"""One commit of the act node: what it records (action records, verdicts) and how it refuses
+to act on a fact that moved since it was read (the work goes back to the stage that read it).
+See ``graph.act`` for the whole commit step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graph.actions import ask, resolve_tier
+from graph.chain import Action, Chain, Edge, FaultContext, Stage, act_node
+from graph.context import RunContext
+from graph.lineage import reader_of, refresh_targets
+from state.contracts import Contract, Fact
+from state.decisions import ActionRecord, EscalationRequest
+from state.mast import MastCode
+from state.run_state import FaultMark, RunState
+from state.verdicts import CheckResult, GateDecision, GateVerdict
+
+
+@dataclass
+class Commit:
+    """The act node's view of one passed proposal: what it acts on and how it records it."""
+
+    chain: Chain
+    stage: Stage
+    edge: Edge
+    state: RunState
+    ctx: RunContext
+    output: Contract
+    inp: Contract
+    seq: int
+
+    @property
+    def node(self) -> str:
+        return act_node(self.stage.name)
+
+    def record(self, action: Action, **fields: Any) -> dict[str, Any]:
+        tier, rule = resolve_tier(action, self.output)
+        record = ActionRecord(
+            stage=self.stage.name,
+            action=action.name,
+            tier=tier,
+            raised_by=rule.name if rule else None,
+            args=action.args(self.output),
+            handoff_seq=self.seq,
+            at=self.ctx.clock(),
+            **fields,
+        )
+        return record.model_dump(mode="json")
+
+    def verdict(
+        self, decision: GateDecision, checks: list[CheckResult], back_to: str | None = None
+    ) -> dict[str, Any]:
+        mast: list[MastCode] = sorted({m for c in checks for m in c.mast})
+        verdict = GateVerdict(
+            gate=self.node,
+            source=self.stage.name,
+            target=self.edge.target,
+            handoff_seq=self.seq,
+            decision=decision,
+            checks=checks,
+            mast=mast,
+            reasons=[f"[{c.check}] {c.detail}" for c in checks],
+            score=0.0,
+            at=self.ctx.clock(),
+            send_back_to=back_to,
+        )
+        return verdict.model_dump(mode="json")
+
+
+def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
+    """Actions of ``stage`` already done on handoff ``seq``."""
+    return {
+        a["action"]
+        for a in state.get("actions", [])
+        if a["stage"] == stage and a.get("handoff_seq") == seq and a["status"] == "executed"
+    }
+
+
+def visit(state: RunState, stage: str, action: str, seq: int) -> int:
+    earlier = {
+        a.get("handoff_seq")
+        for a in state.get("actions", [])
+        if a["stage"] == stage and a["action"] == action and a["status"] == "executed"
+    }
+    return 1 + len(earlier - {seq})
+
+
+def strike_before_action(c: Commit) -> list[FaultMark]:
+    """Apply a ``before_action`` fault of the run, once: the world moves after the gate."""
+    name = c.ctx.inject
+    if not name:
+        return []
+    fault = c.chain.fault(name)
+    struck = any(m["fault"] == name for m in c.state.get("faults", [])) or name in c.ctx.struck
+    if fault.stage != c.stage.name or fault.when != "before_action" or struck:
+        return []
+    c.ctx.struck.add(name)
+    payload = c.output.model_dump(mode="json")
+    fault.apply(payload, FaultContext(c.ctx.run_id, c.ctx.sources))
+    return [{"fault": name, "node": c.node, "handoff_seq": c.seq}]
+
+
+def stale(c: Commit, action: Action, moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:
+    """No action on a moved fact: send the work back to the stage that read it, or ask."""
+    checks = [
+        CheckResult(
+            check="freshness",
+            name=f"freshness:{old.ref}",
+            ok=False,
+            mast=["FM-3.2"],
+            detail=f"{old.ref} moved since it was read (v{old.version}, {old.value!r}) and "
+            f"before '{action.name}' could run (now v{new.version}, {new.value!r})",
+            send_back_to=reader_of(c.state, old),
+        )
+        for old, new in moved
+    ]
+    readers = {chk.send_back_to for chk in checks}
+    back = readers.pop() if len(readers) == 1 else None
+    allowed = [*refresh_targets(c.chain, c.stage.name), c.stage.name]
+    back = back if back in allowed else c.stage.name
+    update: dict[str, Any] = {"actions": [c.record(action, status="skipped", idempotency_key="")]}
+    used = int(c.state.get("revisions", {}).get(c.edge.id, 0))
+    if used >= c.chain.budgets.max_revisions_per_edge:
+        decision = ask(_stale_request(c, action, checks), c.ctx)
+        if decision.action != "retry":
+            reason = f"action '{action.name}' not taken (facts moved); aborted by {decision.user}"
+            return update | {"status": "rejected", "reason": reason}
+    reasons = [f"[freshness] {chk.detail}" for chk in checks]
+    return update | {
+        "verdicts": [c.verdict("revise", checks, back)],
+        "feedback": {back: reasons},
+        "revisions": {c.edge.id: 1},
+    }
+
+
+def _stale_request(c: Commit, action: Action, checks: list[CheckResult]) -> EscalationRequest:
+    return EscalationRequest(
+        kind="action",
+        run_id=c.ctx.run_id,
+        stage=c.stage.name,
+        what=f"Facts keep moving under action '{action.name}' of stage '{c.stage.name}' "
+        f"(owner: {c.stage.owner}): the revision budget of {c.edge.id} is spent",
+        why=[chk.detail for chk in checks],
+        proposed=action.args(c.output),
+        tier="approve",
+        allowed=["retry", "reject"],
+        labels={"retry": "read again", "reject": "abort"},
+        scope=f"stale|{c.seq}|{action.name}|{c.state.get('revisions', {}).get(c.edge.id, 0)}",
+    )
