@@ -257,8 +257,10 @@ def run_checks(g: GateInput) -> list[CheckResult]:
     valid = True
     agent_ok = not g.handoff.get("error")
     for name, check in CHECKS:
-        if (name in NEEDS_VALID_OUTPUT and not valid) or (name == "fidelity" and not agent_ok):
-            continue
+        if (name in NEEDS_VALID_OUTPUT and not valid) or (
+            name in ("contract", "fidelity") and not agent_ok
+        ):
+            continue  # no output to judge: the agent check already fails the gate
         try:
             out = check(g)
         except Exception as exc:  # fail closed: a broken check is never a pass

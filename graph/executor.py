@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from langgraph.types import Command
 
 from graph.act import WorkerCrash
 from graph.chain import Chain
@@ -25,7 +24,14 @@ from graph.events import node_event
 from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
 from graph.registry import Registry
-from graph.runner import compile_chain, initial_state, outcome_of, run_config, stream_updates
+from graph.runner import (
+    compile_chain,
+    initial_state,
+    outcome_of,
+    resume_command,
+    run_config,
+    stream_updates,
+)
 from graph.runstore import RedisRunStore, bind_sources
 from graph.tape import RedisTapeStore, Tape
 from state.checkpoint import RedisSaver, StaleFenceError
@@ -213,7 +219,7 @@ class RunExecutor:
             decision = Decision(
                 action=d.action, user=d.user, comment=d.comment or "", edited=d.edited
             )
-            payload = Command(resume={intr.id: decision.model_dump(mode="json")})
+            payload = resume_command(intr.id, decision)
         elif snap.next or snap.tasks:
             # A worker died mid-run: go on from the last checkpoint. ``next`` leaves out tasks
             # whose writes were saved before the crash (they are not run again, but the run is

@@ -20,7 +20,7 @@ from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from graph.chain import Chain
-from graph.hashing import decision_hash
+from graph.hashing import decision_hash, unstorable
 from state.run_state import Handoff, RunState
 
 if TYPE_CHECKING:
@@ -103,10 +103,16 @@ def fork_update(
             chain.stage(chain.entry).consumes.model_validate(edited["request"])
         except ValidationError as exc:
             raise ForkError(f"the edited request is not valid: {exc.errors()[0]['msg']}") from None
+        bad = unstorable(edited["request"])
+        if bad:
+            raise ForkError(f"the edited request cannot be stored: {bad}")
         update["request"] = Overwrite(edited["request"])
         return update, None
     if "inbox" in edited:
         stage, delivery = edited["inbox"]
+        bad = unstorable(delivery["payload"])
+        if bad:
+            raise ForkError(f"the edited payload cannot be stored: {bad}")
         source = chain.stage(delivery["source"])
         handoffs = values.get("handoffs", [])
         delivered = next((h for h in handoffs if h["seq"] == delivery["seq"]), None)

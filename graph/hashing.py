@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 
@@ -48,3 +49,34 @@ def fact_versions(payload: Any) -> frozenset[tuple[str, str, int]]:
         elif isinstance(value, list):
             todo.extend(value)
     return frozenset(found)
+
+
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+"""What a checkpoint (msgpack) and an event (JSON) can hold."""
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Why ``value`` (JSON-like) cannot be checkpointed and evented, or None when it can.
+
+    Integers beyond 64 bits and non-finite floats (``1e5000`` parses as infinity) are refused
+    where they enter a run (the input, an agent's output, a human's edit), never at the write.
+    """
+    where = path or "<root>"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        return None if _INT_MIN <= value <= _INT_MAX else f"{where}: integer out of 64-bit range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where}: {value} is not a finite number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable(item, f"{path}.{key}" if path else str(key))
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            problem = unstorable(item, f"{path}.{i}" if path else str(i))
+            if problem:
+                return problem
+    return None

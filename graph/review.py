@@ -17,7 +17,7 @@ from langgraph.types import interrupt
 from graph.chain import END, Chain, Edge, act_node
 from graph.context import RunContext
 from graph.gate import deliver
-from graph.hashing import decision_hash
+from graph.hashing import decision_hash, unstorable
 from state.decisions import Decision, DecisionAction, EscalationRequest
 from state.run_state import TERMINAL, Handoff, RunState
 from state.verdicts import GateVerdict
@@ -30,7 +30,7 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
     owner = chain.stage(edge.source).owner
     # A payload that is not a valid contract cannot be handed on as it is: the consuming stage
     # could not even read it. A human may fix it (edit) or stop the run, not wave it through.
-    contract_failed = any(c.check == "contract" for c in verdict.failed)
+    contract_failed = any(c.check in ("agent", "contract") for c in verdict.failed)
     allowed: list[DecisionAction] = (
         ["edit", "reject"] if contract_failed else ["approve", "edit", "reject"]
     )
@@ -83,13 +83,16 @@ def make_review_node(chain: Chain, edge: Edge) -> Any:
                 update |= deliver(edge, handoff["payload"], handoff["seq"])
         elif decision.action == "edit":
             edited = decision.edited or {}
+            bad = unstorable(edited)
+            if bad:  # never stored as it is: its gate sends it back to a human
+                edited = {}
             new: Handoff = {
                 **handoff,
                 "seq": len(state["handoffs"]) + 1,
                 "payload": edited,
                 "hash": decision_hash(edited),
                 "by": f"human:{decision.user}",
-                "error": "",
+                "error": f"the edit holds a value no run can store ({bad})" if bad else "",
             }
             update["handoffs"] = [new]
         else:

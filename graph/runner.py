@@ -24,6 +24,7 @@ from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.compiler import build_chain_graph
 from graph.context import RunContext
+from graph.hashing import unstorable
 from state.decisions import Decision, EscalationRequest
 from state.run_state import RunState
 
@@ -57,12 +58,16 @@ def validate_request(chain: Chain, request: Any) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise InputError(f"the input must be a JSON object for {contract.__name__}")
     try:
-        return contract.model_validate(request).model_dump(mode="json")
+        payload = contract.model_validate(request).model_dump(mode="json")
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
         )
         raise InputError(f"the input is not a valid {contract.__name__}: {problems}") from None
+    bad = unstorable(payload)
+    if bad:
+        raise InputError(f"the input is not a valid {contract.__name__}: {bad}")
+    return payload
 
 
 def validate_inject(chain: Chain, inject: str | None) -> None:
@@ -202,8 +207,23 @@ def resume_chain(
     current = outcome_of(graph, run_id, config)
     if current.interrupt_id is None:
         raise InputError(f"run {run_id} has no pending escalation (status: {current.status})")
-    command: Command[Any] = Command(resume={current.interrupt_id: decision.model_dump(mode="json")})
-    return _drive(graph, command, config, ctx, decide, on_update)
+    return _drive(
+        graph, resume_command(current.interrupt_id, decision), config, ctx, decide, on_update
+    )
+
+
+def resume_command(interrupt_id: str, decision: Decision) -> Command[Any]:
+    """The command that answers interrupt ``interrupt_id`` with ``decision``.
+
+    Raises:
+        InputError: the decision holds a value no run can store (e.g. an edit with an integer
+            beyond 64 bits): the run keeps waiting.
+    """
+    answer = decision.model_dump(mode="json")
+    bad = unstorable(answer)
+    if bad:
+        raise InputError(f"the decision cannot be stored: {bad.removeprefix('edited.')}")
+    return Command(resume={interrupt_id: answer})
 
 
 def _drive(
@@ -228,5 +248,5 @@ def _drive(
         outcome = outcome_of(graph, ctx.run_id, config)
         if outcome.pending is None or decide is None:
             return outcome
-        decision = decide(outcome.pending)
-        payload = Command(resume={outcome.interrupt_id: decision.model_dump(mode="json")})
+        assert outcome.interrupt_id is not None
+        payload = resume_command(outcome.interrupt_id, decide(outcome.pending))

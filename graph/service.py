@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
 from graph.fork import ForkError, fork_thread
+from graph.hashing import unstorable
 from graph.registry import Registry
 from graph.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
@@ -189,12 +190,17 @@ class RunService:
         record = self.cp.runs.get(esc.run_id)
         stage = self.registry.get(record.workflow).stage(str(esc.request.get("stage")))
         try:
-            return stage.produces.model_validate(edited).model_dump(mode="json")
+            payload = stage.produces.model_validate(edited).model_dump(mode="json")
         except ValidationError as exc:
             errors = {
                 ".".join(str(p) for p in e["loc"]) or "<root>": e["msg"] for e in exc.errors()
             }
             raise EditInvalid(stage.produces.__name__, errors) from None
+        bad = unstorable(payload)
+        if bad:
+            field, _, why = bad.partition(": ")
+            raise EditInvalid(stage.produces.__name__, {field: why})
+        return payload
 
     def kill(self, scope: KillScope, target: str | None, *, who: Principal, reason: str) -> int:
         """Trip a kill switch; runs not executing right now are marked killed at once.

@@ -17,7 +17,7 @@ from graph import budget
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, FaultContext, Stage
 from graph.context import RunContext
-from graph.hashing import decision_hash
+from graph.hashing import decision_hash, unstorable
 from graph.lineage import input_of
 from state.contracts import Contract
 from state.decisions import DecisionRecord
@@ -57,6 +57,10 @@ def call_agent(
             return {}, record.model_dump(mode="json") | {"error": wrong}
         payload = result.output.model_dump(mode="json")
         decision = result.decision.model_dump(mode="json")
+        bad = unstorable(payload)
+        if bad:  # the run could not even store it: nothing of it is handed on
+            error = f"the agent's output holds a value no run can store ({bad})"
+            return {}, decision | {"error": error}
         return payload, decision | ({"error": wrong} if wrong else {})
     except budget.BudgetExhausted:
         raise
