@@ -84,8 +84,9 @@ def test_inline_hard_stop_fences_out_the_node_still_running(
     assert max(steps) == 1  # only "first" ever completed; the slow node's result never landed
 
 
-class _CrashBeforeCheckpointError(Exception):
-    """Stands for the process dying between a node's saved writes and its checkpoint."""
+class _CrashBeforeCheckpointError(BaseException):  # noqa: N818 - a death, not an error
+    """Stands for the process dying between a node's saved writes and its checkpoint (a
+    ``BaseException``: nothing catches a death)."""
 
 
 def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
