@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from state.checkpoint import codec, lua
+from state.checkpoint.errors import StaleFenceError
 from state.checkpoint.layout import ThreadKeys, run_index_key
 from state.checkpoint.plans import Plan, Request, Writer, fenced_check, token_arg
 from state.checkpoint.records import text
@@ -65,8 +66,12 @@ def expire_plan(w: Writer, thread_id: str, ttl_ms: int) -> Plan:
 
 
 def _expire_check(thread_id: str, token: int | None) -> Any:
-    fenced = fenced_check(thread_id, token)
-    return lambda reply: fenced(lua.FENCED if reply == -3 else reply)
+    def check(reply: Any) -> Any:
+        if reply == -3:  # the expire script's FENCED (0 means "no keys" there)
+            raise StaleFenceError(thread_id, token or 0)
+        return reply
+
+    return check
 
 
 def copy_plan(w: Writer, source: str, target: str) -> Plan:
