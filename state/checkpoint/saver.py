@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Self
 
 import redis
@@ -14,27 +14,27 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from state.checkpoint import plans, scripts
+from state.checkpoint import maintenance, plans
 from state.checkpoint.client import sync_client
-from state.checkpoint.errors import StaleFenceError
-from state.checkpoint.layout import ThreadKeys
-from state.checkpoint.records import build_put, build_put_writes, next_version, thread_of
+from state.checkpoint.core import SCRIPTS, SaverCore, TTLConfig
+from state.checkpoint.records import encode_writes, next_version, thread_of
 from state.checkpoint.serde import StrictSerializer
+from state.checkpoint.wire import Wire
 
-# a prune retries when a checkpoint lands between its read and its script
-PRUNE_ATTEMPTS = 5
 _USE_ASYNC = "RedisSaver is synchronous; use AsyncRedisSaver with ainvoke/astream"
 
 
-class RedisSaver(BaseCheckpointSaver[str]):
+class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
     """A LangGraph checkpointer on Redis >= 6.2 or Valkey, using strings/hashes/zsets and Lua.
 
-    Channel values are stored once per (thread, namespace, channel, version), so a step costs
-    the values it changed plus a small record, not a copy of the whole state. Each ``put`` and
-    ``put_writes`` is one atomic Lua script on the thread's keys (see ``state.checkpoint.layout``).
+    A channel value is stored once per version, and an append-only list only as what each
+    version added, so a step costs what it changed plus a small record. Every operation is one
+    Lua script on the thread's keys, sent on one pipelined connection: a graph's super-step
+    (its writes and its checkpoint) and a ``get_tuple`` each take one round trip.
 
     Args:
         client: A ``redis.Redis`` created with ``decode_responses=False`` (values are binary).
@@ -43,6 +43,8 @@ class RedisSaver(BaseCheckpointSaver[str]):
             writing nothing. Tokens are per run: use a fenced saver for that run's thread only.
         serde: Serializer; defaults to ``StrictSerializer()``, which never unpickles nor
             constructs classes outside an allowlist.
+        ttl: Retention (``TTLConfig``): every key of a thread expires ``default_ttl`` minutes
+            after its last write. ``expire_thread`` sets one thread's TTL explicitly.
     """
 
     def __init__(
@@ -51,14 +53,13 @@ class RedisSaver(BaseCheckpointSaver[str]):
         *,
         fence_token: int | None = None,
         serde: SerializerProtocol | None = None,
+        ttl: TTLConfig | None = None,
     ) -> None:
         super().__init__(serde=serde or StrictSerializer())
+        self._setup(fence_token, ttl)
         self.client = client
-        self.fence_token = fence_token
         self._owns_client = False
-        self._apply = client.register_script(scripts.APPLY)
-        self._delete = client.register_script(scripts.DELETE_THREAD)
-        self._prune = client.register_script(scripts.PRUNE_KEEP_LATEST)
+        self._wire = Wire(client, SCRIPTS)
 
     @classmethod
     def from_url(
@@ -67,29 +68,27 @@ class RedisSaver(BaseCheckpointSaver[str]):
         *,
         fence_token: int | None = None,
         serde: SerializerProtocol | None = None,
+        ttl: TTLConfig | None = None,
         **client_options: Any,
     ) -> RedisSaver:
-        """A saver with its own client for ``url`` (retries with backoff; see ``client``).
-
-        Args:
-            url: Redis URL, e.g. ``redis://127.0.0.1:6379/0``.
-            fence_token: As for the constructor.
-            serde: As for the constructor.
-            **client_options: Extra ``redis.Redis`` options.
-        """
-        saver = cls(sync_client(url, **client_options), fence_token=fence_token, serde=serde)
+        """A saver with its own client for ``url`` (retries with backoff; see ``client``);
+        the other arguments are the constructor's, ``client_options`` go to the client."""
+        client = sync_client(url, **client_options)
+        saver = cls(client, fence_token=fence_token, serde=serde, ttl=ttl)
         saver._owns_client = True
         return saver
 
     def with_fence(self, token: int | None) -> Self:
-        """A copy sharing this saver's client whose writes are fenced by ``token``."""
+        """A copy sharing this saver's connection whose writes are fenced by ``token``."""
         clone = copy.copy(self)
         clone.fence_token = token
         clone._owns_client = False
+        clone._last_put = {}
         return clone
 
     def close(self) -> None:
-        """Close the client if ``from_url`` created it."""
+        """Read any reply still pending, close the connection, and the client if owned."""
+        self._wire.close()
         if self._owns_client:
             self.client.close()
 
@@ -99,37 +98,24 @@ class RedisSaver(BaseCheckpointSaver[str]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _execute(self, request: plans.Request) -> list[Any]:
-        pipe = self.client.pipeline(transaction=False)
-        for command in request.commands:
-            # redis-py's sync Pipeline leaves execute_command unannotated
-            pipe.execute_command(*command)  # type: ignore[no-untyped-call]
-        return pipe.execute()
-
     def _run(self, plan: plans.Plan) -> Any:
-        reply: list[Any] | None = None
+        reply: Any = None
         try:
             while True:
-                reply = self._execute(plan.send(reply))  # type: ignore[arg-type]
+                request = plan.send(reply)
+                reply = self._wire.send(request.calls, wait=request.wait)
         except StopIteration as done:
             return done.value
-
-    def _write(self, thread_id: str, call: scripts.ScriptCall) -> None:
-        if call.empty and call.token is None:
-            return  # nothing to write and nothing to check
-        if self._apply(keys=call.keys, args=call.args) == scripts.FENCED:
-            raise StaleFenceError(thread_id, call.token or 0)
 
     # -- BaseCheckpointSaver ----------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint named by ``config``, or the latest of its thread and namespace.
 
-        Returns ``None`` when the thread (or that checkpoint id) does not exist.
+        One round trip. Returns ``None`` when the thread (or that checkpoint id) does not exist.
         """
-        result: CheckpointTuple | None = self._run(plans.get_tuple_plan(config, self.serde))
+        plan = plans.get_tuple_plan(SCRIPTS, config, self.serde, self._refresh_ms)
+        result: CheckpointTuple | None = self._run(plan)
         return result
 
     def list(
@@ -140,13 +126,12 @@ class RedisSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """Checkpoints of ``config``'s thread, newest first, in pages of batched reads.
-
-        Without ``checkpoint_ns`` in the config every namespace is listed; ``filter`` matches
-        metadata keys exactly; ``before`` is exclusive.
-        """
-        plan = plans.list_plan(config, filter=filter, before=before, limit=limit, serde=self.serde)
-        reply: list[Any] | None = None
+        """Checkpoints of ``config``'s thread, newest first, one round trip per page; every
+        namespace unless the config names one; ``filter`` matches metadata exactly."""
+        plan = plans.list_plan(
+            SCRIPTS, config, filter=filter, before=before, limit=limit, serde=self.serde
+        )
+        reply: Any = None
         while True:
             try:
                 step = plan.send(reply)
@@ -156,7 +141,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
                 reply = None
                 yield from step.tuples
             else:
-                reply = self._execute(step)
+                reply = self._wire.send(step.calls, wait=step.wait)
 
     def put(
         self,
@@ -165,17 +150,19 @@ class RedisSaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Store a checkpoint and the values of the channels in ``new_versions``, atomically.
+        """Store a checkpoint and its new channel values atomically (one script).
+
+        Its round trip also reads the replies of writes sent before it without waiting.
 
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
-        keys = ThreadKeys(thread_of(config)[0])
-        call, stored = build_put(
-            keys, config, checkpoint, metadata, new_versions, self.serde, self.fence_token
-        )
-        self._write(keys.thread_id, call)
-        return stored
+        thread_id, ns, _ = thread_of(config)
+        self._note_put(thread_id, ns, checkpoint["id"])
+        self._run(plans.put_plan(self._writer(), config, checkpoint, metadata, new_versions,
+                                 self.serde))  # fmt: skip
+        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
+                                 "checkpoint_id": checkpoint["id"]}}  # fmt: skip
 
     def put_writes(
         self,
@@ -184,16 +171,35 @@ class RedisSaver(BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        """Store a task's pending writes for the checkpoint in ``config``, atomically.
+        """Store a task's writes on a checkpoint (one script, independent of ``put``).
+
+        Inside a graph run (the writes go to the checkpoint this saver stored last on that
+        thread and namespace, and are not an error, interrupt, resume or scheduled write) the
+        script is sent without waiting: its reply is read by the step's ``put``, which comes
+        next on the same connection (a refused write raises there). Otherwise it waits.
 
         Raises:
+            ValueError: ``config`` has no ``checkpoint_id``.
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
-        keys = ThreadKeys(thread_of(config)[0])
-        call = build_put_writes(
-            keys, config, writes, task_id, task_path, self.serde, self.fence_token
+        thread_id, ns, checkpoint_id = thread_of(config)
+        if checkpoint_id is None:
+            raise ValueError("put_writes needs a config with a checkpoint_id")
+        entries = encode_writes(writes, task_id, task_path, self.serde)
+        call = plans.put_writes_call(self._writer(), config, entries, checkpoint_id)
+        wait = not self._may_defer(thread_id, ns, checkpoint_id, writes)
+        self._wire.send([call], wait=wait)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Writes and seed of each ``DeltaChannel`` along the ancestors (one round trip)."""
+        if not channels:
+            return {}
+        result: Mapping[str, DeltaChannelHistory] = self._run(
+            plans.history_plan(SCRIPTS, config, channels, self.serde)
         )
-        self._write(keys.thread_id, call)
+        return result
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, value and write of a thread (a no-op if it has none).
@@ -201,26 +207,33 @@ class RedisSaver(BaseCheckpointSaver[str]):
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
-        keys = ThreadKeys(thread_id)
-        token = "" if self.fence_token is None else str(self.fence_token)
-        if self._delete(keys=[keys.fence, keys.namespaces], args=[token]) == scripts.FENCED:
-            raise StaleFenceError(thread_id, self.fence_token or 0)
+        self._run(maintenance.delete_thread_plan(self._writer(), thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) that LangGraph runs ``run_ids`` stored,
+        in every thread, and the values no remaining checkpoint refers to.
+
+        Deleting a run whose writes a later run's ``DeltaChannel`` rebuilds from breaks that
+        channel (as LangGraph's docs warn for every saver).
+
+        Raises:
+            StaleFenceError: The saver is fenced and its token is no longer current.
+        """
+        self._run(maintenance.delete_runs_plan(self._writer(), list(run_ids)))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of one thread into another (used to fork a run).
 
+        The whole parent chain is copied, so ``DeltaChannel`` values rebuild on the target.
         The target is written in one atomic script (fenced by the target's token if set);
         checkpoints it already had are kept. A missing source copies nothing.
         """
-        call = self._run(plans.copy_plan(source_thread_id, target_thread_id, self.fence_token))
-        self._write(target_thread_id, call)
+        self._run(maintenance.copy_plan(self._writer(), source_thread_id, target_thread_id))
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        """Prune threads: ``"keep_latest"`` keeps each namespace's latest checkpoint, its
-        pending writes and the values it references; ``"delete"`` deletes the threads.
-
-        Not for graphs using LangGraph's beta ``DeltaChannel``, whose values are rebuilt from
-        ancestor checkpoints that ``keep_latest`` removes.
+        """Prune threads: ``"keep_latest"`` keeps each namespace's latest checkpoint, the
+        ancestors its ``DeltaChannel``s rebuild from, their pending writes and the values they
+        reference; ``"delete"`` deletes the threads.
 
         Raises:
             ValueError: Unknown strategy.
@@ -231,17 +244,23 @@ class RedisSaver(BaseCheckpointSaver[str]):
         for thread_id in thread_ids:
             if strategy == "delete":
                 self.delete_thread(thread_id)
-                continue
-            for _attempt in range(PRUNE_ATTEMPTS):
-                plan = plans.prune_plan(thread_id, self.fence_token, self.serde)
-                keys, args = self._run(plan)
-                outcome = self._prune(keys=keys, args=args)
-                if outcome == scripts.FENCED:
-                    raise StaleFenceError(thread_id, self.fence_token or 0)
-                if outcome != scripts.STALE_PLAN:
-                    break
             else:
-                raise RuntimeError(f"thread {thread_id!r} kept changing while being pruned")
+                self._run(maintenance.prune_plan(self._writer(), thread_id, self.serde))
+
+    def expire_thread(self, thread_id: str, ttl_s: float) -> bool:
+        """Make every key of a thread expire in ``ttl_s`` seconds (later writes keep that TTL
+        on all of them). Returns False when the thread has no data.
+
+        Raises:
+            ValueError: ``ttl_s`` is not positive.
+            StaleFenceError: The saver is fenced and its token is no longer current.
+        """
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be positive, not {ttl_s!r}")
+        expired: bool = self._run(
+            maintenance.expire_plan(self._writer(), thread_id, max(1, round(ttl_s * 1000)))
+        )
+        return expired
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """See ``records.next_version``."""
@@ -249,7 +268,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
 
     def storage_keys(self, thread_id: str) -> Sequence[str]:
         """Every key holding this thread's checkpoint data (for size accounting and tests)."""
-        keys: Sequence[str] = self._run(plans.storage_keys_plan(thread_id))
+        keys: Sequence[str] = self._run(maintenance.storage_keys_plan(self._writer(), thread_id))
         return keys
 
     # -- async API: not offered by the sync saver -------------------------------------------

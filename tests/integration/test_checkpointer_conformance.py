@@ -13,7 +13,16 @@ from state.checkpoint import AsyncRedisSaver, RedisSaver
 from tests.integration.checkpoint_helpers.adapter import SyncSaverAsAsync
 
 # Capabilities the savers implement; every one must be detected and pass completely.
-IMPLEMENTED = {"put", "put_writes", "get_tuple", "list", "delete_thread", "copy_thread", "prune"}
+IMPLEMENTED = {
+    "put",
+    "put_writes",
+    "get_tuple",
+    "list",
+    "delete_thread",
+    "delete_for_runs",
+    "copy_thread",
+    "prune",
+}
 
 
 def _assert_passes(report: CapabilityReport) -> None:

@@ -13,8 +13,8 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, JsonPlusSerializer
 
 from state.checkpoint import RedisSaver, StaleFenceError, UnsafeCheckpointDataError
+from state.checkpoint.codec import full_blob, version_text
 from state.checkpoint.layout import ThreadKeys, blob_field
-from state.checkpoint.serde import pack
 from state.keys import fence_key
 from tests.integration.checkpoint_helpers import tripwire
 from tests.integration.checkpoint_helpers.graphs import RECURSION_LIMIT, build_counter_graph
@@ -82,7 +82,8 @@ def _store_with_blob(saver: RedisSaver, raw_blob: bytes) -> Any:
     checkpoint["channel_versions"] = {"data": version}
     config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
     stored = saver.put(config, checkpoint, {}, {"data": version})
-    saver.client.hset(ThreadKeys(thread).blobs(""), blob_field("data", version), raw_blob)
+    field = blob_field("data", version_text(version).decode())
+    saver.client.hset(ThreadKeys(thread).blobs(""), field, raw_blob)
     return stored
 
 
@@ -91,7 +92,7 @@ def test_crafted_blob_naming_a_class_is_not_instantiated(saver: RedisSaver) -> N
     crafted = ormsgpack.packb(
         ormsgpack.Ext(EXT_CONSTRUCTOR_KW_ARGS, ormsgpack.packb(payload)), option=0
     )
-    stored = _store_with_blob(saver, pack("msgpack", crafted))
+    stored = _store_with_blob(saver, full_blob(("msgpack", crafted)))
     tripwire.CONSTRUCTED.clear()
 
     loaded = saver.get_tuple(stored)
@@ -105,7 +106,7 @@ def test_crafted_blob_naming_a_class_is_not_instantiated(saver: RedisSaver) -> N
 
 
 def test_pickled_blob_is_refused(saver: RedisSaver) -> None:
-    stored = _store_with_blob(saver, pack("pickle", pickle.dumps(tripwire.Tripwire())))
+    stored = _store_with_blob(saver, full_blob(("pickle", pickle.dumps(tripwire.Tripwire()))))
     tripwire.CONSTRUCTED.clear()
     with pytest.raises(UnsafeCheckpointDataError, match="pickle"):
         saver.get_tuple(stored)

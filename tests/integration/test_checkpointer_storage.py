@@ -1,4 +1,5 @@
-"""Storage grows with what changed, and odd thread ids never share keys."""
+"""Storage grows with what changed (append-only lists: what they added), and odd thread ids
+never share keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from langgraph.checkpoint.base import empty_checkpoint
 from state.checkpoint import RedisSaver
 from state.keys import escape
 from tests.integration.checkpoint_helpers.graphs import build_counter_graph
+from tests.integration.checkpoint_helpers.growth import (
+    ChatState,
+    DeltaChatState,
+    build_chat_graph,
+    build_ledger_graph,
+)
 from tests.redis_servers import ServerUnderTest
 
 PAYLOAD = 10_000  # bytes of a field written once and never changed
@@ -90,3 +97,48 @@ def test_odd_thread_ids_do_not_collide(saver: RedisSaver) -> None:
     saver.delete_thread(threads[0])
     assert saver.get_tuple({"configurable": {"thread_id": threads[0]}}) is None
     assert all(saver.get_tuple({"configurable": {"thread_id": t}}) for t in threads[1:])
+
+
+def _bytes_per_step(saver: RedisSaver, graph: Any, first: Any, steps: int) -> float:
+    thread = f"grow-{steps}-{uuid.uuid4().hex[:8]}"
+    config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": steps + 10}
+    graph.invoke(first(steps), config, durability="sync")
+    state = graph.get_state(config).values  # what was stored reads back whole
+    log = state.get("messages") or state["handoffs"]
+    assert len(log) == steps
+    assert log == sorted(log, key=lambda e: int(e.id[1:]) if hasattr(e, "id") else e["seq"])
+    return _bytes_stored(saver, thread) / steps
+
+
+def _ledger_start(n: int) -> dict[str, Any]:
+    return {"handoffs": [], "verdicts": [], "decisions": [], "steps": 0, "target": n}
+
+
+@pytest.mark.parametrize("shared_server", ["valkey", "redis7"], indirect=True)
+def test_append_only_logs_cost_the_same_per_step_however_long_the_run(saver: RedisSaver) -> None:
+    # Waybill's run state keeps operator.add lists: each version adds one entry to each log
+    graph = build_ledger_graph().compile(checkpointer=saver)
+    short, long = (_bytes_per_step(saver, graph, _ledger_start, n) for n in (50, 2000))
+    assert long <= 1.2 * short, (short, long)
+
+
+@pytest.mark.parametrize("shared_server", ["valkey"], indirect=True)
+def test_a_chat_costs_the_same_per_message_however_long(saver: RedisSaver) -> None:
+    graph = build_chat_graph(ChatState).compile(checkpointer=saver)
+    short, long = (
+        _bytes_per_step(saver, graph, lambda n: {"messages": [], "target": n}, n)
+        for n in (50, 2000)
+    )
+    assert long <= 1.2 * short, (short, long)
+
+
+@pytest.mark.parametrize("shared_server", ["valkey"], indirect=True)
+def test_a_delta_channel_chat_is_flat_once_it_has_snapshots(saver: RedisSaver) -> None:
+    # A DeltaChannel keeps each message in its write and again in the next snapshot (every
+    # 100 updates), which the saver stores as what it added: flat from the first snapshot on.
+    graph = build_chat_graph(DeltaChatState).compile(checkpointer=saver)
+    short, long = (
+        _bytes_per_step(saver, graph, lambda n: {"messages": [], "target": n}, n)
+        for n in (200, 2000)
+    )
+    assert long <= 1.2 * short, (short, long)

@@ -1,4 +1,4 @@
-"""Pure encoding helpers: versions, what a put writes, writes order, script arguments."""
+"""Pure encoding: versions, compact records, what a put stores, writes framing and order."""
 
 from __future__ import annotations
 
@@ -8,81 +8,94 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
 
 from state.checkpoint import StrictSerializer
-from state.checkpoint.layout import ThreadKeys, blob_field
-from state.checkpoint.records import build_put, build_put_writes, decode_writes, next_version
-from state.checkpoint.scripts import ScriptCall
-from state.checkpoint.serde import unpack
+from state.checkpoint.codec import WriteEntry, decode_writes, encode_write
+from state.checkpoint.records import (
+    Blobs,
+    decode_record,
+    encode_put,
+    encode_writes,
+    next_version,
+)
 
 SERDE = StrictSerializer()
+CONFIG: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "p"}}
 
 
-def _ops(call: ScriptCall) -> list[tuple[str, str, Any]]:
-    """(op, key, field) triples of a script call."""
-    args = call.args[1:]
-    return [
-        (str(args[i]), call.keys[int(args[i + 1]) - 1], args[i + 2]) for i in range(0, len(args), 4)
-    ]
-
-
-def test_versions_increase_and_differ_between_branches() -> None:
+def test_versions_are_short_increase_and_differ_between_branches() -> None:
     first = next_version(None)
     second = next_version(first)
     assert first < second
-    assert second.startswith("0" * 31 + "2.")
+    assert len(second) == 19
+    assert second.startswith("00000002.")
     assert next_version(first) != next_version(first)  # two forks from one parent
-    assert next_version(7).startswith("0" * 31 + "8.")
+    assert next_version(7).startswith("00000008.")
+    assert next_version(next_version("0000000f.abc")).startswith("00000011.")
 
 
-def test_put_writes_only_the_channels_that_changed() -> None:
-    keys = ThreadKeys("t")
+def _checkpoint(channels: int, version: str) -> Any:
     checkpoint = empty_checkpoint()
-    checkpoint["channel_values"] = {"big": "x" * 1000, "small": 2}
-    checkpoint["channel_versions"] = {"big": "1", "small": "2"}
-    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "p"}}
-    call, stored = build_put(keys, config, checkpoint, {}, {"small": "2"}, SERDE, None)
-    blob_ops = [op for op in _ops(call) if op[1] == keys.blobs("")]
-    assert [op[2] for op in blob_ops] == [blob_field("small", "2")]
-    assert stored["configurable"] == {
-        "thread_id": "t",
-        "checkpoint_ns": "",
-        "checkpoint_id": checkpoint["id"],
-    }
-    assert call.args[0] == ""  # unfenced
-    record = next(op for op in _ops(call) if op[1] == keys.checkpoints(""))
-    assert record[2] == checkpoint["id"]
+    checkpoint["channel_values"] = {f"channel-{i}": i for i in range(channels)}
+    checkpoint["channel_versions"] = dict.fromkeys(checkpoint["channel_values"], version)
+    checkpoint["versions_seen"] = {f"node-{i}": {f"channel-{i}": version} for i in range(channels)}
+    return checkpoint
+
+
+def test_record_round_trips_and_holds_each_version_once() -> None:
+    version = next_version(None)
+    checkpoint = _checkpoint(20, version)
+    put = encode_put(CONFIG, checkpoint, {"step": 3, "run_id": "r1"}, {}, SERDE)
+    assert put.record.count(version.encode()) == 1  # 20 channels and 20 nodes refer to it
+    assert put.blobs == []  # no channel changed
+    stored = decode_record(checkpoint["id"], put.record, SERDE)
+    assert stored.checkpoint == {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    assert stored.metadata == {"step": 3, "run_id": "r1"}
+    assert stored.header.parent_id == "p"
+    assert put.run_id == "r1"
+
+
+def test_put_stores_only_changed_channels_that_have_a_value() -> None:
+    checkpoint = _checkpoint(3, "1")
+    checkpoint["channel_versions"]["gone"] = "2"  # a version without a value (DeltaChannel)
+    put = encode_put(CONFIG, checkpoint, {}, {"channel-1": "1", "gone": "2"}, SERDE)
+    assert len(put.blobs) == 1
+    stored = decode_record(checkpoint["id"], put.record, SERDE)
+    assert set(stored.fields()) == {"channel-0", "channel-1", "channel-2"}
+
+
+def test_appended_list_is_stored_as_what_it_added() -> None:
+    checkpoint = _checkpoint(0, "1")
+    checkpoint["channel_values"] = {"log": [{"n": i} for i in range(200)]}
+    checkpoint["channel_versions"] = {"log": "1"}
+    first = encode_put(CONFIG, checkpoint, {}, {"log": "1"}, SERDE)
+    longer = {**checkpoint, "channel_values": {"log": [{"n": i} for i in range(201)]}}
+    longer["channel_versions"] = {"log": "2"}
+    second = encode_put(CONFIG, longer, {}, {"log": "2"}, SERDE, first.tails)
+    (fld, blob, base) = second.blobs[0]
+    assert base == first.blobs[0][0]
+    assert len(blob) < len(first.blobs[0][1]) / 20
+    blobs = Blobs([first.blobs[0][0], first.blobs[0][1], fld, blob], SERDE)
+    assert blobs.value(fld) == (True, longer["channel_values"]["log"])
+    # an element changed in place: stored whole
+    edited = {**longer, "channel_values": {"log": [{"n": -1}, *range(201)]}}
+    third = encode_put(CONFIG, edited, {}, {"log": "3"}, SERDE, second.tails)
+    assert third.blobs[0][2] == b""
 
 
 def test_special_writes_overwrite_and_regular_writes_keep_the_first() -> None:
-    keys = ThreadKeys("t")
-    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "c"}}
     writes = [("a", 1), (INTERRUPT, "ask"), (ERROR, "boom")]
-    call = build_put_writes(keys, config, writes, "task", "", SERDE, 9)
-    ops = {op[2]: op[0] for op in _ops(call) if op[1] == keys.writes("", "c")}
-    assert ops == {"task:0": "hsetnx", "task:-3": "hset", "task:-1": "hset"}
-    assert call.args[0] == "9"
-    assert call.keys[0] == keys.fence
+    entries = encode_writes(writes, "task", "", SERDE)
+    assert [overwrite for _, overwrite in entries] == [False, True, True]
 
 
 def test_writes_come_back_in_langgraph_order() -> None:
-    keys = ThreadKeys("t")
-    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "c"}}
-    raw: dict[bytes, bytes] = {}
+    raw = b""
     for task, path in [("t2", "~b"), ("t1", "~b"), ("t3", "~a")]:
-        call = build_put_writes(keys, config, [("x", task), ("y", task)], task, path, SERDE, None)
-        for i in range(1, len(call.args), 4):
-            if call.keys[int(call.args[i + 1]) - 1] == keys.writes("", "c"):
-                raw[str(call.args[i + 2]).encode()] = bytes(call.args[i + 3])  # type: ignore[arg-type]
-    assert [w[:2] for w in decode_writes(raw, SERDE)] == [
+        for i, channel in enumerate(("x", "y")):
+            typed = SERDE.dumps_typed(task)
+            raw += encode_write(WriteEntry(task, i, channel, path, typed))
+    from state.checkpoint.records import decode_writes as ordered
+
+    assert [w[:2] for w in ordered(raw, SERDE)] == [
         ("t3", "x"), ("t3", "y"), ("t1", "x"), ("t1", "y"), ("t2", "x"), ("t2", "y"),
     ]  # fmt: skip
-    assert unpack(next(iter(raw.values())))[0] in {"t1", "t2", "t3"}
-
-
-def test_script_call_declares_each_key_once() -> None:
-    call = ScriptCall("fence", None)
-    call.hset("k1", "f", "v")
-    call.hset("k1", "g", "v")
-    call.zadd("k2", "m")
-    assert call.keys == ["fence", "k1", "k2"]
-    assert not call.empty
-    assert ScriptCall("fence", 3).empty
+    assert [e.task_id for e in decode_writes(raw)][:2] == ["t2", "t2"]

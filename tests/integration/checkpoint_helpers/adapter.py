@@ -59,6 +59,9 @@ class SyncSaverAsAsync(BaseCheckpointSaver[str]):
     async def adelete_thread(self, thread_id: str) -> None:
         self.inner.delete_thread(thread_id)
 
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.inner.delete_for_runs(run_ids)
+
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self.inner.copy_thread(source_thread_id, target_thread_id)
 
