@@ -84,7 +84,7 @@ def test_inline_hard_stop_fences_out_the_node_still_running(
     assert max(steps) == 1  # only "first" ever completed; the slow node's result never landed
 
 
-class _CrashBeforeCheckpointError(BaseException):  # noqa: N818 - a death, not an error
+class _CrashBeforeCheckpointError(BaseException):
     """Stands for the process dying between a node's saved writes and its checkpoint (a
     ``BaseException``: nothing catches a death)."""
 
