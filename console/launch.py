@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent / "app.py"
+from console.origin import LOOPBACK, allowed_origins
+
+ASGI = Path(__file__).resolve().parent / "asgi.py"
 
 
 def child_env(redis_url: str) -> dict[str, str]:
@@ -26,23 +28,38 @@ def spawn_worker(redis_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+def console_command(host: str, port: int) -> list[str]:
+    """The command that serves the console on ``host:port``, locked to its own origin.
+
+    ``console/asgi.py`` wraps the app in ``OriginGuard`` (a websocket must come from
+    ``http://host:port`` exactly); Streamlit's own CORS and XSRF checks stay on, its CORS
+    allowlist is that same origin, and ``allowedHosts`` refuses other Host headers (DNS
+    rebinding).
+    """
+    origins = sorted(allowed_origins(host, port))
+    hosts = [host] if host not in LOOPBACK else list(LOOPBACK)
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ASGI),
+        f"--server.address={host}",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--server.enableCORS=true",
+        "--server.enableXsrfProtection=true",
+        *(f"--server.corsAllowedOrigins={o}" for o in origins),
+        *(f"--server.allowedHosts={h}" for h in hosts),
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+        "--client.toolbarMode=minimal",
+    ]
+
+
 def spawn_console(redis_url: str, host: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            f"--server.address={host}",
-            f"--server.port={port}",
-            "--server.headless=true",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-            "--client.toolbarMode=minimal",
-        ],
-        env=child_env(redis_url),
-        start_new_session=True,
+        console_command(host, port), env=child_env(redis_url), start_new_session=True
     )
 
 
