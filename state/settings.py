@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
     queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
     lease_ttl_s: float = Field(default=10.0, gt=0, description="Run lease TTL (renewed by holder).")
+    login_audit_per_minute: int = Field(
+        default=30, ge=1, description="Failed console logins written to the audit log per minute."
+    )
     workflow_modules: list[str] = Field(
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",
