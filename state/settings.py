@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     login_audit_per_minute: int = Field(
         default=30, ge=1, description="Failed console logins written to the audit log per minute."
     )
+    debug: bool = Field(
+        default=False, description="Show tracebacks of unexpected errors in the CLI."
+    )
     workflow_modules: list[str] = Field(
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",

@@ -7,13 +7,19 @@ a run lease's token. See ``layout`` for the key layout.
 """
 
 from state.checkpoint.aio import AsyncRedisSaver
-from state.checkpoint.errors import CheckpointerError, StaleFenceError, UnsafeCheckpointDataError
+from state.checkpoint.errors import (
+    CheckpointerError,
+    DamagedCheckpointError,
+    StaleFenceError,
+    UnsafeCheckpointDataError,
+)
 from state.checkpoint.saver import RedisSaver
 from state.checkpoint.serde import StrictSerializer
 
 __all__ = [
     "AsyncRedisSaver",
     "CheckpointerError",
+    "DamagedCheckpointError",
     "RedisSaver",
     "StaleFenceError",
     "StrictSerializer",

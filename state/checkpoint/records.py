@@ -25,6 +25,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from state.checkpoint.errors import DamagedCheckpointError
 from state.checkpoint.layout import ThreadKeys, blob_field, write_field
 from state.checkpoint.scripts import ScriptCall
 from state.checkpoint.serde import EMPTY, pack, unpack
@@ -132,12 +133,29 @@ class StoredCheckpoint:
 
 
 def decode_record(checkpoint_id: str, raw: bytes, serde: SerializerProtocol) -> StoredCheckpoint:
-    """Decode one value of the ``ck`` hash."""
-    ck_type, ck_bytes, md_type, md_bytes, parent_id = unpack(raw)
+    """Decode one value of the ``ck`` hash.
+
+    Raises:
+        DamagedCheckpointError: The record is not one this saver wrote (wrong shape).
+        UnsafeCheckpointDataError: It is not msgpack, or uses a refused encoding.
+    """
+    try:
+        ck_type, ck_bytes, md_type, md_bytes, parent_id = unpack(raw)
+        checkpoint = serde.loads_typed((ck_type, ck_bytes))
+        metadata = serde.loads_typed((md_type, md_bytes))
+    except (ValueError, TypeError) as exc:
+        raise DamagedCheckpointError(f"checkpoint {checkpoint_id} is damaged: {exc}") from None
+    if not (
+        isinstance(checkpoint, dict)
+        and isinstance(checkpoint.get("channel_versions"), dict)
+        and isinstance(metadata, dict)
+        and (parent_id is None or isinstance(parent_id, str))
+    ):
+        raise DamagedCheckpointError(f"checkpoint {checkpoint_id} is damaged: wrong shape")
     return StoredCheckpoint(
         id=checkpoint_id,
-        checkpoint=serde.loads_typed((ck_type, ck_bytes)),
-        metadata=serde.loads_typed((md_type, md_bytes)),
+        checkpoint=checkpoint,
+        metadata=cast(CheckpointMetadata, metadata),
         parent_id=parent_id,
     )
 
@@ -146,17 +164,23 @@ def decode_blob(raw: bytes | None, serde: SerializerProtocol) -> tuple[bool, Any
     """``(present, value)`` of one channel value; ``present`` is False for empty channels."""
     if raw is None:
         return False, None
-    value_type, data = unpack(raw)
-    if value_type == EMPTY:
-        return False, None
-    return True, serde.loads_typed((value_type, data))
+    try:
+        value_type, data = unpack(raw)
+        if value_type == EMPTY:
+            return False, None
+        return True, serde.loads_typed((value_type, data))
+    except (ValueError, TypeError) as exc:
+        raise DamagedCheckpointError(f"a stored channel value is damaged: {exc}") from None
 
 
 def decode_writes(raw: Mapping[bytes, bytes], serde: SerializerProtocol) -> list[PendingWrite]:
     """Pending writes of one checkpoint, in ``writes_sort_key`` order as LangGraph requires."""
-    rows = [unpack(value) for value in raw.values()]
-    rows.sort(key=lambda r: writes_sort_key(r[3], r[0], r[1]))
-    return [(r[0], r[2], serde.loads_typed((r[4], r[5]))) for r in rows]
+    try:
+        rows = [unpack(value) for value in raw.values()]
+        rows.sort(key=lambda r: writes_sort_key(r[3], r[0], r[1]))
+        return [(r[0], r[2], serde.loads_typed((r[4], r[5]))) for r in rows]
+    except (ValueError, TypeError, IndexError) as exc:
+        raise DamagedCheckpointError(f"a stored pending write is damaged: {exc}") from None
 
 
 def assemble(
