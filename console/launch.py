@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from console.origin import LOOPBACK, allowed_origins
+from console.origin import allowed_origins
 
 ASGI = Path(__file__).resolve().parent / "asgi.py"
 
@@ -28,16 +30,21 @@ def spawn_worker(redis_url: str) -> subprocess.Popen[bytes]:
     )
 
 
-def console_command(host: str, port: int) -> list[str]:
+def console_command(host: str, port: int, extra_origins: Iterable[str] = ()) -> list[str]:
     """The command that serves the console on ``host:port``, locked to its own origin.
 
-    ``console/asgi.py`` wraps the app in ``OriginGuard`` (a websocket must come from
-    ``http://host:port`` exactly); Streamlit's own CORS and XSRF checks stay on, its CORS
-    allowlist is that same origin, and ``allowedHosts`` refuses other Host headers (DNS
-    rebinding).
+    ``console/asgi.py`` wraps the app in ``OriginGuard`` (a websocket must come from one of
+    ``allowed_origins`` exactly); Streamlit's own CORS and XSRF checks stay on, its CORS
+    allowlist is the same, and ``allowedHosts`` refuses other Host headers (DNS rebinding).
+
+    Args:
+        host: The bind address.
+        port: The port.
+        extra_origins: Origins a browser may use besides the bind address (a reverse proxy's).
     """
-    origins = sorted(allowed_origins(host, port))
-    hosts = [host] if host not in LOOPBACK else list(LOOPBACK)
+    origins = sorted(allowed_origins(host, port, extra_origins))
+    names = {urlsplit(o).hostname for o in origins}
+    hosts = sorted(h for h in names if h)
     return [
         sys.executable,
         "-m",
@@ -57,9 +64,13 @@ def console_command(host: str, port: int) -> list[str]:
     ]
 
 
-def spawn_console(redis_url: str, host: str, port: int) -> subprocess.Popen[bytes]:
+def spawn_console(
+    redis_url: str, host: str, port: int, extra_origins: Iterable[str] = ()
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        console_command(host, port), env=child_env(redis_url), start_new_session=True
+        console_command(host, port, extra_origins),
+        env=child_env(redis_url),
+        start_new_session=True,
     )
 
 

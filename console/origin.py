@@ -14,17 +14,20 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "localhost")
+ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - names, not a bind
 
 
 def allowed_origins(address: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
     """The origins the console answers: ``http://<address>:<port>`` (and both loopback names).
 
     Args:
-        address: The bind address (``server.address``); empty or loopback means this machine.
+        address: The bind address (``server.address``). Loopback, or every interface, means
+            the loopback names; other names a browser uses must come in ``extra``.
         port: The console's port.
-        extra: Further exact origins (``server.corsAllowedOrigins``, e.g. a reverse proxy's).
+        extra: Further exact origins (``WAYBILL_CONSOLE_ORIGINS``, e.g. a reverse proxy's).
     """
-    hosts = {address} if address and address not in (*LOOPBACK, "::1") else set(LOOPBACK)
+    local = address in (*LOOPBACK, "::1", *ANY_ADDRESS)
+    hosts = set(LOOPBACK) if local else {address}
     origins = {f"http://{host}:{port}" for host in hosts}
     origins |= {o.strip().rstrip("/").lower() for o in extra if o.strip()}
     return frozenset(o.lower() for o in origins)

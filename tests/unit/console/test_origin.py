@@ -23,6 +23,14 @@ def test_other_address_and_extra_origins() -> None:
     assert allowed == {"http://10.0.0.5:80", "https://ops.example"}
 
 
+def test_every_interface_means_the_loopback_names_plus_configured_origins() -> None:
+    every = "0.0.0.0"  # noqa: S104 - a value under test, nothing binds to it
+    allowed = allowed_origins(every, 8501, ["https://ops.example"])
+    assert allowed == {"http://127.0.0.1:8501", "http://localhost:8501", "https://ops.example"}
+    cmd = console_command(every, 8501, ["https://ops.example"])
+    assert "--server.allowedHosts=ops.example" in cmd
+
+
 def _handshake(origin: bytes | None) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     reached: list[bool] = []
