@@ -27,7 +27,7 @@ from graph.service import SYSTEM, RunService, ServiceError
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
-from state.embedded import process_alive
+from state.embedded_probe import process_alive
 from state.keys import fence_key, run_key
 from state.settings import get_settings
 

@@ -26,7 +26,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -47,6 +46,7 @@ from state.embedded_files import (
     write_acl,
     write_state,
 )
+from state.embedded_probe import REFUSES_US, process_alive, server_pid, shutdown_orphan
 from state.settings import Settings, get_settings
 
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -106,20 +106,23 @@ def _find_or_start(
         password = ensure_password(redis_dir)
         found = read_state(redis_dir)
         if found is not None:
-            seen = _server_pid(found["url"], password)
+            seen = server_pid(found["url"], password)
+            where = f"the embedded Valkey at {found['url']} (pid {found['pid']})"
+            if seen == (REFUSES_US, True) and process_alive(found["pid"]):
+                # Never a second server on the same AOF: the password file must have changed.
+                raise RedisUnavailable(f"{where} refuses {redis_dir}/password: stop it first")
             if seen is not None and seen[0] == found["pid"]:
                 protected = seen[1]
                 if process_alive(found["owner_pid"]):
                     if not protected:
                         raise RedisUnavailable(
-                            f"the embedded Valkey at {found['url']} (pid {found['pid']}) was "
-                            "started without a password by an older Waybill: stop the process "
-                            f"{found['owner_pid']} that owns it, then start again"
+                            f"{where} was started without a password by an older Waybill: "
+                            f"stop the process {found['owner_pid']} that owns it first"
                         )
                     url = with_credentials(found["url"], password)
                     return EmbeddedRedis(url, found["pid"], redis_dir, None)
                 orphan = with_credentials(found["url"], password if protected else None)
-                _shutdown_orphan(orphan, found["pid"], timeout)
+                shutdown_orphan(orphan, found["pid"], timeout)
             (redis_dir / STATE_FILE).unlink(missing_ok=True)
         server, bare_url, pid = _start_server(redis_dir, password, appendfsync, timeout)
         write_state(redis_dir, {"url": bare_url, "pid": pid, "owner_pid": os.getpid()})
@@ -248,50 +251,3 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _server_pid(url: str, password: str) -> tuple[int, bool] | None:
-    """``(pid, needs_password)`` of the server at ``url`` (``None``: nothing of ours answers)."""
-    for secret in (password, None):
-        client = redis.Redis.from_url(
-            with_credentials(url, secret), socket_timeout=2.0, socket_connect_timeout=2.0
-        )
-        try:
-            info: dict[str, Any] = client.info("server")
-            return int(info.get("process_id", -1)), secret is not None
-        except (redis.AuthenticationError, redis.exceptions.NoPermissionError):
-            continue
-        except (redis.RedisError, OSError):
-            return None
-        finally:
-            client.close()
-    return None
-
-
-def process_alive(pid: int) -> bool:
-    """True if ``pid`` is a running process (a zombie, exited but not yet reaped, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs (macOS): the signal check above is all we have
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def _shutdown_orphan(url: str, pid: int, timeout: float) -> None:
-    """Stop a server whose owner died (SHUTDOWN writes the AOF out first)."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout)
-    with contextlib.suppress(redis.RedisError, OSError):
-        client.shutdown()
-    client.close()
-    deadline = time.monotonic() + timeout
-    while process_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)

@@ -96,3 +96,16 @@ def test_a_running_server_without_a_password_is_not_doubled(
         start_embedded(data_dir, handle_signals=False)
     assert json.loads((redis_dir / STATE_FILE).read_text()) == state
     assert server.client().ping()
+
+
+def test_a_replaced_password_file_never_starts_a_second_server(data_dir: Path) -> None:
+    password_file = data_dir / "redis" / PASSWORD_FILE
+    with start_embedded(data_dir, handle_signals=False) as running:
+        kept = password_file.read_text()
+        password_file.write_text("someone-else-s-password\n")
+        with pytest.raises(RedisUnavailable, match=r"refuses .*password: stop it first"):
+            start_embedded(data_dir, handle_signals=False)
+        assert json.loads((data_dir / "redis" / STATE_FILE).read_text())["pid"] == running.pid
+        password_file.write_text(kept)
+        again = start_embedded(data_dir, handle_signals=False)
+        assert (again.pid, again.owner) == (running.pid, False)
