@@ -34,8 +34,10 @@ def nonempty(value: str) -> str:
 def name(value: str) -> str:
     """A non-empty name (a user, a run, a workflow, an agent), without surrounding spaces."""
     stripped = nonempty(value)
-    if len(stripped) > 200 or not stripped.isprintable():
-        raise argparse.ArgumentTypeError(f"{stripped[:40]!r}... is not a name")
+    if len(stripped) > 200:
+        raise argparse.ArgumentTypeError("a name has at most 200 characters")
+    if not stripped.isprintable():
+        raise argparse.ArgumentTypeError(f"{stripped[:40]!r} holds control characters")
     return stripped
 
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import redis
+from pydantic import ValidationError
 
 from console.commands import (
     decide,
@@ -36,7 +37,7 @@ from graph.service import ServiceError
 from graph.validate import ChainError
 from state.checkpoint.errors import CheckpointerError
 from state.control.errors import ControlPlaneError
-from state.settings import get_settings
+from state.settings import Settings, get_settings
 
 COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
 
@@ -60,6 +61,13 @@ def _debug() -> bool:
         return get_settings().debug
     except Exception:  # the settings themselves may be what is broken
         return False
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming the first bad setting (by its environment variable) and why."""
+    first = exc.errors()[0]
+    name = "WAYBILL_" + "_".join(str(p) for p in first["loc"]).upper()
+    return f"invalid setting {name}: {first['msg']} (got {first.get('input')!r})"
 
 
 def _one_line(text: str) -> str:
@@ -94,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("waybill: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+            print(f"waybill: {settings_problem(exc)}", file=sys.stderr)
+            return 1
         # The last resort of "no traceback reaches a user": one line, and how to see more.
         if _debug():
             raise

@@ -263,3 +263,35 @@ def test_fork_set_with_an_unreadable_number(capsys: pytest.CaptureFixture[str]) 
     assert "the value of --set x holds a number with more than 4300 digits" in _one_line_error(
         capsys.readouterr().err
     )
+
+
+def test_a_bad_setting_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAYBILL_LEASE_TTL_S", "abc")
+    assert main(["runs"]) == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert line.startswith("waybill: invalid setting WAYBILL_LEASE_TTL_S: Input should be")
+    assert line.endswith("(got 'abc')")
+
+
+def test_a_name_with_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    line = _usage_error(capsys, "decide", "r", "--approve", "--user", "a\tb")
+    assert "argument --user: 'a\\tb' holds control characters" in line
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("something\nwe did not foresee")
+
+    monkeypatch.setattr("console.commands.workflows.cmd_workflows", broken)
+    assert main(["workflows"]) == 1
+    assert _one_line_error(capsys.readouterr().err) == (
+        "waybill: unexpected error (RuntimeError: something we did not foresee); "
+        "run again with WAYBILL_DEBUG=1 for the traceback"
+    )
+    monkeypatch.setenv("WAYBILL_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["workflows"])
