@@ -1,6 +1,7 @@
-"""The Waybill oversight console (Streamlit): ``streamlit run console/app.py``.
+"""The Waybill oversight console (Streamlit): the pages behind ``console/asgi.py``.
 
-Started by ``waybill up`` / ``waybill console`` (bound to 127.0.0.1, Redis URL in REDIS_URL).
+Started by ``waybill up`` / ``waybill console`` (bound to 127.0.0.1, Redis URL in REDIS_URL) as
+``streamlit run console/asgi.py``, which adds the websocket origin guard.
 Every page is a file under ``console/pages``; their logic lives in ``console/ui``.
 """
 

@@ -1,10 +1,16 @@
-"""What the command line opens to talk to Redis: control plane, queue, run service."""
+"""What the command line opens to talk to Redis: control plane, queue, run service.
+
+Use it as a context manager: on the way out it waits for runs this process executes inline, or,
+when the command failed (e.g. Redis went away), gives them a moment and leaves.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
+from types import TracebackType
 
 import redis
 from rq import Queue, Worker
@@ -32,6 +38,8 @@ class Backend:
     settings: Settings
     embedded: EmbeddedRedis | None = None
     inline_threads: list[threading.Thread] = field(default_factory=list)
+    inline_errors: list[BaseException] = field(default_factory=list)
+    """What stopped an inline execution (the run is left for a worker to resume)."""
 
     def workers_listening(self) -> int:
         return int(Worker.count(queue=self.queue))
@@ -54,13 +62,65 @@ class Backend:
             worker=f"inline-{os.getpid()}",
             config=ExecutorConfig.from_settings(self.settings),
         )
-        thread = threading.Thread(target=executor.execute, args=(run_id,), daemon=True)
+
+        def execute() -> None:
+            try:
+                executor.execute(run_id)
+            except Exception as exc:  # reported by nothing_executing(), not as a traceback
+                self.inline_errors.append(exc)
+
+        thread = threading.Thread(target=execute, daemon=True)
         thread.start()
         self.inline_threads.append(thread)
 
-    def close(self) -> None:
+    def inline_busy(self) -> bool:
+        """True while this process executes a run inline."""
+        return any(t.is_alive() for t in self.inline_threads)
+
+    def nothing_executing(self, run_id: str) -> str | None:
+        """Why nothing will advance ``run_id`` now (followers stop on it), or ``None``.
+
+        That is when this process's inline execution failed, or when no inline execution, no
+        worker and no lease is left for a run that is still queued or running and has not
+        changed for a lease TTL (another process may be about to take it).
+        """
+        if self.inline_busy():
+            return None
+        record = self.cp.runs.get(run_id)
+        if record.status not in ("queued", "running"):
+            return None
+        if self.inline_errors:
+            exc = self.inline_errors[-1]
+            return (
+                f"run {run_id} stopped executing in this process ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:200]}); it stays {record.status} and a worker "
+                "resumes it (`waybill worker`)"
+            )
+        idle_s = time.time() - record.updated_at.timestamp()
+        if idle_s < self.settings.lease_ttl_s or self.workers_listening():
+            return None
+        if self.cp.leases.current(run_id) is not None:
+            return None
+        return (
+            f"run {run_id} is {record.status} but nothing executes it (no worker is "
+            "listening): start `waybill worker` to resume it"
+        )
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(wait=exc_type is None)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Close the connections; ``wait`` for inline runs to stop first (else 1 s at most)."""
         for thread in self.inline_threads:
-            thread.join()
+            thread.join(None if wait else 1.0)
         self.cp.close()
         self.raw.close()
         if self.embedded is not None:

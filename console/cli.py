@@ -1,7 +1,10 @@
 """The ``waybill`` command line.
 
-Every user error (bad input, unknown workflow, unknown fault, Redis unreachable) is printed as
-one line naming the problem, with a non-zero exit code, never a traceback.
+Every user error (bad input, unknown workflow, unknown fault, Redis unreachable or failing
+mid-command, damaged checkpoints) is printed as one line naming the problem, with a non-zero
+exit code, never a traceback. Usage errors (a missing or malformed argument) exit with 2, the
+rest with 1 (see the README's exit codes). ``WAYBILL_DEBUG=1`` shows the traceback of an
+unexpected error instead of its one line.
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+
+import redis
+from pydantic import ValidationError
 
 from console.commands import (
     decide,
@@ -24,11 +30,14 @@ from console.commands import (
     workflows,
 )
 from console.errors import CliError
+from console.logfile import route_logs
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
 from graph.service import ServiceError
 from graph.validate import ChainError
+from state.checkpoint.errors import CheckpointerError
 from state.control.errors import ControlPlaneError
+from state.settings import Settings, get_settings
 
 COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
 
@@ -47,9 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debug() -> bool:
+    try:
+        return get_settings().debug
+    except Exception:  # the settings themselves may be what is broken
+        return False
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming the first bad setting (by its environment variable) and why."""
+    first = exc.errors()[0]
+    name = "WAYBILL_" + "_".join(str(p) for p in first["loc"]).upper()
+    return f"invalid setting {name}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``waybill`` script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    route_logs(args.command)
     try:
         code: int = args.func(args)
     except (
@@ -59,12 +87,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownWorkflowError,
         ServiceError,
         ControlPlaneError,
+        CheckpointerError,
     ) as exc:
-        print(f"waybill: {exc}", file=sys.stderr)
+        print(f"waybill: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        print(f"waybill: lost the connection to Redis ({_one_line(str(exc))})", file=sys.stderr)
+        return 1
+    except redis.RedisError as exc:
+        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
+        print(f"waybill: Redis refused a command ({detail})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("waybill: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+            print(f"waybill: {settings_problem(exc)}", file=sys.stderr)
+            return 1
+        # The last resort of "no traceback reaches a user": one line, and how to see more.
+        if _debug():
+            raise
+        print(
+            f"waybill: unexpected error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
+            "run again with WAYBILL_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
+        return 1
     return code
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from console.errors import CliError
 from console.timeline import describe_update
 from state.control.models import TERMINAL_STATUSES, RunEvent, RunRecord
 from state.control.plane import ControlPlane
@@ -28,12 +29,21 @@ def follow(
     after: str = "0-0",
     out: Callable[[str], None] = print,
     still_running: Callable[[], bool] = lambda: False,
+    stalled: Callable[[], str | None] = lambda: None,
     tick: float = 0.5,
 ) -> tuple[RunRecord, str]:
     """Print the run's events until its status is terminal or ``waiting``.
 
+    Args:
+        still_running: True while the run is executing in this process (keep following).
+        stalled: Why nothing will advance the run (e.g. ``Backend.nothing_executing``), or
+            ``None``; checked between ticks, so following never waits forever on a dead run.
+
     Returns:
         The run's record at that point and the last event id read (to resume following).
+
+    Raises:
+        CliError: ``stalled`` reported a reason.
     """
     while True:
         for event in cp.events.tail(run_id, after=after, timeout=tick):
@@ -49,3 +59,6 @@ def follow(
                 for line in event_lines(event):
                     out(line)
             return record, after
+        reason = stalled()
+        if reason is not None:
+            raise CliError(reason)

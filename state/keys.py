@@ -6,13 +6,26 @@ live in one slot and a Lua script or MULTI may touch them together; nothing may 
 two runs in one script. Global indexes (``wb:idx:...``, ``wb:kill:...``, ``wb:audit...``) are
 updated outside per-run scripts.
 
-A run id (a LangGraph ``thread_id``) may contain any character: ``:``, braces, unicode. It is
-escaped so that distinct ids always give distinct keys and the hash tag is never cut short.
+New runs get ids from a safe alphabet (``RUN_ID_PATTERN``, enforced where a run is created),
+so ids read the same in keys, RQ job ids, URLs and shells. Keys still escape any character
+(``:``, braces, unicode) a LangGraph ``thread_id`` may hold, so that distinct ids always give
+distinct keys and the hash tag is never cut short.
 """
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "wb"
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a new run's id may be: 1 to 64 letters, digits, ``_`` or ``-`` (``fullmatch``)."""
+
+
+def valid_run_id(run_id: str) -> bool:
+    """True when ``run_id`` may name a new run."""
+    return RUN_ID_PATTERN.fullmatch(run_id) is not None
+
 
 _ESCAPES = {"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"}
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     recursion_limit: int = Field(default=200, ge=10, description="LangGraph recursion limit.")
     console_host: str = Field(default="127.0.0.1", description="Console bind address.")
     console_port: int = Field(default=8501, ge=1, le=65535)
+    console_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host:port) a browser may reach the console by besides "
+        "the bind address, e.g. a reverse proxy's (JSON list).",
+    )
     veto_window_s: float = Field(default=30.0, ge=0, description="Notify-tier veto window.")
     kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
     queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
@@ -51,6 +56,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Executions of a run from the same checkpoint before it is recorded failed "
         "(a worker that keeps dying at the same node: a poison run).",
+    )
+    login_audit_per_minute: int = Field(
+        default=30, ge=1, description="Failed console logins written to the audit log per minute."
+    )
+    debug: bool = Field(
+        default=False, description="Show tracebacks of unexpected errors in the CLI."
     )
     workflow_modules: list[str] = Field(
         default_factory=list,

@@ -2,18 +2,25 @@
 
 ``--retry`` answers an action whose outcome is unknown (call it again with the same key); there,
 ``--approve`` means "confirm it was done" and ``--reject`` "abort".
+
+Deciders may race (several people, or scripts, answering the same escalation): the control
+plane records the first decision only, and every other one is told who decided first, what and
+when, whether it lost inside the atomic decide script or found nothing pending any more.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from console import args as argtypes
 from console.backend import open_backend
-from console.commands.run import load_json
 from console.commands.run_redis import pending_escalation
 from console.errors import CliError
+from console.jsonfile import load_json
 from graph.service import Principal
+from state.control.models import Escalation, RunRecord
 
 
 def add_parser(sub: Any) -> None:
@@ -25,16 +32,27 @@ def add_parser(sub: Any) -> None:
     group.add_argument(
         "--retry", action="store_true", help="call an action whose outcome is unknown again"
     )
-    group.add_argument("--edit", type=load_edit, metavar="FILE", help="edited payload (JSON)")
+    group.add_argument("--edit", type=Path, metavar="FILE", help="edited payload (JSON)")
     p.add_argument("--comment", default="")
-    p.add_argument("--user", required=True, help="who decides (recorded and audited)")
+    p.add_argument(
+        "--user", type=argtypes.user, required=True, help="who decides (recorded and audited)"
+    )
     p.set_defaults(func=cmd_decide)
 
 
-def load_edit(path: str) -> Any:
-    from pathlib import Path
-
-    return load_json(Path(path), "edit file")
+def nothing_pending(record: RunRecord, escalations: list[Escalation]) -> CliError:
+    """The error for a run with no pending escalation, naming who decided the last one."""
+    decided = [e for e in escalations if e.decision is not None]
+    if not decided:
+        return CliError(f"run {record.run_id} has no pending escalation (status: {record.status})")
+    last = max(decided, key=lambda e: e.decision.decided_at if e.decision else e.created_at)
+    assert last.decision is not None
+    d = last.decision
+    return CliError(
+        f"run {record.run_id} has no pending escalation: {last.escalation_id} was already "
+        f"decided ({d.action}) by {d.user!r} at {d.decided_at.isoformat()} "
+        f"(status: {record.status})"
+    )
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -47,21 +65,20 @@ def cmd_decide(args: argparse.Namespace) -> int:
         if args.retry
         else "edit"
     )
-    backend = open_backend()
-    try:
+    # Read the edit before touching Redis: a bad file is a one-line error, nothing decided.
+    edited = load_json(args.edit, "edit file") if action == "edit" else None
+    with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
-        esc = pending_escalation(backend.cp.escalations.for_run(record.run_id))
+        escalations = backend.cp.escalations.for_run(record.run_id)
+        esc = pending_escalation(escalations)
         if esc is None:
-            raise CliError(
-                f"run {record.run_id} has no pending escalation (status: {record.status})"
-            )
-        service = backend.service()
-        service.decide(
+            raise nothing_pending(record, escalations)
+        backend.service().decide(
             esc.escalation_id,
             action,
             who=Principal(args.user, "admin"),
             comment=args.comment,
-            edited=args.edit if action == "edit" else None,
+            edited=edited,
             run_id=record.run_id,
         )
         where = "a worker" if backend.workers_listening() else "this process"
@@ -69,5 +86,3 @@ def cmd_decide(args: argparse.Namespace) -> int:
             f"run {record.run_id}: {action} recorded for {esc.escalation_id}; resuming on {where}"
         )
         return 0
-    finally:
-        backend.close()

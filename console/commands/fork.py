@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from console import args as argtypes
 from console.backend import open_backend
 from console.errors import CliError
+from console.jsonfile import NotJsonError, parse_json
 from graph.history import checkpoints
 from graph.registry import default_registry
 from graph.service import Principal
@@ -24,7 +25,7 @@ def add_parser(sub: Any) -> None:
         metavar="PATH=VALUE",
         help="edit the state (VALUE is JSON, or text), e.g. request.text='...'",
     )
-    p.add_argument("--user", required=True)
+    p.add_argument("--user", type=argtypes.user, required=True)
     p.set_defaults(func=cmd_fork)
     h = sub.add_parser("history", help="list a run's checkpoints, newest first")
     h.add_argument("run_id", metavar="RUN")
@@ -39,28 +40,24 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
         if not sep or not path:
             raise CliError(f"--set needs PATH=VALUE, got '{item}'")
         try:
-            sets[path] = json.loads(raw)
-        except json.JSONDecodeError:
+            sets[path] = parse_json(raw, f"the value of --set {path}")
+        except NotJsonError:
             sets[path] = raw
     return sets
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set)
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         record = backend.service().fork(
             args.run_id, args.at, who=Principal(args.user, "admin"), sets=sets
         )
         print(f"run {record.run_id}: forked from {args.run_id} at {args.at}; queued")
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
         chain = default_registry().get(record.workflow)
         for cp in checkpoints(backend.raw, chain, record.run_id):
@@ -68,5 +65,3 @@ def cmd_history(args: argparse.Namespace) -> int:
             flag = "  [interrupted]" if cp.interrupted else ""
             print(f"{cp.checkpoint_id}  step {cp.step:>3}  next: {nxt}{flag}")
         return 0
-    finally:
-        backend.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from console import args as argtypes
 from console.backend import open_backend
 from graph.service import Principal
 from state.control.models import KillScope
@@ -12,17 +13,17 @@ from state.control.models import KillScope
 
 def _scope_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--run", metavar="RUN")
-    group.add_argument("--agent", metavar="STAGE")
-    group.add_argument("--workflow", metavar="NAME")
+    group.add_argument("--run", type=argtypes.name, metavar="RUN")
+    group.add_argument("--agent", type=argtypes.name, metavar="STAGE")
+    group.add_argument("--workflow", type=argtypes.name, metavar="NAME")
     group.add_argument("--global", dest="everything", action="store_true", help="every run")
-    p.add_argument("--user", required=True, help="who (recorded and audited)")
+    p.add_argument("--user", type=argtypes.user, required=True, help="who (recorded and audited)")
 
 
 def add_parser(sub: Any) -> None:
     k = sub.add_parser("kill", help="trip a kill switch")
     _scope_args(k)
-    k.add_argument("--reason", required=True)
+    k.add_argument("--reason", type=argtypes.nonempty, required=True)
     k.set_defaults(func=cmd_kill)
     u = sub.add_parser("unkill", help="clear a kill switch (killed runs stay killed)")
     _scope_args(u)
@@ -34,17 +35,17 @@ def add_parser(sub: Any) -> None:
 def scope_of(args: argparse.Namespace) -> tuple[KillScope, str | None]:
     if args.everything:
         return "global", None
-    if args.run:
+    # `is not None`: an empty target must never fall through to another scope.
+    if args.run is not None:
         return "run", args.run
-    if args.agent:
+    if args.agent is not None:
         return "agent", args.agent
     return "workflow", args.workflow
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
     scope, target = scope_of(args)
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         idle = backend.service(inline=False).kill(
             scope, target, who=Principal(args.user, "admin"), reason=args.reason
         )
@@ -53,31 +54,23 @@ def cmd_kill(args: argparse.Namespace) -> int:
             "running ones stop at their next boundary"
         )
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_unkill(args: argparse.Namespace) -> int:
     scope, target = scope_of(args)
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         cleared = backend.service(inline=False).unkill(
             scope, target, who=Principal(args.user, "admin")
         )
         print(f"kill switch {scope}:{target or '*'} " + ("cleared" if cleared else "was not set"))
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_kills(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         switches = backend.cp.kills.list()
         for s in switches:
             print(f"{s.scope}:{s.target}  by {s.user} at {s.tripped_at:%Y-%m-%d %H:%M}: {s.reason}")
         if not switches:
             print("no kill switch is tripped")
         return 0
-    finally:
-        backend.close()

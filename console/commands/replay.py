@@ -17,11 +17,8 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         report = replay_run(backend.cp, backend.raw, default_registry(), args.run_id)
-    finally:
-        backend.close()
     print(
         f"run {report.run_id}: recorded {report.recorded_status}, replayed {report.replayed_status}"
     )

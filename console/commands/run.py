@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from console import args as argtypes
 from console.errors import CliError
+from console.jsonfile import load_json, parse_json
 from console.timeline import describe_escalation, describe_update
 from graph.registry import default_registry
 from graph.runner import RunOutcome, run_chain
@@ -30,28 +31,16 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--edit", type=Path, metavar="FILE", help="edited payload for --decision edit")
     p.add_argument("--comment", default="", help="comment recorded with the decision")
-    p.add_argument("--user", default="cli", help="who decides (recorded in the run)")
-    p.add_argument("--run-id", help="run id (default: a new one)")
+    p.add_argument("--user", type=argtypes.user, default="cli", help="who decides (recorded)")
+    p.add_argument(
+        "--run-id", type=argtypes.run_id, help="run id: letters, digits, _, - (default: new)"
+    )
     p.add_argument(
         "--local",
         action="store_true",
         help="run in this process with in-memory state (no Redis, no workers)",
     )
     p.set_defaults(func=cmd_run)
-
-
-def load_json(path: Path, what: str) -> Any:
-    """Read a JSON file, with one-line errors for a missing or malformed file."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CliError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(
-            f"{what} {path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
 
 
 def check_decision(action: str, allowed: Sequence[str]) -> None:
@@ -69,9 +58,9 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
         if answer == "edit":
             raw = input("  edited payload as JSON (empty keeps the proposal): ").strip()
             try:
-                edited = json.loads(raw) if raw else dict(req.proposed)
-            except json.JSONDecodeError as exc:
-                print(f"  not valid JSON: {exc.msg}")
+                edited = parse_json(raw, "the edit") if raw else dict(req.proposed)
+            except CliError as exc:
+                print(f"  {exc}")
                 continue
         comment = input("  comment (optional): ").strip()
         return Decision.model_validate(
@@ -82,9 +71,9 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
 def make_decider(args: argparse.Namespace) -> Any:
     if args.decision is not None:
         check_decision(args.decision, DECISION_ACTIONS)
-        edited = load_json(args.edit, "edit file") if args.decision == "edit" else None
         if args.decision == "edit" and args.edit is None:
             raise CliError("--decision edit needs --edit FILE with the edited payload")
+        edited = load_json(args.edit, "edit file") if args.decision == "edit" else None
 
         def fixed(req: EscalationRequest) -> Decision:
             for line in describe_escalation(req):

@@ -11,8 +11,9 @@ import time
 from typing import Any
 
 from console.backend import open_backend
-from console.commands.run import EXIT_CODES, load_json, make_decider
+from console.commands.run import EXIT_CODES, make_decider
 from console.follow import follow
+from console.jsonfile import load_json
 from console.timeline import describe_escalation
 from graph.service import SYSTEM, Principal, RunService
 from state.control.errors import ControlPlaneError
@@ -29,8 +30,7 @@ def run_on_redis(args: argparse.Namespace) -> int:
     request = load_json(args.input, "input file")
     decide = make_decider(args)
     who = Principal(args.user, "admin")  # an operator at the command line has Redis access
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         service = backend.service()
         workers = backend.workers_listening()
         where = f"{workers} worker(s)" if workers else "this process (no worker is listening)"
@@ -40,11 +40,15 @@ def run_on_redis(args: argparse.Namespace) -> int:
         print(f"waybill: run {record.run_id} of {args.workflow} queued; executing on {where}")
         after = "0-0"
 
-        def busy() -> bool:
-            return any(t.is_alive() for t in backend.inline_threads)
-
+        run_id = record.run_id
         while True:
-            record, after = follow(backend.cp, record.run_id, after=after, still_running=busy)
+            record, after = follow(
+                backend.cp,
+                run_id,
+                after=after,
+                still_running=backend.inline_busy,
+                stalled=lambda: backend.nothing_executing(run_id),
+            )
             if record.status != "waiting":
                 reason = f" ({record.reason})" if record.reason else ""
                 print(f"run {record.run_id}: {record.status}{reason}")
@@ -81,8 +85,6 @@ def run_on_redis(args: argparse.Namespace) -> int:
                 decision.comment,
                 decision.edited,
             )
-    finally:
-        backend.close()
 
 
 def _decide(

@@ -6,17 +6,19 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from console import args as argtypes
 from console.backend import open_backend
 from console.follow import event_lines, follow
 from state.control.models import RUN_STATUSES
+from state.control.runs import MAX_OFFSET, MAX_PAGE
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("runs", help="list runs, newest first")
     p.add_argument("--status", choices=RUN_STATUSES)
-    p.add_argument("--workflow")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--workflow", type=argtypes.name)
+    p.add_argument("--limit", type=argtypes.int_between(0, MAX_PAGE), default=20)
+    p.add_argument("--offset", type=argtypes.int_between(0, MAX_OFFSET), default=0)
     p.set_defaults(func=cmd_runs)
     s = sub.add_parser("show", help="print a run's timeline from its event stream")
     s.add_argument("run_id", metavar="RUN")
@@ -33,8 +35,7 @@ def _age(ts: datetime) -> str:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         page = backend.cp.runs.list(
             status=args.status, workflow=args.workflow, offset=args.offset, limit=args.limit
         )
@@ -47,17 +48,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         shown = f"{page.offset + 1}-{page.offset + len(page.items)}" if page.items else "none"
         print(f"({shown} of {page.total})")
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
         print(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}")
         if args.follow:
-            record, _ = follow(backend.cp, record.run_id)
+            run_id = record.run_id
+            record, _ = follow(
+                backend.cp, run_id, stalled=lambda: backend.nothing_executing(run_id)
+            )
         else:
             for event in backend.cp.events.read(record.run_id, count=100_000):
                 for line in event_lines(event):
@@ -70,5 +71,3 @@ def cmd_show(args: argparse.Namespace) -> int:
                 d = esc.decision
                 print(f"escalation {esc.escalation_id}: {d.action} by {d.user}")
         return 0
-    finally:
-        backend.close()

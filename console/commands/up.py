@@ -58,7 +58,7 @@ def _serve(with_workers: int, port: int | None) -> int:
         signal.signal(signal.SIGTERM, previous)
         raise
     children = [spawn_worker(url) for _ in range(with_workers)]
-    children.append(spawn_console(url, settings.console_host, port))
+    children.append(spawn_console(url, settings.console_host, port, settings.console_origins))
     where = "embedded Valkey" if embedded else "REDIS_URL"
     print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
     print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)

@@ -62,8 +62,7 @@ def read_password(from_stdin: bool) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     password = None if args.no_password else read_password(args.password_stdin)
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         try:
             user = UserStore(backend.cp.client).add(
                 args.name, args.role, password, email=args.email
@@ -75,26 +74,20 @@ def cmd_add(args: argparse.Namespace) -> int:
         )
         print(f"user {user.name} added ({user.role})")
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         users = UserStore(backend.cp.client).list()
         for u in users:
             print(f"{u.name:<24} {u.role:<9} {u.email or ''}")
         if not users:
             print("no users yet: waybill user add NAME --role admin")
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         try:
             user = UserStore(backend.cp.client).set_role(args.name, args.role)
         except UserError as exc:
@@ -102,14 +95,11 @@ def cmd_role(args: argparse.Namespace) -> int:
         backend.cp.audit.append(_operator(), "user.role", user.name, {"role": user.role})
         print(f"user {user.name} is now {user.role}")
         return 0
-    finally:
-        backend.close()
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
-    backend = open_backend()
-    try:
+    with open_backend() as backend:
         try:
             UserStore(backend.cp.client).set_password(args.name, password)
         except UserError as exc:
@@ -117,5 +107,3 @@ def cmd_passwd(args: argparse.Namespace) -> int:
         backend.cp.audit.append(_operator(), "user.passwd", args.name, {})
         print(f"password of {args.name} changed")
         return 0
-    finally:
-        backend.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from console import args as argtypes
 from console.backend import open_backend
 from graph.worker import run_worker
 
@@ -12,16 +13,16 @@ from graph.worker import run_worker
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("worker", help="run a worker that executes runs from the queue")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
-    p.add_argument("--name", help="worker name (default: host + random suffix)")
+    p.add_argument(
+        "--name",
+        type=argtypes.name,
+        help="worker name (default: host + random suffix); a dead worker's name is reused",
+    )
     p.set_defaults(func=cmd_worker)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    backend = open_backend()
-    url = backend.url
-    print(f"waybill worker on queue '{backend.settings.queue_name}'", flush=True)
-    try:
-        run_worker(url, burst=args.burst, name=args.name)
+    with open_backend() as backend:
+        print(f"waybill worker on queue '{backend.settings.queue_name}'", flush=True)
+        run_worker(backend.url, burst=args.burst, name=args.name)
         return 0
-    finally:
-        backend.close()

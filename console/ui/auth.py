@@ -41,15 +41,34 @@ def client_ip() -> str | None:
 
 
 def attempt_login(h: Handles, name: str, password: str) -> LoginResult:
-    """Check a password login (throttled); on success the session is signed in and audited."""
+    """Check a password login (throttled); on success the session is signed in and audited.
+
+    Anyone can fail a login, so failures must not grow the audit log without bound: an
+    attempt refused by the throttle is not audited (it was not checked), and checked failures
+    are audited up to a rate per minute, then one "paused" entry stands for the rest.
+    """
     name = name.strip()
     result = h.users.login(name, password, client_ip())
     if result.user is not None:
         st.session_state[SESSION_USER] = result.user.name
         h.cp.audit.append(result.user.name, "login", result.user.name, {"ip": client_ip()})
-    else:
-        details: dict[str, Any] = {"ip": client_ip(), "throttled": result.throttled}
-        h.cp.audit.append(name or "<empty>", "login.failed", name or "<empty>", details)
+        return result
+    if result.throttled:
+        return result
+    verdict = h.users.throttle.audit_failure()
+    # An invented name is only evidence of guessing; keep it short in the log.
+    who = name[:64] or "<empty>"
+    if verdict == "entry":
+        details: dict[str, Any] = {"ip": client_ip(), "retry_after_s": result.retry_after_s}
+        h.cp.audit.append(who, "login.failed", who, details)
+    elif verdict == "pause":
+        limit = h.users.throttle.audit_per_minute
+        h.cp.audit.append(
+            "system:login-throttle",
+            "login.failed.audit_paused",
+            "*",
+            {"per_minute": limit, "note": "further failed logins this minute are not audited"},
+        )
     return result
 
 

@@ -65,7 +65,7 @@ def open_handles(url: str) -> Handles:
         raw=raw,
         queue=queue,
         service=make_service(cp, queue),
-        users=UserStore(client),
+        users=UserStore(client, audit_per_minute=get_settings().login_audit_per_minute),
         registry=default_registry(),
     )
 

@@ -9,13 +9,19 @@ append-only list once per element), deserialize strictly, expire threads (``TTLC
 
 from state.checkpoint.aio import AsyncRedisSaver
 from state.checkpoint.core import TTLConfig
-from state.checkpoint.errors import CheckpointerError, StaleFenceError, UnsafeCheckpointDataError
+from state.checkpoint.errors import (
+    CheckpointerError,
+    DamagedCheckpointError,
+    StaleFenceError,
+    UnsafeCheckpointDataError,
+)
 from state.checkpoint.saver import RedisSaver
 from state.checkpoint.serde import StrictSerializer
 
 __all__ = [
     "AsyncRedisSaver",
     "CheckpointerError",
+    "DamagedCheckpointError",
     "RedisSaver",
     "StaleFenceError",
     "StrictSerializer",

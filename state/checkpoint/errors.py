@@ -25,3 +25,11 @@ class StaleFenceError(CheckpointerError):
 
 class UnsafeCheckpointDataError(CheckpointerError):
     """Stored data uses an encoding the strict serializer refuses to load (pickle, legacy json)."""
+
+
+class DamagedCheckpointError(CheckpointerError):
+    """Stored checkpoint data cannot be decoded: edited, truncated, or of the wrong shape.
+
+    Nothing is loaded from it; the message names what is wrong (and, from the readers in
+    ``graph.history`` and ``graph.replay``, the run).
+    """

@@ -25,7 +25,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from state.checkpoint import codec, lists
-from state.checkpoint.errors import UnsafeCheckpointDataError
+from state.checkpoint.errors import DamagedCheckpointError, UnsafeCheckpointDataError
 from state.checkpoint.layout import blob_field
 
 # keys of a checkpoint that the record stores elsewhere (header, hash field) or rebuilds
@@ -207,18 +207,28 @@ class Stored:
 
 
 def decode_record(checkpoint_id: str, raw: bytes, serde: SerializerProtocol) -> Stored:
-    """Rebuild the checkpoint (without values) and metadata of one record."""
-    header, ck_typed, md_typed = codec.decode_record(raw)
-    body = dict(serde.loads_typed(ck_typed))
-    table = header.versions
-    seen = body.pop("versions_seen", {})
-    checkpoint = {
-        **body,
-        "id": checkpoint_id,
-        "channel_versions": {ch: table[i] for ch, (i, _) in header.refs.items()},
-        "versions_seen": {n: {ch: table[i] for ch, i in s.items()} for n, s in seen.items()},
-    }
-    metadata = dict(serde.loads_typed(md_typed))
+    """Rebuild the checkpoint (without values) and metadata of one record.
+
+    Raises:
+        DamagedCheckpointError: The record is not one this saver wrote (edited, truncated).
+        UnsafeCheckpointDataError: It uses an encoding the strict serializer refuses.
+    """
+    try:
+        header, ck_typed, md_typed = codec.decode_record(raw)
+        body = dict(serde.loads_typed(ck_typed))
+        metadata = dict(serde.loads_typed(md_typed))
+        table = header.versions
+        seen = body.pop("versions_seen", {})
+        checkpoint = {
+            **body,
+            "id": checkpoint_id,
+            "channel_versions": {ch: table[i] for ch, (i, _) in header.refs.items()},
+            "versions_seen": {n: {ch: table[i] for ch, i in s.items()} for n, s in seen.items()},
+        }
+    except UnsafeCheckpointDataError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise DamagedCheckpointError(f"checkpoint {checkpoint_id} is damaged: {exc}") from None
     if header.run_id:
         metadata["run_id"] = header.run_id
     return Stored(checkpoint_id, header, checkpoint, cast(CheckpointMetadata, metadata))

@@ -11,6 +11,19 @@ class RedisUnavailable(ControlPlaneError):  # noqa: N818 - reads better at the c
     """Redis could not be reached (or refused us); the message is one line naming the URL."""
 
 
+class InvalidArgument(ControlPlaneError, ValueError):  # noqa: N818 - reads better at the call site
+    """A bad argument to a control-plane call (a negative page, an empty user, ...)."""
+
+
+class InvalidRunId(InvalidArgument):
+    """A new run's id is outside the safe alphabet (``state.keys.RUN_ID_PATTERN``)."""
+
+    def __init__(self, run_id: str) -> None:
+        shown = run_id if len(run_id) <= 80 else run_id[:77] + "..."
+        super().__init__(f"invalid run id {shown!r}: use 1 to 64 letters, digits, '_' or '-'")
+        self.run_id = run_id
+
+
 class UnknownRun(ControlPlaneError, KeyError):  # noqa: N818 - reads better at the call site
     """No run with this id is registered."""
 

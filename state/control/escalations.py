@@ -6,9 +6,8 @@ script over the run's own keys (escalation, run record, event stream): the first
 a later one gets ``EscalationConflict`` naming who decided, what and when, and a decision on a
 run whose status is terminal (finished or killed) is refused with ``RunFinished``.
 
-Global indexes, updated outside the scripts: ``wb:idx:escalations:pending`` (sorted by creation
-time) and ``wb:idx:escalations:run`` (escalation id -> run id, so an id alone finds its run).
-Escalation ids are global: use unique ones (the default is a random UUID).
+Global indexes, updated outside the scripts: ``wb:idx:escalations:pending`` (by creation time)
+and ``wb:idx:escalations:run`` (escalation id -> run id). Escalation ids are global (unique).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import redis
 from state.control.connection import text, texts
 from state.control.errors import (
     EscalationConflict,
+    InvalidArgument,
     RunFinished,
     UnknownEscalation,
     UnknownRun,
@@ -267,27 +267,19 @@ class Escalations:
             UnknownEscalation: No such escalation.
             EscalationConflict: Someone decided first (named in the error).
             RunFinished: The run is finished or killed.
-            ValueError: Bad action, missing user, or ``edit`` without ``edited``.
+            InvalidArgument: Bad action, missing user, or ``edit`` without ``edited``.
         """
         if action not in ("approve", "edit", "reject", "retry"):
-            raise ValueError(f"unknown action {action!r}: use approve, edit, reject or retry")
-        if not user:
-            raise ValueError("a decision needs the deciding user")
+            raise InvalidArgument(f"unknown action {action!r}: use approve, edit, reject or retry")
+        if not user.strip():
+            raise InvalidArgument("a decision needs the deciding user")
         if action == "edit" and edited is None:
-            raise ValueError("an edit decision needs the edited payload")
+            raise InvalidArgument("an edit decision needs the edited payload")
         run_id = run_id or self._run_of(escalation_id)
         now = repr(to_epoch(utcnow()))
         data = json.dumps({"escalation_id": escalation_id, "action": action, "user": user})
-        args = [
-            _TERMINAL,
-            self._maxlen,
-            action,
-            user,
-            comment,
-            json.dumps(edited, allow_nan=False) if edited is not None else "",
-            now,
-            data,
-        ]
+        edited_json = json.dumps(edited, allow_nan=False) if edited is not None else ""
+        args = [_TERMINAL, self._maxlen, action, user, comment, edited_json, now, data]
         keys = [escalation_key(run_id, escalation_id), run_hash_key(run_id), events_key(run_id)]
         outcome, *rest = (text(x) for x in self._decide(keys=keys, args=args))
         if outcome == "unknown":

@@ -17,6 +17,7 @@ from types import TracebackType
 import redis
 
 from state.control.connection import text, texts
+from state.control.errors import InvalidArgument
 from state.control.models import (
     KillNudge,
     KillScope,
@@ -37,9 +38,9 @@ def switch_key(scope: KillScope, target: str | None = None) -> str:
     if scope == "global":
         return global_key("kill", "global", "*")
     if scope not in _PRECEDENCE:
-        raise ValueError(f"unknown kill-switch scope {scope!r}: use {', '.join(_PRECEDENCE)}")
-    if not target:
-        raise ValueError(f"a {scope} kill switch needs a target")
+        raise InvalidArgument(f"unknown kill-switch scope {scope!r}: use {', '.join(_PRECEDENCE)}")
+    if not target or not target.strip():
+        raise InvalidArgument(f"a {scope} kill switch needs a target")
     return global_key("kill", scope, target)
 
 

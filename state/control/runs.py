@@ -6,7 +6,8 @@ validates the transition against ``models.TRANSITIONS``, writes the hash and app
 ``status`` event to the run's stream, all atomically. The global indexes (``run_index``) are
 updated right after, in a separate pipeline: a script may not touch keys of two slots. Under
 concurrent status writers of one run an index can lag the hash; ``reindex`` repairs a run's
-entries, and ``list`` always returns what the hashes say.
+entries, and ``list`` always returns what the hashes say. The scripts are in ``run_scripts``.
+New runs need an id from the safe alphabet ``state.keys.RUN_ID_PATTERN``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import redis
 from state.control import run_index
 from state.control.connection import text, texts
 from state.control.errors import (
+    InvalidArgument,
+    InvalidRunId,
     InvalidTransition,
     LeaseLost,
     RunExists,
     RunFinished,
     UnknownRun,
 )
-from state.control.events import ADD_EVENT_LUA, events_key
+from state.control.events import events_key
 from state.control.models import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -40,52 +43,14 @@ from state.control.models import (
     to_epoch,
     utcnow,
 )
-from state.keys import fence_key, run_key
-
-_CREATE = (
-    ADD_EVENT_LUA
-    + """
--- KEYS: run hash, events. ARGV: maxlen, ts, status-event data, then field/value pairs.
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-add_event(KEYS[2], ARGV[1], 'status', '', ARGV[3], ARGV[2])
-return 1
-"""
-)
-
-_UPDATE = (
-    ADD_EVENT_LUA
-    + """
--- KEYS: run hash, fence, events.
--- ARGV: token ('' = unfenced), new status ('' = unchanged), allowed-from (space separated),
---       terminal statuses (space separated), updated_at, maxlen, then field/value pairs.
-if ARGV[1] ~= '' then
-  local current = redis.call('GET', KEYS[2])
-  if current ~= ARGV[1] then return {'fenced', current or ''} end
-end
-local old = redis.call('HGET', KEYS[1], 'status')
-if not old then return {'unknown'} end
-if string.find(' ' .. ARGV[4] .. ' ', ' ' .. old .. ' ', 1, true) then
-  return {'finished', old}
-end
-local new = ARGV[2]
-if new ~= '' and not string.find(' ' .. ARGV[3] .. ' ', ' ' .. old .. ' ', 1, true) then
-  return {'transition', old}
-end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
-if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
-if new ~= '' and new ~= old then
-  redis.call('HSET', KEYS[1], 'status', new)
-  local data = cjson.encode({['from'] = old, ['to'] = new,
-    ['reason'] = redis.call('HGET', KEYS[1], 'reason') or ''})
-  add_event(KEYS[3], ARGV[6], 'status', redis.call('HGET', KEYS[1], 'stage') or '', data,
-    ARGV[5])
-end
-return {'ok', old, redis.call('HGETALL', KEYS[1])}
-"""
-)
+from state.control.run_scripts import CREATE_RUN, UPDATE_RUN
+from state.keys import fence_key, run_key, valid_run_id
 
 _FIELDS = ("stage", "worker", "reason")
+MAX_PAGE = 10_000
+"""Most runs one ``list`` call returns (a page is fetched in one pipeline)."""
+MAX_OFFSET = 10**12
+"""Keeps ``offset + limit`` inside Redis's 64-bit range arguments."""
 
 
 def run_hash_key(run_id: str) -> str:
@@ -119,8 +84,8 @@ class RunRegistry:
     def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
         self._r = client
         self._maxlen = str(events_maxlen)
-        self._create = client.register_script(_CREATE)
-        self._update = client.register_script(_UPDATE)
+        self._create = client.register_script(CREATE_RUN)
+        self._update = client.register_script(UPDATE_RUN)
 
     def create(
         self,
@@ -134,6 +99,7 @@ class RunRegistry:
         """Register a new run with status ``queued``.
 
         Raises:
+            InvalidRunId: ``run_id`` is outside ``state.keys.RUN_ID_PATTERN``.
             RunExists: A run with this id is already registered.
         """
         spec = NewRun(
@@ -151,8 +117,13 @@ class RunRegistry:
         Each run is created by its own script, so one duplicate does not block the others.
 
         Raises:
+            InvalidRunId: An id is outside the safe alphabet (nothing is created).
             RunExists: Some run ids were already registered (named; the others are created).
         """
+        runs = builtins.list(runs)
+        for spec in runs:
+            if not valid_run_id(spec.run_id):
+                raise InvalidRunId(spec.run_id)
         pipe = self._r.pipeline(transaction=False)
         records: builtins.list[dict[str, str]] = []
         for spec in runs:
@@ -278,8 +249,11 @@ class RunRegistry:
         pipeline of ``HGETALL`` for the page. Runs with equal creation times are ordered by id,
         descending.
         """
-        if offset < 0 or limit < 0:
-            raise ValueError("offset and limit must be >= 0")
+        if not (0 <= offset <= MAX_OFFSET and 0 <= limit <= MAX_PAGE):
+            raise InvalidArgument(
+                f"a page needs 0 <= offset <= {MAX_OFFSET} and 0 <= limit <= {MAX_PAGE} "
+                f"(got offset {offset}, limit {limit})"
+            )
         index = run_index.index_key(workflow=workflow, status=status)
         pipe = self._r.pipeline(transaction=False)
         pipe.zcard(index)

@@ -8,21 +8,21 @@ Passwords are hashed with scrypt from the standard library (a memory-hard KDF), 
 16-byte salt per password, and compared in constant time. ``verify`` does the same work for an
 unknown user as for a known one, so response time does not reveal which names exist.
 
-Repeated failures slow logins down: each failure for a name (and, separately, for a client
-address) is counted in Redis for ``window_s``; after ``free_attempts`` failures every further
-attempt must wait an exponentially growing delay (capped at ``max_delay_s``) before it is even
-checked. The counters live in Redis so every console process sees the same ones.
+Repeated failures slow logins down (``state.control.throttle``): each failure for a name
+(and, separately, for a client address) is counted in Redis for ``window_s``; after
+``free_attempts`` failures every further attempt must wait an exponentially growing delay
+(capped at ``max_delay_s``) before it is even checked. The check and the count are one atomic
+step, and the counters live in Redis, so neither parallel attempts nor several console
+processes get more checks than that.
 """
 
 from __future__ import annotations
 
 import base64
-import builtins
 import hashlib
 import hmac
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
@@ -31,6 +31,7 @@ import redis
 
 from state.control.connection import text, texts
 from state.control.models import from_epoch, to_epoch, utcnow
+from state.control.throttle import LoginThrottle
 from state.keys import global_key
 
 Role = Literal["viewer", "approver", "admin"]
@@ -45,10 +46,6 @@ _EMAILS = global_key("users", "email")
 def user_key(name: str) -> str:
     """The hash holding one user."""
     return global_key("user", name)
-
-
-def _throttle_key(kind: str, subject: str) -> str:
-    return global_key("auth", "fail", kind, subject)
 
 
 class UserError(ValueError):
@@ -123,6 +120,7 @@ class UserStore:
         base_delay_s: Delay after the first failure beyond the free ones; doubles per failure.
         max_delay_s: Longest delay.
         window_s: How long a failure is remembered.
+        audit_per_minute: Failed logins the console audits per minute (see ``LoginThrottle``).
     """
 
     def __init__(
@@ -134,13 +132,18 @@ class UserStore:
         base_delay_s: float = 1.0,
         max_delay_s: float = 300.0,
         window_s: int = 900,
+        audit_per_minute: int = 30,
     ) -> None:
         self._r = client
         self.params = params or ScryptParams()
-        self.free_attempts = free_attempts
-        self.base_delay_s = base_delay_s
-        self.max_delay_s = max_delay_s
-        self.window_s = window_s
+        self.throttle = LoginThrottle(
+            client,
+            free_attempts=free_attempts,
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            window_s=window_s,
+            audit_per_minute=audit_per_minute,
+        )
         self._dummy = hash_password(secrets.token_hex(8), self.params)
 
     # --- users ---------------------------------------------------------------------------------
@@ -232,50 +235,32 @@ class UserStore:
 
     def retry_after(self, name: str, client_ip: str | None = None) -> float:
         """Seconds until a login for ``name`` (from ``client_ip``) may be tried again."""
-        pipe = self._r.pipeline(transaction=False)
-        for key in self._throttle_keys(name, client_ip):
-            pipe.hget(key, "until")
-        now = time.time()
-        waits = [float(text(u)) - now for u in pipe.execute() if u is not None]
-        return max([0.0, *waits])
+        return self.throttle.retry_after(throttle_subject(name), client_ip)
 
     def login(self, name: str, password: str, client_ip: str | None = None) -> LoginResult:
-        """Check a password, throttled: a delayed attempt is refused before any check."""
-        wait = self.retry_after(name, client_ip)
-        if wait > 0:
-            return LoginResult(None, retry_after_s=wait, throttled=True)
+        """Check a password, throttled: a delayed attempt is refused before any check.
+
+        The throttle reserves the attempt atomically before the (slow) password check, so
+        parallel attempts cannot get more checks than the allowance.
+        """
+        subject = throttle_subject(name)
+        attempt = self.throttle.begin(subject, client_ip)
+        if not attempt.allowed:
+            return LoginResult(None, retry_after_s=attempt.wait_s, throttled=True)
         user = self.verify(name, password)
-        keys = self._throttle_keys(name, client_ip)
         if user is not None:
-            self._r.delete(keys[0])  # the address keeps its count: it may be guessing names
+            self.throttle.succeeded(subject, client_ip)
             return LoginResult(user)
-        return LoginResult(None, retry_after_s=self._record_failure(keys))
+        return LoginResult(None, retry_after_s=attempt.wait_s)
 
-    def _throttle_keys(self, name: str, client_ip: str | None) -> builtins.list[str]:
-        keys = [_throttle_key("user", name.lower())]
-        if client_ip:
-            keys.append(_throttle_key("ip", client_ip))
-        return keys
 
-    def _record_failure(self, keys: builtins.list[str]) -> float:
-        pipe = self._r.pipeline(transaction=False)
-        for key in keys:
-            pipe.hincrby(key, "count", 1)
-            pipe.expire(key, self.window_s)
-        counts = [int(c) for c in pipe.execute()[::2]]
-        now = time.time()
-        longest = 0.0
-        pipe = self._r.pipeline(transaction=False)
-        for i, (key, count) in enumerate(zip(keys, counts, strict=True)):
-            # An address may mistype several names: give it a larger allowance.
-            free = self.free_attempts * (1 if i == 0 else 3)
-            if count < free:
-                continue
-            delay = min(self.base_delay_s * 2 ** (count - free), self.max_delay_s)
-            pipe.hset(key, "until", repr(now + delay))
-            longest = max(longest, delay)
-        pipe.execute()
-        return longest
+def throttle_subject(name: str) -> str:
+    """Whose failures an attempt counts against: the lower-cased name if it could be a user.
+
+    Every name that cannot be a user shares one counter, so invented names (of any length)
+    add no keys.
+    """
+    return name.lower() if NAME_RE.match(name) else "<not-a-user-name>"
 
 
 def _user(fields: dict[str, str]) -> User:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from console.launch import console_command
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
@@ -116,23 +117,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     port = free_port()
     worker = _spawn([sys.executable, "-m", "console.cli", "worker"], env, tmp / "worker.log")
-    console = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "console" / "app.py"),
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--server.headless=true",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-            "--client.toolbarMode=minimal",
-        ],
-        env,
-        tmp / "console.log",
-    )
+    # Launched exactly as `waybill up` launches it (origin guard, CORS/XSRF options).
+    console = _spawn(console_command("127.0.0.1", port), env, tmp / "console.log")
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_health(url, console, tmp / "console.log")

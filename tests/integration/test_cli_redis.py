@@ -58,9 +58,10 @@ def test_escalation_decided_from_another_process(server: ServerUnderTest, tmp_pa
     assert "approve by ana" in shown.stdout
     late = waybill(server.url, tmp_path, "decide", run_id, "--reject", "--user", "bob")
     assert late.returncode == 1
-    assert late.stderr.strip() == (
-        f"waybill: run {run_id} has no pending escalation (status: succeeded)"
-    )
+    [line] = late.stderr.strip().splitlines()
+    assert line.startswith(f"waybill: run {run_id} has no pending escalation: {run_id}.")
+    assert line.endswith("was already decided (approve) by 'ana' at " + line.split(" at ")[-1])
+    assert "(status: succeeded)" in line
 
 
 def test_unknown_run_and_redis_down_are_one_line(server: ServerUnderTest, tmp_path: Path) -> None:

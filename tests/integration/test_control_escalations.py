@@ -8,7 +8,13 @@ import uuid
 import pytest
 
 from state.control.connection import connect
-from state.control.errors import EscalationConflict, RunFinished, UnknownEscalation, UnknownRun
+from state.control.errors import (
+    EscalationConflict,
+    InvalidArgument,
+    RunFinished,
+    UnknownEscalation,
+    UnknownRun,
+)
 from state.control.models import Escalation
 from state.control.plane import ControlPlane
 
@@ -125,3 +131,15 @@ def test_unknown_and_invalid(cp: ControlPlane) -> None:
         cp.escalations.decide(esc.escalation_id, "approve", user="")
     with pytest.raises(ValueError, match="unknown action"):
         cp.escalations.decide(esc.escalation_id, "maybe", user="ana")  # type: ignore[arg-type]
+
+
+def test_a_late_loser_is_told_the_winner_even_after_the_run_ended(cp: ControlPlane) -> None:
+    """The winner's decision ends the run; a decision arriving after that still names them."""
+    run_id = new_run(cp)
+    esc = cp.escalations.create(run_id, "approve_order", {})
+    cp.escalations.decide(esc.escalation_id, "reject", user="ana")
+    cp.runs.update(run_id, status="rejected", reason="rejected by ana")
+    with pytest.raises(EscalationConflict, match="already decided \\(reject\\) by 'ana'"):
+        cp.escalations.decide(esc.escalation_id, "approve", user="bob")
+    with pytest.raises(InvalidArgument, match="deciding user"):
+        cp.escalations.decide(esc.escalation_id, "approve", user="   ")

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from state.control.connection import connect
-from state.control.errors import InvalidTransition, RunExists, RunFinished, UnknownRun
+from state.control.errors import (
+    InvalidArgument,
+    InvalidRunId,
+    InvalidTransition,
+    RunExists,
+    RunFinished,
+    UnknownRun,
+)
 from state.control.models import RUN_STATUSES, NewRun, RunStatus
 from state.control.plane import ControlPlane
 from tests.redis_servers import ServerUnderTest
@@ -20,8 +27,24 @@ def uid(prefix: str = "run") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def test_unsafe_run_ids_are_refused_and_nothing_is_created(cp: ControlPlane) -> None:
+    good = uid()
+    for bad in ("", "a{b}", "r:1", "a b", "é", "x" * 65, "a/b"):
+        with pytest.raises(InvalidRunId, match="invalid run id"):
+            cp.runs.create(bad, "procurement")
+        with pytest.raises(InvalidRunId):
+            cp.runs.create_many(
+                [NewRun(run_id=good, workflow="wf"), NewRun(run_id=bad, workflow="wf")]
+            )
+    with pytest.raises(UnknownRun):
+        cp.runs.get(good)
+    for bad_page in ({"offset": -5}, {"limit": -1}, {"limit": 10**20}, {"offset": 10**20}):
+        with pytest.raises(InvalidArgument, match="a page needs"):
+            cp.runs.list(**bad_page)
+
+
 def test_create_get_update_lifecycle(cp: ControlPlane) -> None:
-    run_id = uid("r:{odd}") + "/é"
+    run_id = uid("r_Odd-1")
     created = cp.runs.create(run_id, "procurement", input_summary="3 laptops", user="ana")
     assert created.status == "queued"
     assert created.user == "ana"

@@ -10,6 +10,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import redis
+from rq import Worker
+
+from state.embedded import start_embedded
 from tests.integration.runtime import ROOT, wait_for
 from tests.redis_servers import free_port
 
@@ -56,6 +60,25 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
         assert "first run: created the console user 'admin' (role admin) with password" in out
         children = _processes_with(str(data_dir))
         assert len(children) >= 3  # the embedded Valkey, a worker, the console
+        # Another terminal finds the server (and its password) through the data directory, and
+        # the worker `up` started authenticated with it too: it executes the run.
+        with start_embedded(data_dir, handle_signals=False) as found:
+            assert not found.owner
+            client = redis.Redis.from_url(found.url)
+            wait_for(lambda: Worker.count(connection=client) == 1, 60, "the worker", tick=0.3)
+            client.close()
+        small = str(ROOT / "examples" / "procurement" / "small_order.json")
+        done = subprocess.run(
+            [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "executing on 1 worker(s)" in done.stdout
         up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=30) == 0
     finally:

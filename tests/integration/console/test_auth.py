@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from console.ui.auth import SESSION_USER
@@ -53,7 +54,26 @@ def test_repeated_failures_are_slowed_down(console: Console) -> None:
     assert "Too many failed attempts" in texts(at)
     assert SESSION_USER not in at.session_state
     assert console.users.retry_after("bob") > 0
-    assert console.cp.audit.list(action="login.failed")[0].details["throttled"] is True
+    # The three checked failures are audited; the refused attempt (never checked) is not.
+    assert len(console.cp.audit.list(action="login.failed")) == 3
+
+
+def test_failed_logins_are_audited_at_a_bounded_rate(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAYBILL_LOGIN_AUDIT_PER_MINUTE", "3")
+    at = console.page(None)
+    for i in range(8):  # a new name each time: the per-name throttle never refuses
+        _login(at, f"guess{i}", "guess-guess")
+        assert "Wrong user name or password." in texts(at)
+    assert [e.target for e in console.cp.audit.list(action="login.failed")] == [
+        "guess2",
+        "guess1",
+        "guess0",
+    ]
+    (paused,) = console.cp.audit.list(action="login.failed.audit_paused")
+    assert paused.details["per_minute"] == 3
+    assert console.cp.audit.count() == 4
 
 
 def test_role_change_applies_at_the_next_page_view(console: Console) -> None:

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from console.commands import user as user_cmd
+from state.control.throttle import throttle_key
 from state.control.users import UserError, UserStore, check_password, user_key
 from tests.integration.console.conftest import PASSWORD, Console
 
@@ -57,11 +58,11 @@ def test_throttle_grows_and_a_success_resets_the_name(console: Console) -> None:
     refused = store.login("bob", PASSWORD, "10.0.0.1")
     assert refused.throttled
     assert refused.user is None
-    console.cp.client.hdel("wb:auth:fail:user:bob", "until")  # as if the wait had passed
+    console.cp.client.hdel(throttle_key("user", "bob"), "until")  # as if the wait had passed
     assert store.login("bob", "nope-nope", "10.0.0.2").retry_after_s == 20.0  # doubled
-    console.cp.client.hdel("wb:auth:fail:user:bob", "until")
+    console.cp.client.hdel(throttle_key("user", "bob"), "until")
     assert store.login("bob", "nope-nope", "10.0.0.2").retry_after_s == 25.0  # capped
-    console.cp.client.delete("wb:auth:fail:user:bob")
+    console.cp.client.delete(throttle_key("user", "bob"))
     assert store.login("bob", PASSWORD, "10.0.0.2").user is not None
     assert store.retry_after("bob") == 0.0
 

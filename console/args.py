@@ -1,0 +1,64 @@
+"""Argument types for the CLI's parser: a bad value is a one-line usage error (exit code 2).
+
+argparse turns the ``ArgumentTypeError`` these raise into ``waybill: argument --x: <message>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from state.keys import valid_run_id
+
+MAX_NAME = 64
+
+
+def run_id(value: str) -> str:
+    """A new run's id: 1 to 64 letters, digits, ``_`` or ``-`` (``state.keys.RUN_ID_PATTERN``)."""
+    if not valid_run_id(value):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise argparse.ArgumentTypeError(
+            f"invalid run id {shown!r}: use 1 to {MAX_NAME} letters, digits, '_' or '-'"
+        )
+    return value
+
+
+def nonempty(value: str) -> str:
+    """Free text that must say something (a reason), without surrounding spaces."""
+    stripped = value.strip()
+    if not stripped:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return stripped
+
+
+def name(value: str) -> str:
+    """A non-empty name (a user, a run, a workflow, an agent), without surrounding spaces."""
+    stripped = nonempty(value)
+    if len(stripped) > 200:
+        raise argparse.ArgumentTypeError("a name has at most 200 characters")
+    if not stripped.isprintable():
+        raise argparse.ArgumentTypeError(f"{stripped[:40]!r} holds control characters")
+    return stripped
+
+
+def user(value: str) -> str:
+    """Who acts (recorded and audited): a non-empty name of at most 64 characters."""
+    stripped = name(value)
+    if len(stripped) > MAX_NAME:
+        raise argparse.ArgumentTypeError(f"a user name has at most {MAX_NAME} characters")
+    return stripped
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An integer in ``[low, high]``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value[:40]}")
+        return number
+
+    return parse

@@ -1,0 +1,48 @@
+"""The run registry's Lua scripts: each touches one run's keys only (its hash tag)."""
+
+from __future__ import annotations
+
+from state.control.events import ADD_EVENT_LUA
+
+CREATE_RUN = (
+    ADD_EVENT_LUA
+    + """
+-- KEYS: run hash, events. ARGV: maxlen, ts, status-event data, then field/value pairs.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+add_event(KEYS[2], ARGV[1], 'status', '', ARGV[3], ARGV[2])
+return 1
+"""
+)
+
+UPDATE_RUN = (
+    ADD_EVENT_LUA
+    + """
+-- KEYS: run hash, fence, events.
+-- ARGV: token ('' = unfenced), new status ('' = unchanged), allowed-from (space separated),
+--       terminal statuses (space separated), updated_at, maxlen, then field/value pairs.
+if ARGV[1] ~= '' then
+  local current = redis.call('GET', KEYS[2])
+  if current ~= ARGV[1] then return {'fenced', current or ''} end
+end
+local old = redis.call('HGET', KEYS[1], 'status')
+if not old then return {'unknown'} end
+if string.find(' ' .. ARGV[4] .. ' ', ' ' .. old .. ' ', 1, true) then
+  return {'finished', old}
+end
+local new = ARGV[2]
+if new ~= '' and not string.find(' ' .. ARGV[3] .. ' ', ' ' .. old .. ' ', 1, true) then
+  return {'transition', old}
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+if new ~= '' and new ~= old then
+  redis.call('HSET', KEYS[1], 'status', new)
+  local data = cjson.encode({['from'] = old, ['to'] = new,
+    ['reason'] = redis.call('HGET', KEYS[1], 'reason') or ''})
+  add_event(KEYS[3], ARGV[6], 'status', redis.call('HGET', KEYS[1], 'stage') or '', data,
+    ARGV[5])
+end
+return {'ok', old, redis.call('HGETALL', KEYS[1])}
+"""
+)
