@@ -28,7 +28,7 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 def _latest_checkpoint(client: redis.Redis, run_id: str) -> tuple[str, str]:
     keys = ThreadKeys(run_id)
     [latest] = client.zrevrange(keys.index(""), 0, 0)
-    return keys.checkpoints(""), latest.decode()
+    return keys.records(""), latest.decode()
 
 
 DAMAGE = {
