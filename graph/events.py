@@ -2,18 +2,36 @@
 
 Every node update becomes one ``node`` event carrying the update as written to the state, so
 ``waybill show`` and the console print exactly what the run did, from any process.
+
+Events are keyed by where they happened (``<checkpoint the node ran from>:<node>``) and
+appended once: as the run goes (right after the checkpoint that holds the update is saved), and
+again, from the checkpoint history, when a run resumes — so a worker that died between a
+checkpoint and its event leaves no hole in the timeline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Durability
+
+from graph.context import RunContext
 from state.control.models import RunEvent
+
+Committed = tuple[str, str, dict[str, Any]]
+"""``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
 
 
 def node_event(node: str, update: dict[str, Any]) -> dict[str, Any]:
     """The data of the event for one node's update."""
     return {"node": node, "update": update}
+
+
+def event_key(checkpoint_id: str, node: str) -> str:
+    """The key of the event of ``node`` run from checkpoint ``checkpoint_id``."""
+    return f"{checkpoint_id}:{node}"
 
 
 def updates_of(events: list[RunEvent]) -> list[tuple[str, dict[str, Any]]]:
@@ -23,3 +41,46 @@ def updates_of(events: list[RunEvent]) -> list[tuple[str, dict[str, Any]]]:
         if event.kind == "node" and isinstance(event.data.get("update"), dict):
             out.append((str(event.data.get("node", "")), event.data["update"]))
     return out
+
+
+def stream_committed(
+    graph: Any,
+    payload: Any,
+    config: RunnableConfig,
+    ctx: RunContext,
+    durability: Durability = "sync",
+) -> Iterator[Committed]:
+    """Run the graph and yield each node's update once the checkpoint holding it is saved."""
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for mode, chunk in graph.stream(
+        payload,
+        config,
+        context=ctx,
+        stream_mode=["updates", "checkpoints"],
+        durability=durability,
+    ):
+        if mode == "updates":
+            pending += [
+                (node, update)
+                for node, update in chunk.items()
+                if not node.startswith("__") and isinstance(update, dict)
+            ]
+            continue
+        parent = (chunk.get("parent_config") or {}).get("configurable", {})
+        for node, update in pending:
+            yield event_key(str(parent.get("checkpoint_id", "")), node), node, update
+        pending = []
+
+
+def saved_updates(graph: Any, config: RunnableConfig, seen: Any) -> list[Committed]:
+    """Node updates saved in the run's checkpoints whose events ``seen(key)`` says are missing,
+    oldest first; the walk stops at the first checkpoint whose events were all written."""
+    found: list[Committed] = []
+    for snap in graph.get_state_history(config):
+        done = [t for t in snap.tasks if isinstance(t.result, dict) and not t.name.startswith("__")]
+        checkpoint_id = str(snap.config["configurable"]["checkpoint_id"])
+        missing = [t for t in done if not seen(event_key(checkpoint_id, t.name))]
+        if done and not missing:
+            break
+        found += [(event_key(checkpoint_id, t.name), t.name, t.result) for t in missing]
+    return list(reversed(found))

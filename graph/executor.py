@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import redis
@@ -20,7 +21,7 @@ from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import RunContext
 from graph.endings import record_failed
-from graph.events import node_event
+from graph.events import node_event, saved_updates, stream_committed
 from graph.hardstop import HardStop
 from graph.ledger import RedisLedger
 from graph.registry import Registry
@@ -30,7 +31,6 @@ from graph.runner import (
     outcome_of,
     resume_command,
     run_config,
-    stream_updates,
 )
 from graph.runstore import RedisRunStore, bind_sources
 from graph.tape import RedisTapeStore, Tape
@@ -203,29 +203,20 @@ class RunExecutor:
         request, inject = RunInputs(self.cp.client).get(run_id)
         ctx = self._context(chain, run_id, inject, token, stopper)
         snap = graph.get_state(config)
-        payload: Any
+        if snap.values:
+            # A worker may have died between a checkpoint and its events: write them now.
+            for key, node, update in saved_updates(graph, config, partial(self._evented, run_id)):
+                self._event(run_id, key, node, update)
+        payload: Any = None
         if not snap.values:
             payload = initial_state(chain, run_id, request)
         elif snap.interrupts:
-            intr = snap.interrupts[0]
-            esc_id = escalation_id(run_id, intr.id)
-            try:
-                esc = self.cp.escalations.get(esc_id, run_id=run_id)
-            except UnknownEscalation:
-                esc = None
-            if esc is None or esc.decision is None:
+            payload = self._decision(run_id, snap.interrupts[0].id)
+            if payload is None:
                 return self._wait(graph, run_id, config, token)  # not decided yet
-            d = esc.decision
-            decision = Decision(
-                action=d.action, user=d.user, comment=d.comment or "", edited=d.edited
-            )
-            payload = resume_command(intr.id, decision)
-        elif snap.next or snap.tasks:
-            # A worker died mid-run: go on from the last checkpoint. ``next`` leaves out tasks
-            # whose writes were saved before the crash (they are not run again, but the run is
-            # not over): ``tasks`` still lists them.
-            payload = None
-        else:
+        elif not (snap.next or snap.tasks):
+            # ``next`` leaves out tasks whose writes were saved before a crash (they are not
+            # run again, but the run is not over): ``tasks`` still lists them.
             return self._settle(graph, run_id, config, token)
         attempt = self._attempt(run_id, snap.config)
         if attempt > self.config.max_attempts:
@@ -237,8 +228,8 @@ class RunExecutor:
             return self._fail(run_id, token, reason)
         while True:
             try:
-                for node, update in stream_updates(graph, payload, config, ctx):
-                    self.cp.events.append(run_id, "node", stage=node, data=node_event(node, update))
+                for key, node, update in stream_committed(graph, payload, config, ctx):
+                    self._event(run_id, key, node, update)
                 break
             except WorkerCrash as crash:
                 # An injected worker death (``after_call`` faults): go on from the last
@@ -246,6 +237,24 @@ class RunExecutor:
                 log.warning("run %s: %s; resuming from the last checkpoint", run_id, crash)
                 payload = None
         return self._settle(graph, run_id, config, token)
+
+    def _decision(self, run_id: str, interrupt_id: str) -> Any:
+        """The resume command for the run's pending question, or None while undecided."""
+        try:
+            esc = self.cp.escalations.get(escalation_id(run_id, interrupt_id), run_id=run_id)
+        except UnknownEscalation:
+            return None
+        if esc.decision is None:
+            return None
+        d = esc.decision
+        decision = Decision(action=d.action, user=d.user, comment=d.comment or "", edited=d.edited)
+        return resume_command(interrupt_id, decision)
+
+    def _event(self, run_id: str, key: str, node: str, update: dict[str, Any]) -> None:
+        self.cp.events.append_once(run_id, key, "node", stage=node, data=node_event(node, update))
+
+    def _evented(self, run_id: str, key: str) -> bool:
+        return self.cp.events.appended(run_id, key)
 
     def _attempt(self, run_id: str, at: Any) -> int:
         """Count an execution from checkpoint ``at`` (a new run counts from ``start``)."""

@@ -13,6 +13,7 @@ Kinds written by ``state.control`` itself: ``status`` (data: ``from``, ``to``, `
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +35,39 @@ end
 """A Lua function ``add_event(key, maxlen, kind, stage, data_json, ts)`` for per-run scripts."""
 
 
+_APPEND_ONCE = (
+    ADD_EVENT_LUA
+    + """
+-- KEYS: events, the run's set of event keys already appended.
+-- ARGV: maxlen, event key, kind, stage, data, ts.
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 0 end
+add_event(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return 1
+"""
+)
+
+
 def events_key(run_id: str) -> str:
     """The stream key of a run's events."""
     return run_key(run_id, "events")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dump_data(data: dict[str, Any] | None) -> str:
+    """An event's data as JSON; a non-finite float is written as text, never lost."""
+    try:
+        return json.dumps(data or {}, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(data or {}), allow_nan=False, default=str)
 
 
 def _parse(entry_id: str, fields: dict[str, str]) -> RunEvent:
@@ -62,6 +93,7 @@ class RunEvents:
     def __init__(self, client: redis.Redis, *, maxlen: int = 0) -> None:
         self._r = client
         self.maxlen = maxlen
+        self._append_once = client.register_script(_APPEND_ONCE)
 
     def append(
         self,
@@ -80,7 +112,7 @@ class RunEvents:
         fields: dict[Any, Any] = {
             "kind": kind,
             "stage": stage or "",
-            "data": json.dumps(data or {}, allow_nan=False, default=str),
+            "data": dump_data(data),
             "ts": repr(to_epoch(ts or utcnow())),
         }
         if self.maxlen > 0:
@@ -90,6 +122,35 @@ class RunEvents:
         else:
             entry_id = self._r.xadd(events_key(run_id), fields)
         return text(entry_id)
+
+    def append_once(
+        self,
+        run_id: str,
+        key: str,
+        kind: str,
+        *,
+        stage: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> bool:
+        """Append one event unless an event with ``key`` was appended before (one round trip).
+
+        For events that may be written twice: as a node runs, and again when a resumed run
+        re-derives the events a crash kept from being written. Returns whether it was appended.
+        """
+        args = [
+            str(self.maxlen),
+            key,
+            kind,
+            stage or "",
+            dump_data(data),
+            repr(to_epoch(utcnow())),
+        ]
+        keys = [events_key(run_id), run_key(run_id, "evented")]
+        return bool(self._append_once(keys=keys, args=args))
+
+    def appended(self, run_id: str, key: str) -> bool:
+        """Whether an event with ``key`` was appended by :meth:`append_once`."""
+        return bool(self._r.sismember(run_key(run_id, "evented"), key))
 
     def read(self, run_id: str, *, after: str = "0-0", count: int = 100) -> list[RunEvent]:
         """Events strictly after stream id ``after`` (``"0-0"``: from the start), oldest first."""

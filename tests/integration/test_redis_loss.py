@@ -116,3 +116,39 @@ def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
     second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
     assert second.execute(run_id) == "succeeded"
     assert raw.hget("test:effects", "cw") == b"1"
+    # The slow stage's update was never streamed (its node did not re-run): its event was
+    # re-derived from the checkpoint, once.
+    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    assert nodes.count("slow") == 1
+    assert nodes == ["first", "gate first->slow", "slow", "gate slow->finish", "finish",
+                     "gate finish->END", "act finish"]  # fmt: skip
+
+
+def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The effect ran and its checkpoint was saved; the event was not: resumed, it is written."""
+    monkeypatch.setenv("REDIS_URL", server.url)
+    svc, cp, raw = service(server.url)
+    run_id = svc.submit("steps", {"job_id": "ev"}, who=APPROVER).run_id
+    config = ExecutorConfig(lease_ttl_s=0.5)
+    first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
+    real = first._event
+
+    def dies_at_the_act_event(run_id: str, key: str, node: str, update: Any) -> None:
+        if node == "act finish":
+            raise _CrashBeforeCheckpointError  # the process dies right after the checkpoint
+        real(run_id, key, node, update)
+
+    monkeypatch.setattr(first, "_event", dies_at_the_act_event)
+    with pytest.raises(_CrashBeforeCheckpointError):
+        first.execute(run_id)
+    assert raw.hget("test:effects", "ev") == b"1"
+    time.sleep(0.6)  # the dead worker's lease expires
+    second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
+    assert second.execute(run_id) == "succeeded"
+    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    assert nodes.count("act finish") == 1
+    [act] = [e for e in cp.events.read(run_id, count=500) if e.data.get("node") == "act finish"]
+    assert act.data["update"]["actions"][0]["status"] == "executed"
+    assert raw.hget("test:effects", "ev") == b"1"  # and the effect still ran once
