@@ -74,9 +74,12 @@ def stream_committed(
 
 def saved_updates(graph: Any, config: RunnableConfig, seen: Any) -> list[Committed]:
     """Node updates saved in the run's checkpoints whose events ``seen(key)`` says are missing,
-    oldest first; the walk stops at the first checkpoint whose events were all written."""
+    oldest first; the walk stops at the first checkpoint whose events were all written, or at
+    the checkpoint a fork started from."""
     found: list[Committed] = []
     for snap in graph.get_state_history(config):
+        if (snap.metadata or {}).get("source") in ("update", "fork"):
+            break  # a fork starts here: what came before is the source run's history
         done = [t for t in snap.tasks if isinstance(t.result, dict) and not t.name.startswith("__")]
         checkpoint_id = str(snap.config["configurable"]["checkpoint_id"])
         missing = [t for t in done if not seen(event_key(checkpoint_id, t.name))]
