@@ -41,9 +41,10 @@ from agents.procurement.chain import PurchaseRequest, build_chain
 from graph.agent import AgentContext
 from graph.chain import Action, Chain
 from graph.executor import ExecutorConfig, RunExecutor
+from graph.principal import Principal
 from graph.registry import Registry
 from graph.runner import run_chain
-from graph.service import Principal, RunService
+from graph.service import RunService
 from graph.worker import enqueue_run
 from state.contracts import Contract
 from state.control.plane import ControlPlane

@@ -31,9 +31,9 @@ from console.commands import (
 )
 from console.errors import CliError
 from console.logfile import route_logs
+from graph.principal import ServiceError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
-from graph.service import ServiceError
 from graph.validate import ChainError
 from state.checkpoint.errors import CheckpointerError
 from state.control.errors import ControlPlaneError

@@ -113,6 +113,7 @@ class RunExecutor:
         lost it midway (its writes were refused; the holder carries on).
         """
         record = self.cp.runs.get(run_id)
+        self.cp.complete(run_id)  # what its last transition left to do (an audit entry)
         if record.status in TERMINAL_STATUSES:
             return record.status
         reason = self.kill_reason(run_id, record.workflow, None)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import redis
 from langchain_core.runnables import RunnableConfig
@@ -18,54 +17,28 @@ from pydantic import ValidationError
 
 from graph.fork import ForkError, fork_thread
 from graph.hashing import unstorable
+from graph.principal import (
+    EditInvalid,
+    Forbidden,
+    Principal,
+    Role,
+    ScopeKilled,
+    ServiceError,
+)
 from graph.registry import Registry
 from graph.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
-from state.control.models import Escalation, KillScope, RunRecord
+from state.control.models import (
+    TERMINAL_STATUSES,
+    Escalation,
+    KillScope,
+    NewRun,
+    RunRecord,
+)
+from state.control.outbox import Intent
 from state.control.plane import ControlPlane
-
-Role = Literal["viewer", "approver", "admin"]
-_RANK: dict[Role, int] = {"viewer": 0, "approver": 1, "admin": 2}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is acting: an authenticated console user, or an operator at the command line."""
-
-    name: str
-    role: Role
-
-    def can(self, needed: Role) -> bool:
-        return _RANK[self.role] >= _RANK[needed]
-
-
-SYSTEM = Principal("system:veto-window", "approver")
-"""Lets a notify-tier action proceed when its veto window passed without a veto."""
-
-
-class ServiceError(Exception):
-    """A refused operation; the message is one line for the user."""
-
-
-class Forbidden(ServiceError):  # noqa: N818 - reads as the HTTP status it mirrors
-    """The principal's role does not allow the operation (the attempt is audited)."""
-
-
-class ScopeKilled(ServiceError):  # noqa: N818
-    """A kill switch covers what was asked (e.g. starting a run of a killed workflow)."""
-
-
-class EditInvalid(ServiceError):  # noqa: N818
-    """An edited payload does not satisfy the contract; ``errors`` maps field to message."""
-
-    def __init__(self, contract: str, errors: dict[str, str]) -> None:
-        self.contract = contract
-        self.errors = errors
-        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
-        super().__init__(f"the edit is not a valid {contract}: {detail}")
-
 
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
@@ -123,12 +96,16 @@ class RunService:
             )
         run_id = run_id or uuid.uuid4().hex[:12]
         summary = ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])[:160]
-        record = self.cp.runs.create(run_id, workflow, input_summary=summary, user=who.name)
-        RunInputs(self.cp.client).put(run_id, payload, inject)
-        self.cp.audit.append(
-            who.name, "run.start", run_id, {"workflow": workflow, "inject": inject}
+        spec = NewRun(run_id=run_id, workflow=workflow, input_summary=summary, user=who.name)
+        details = {"workflow": workflow, "inject": inject}
+        intent = Intent(
+            actor=who.name, action="run.start", target=run_id, details=details, dispatch=True
         )
-        self.dispatch(run_id)
+        # One step: the run, its input and what follows (audit, queue); see state.control.outbox.
+        record = self.cp.runs.submit(
+            spec, payload, inject, intent.model_copy(update={"dispatch": True})
+        )
+        self.cp.complete(run_id, self.dispatch)
         return record
 
     def decide(
@@ -158,6 +135,22 @@ class RunService:
             )
         if action == "edit":
             edited = self._validated_edit(esc, edited)
+        self._not_killed(esc.run_id)
+        details = {
+            "escalation_id": escalation_id,
+            "comment": comment,
+            "saw": {"what": esc.request.get("what"), "proposed": esc.request.get("proposed")},
+            "edited": edited,
+        }
+        intent = Intent(
+            actor=who.name,
+            action=f"escalation.{action}",
+            target=esc.run_id,
+            details=details,
+            dispatch=True,
+        )
+        # One step: the decision, the run queued to resume, and what follows (audit, queue).
+        self.cp.runs.expect(esc.run_id, "queued")
         decided = self.cp.escalations.decide(
             escalation_id,
             action,  # type: ignore[arg-type]
@@ -165,24 +158,22 @@ class RunService:
             comment=comment,
             edited=edited,
             run_id=esc.run_id,
+            intent=intent,
         )
-        self.cp.audit.append(
-            who.name,
-            f"escalation.{action}",
-            esc.run_id,
-            {
-                "escalation_id": escalation_id,
-                "comment": comment,
-                "saw": {"what": esc.request.get("what"), "proposed": esc.request.get("proposed")},
-                "edited": edited,
-            },
-        )
-        try:
-            self.cp.runs.update(esc.run_id, status="queued")
-        except RunFinished:
-            return decided
-        self.dispatch(esc.run_id)
+        self.cp.complete(esc.run_id, self.dispatch)
         return decided
+
+    def _not_killed(self, run_id: str) -> None:
+        """A decision on a run a kill switch stops is refused (and told so), not recorded."""
+        record = self.cp.runs.get(run_id)
+        if record.status in TERMINAL_STATUSES:
+            raise RunFinished(run_id, record.status)
+        switch = self.cp.kills.check(run_id=run_id, workflow=record.workflow, agent=record.stage)
+        if switch is not None:
+            raise ScopeKilled(
+                f"run {run_id} is stopped by the {switch.scope} kill switch ({switch.reason}, by "
+                f"{switch.user}): the decision was not recorded"
+            )
 
     def _validated_edit(self, esc: Escalation, edited: dict[str, Any] | None) -> dict[str, Any]:
         if edited is None:
@@ -288,10 +279,7 @@ class RunService:
         if not graph.get_state(at).values:
             raise ServiceError(f"run {run_id} has no checkpoint {checkpoint_id}")
         request, inject = RunInputs(self.cp.client).get(run_id)
-        summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
-        record = self.cp.runs.create(new_id, source.workflow, input_summary=summary, user=who.name)
-        RunInputs(self.cp.client).put(new_id, request, inject)
-        try:
+        try:  # the checkpoints first: a run is registered only once it has them
             fork_thread(
                 graph,
                 saver,
@@ -303,13 +291,13 @@ class RunService:
                 user=who.name,
             )
         except ForkError as exc:
-            self.cp.runs.update(new_id, status="failed", reason=f"fork refused: {exc}")
             raise ServiceError(str(exc)) from None
-        self.cp.audit.append(
-            who.name,
-            "run.fork",
-            new_id,
-            {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}},
+        summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
+        spec = NewRun(run_id=new_id, workflow=source.workflow, input_summary=summary, user=who.name)
+        details = {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}}
+        intent = Intent(
+            actor=who.name, action="run.fork", target=new_id, details=details, dispatch=True
         )
-        self.dispatch(new_id)
+        record = self.cp.runs.submit(spec, request, inject, intent)
+        self.cp.complete(new_id, self.dispatch)
         return record

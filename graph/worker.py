@@ -21,9 +21,10 @@ from rq import Queue, Retry, Worker
 from rq.job import Job, get_current_job
 
 from graph.executor import ExecutorConfig, RunExecutor
+from graph.principal import SYSTEM, ServiceError
 from graph.registry import default_registry
 from graph.runner import compile_chain
-from graph.service import SYSTEM, RunService, ServiceError
+from graph.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
@@ -151,11 +152,16 @@ def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
     requeued = []
     waiting_jobs: set[str] | None = None
     now = time.time()
-    for status in ("running", "queued"):
+    for listed in ("running", "queued"):
         offset = 0
         while True:
-            page = cp.runs.list(status=status, offset=offset, limit=200)
+            page = cp.runs.list(status=listed, offset=offset, limit=200)
             for record in page.items:
+                status = record.status  # the run's hash: an index entry may lag or lead it
+                if status != listed:
+                    cp.runs.reindex(record.run_id)
+                if status not in ("running", "queued"):
+                    continue
                 if cp.leases.current(record.run_id) is not None:
                     continue
                 if status == "queued":
@@ -170,6 +176,7 @@ def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
                 token = cp.client.get(fence_key(record.run_id)) or "0"
                 guard = run_key(record.run_id, "recovering", str(token))
                 if cp.client.set(guard, "1", nx=True, ex=60):
+                    cp.complete(record.run_id)  # a transition's audit entry, if it was lost
                     log.warning("run %s lost its worker: re-queued", record.run_id)
                     enqueue_run(queue, record.run_id)
                     requeued.append(record.run_id)

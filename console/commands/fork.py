@@ -10,8 +10,8 @@ from console.backend import open_backend
 from console.errors import CliError
 from console.jsonfile import NotJsonError, parse_json
 from graph.history import checkpoints
+from graph.principal import Principal
 from graph.registry import default_registry
-from graph.service import Principal
 
 
 def add_parser(sub: Any) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.ui.handles import Handles
+from graph.principal import EditInvalid, Forbidden, Principal, Role, ServiceError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
-from graph.service import EditInvalid, Forbidden, Principal, Role, ServiceError
 from state.control.errors import (
     EscalationConflict,
     InvalidTransition,

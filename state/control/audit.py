@@ -34,13 +34,19 @@ AUDIT_KEY = global_key("audit")
 GENESIS = "0" * 64
 
 _APPEND = """
--- KEYS: audit hash. ARGV: expected head ('' = empty log), seq, entry json, new head json.
+-- KEYS: audit hash. ARGV: expected head ('' = empty log), seq, entry json, new head json,
+-- intent field ('' = none).
+if ARGV[5] ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[5]) == 1 then return 2 end
 local head = redis.call('HGET', KEYS[1], 'head') or ''
 if head ~= ARGV[1] then return 0 end
 if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return -1 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], ARGV[5], ARGV[2]) end
 redis.call('HSET', KEYS[1], 'head', ARGV[4])
 return 1
 """
+_INTENT = "intent:"
+"""Field prefix of the intents already appended (``intent:<id>`` -> seq): an intent recorded
+with a run's transition is appended once, however often its completion is retried."""
 
 
 def canonical(obj: Any) -> str:
@@ -70,19 +76,28 @@ class AuditLog:
         self.max_attempts = max_attempts
 
     def append(
-        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        details: dict[str, Any] | None = None,
+        *,
+        intent: str | None = None,
     ) -> AuditEntry:
         """Add one entry at the end of the chain and return it.
 
-        ``details`` must be JSON-serializable (keep what the actor saw when deciding).
+        ``details`` must be JSON-serializable (keep what the actor saw when deciding). With
+        ``intent`` (the id of an audit intent recorded with a transition), the entry is appended
+        once: a second call returns the entry already there.
 
         Raises:
             AuditContention: Lost the head to other appenders ``max_attempts`` times.
             ControlPlaneError: The log holds an entry beyond its head (run ``verify``).
         """
+        field = f"{_INTENT}{intent}" if intent else ""
         for attempt in range(self.max_attempts):
             raw_head = self._r.hget(AUDIT_KEY, "head")
-            seq, prev_hash = _parse_head(text(raw_head)) if raw_head else (0, GENESIS)
+            seq, prev_hash, intents = _parse_head(text(raw_head)) if raw_head else (0, GENESIS, 0)
             entry: dict[str, Any] = {
                 "seq": seq + 1,
                 "ts": utcnow().isoformat(),
@@ -93,15 +108,15 @@ class AuditLog:
                 "prev_hash": prev_hash,
             }
             entry["hash"] = entry_hash(entry)
-            new_head = canonical({"seq": entry["seq"], "hash": entry["hash"]})
-            stored = int(
-                self._append(
-                    keys=[AUDIT_KEY],
-                    args=[text(raw_head), str(entry["seq"]), canonical(entry), new_head],
-                )
-            )
+            head: dict[str, Any] = {"seq": entry["seq"], "hash": entry["hash"]}
+            if intents or field:
+                head["intents"] = intents + (1 if field else 0)
+            args = [text(raw_head), str(entry["seq"]), canonical(entry), canonical(head), field]
+            stored = int(self._append(keys=[AUDIT_KEY], args=args))
             if stored == 1:
                 return AuditEntry.model_validate(entry)
+            if stored == 2:
+                return self._entry_of(field)
             if stored == -1:
                 raise ControlPlaneError(
                     f"audit log holds an entry {entry['seq']} beyond its head; run verify()"
@@ -109,10 +124,14 @@ class AuditLog:
             time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise AuditContention(f"audit append lost the head {self.max_attempts} times")
 
+    def _entry_of(self, field: str) -> AuditEntry:
+        seq = text(self._r.hget(AUDIT_KEY, field))
+        return AuditEntry.model_validate(json.loads(text(self._r.hget(AUDIT_KEY, seq))))
+
     def head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the last entry (``(0, GENESIS)`` when empty): anchor it elsewhere."""
         raw = self._r.hget(AUDIT_KEY, "head")
-        return _parse_head(text(raw)) if raw else (0, GENESIS)
+        return _parse_head(text(raw))[:2] if raw else (0, GENESIS)
 
     def count(self) -> int:
         """Number of entries (the head's seq)."""
@@ -166,7 +185,7 @@ class AuditLog:
             if int(n_fields) == 0:
                 return AuditVerification(ok=True, checked=0, head_seq=0)
             return _bad(0, 0, 1, "entries exist but the head pointer is missing")
-        head_seq, head_hash = _parse_head(text(raw_head))
+        head_seq, head_hash, intents = _parse_head(text(raw_head))
         prev = GENESIS
         for start in range(1, head_seq + 1, batch):
             seqs = list(range(start, min(start + batch, head_seq + 1)))
@@ -179,7 +198,7 @@ class AuditLog:
                 prev = json.loads(text(raw))["hash"]
         if prev != head_hash:
             return _bad(head_seq, head_seq, head_seq, "the head does not point at the last entry")
-        if int(n_fields) != head_seq + 1:
+        if int(n_fields) != head_seq + 1 + intents:
             return _bad(head_seq, head_seq, head_seq + 1, "entries exist beyond the head")
         return AuditVerification(ok=True, checked=head_seq, head_seq=head_seq)
 
@@ -201,9 +220,9 @@ def _check_entry(seq: int, raw: bytes | str | None, prev: str) -> str | None:
     return None
 
 
-def _parse_head(raw: str) -> tuple[int, str]:
+def _parse_head(raw: str) -> tuple[int, str, int]:
     head = json.loads(raw)
-    return int(head["seq"]), str(head["hash"])
+    return int(head["seq"]), str(head["hash"]), int(head.get("intents", 0))
 
 
 def _bad(checked: int, head_seq: int, seq: int, problem: str) -> AuditVerification:

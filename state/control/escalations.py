@@ -26,7 +26,8 @@ from state.control.errors import (
     UnknownEscalation,
     UnknownRun,
 )
-from state.control.events import ADD_EVENT_LUA, events_key
+from state.control.escalation_scripts import CREATE_ESCALATION, DECIDE_ESCALATION
+from state.control.events import events_key
 from state.control.models import (
     TERMINAL_STATUSES,
     Decision,
@@ -36,54 +37,11 @@ from state.control.models import (
     to_epoch,
     utcnow,
 )
+from state.control.outbox import Intent, outbox_key
 from state.control.runs import run_hash_key
 from state.keys import global_key, run_key
 
 _TERMINAL = " ".join(sorted(TERMINAL_STATUSES))
-
-_CREATE = (
-    ADD_EVENT_LUA
-    + """
--- KEYS: escalation, run's escalation index, run record, events.
--- ARGV: terminal statuses, maxlen, id, created_at, event data, then field/value pairs.
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-local status = redis.call('HGET', KEYS[3], 'status')
-if not status then return {'norun'} end
-if string.find(' ' .. ARGV[1] .. ' ', ' ' .. status .. ' ', 1, true) then
-  return {'finished', status}
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-add_event(KEYS[4], ARGV[2], 'escalation_created', redis.call('HGET', KEYS[1], 'stage') or '',
-  ARGV[5], ARGV[4])
-return {'ok'}
-"""
-)
-
-_DECIDE = (
-    ADD_EVENT_LUA
-    + """
--- KEYS: escalation, run record, events.
--- ARGV: terminal statuses, maxlen, action, user, comment, edited json, decided_at, event data.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
-local decided_by = redis.call('HGET', KEYS[1], 'decided_by')
-if decided_by then
-  return {'conflict', decided_by, redis.call('HGET', KEYS[1], 'action'),
-    redis.call('HGET', KEYS[1], 'decided_at')}
-end
-local status = redis.call('HGET', KEYS[2], 'status')
-if not status then return {'norun'} end
-if string.find(' ' .. ARGV[1] .. ' ', ' ' .. status .. ' ', 1, true) then
-  return {'finished', status}
-end
-redis.call('HSET', KEYS[1], 'action', ARGV[3], 'decided_by', ARGV[4], 'comment', ARGV[5],
-  'edited', ARGV[6], 'decided_at', ARGV[7])
-local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
-add_event(KEYS[3], ARGV[2], 'escalation_decided', redis.call('HGET', KEYS[1], 'stage') or '',
-  ARGV[8], ARGV[7])
-return {'ok', tostring(version)}
-"""
-)
 
 _PENDING = global_key("idx", "escalations", "pending")
 _RUN_OF = global_key("idx", "escalations", "run")
@@ -127,8 +85,8 @@ class Escalations:
     def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
         self._r = client
         self._maxlen = str(events_maxlen)
-        self._create = client.register_script(_CREATE)
-        self._decide = client.register_script(_DECIDE)
+        self._create = client.register_script(CREATE_ESCALATION)
+        self._decide = client.register_script(DECIDE_ESCALATION)
 
     def create(
         self,
@@ -175,7 +133,10 @@ class Escalations:
         if outcome == "finished":
             raise RunFinished(run_id, rest[0])
         if outcome == "exists":
-            return self.get(esc_id, run_id=run_id)
+            existing = self.get(esc_id, run_id=run_id)
+            if existing.decision is None:  # listed again, if a crash lost the first listing
+                self._r.zadd(_PENDING, {esc_id: to_epoch(existing.created_at)})
+            return existing
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(_RUN_OF, esc_id, run_id)
         pipe.zadd(_PENDING, {esc_id: float(now)})
@@ -248,8 +209,13 @@ class Escalations:
         comment: str = "",
         edited: dict[str, Any] | None = None,
         run_id: str | None = None,
+        intent: Intent | None = None,
     ) -> Escalation:
         """Record a decision; the first one wins.
+
+        With ``intent`` (what must follow: the audit entry, the resume job), the intent is kept
+        in the run's outbox and a ``waiting`` run is queued, in the same script: complete the
+        intent with ``ControlPlane.complete``.
 
         Args:
             escalation_id: The escalation.
@@ -259,6 +225,7 @@ class Escalations:
             comment: Free text kept with the decision.
             edited: The edited payload for ``edit``.
             run_id: The run, when known (saves a lookup).
+            intent: What follows the decision (see above).
 
         Returns:
             The escalation with its decision and new version.
@@ -280,7 +247,13 @@ class Escalations:
         data = json.dumps({"escalation_id": escalation_id, "action": action, "user": user})
         edited_json = json.dumps(edited, allow_nan=False) if edited is not None else ""
         args = [_TERMINAL, self._maxlen, action, user, comment, edited_json, now, data]
-        keys = [escalation_key(run_id, escalation_id), run_hash_key(run_id), events_key(run_id)]
+        args += intent.args() if intent is not None else ["", ""]
+        keys = [
+            escalation_key(run_id, escalation_id),
+            run_hash_key(run_id),
+            events_key(run_id),
+            outbox_key(run_id),
+        ]
         outcome, *rest = (text(x) for x in self._decide(keys=keys, args=args))
         if outcome == "unknown":
             raise UnknownEscalation(escalation_id)

@@ -12,6 +12,8 @@ the entry, with what the human saw.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from state.control.audit import AuditLog
@@ -20,6 +22,7 @@ from state.control.escalations import Escalations
 from state.control.events import RunEvents
 from state.control.kills import KillSwitches
 from state.control.leases import Leases
+from state.control.outbox import Outbox
 from state.control.runs import RunRegistry
 
 
@@ -44,11 +47,34 @@ class ControlPlane:
         self.kills = KillSwitches(client)
         self.audit = AuditLog(client)
         self.leases = Leases(client)
+        self.outbox = Outbox(client)
 
     @classmethod
     def from_url(cls, url: str, *, events_maxlen: int = 0) -> ControlPlane:
         """Connect (retries, one-line ``RedisUnavailable`` when down) and build the plane."""
         return cls(connect(url), events_maxlen=events_maxlen)
+
+    def complete(self, run_id: str, dispatch: Callable[[str], None] | None = None) -> int:
+        """Complete the intents a transition of ``run_id`` recorded; returns how many.
+
+        Each intent's audit entry is appended (once, however often this is retried), the run's
+        index entries refreshed, and, when asked and the run is still ``queued``, the run handed
+        to ``dispatch``. Safe to call from any process, any number of times.
+        """
+        intents = self.outbox.pending(run_id)
+        for intent in intents:
+            self.audit.append(
+                intent.actor, intent.action, intent.target, intent.details, intent=intent.id
+            )
+            self.runs.reindex(run_id)
+            if (
+                intent.dispatch
+                and dispatch is not None
+                and self.runs.get(run_id).status == "queued"
+            ):
+                dispatch(run_id)
+            self.outbox.done(run_id, intent.id)
+        return len(intents)
 
     def close(self) -> None:
         """Close the client's connections."""

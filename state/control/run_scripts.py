@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from state.control.events import ADD_EVENT_LUA
+from state.control.outbox import ADD_INTENT_LUA
 
 CREATE_RUN = (
     ADD_EVENT_LUA
@@ -14,6 +15,24 @@ add_event(KEYS[2], ARGV[1], 'status', '', ARGV[3], ARGV[2])
 return 1
 """
 )
+
+SUBMIT_RUN = (
+    ADD_EVENT_LUA
+    + ADD_INTENT_LUA
+    + """
+-- KEYS: run hash, events, inputs, outbox.
+-- ARGV: maxlen, ts, status-event data, request json, inject, intent id, intent json, then
+--       field/value pairs of the run hash.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[3], 'request', ARGV[4], 'inject', ARGV[5])
+add_intent(KEYS[4], ARGV[6], ARGV[7])
+add_event(KEYS[2], ARGV[1], 'status', '', ARGV[3], ARGV[2])
+return 1
+"""
+)
+"""A new run, its input and what must follow (audit, queue) in one step: no run is ever
+registered without its input."""
 
 UPDATE_RUN = (
     ADD_EVENT_LUA

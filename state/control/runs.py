@@ -16,6 +16,7 @@ import builtins
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import redis
 
@@ -31,6 +32,7 @@ from state.control.errors import (
     UnknownRun,
 )
 from state.control.events import events_key
+from state.control.inputs import inputs_key
 from state.control.models import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -39,11 +41,12 @@ from state.control.models import (
     RunPage,
     RunRecord,
     RunStatus,
-    from_epoch,
     to_epoch,
     utcnow,
 )
-from state.control.run_scripts import CREATE_RUN, UPDATE_RUN
+from state.control.outbox import Intent, outbox_key
+from state.control.run_records import new_mapping, record_of
+from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
 from state.keys import fence_key, run_key, valid_run_id
 
 _FIELDS = ("stage", "worker", "reason")
@@ -58,21 +61,6 @@ def run_hash_key(run_id: str) -> str:
     return run_key(run_id, "run")
 
 
-def _record(fields: dict[str, str]) -> RunRecord:
-    return RunRecord(
-        run_id=fields["run_id"],
-        workflow=fields["workflow"],
-        status=fields["status"],
-        input_summary=fields.get("input_summary", ""),
-        stage=fields.get("stage") or None,
-        worker=fields.get("worker") or None,
-        reason=fields.get("reason") or None,
-        user=fields.get("user") or None,
-        created_at=from_epoch(fields["created_at"]),
-        updated_at=from_epoch(fields["updated_at"]),
-    )
-
-
 class RunRegistry:
     """Create, read, update and list runs.
 
@@ -85,6 +73,7 @@ class RunRegistry:
         self._r = client
         self._maxlen = str(events_maxlen)
         self._create = client.register_script(CREATE_RUN)
+        self._submit = client.register_script(SUBMIT_RUN)
         self._update = client.register_script(UPDATE_RUN)
 
     def create(
@@ -111,6 +100,45 @@ class RunRegistry:
         )
         return self.create_many([spec])[0]
 
+    def submit(
+        self, spec: NewRun, request: dict[str, Any], inject: str | None, intent: Intent
+    ) -> RunRecord:
+        """Register a new run ``queued`` with its input and its intent, in one script.
+
+        Raises:
+            InvalidRunId: ``run_id`` is outside ``state.keys.RUN_ID_PATTERN``.
+            RunExists: A run with this id is already registered.
+        """
+        if not valid_run_id(spec.run_id):
+            raise InvalidRunId(spec.run_id)
+        mapping = new_mapping(spec)
+        args = [self._maxlen, mapping["created_at"], json.dumps({"from": "", "to": "queued"})]
+        args += [json.dumps(request, allow_nan=False), inject or "", *intent.args()]
+        for key, value in mapping.items():
+            args += [key, value]
+        keys = [
+            run_hash_key(spec.run_id),
+            events_key(spec.run_id),
+            inputs_key(spec.run_id),
+            outbox_key(spec.run_id),
+        ]
+        # Indexed first: a process that dies right after the script leaves a run the sweepers
+        # and the console can find (an index entry without a run is skipped when listed).
+        pipe = self._r.pipeline(transaction=False)
+        run_index.add(pipe, spec.run_id, spec.workflow, "queued", float(mapping["created_at"]))
+        pipe.execute()
+        if not int(self._submit(keys=keys, args=args)):
+            raise RunExists(f"run(s) already exist: {spec.run_id!r}")
+        return record_of(mapping)
+
+    def expect(self, run_id: str, status: RunStatus) -> None:
+        """List the run under ``status`` before a transition that may move it there (one more
+        index entry; ``reindex`` or a sweeper drops it when the transition did not happen)."""
+        run = self.get(run_id)
+        pipe = self._r.pipeline(transaction=False)
+        run_index.add(pipe, run_id, run.workflow, status, to_epoch(run.created_at))
+        pipe.execute()
+
     def create_many(self, runs: Iterable[NewRun]) -> builtins.list[RunRecord]:
         """Register many runs in two round trips (imports, seeding, tests).
 
@@ -127,17 +155,8 @@ class RunRegistry:
         pipe = self._r.pipeline(transaction=False)
         records: builtins.list[dict[str, str]] = []
         for spec in runs:
-            ts = repr(to_epoch(spec.created_at or utcnow()))
-            mapping = {
-                "run_id": spec.run_id,
-                "workflow": spec.workflow,
-                "status": "queued",
-                "input_summary": spec.input_summary,
-                "created_at": ts,
-                "updated_at": ts,
-            }
-            if spec.user:
-                mapping["user"] = spec.user
+            mapping = new_mapping(spec)
+            ts = mapping["created_at"]
             args = [self._maxlen, ts, json.dumps({"from": "", "to": "queued"})]
             for key, value in mapping.items():
                 args += [key, value]
@@ -156,7 +175,7 @@ class RunRegistry:
         pipe.execute()
         if duplicates:
             raise RunExists(f"run(s) already exist: {', '.join(map(repr, duplicates[:5]))}")
-        return [_record(m) for m in records]
+        return [record_of(m) for m in records]
 
     def get(self, run_id: str) -> RunRecord:
         """The run's record.
@@ -167,7 +186,7 @@ class RunRegistry:
         fields = self._r.hgetall(run_hash_key(run_id))
         if not fields:
             raise UnknownRun(run_id)
-        return _record({text(k): text(v) for k, v in fields.items()})
+        return record_of({text(k): text(v) for k, v in fields.items()})
 
     def update(
         self,
@@ -220,7 +239,7 @@ class RunRegistry:
                 f"run {run_id!r}: status {text(rest[0])} cannot become {status}"
             )
         old, flat = text(rest[0]), texts(rest[1])
-        record = _record(dict(zip(flat[::2], flat[1::2], strict=True)))
+        record = record_of(dict(zip(flat[::2], flat[1::2], strict=True)))
         if record.status != old:
             pipe = self._r.pipeline(transaction=False)
             score = to_epoch(record.created_at)
@@ -265,7 +284,7 @@ class RunRegistry:
         for run_id in ids:
             pipe.hgetall(run_hash_key(run_id))
         items = [
-            _record({text(k): text(v) for k, v in fields.items()})
+            record_of({text(k): text(v) for k, v in fields.items()})
             for fields in (pipe.execute() if ids else [])
             if fields
         ]

@@ -10,7 +10,8 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from graph.service import Principal, RunService
+from graph.principal import Principal
+from graph.service import RunService
 from graph.worker import make_service
 from state.control.plane import ControlPlane
 

@@ -16,8 +16,9 @@ import redis
 from rq import Queue
 
 from console.launch import descendants
+from graph.principal import Principal
 from graph.registry import Registry
-from graph.service import Principal, RunService
+from graph.service import RunService
 from graph.worker import enqueue_run
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
