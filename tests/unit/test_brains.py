@@ -58,18 +58,19 @@ def test_waybill_model_is_read_when_the_agent_runs(monkeypatch: pytest.MonkeyPat
     assert "unknown provider 'nosuchprovider'" in str(info.value)
 
 
+# Groq's package is in no extra (langchain-openai is in `dev`, so it is installed here).
 @pytest.mark.skipif(
-    importlib.util.find_spec("langchain_openai") is not None
+    importlib.util.find_spec("langchain_groq") is not None
     or importlib.util.find_spec("langchain") is not None,
     reason="the optional provider package is installed here",
 )
 def test_missing_provider_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WAYBILL_MODEL", "openai:gpt-4o-mini")
+    monkeypatch.setenv("WAYBILL_MODEL", "groq:llama-3.3-70b-versatile")
     with pytest.raises(ModelConfigError) as info:
         model_for("intake")
     assert str(info.value) == (
-        "WAYBILL_MODEL=openai:gpt-4o-mini needs the optional package langchain-openai: "
-        "pip install langchain-openai"
+        "WAYBILL_MODEL=groq:llama-3.3-70b-versatile needs the optional package langchain-groq: "
+        "pip install langchain-groq"
     )
 
 
