@@ -25,8 +25,10 @@ class StageUsage:
 
 
 def dollars(cost: float) -> str:
-    """``$0.0012`` (4 decimals), or 6 for the fractions of a cent one small call costs."""
-    return f"${cost:,.6f}" if 0 < cost < 0.01 else f"${cost:,.4f}"
+    """``$0.0012``: at least 4 decimals, up to 6 for the fractions of a cent one call costs."""
+    text = f"{cost:,.6f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(4, '0')}"
 
 
 def usage_text(tokens: int, cost: float) -> str:

@@ -74,6 +74,19 @@ def test_missing_provider_package_is_one_line_naming_it(monkeypatch: pytest.Monk
     )
 
 
+def test_a_configured_client_gets_the_timeout_and_retry_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("langchain_openai")  # in the dev extra; building a client is offline
+    monkeypatch.setenv("WAYBILL_MODEL", "openai:gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    monkeypatch.setenv("WAYBILL_LLM_TIMEOUT_S", "7.5")
+    monkeypatch.setenv("WAYBILL_LLM_MAX_RETRIES", "4")
+    model = model_for("intake")
+    assert model is not None
+    assert (model.request_timeout, model.max_retries) == (7.5, 4)
+
+
 def test_a_spec_without_a_provider_is_refused() -> None:
     with pytest.raises(ModelConfigError, match="not of the form provider:model"):
         init_model("gpt-4o-mini")
