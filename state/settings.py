@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,23 @@ class Settings(BaseSettings):
         ge=1,
         description="The answer length a model call is budgeted at before it is made (when the "
         "model sets no max_tokens of its own).",
+    )
+    llm_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long one model request may take before it counts as a failed call "
+        "(OpenAI, Azure OpenAI and Anthropic clients built from WAYBILL_MODEL).",
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of a rate-limited (429), failed (5xx) or timed-out model request "
+        "(same clients as llm_timeout_s).",
+    )
+    model_prices: dict[str, tuple[NonNegativeFloat, NonNegativeFloat]] = Field(
+        default_factory=dict,
+        description="USD per million input and output tokens by model name, over the built-in "
+        'list prices (JSON, e.g. {"my-model": [0.5, 1.5]}).',
     )
     recursion_limit: int = Field(default=200, ge=10, description="LangGraph recursion limit.")
     console_host: str = Field(default="127.0.0.1", description="Console bind address.")

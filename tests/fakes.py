@@ -41,6 +41,9 @@ class FakeChatModel(BaseChatModel):
     answers: list[Answer | Responder] = Field(default_factory=list)
     responder: Responder | None = None
     tokens_per_call: int = 7
+    """Input tokens each answer reports."""
+    output_tokens_per_call: int = 0
+    """Output tokens each answer reports (priced at a model's output rate)."""
     calls: list[tuple[list[BaseMessage], str]] = Field(default_factory=list)
 
     @property
@@ -82,8 +85,8 @@ class FakeChatModel(BaseChatModel):
             raise answer
         usage = {
             "input_tokens": self.tokens_per_call,
-            "output_tokens": 0,
-            "total_tokens": self.tokens_per_call,
+            "output_tokens": self.output_tokens_per_call,
+            "total_tokens": self.tokens_per_call + self.output_tokens_per_call,
         }
         if isinstance(answer, str):
             message = AIMessage(content=answer, usage_metadata=usage)

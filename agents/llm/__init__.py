@@ -2,7 +2,9 @@
 
 Every reference agent has a deterministic rules brain (the default, offline) and can run on a
 chat model through langchain-core with structured output into its contract, chosen by one
-setting, ``WAYBILL_MODEL=provider:model``. Nothing here creates a model client at import time.
+setting, ``WAYBILL_MODEL=provider:model``. Every call's reported tokens are priced
+(:mod:`agents.llm.prices`) onto its decision record. Nothing here creates a model client at
+import time.
 """
 
 from agents.llm.brain import LlmSpec, with_llm_brain
@@ -14,15 +16,23 @@ from agents.llm.models import (
     model_for,
     use_brain,
 )
+from agents.llm.prices import Price, price_of
+from agents.llm.usage import StageUsage, usage_by_stage, usage_lines, usage_text
 
 __all__ = [
     "JudgeVerdict",
     "LlmSpec",
     "ModelConfigError",
+    "Price",
+    "StageUsage",
     "configured_model",
     "init_model",
     "llm_judge",
     "model_for",
+    "price_of",
+    "usage_by_stage",
+    "usage_lines",
+    "usage_text",
     "use_brain",
     "with_llm_brain",
 ]

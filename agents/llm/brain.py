@@ -20,12 +20,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, PrivateAttr
 
-from agents.llm.models import ModelConfigError, model_for
+from agents.llm.models import ModelConfigError, model_for, structured
+from agents.llm.spend import check_budget, model_label, spent_by
 from graph.agent import Agent, AgentContext, AgentResult
-from graph.budget import BudgetExhausted
 from state.contracts import Contract
 from state.decisions import DecisionRecord
-from state.settings import get_settings
 
 C = TypeVar("C", bound=Contract)
 
@@ -127,19 +126,6 @@ def unchecked(contract: type[C], raw: dict[str, Any]) -> C:
     return obj
 
 
-def _label(model: BaseChatModel) -> str:
-    for attr in ("model_name", "model"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(model).__name__
-
-
-def _tokens(raw: Any) -> int:
-    usage = getattr(raw, "usage_metadata", None) or {}
-    return int(usage.get("total_tokens", 0))
-
-
 def _first_tool_args(raw: Any) -> dict[str, Any]:
     for call in getattr(raw, "tool_calls", None) or []:
         args = call.get("args")
@@ -157,47 +143,12 @@ def _chosen(output: Contract, inp: Contract) -> str:
     return text if len(text) <= 160 else text[:159] + "…"
 
 
-def _error_line(error: BaseException | None) -> str:
-    if error is None:
-        return "no tool call in the answer"
-    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-
-
-def _text_tokens(messages: list[BaseMessage]) -> int:
-    """A rough token count of a prompt (4 characters a token, as providers' rules of thumb)."""
-    return sum(len(str(m.content)) for m in messages) // 4 + 4 * len(messages)
-
-
-def check_budget(
-    model: BaseChatModel, messages: list[BaseMessage], ctx: AgentContext, agent: str
-) -> None:
-    """Refuse a call that would go past the run's token or cost budget, before it is made.
-
-    Raises:
-        BudgetExhausted: the prompt plus the longest answer allowed does not fit what is left.
-    """
-    left = ctx.budget
-    if left.cost is not None and left.cost <= 0:
-        raise BudgetExhausted(
-            f"budget:cost exhausted before '{agent}' could call its model: "
-            f"{(left.cost_limit or 0) - left.cost:,.4f} spent of {left.cost_limit:,.4f}"
-        )
-    if left.tokens is None:
-        return
-    ceiling = getattr(model, "max_tokens", None)
-    answer = (
-        ceiling
-        if isinstance(ceiling, int) and ceiling > 0
-        else get_settings().llm_max_output_tokens
-    )
-    prompt = _text_tokens(messages)
-    if prompt + answer > left.tokens:
-        spent = (left.tokens_limit or 0) - left.tokens
-        raise BudgetExhausted(
-            f"budget:tokens would be exceeded by the next call of '{agent}': it needs up to "
-            f"{prompt + answer:,} tokens (prompt ~{prompt:,} + answer up to {answer:,}); "
-            f"{spent:,} of {left.tokens_limit:,} spent, {left.tokens:,} left"
-        )
+def _error_line(error: BaseException | None, raw: Any) -> str:
+    if error is not None:
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    for bad in getattr(raw, "invalid_tool_calls", None) or []:
+        return f"the arguments of its {bad.get('name') or 'tool'} call are not valid JSON"
+    return "no tool call in the answer"
 
 
 def ask_model(
@@ -208,16 +159,17 @@ def ask_model(
     Raises:
         BudgetExhausted: the call would go past the run's budget (it is not made).
     """
-    label = _label(model)
+    label = model_label(model)
     who = f"{agent} (llm: {label})"
     messages = prompt_messages(spec, inp, ctx)
     check_budget(model, messages, ctx, agent)
     try:
-        structured = model.with_structured_output(spec.produces, include_raw=True)
-        answer: Any = structured.invoke(messages)
+        answer: Any = structured(model, spec.produces).invoke(messages)
     except ModelConfigError:
         raise
     except Exception as exc:  # an unreachable model is a bad answer: the gate revises it
+        # Timeouts and exhausted retries land here. A failed call reports no usage, so none is
+        # recorded (a provider may still bill a request it finished after we gave up).
         return AgentResult(
             unchecked(spec.produces, {}),
             DecisionRecord(
@@ -229,6 +181,7 @@ def ask_model(
         )
     raw, parsed, error = answer.get("raw"), answer.get("parsed"), answer.get("parsing_error")
     inputs = sorted(type(inp).model_fields)
+    used = spent_by(label, raw)  # a malformed answer was paid for too
     if error is None and isinstance(parsed, spec.produces):
         return AgentResult(
             parsed,
@@ -237,7 +190,8 @@ def ask_model(
                 chosen=_chosen(parsed, inp),
                 rationale=f"{label} answered a valid {spec.produces.__name__}",
                 inputs_used=inputs,
-                tokens=_tokens(raw),
+                tokens=used.total_tokens,
+                cost=used.cost,
             ),
         )
     return AgentResult(
@@ -246,9 +200,10 @@ def ask_model(
             agent=who,
             chosen="malformed answer",
             rationale=f"{label}'s answer does not fit {spec.produces.__name__}: "
-            f"{_error_line(error)}",
+            f"{_error_line(error, raw)}",
             inputs_used=inputs,
             confidence=0.0,
-            tokens=_tokens(raw),
+            tokens=used.total_tokens,
+            cost=used.cost,
         ),
     )

@@ -4,6 +4,9 @@
 handoff and the criterion and answers a :class:`JudgeVerdict`. No model configured, a failed
 call or an answer that is not a verdict all fail the check (escalate by default): a judge that
 cannot judge never passes a handoff.
+
+Not yet counted: the judge's tokens and cost. An invariant returns only why it failed, so the
+gate has nowhere to add the call's usage to the run's (that needs a change in ``graph/``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.llm.models import model_for
+from agents.llm.models import model_for, structured
 from graph.chain import Invariant, InvariantContext
 from state.contracts import Contract
 from state.mast import MastCode
@@ -48,7 +51,7 @@ def judge_once(
         SystemMessage(content=_system(prompt)),
         HumanMessage(content=json.dumps(document, indent=1, sort_keys=True, default=str)),
     ]
-    answer: Any = model.with_structured_output(JudgeVerdict, include_raw=True).invoke(messages)
+    answer: Any = structured(model, JudgeVerdict).invoke(messages)
     parsed = answer.get("parsed")
     if not isinstance(parsed, JudgeVerdict):
         error = answer.get("parsing_error")

@@ -8,6 +8,7 @@ one line naming the package to install.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +17,8 @@ from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
 
 from graph.runner import InputError
 from state.settings import get_settings
@@ -31,6 +34,9 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "ollama": ("langchain_ollama", "ChatOllama", "langchain-ollama"),
 }
 """Providers built without the ``langchain`` package; with it, ``init_chat_model`` is used."""
+
+CLIENT_LIMITS = frozenset({"openai", "azure_openai", "anthropic"})
+"""Providers whose clients take ``timeout`` and ``max_retries`` (set from the settings)."""
 
 
 class ModelConfigError(InputError):
@@ -56,20 +62,34 @@ def _langchain_init() -> Any:
 
 
 @lru_cache(maxsize=8)
-def init_model(spec: str) -> BaseChatModel:
+def init_model(
+    spec: str, timeout_s: float | None = None, max_retries: int | None = None
+) -> BaseChatModel:
     """Build the chat model ``spec`` names (cached: one client per spec per process).
 
     Uses ``langchain``'s ``init_chat_model`` when that package is installed, else the provider
-    package from :data:`PROVIDERS`.
+    package from :data:`PROVIDERS`. The client reads its own environment (API key, and
+    ``OPENAI_BASE_URL`` for any OpenAI-compatible server).
+
+    Args:
+        spec: ``provider:model``.
+        timeout_s: seconds one request may take (providers in :data:`CLIENT_LIMITS`).
+        max_retries: retries of a 429, 5xx or timed-out request (same providers).
 
     Raises:
         ModelConfigError: bad spec, unknown provider, or its package is not installed.
     """
     provider, name = parse_spec(spec)
+    limits: dict[str, Any] = {}
+    if provider in CLIENT_LIMITS:
+        if timeout_s is not None:
+            limits["timeout"] = timeout_s
+        if max_retries is not None:
+            limits["max_retries"] = max_retries
     init_chat_model = _langchain_init()
     if init_chat_model is not None:
         try:
-            model: BaseChatModel = init_chat_model(name, model_provider=provider)
+            model: BaseChatModel = init_chat_model(name, model_provider=provider, **limits)
         except ImportError as exc:
             missing = getattr(exc, "name", None) or str(exc)
             raise ModelConfigError(
@@ -91,14 +111,29 @@ def init_model(spec: str) -> BaseChatModel:
         raise ModelConfigError(
             f"WAYBILL_MODEL={spec} needs the optional package {package}: pip install {package}"
         ) from None
-    built: BaseChatModel = getattr(module, class_name)(model=name)
+    built: BaseChatModel = getattr(module, class_name)(model=name, **limits)
     return built
 
 
 def configured_model() -> BaseChatModel | None:
     """The model ``WAYBILL_MODEL`` names, or None for the rules brains (read now)."""
-    spec = get_settings().model
-    return init_model(spec) if spec else None
+    settings = get_settings()
+    if not settings.model:
+        return None
+    return init_model(settings.model, settings.llm_timeout_s, settings.llm_max_retries)
+
+
+def structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    """``model`` answering ``schema`` by a tool call, with the raw answer kept.
+
+    A tool call is asked for explicitly where the client offers a choice: ``ChatOpenAI``'s
+    default (``json_schema``) validates inside the client and raises on a malformed answer,
+    losing the answer the gate should judge and the tokens it cost; a tool call's arguments
+    come back as given, with their usage.
+    """
+    if "method" in inspect.signature(model.with_structured_output).parameters:
+        return model.with_structured_output(schema, include_raw=True, method="function_calling")
+    return model.with_structured_output(schema, include_raw=True)
 
 
 @dataclass(frozen=True)

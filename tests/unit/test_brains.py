@@ -58,19 +58,33 @@ def test_waybill_model_is_read_when_the_agent_runs(monkeypatch: pytest.MonkeyPat
     assert "unknown provider 'nosuchprovider'" in str(info.value)
 
 
+# Groq's package is in no extra (langchain-openai is in `dev`, so it is installed here).
 @pytest.mark.skipif(
-    importlib.util.find_spec("langchain_openai") is not None
+    importlib.util.find_spec("langchain_groq") is not None
     or importlib.util.find_spec("langchain") is not None,
     reason="the optional provider package is installed here",
 )
 def test_missing_provider_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WAYBILL_MODEL", "openai:gpt-4o-mini")
+    monkeypatch.setenv("WAYBILL_MODEL", "groq:llama-3.3-70b-versatile")
     with pytest.raises(ModelConfigError) as info:
         model_for("intake")
     assert str(info.value) == (
-        "WAYBILL_MODEL=openai:gpt-4o-mini needs the optional package langchain-openai: "
-        "pip install langchain-openai"
+        "WAYBILL_MODEL=groq:llama-3.3-70b-versatile needs the optional package langchain-groq: "
+        "pip install langchain-groq"
     )
+
+
+def test_a_configured_client_gets_the_timeout_and_retry_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("langchain_openai")  # in the dev extra; building a client is offline
+    monkeypatch.setenv("WAYBILL_MODEL", "openai:gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    monkeypatch.setenv("WAYBILL_LLM_TIMEOUT_S", "7.5")
+    monkeypatch.setenv("WAYBILL_LLM_MAX_RETRIES", "4")
+    model = model_for("intake")
+    assert model is not None
+    assert (model.request_timeout, model.max_retries) == (7.5, 4)
 
 
 def test_a_spec_without_a_provider_is_refused() -> None:
