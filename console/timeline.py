@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.llm.usage import usage_text
 from state.decisions import EscalationRequest
 
 
@@ -34,7 +35,9 @@ def describe_update(node: str, update: dict[str, Any]) -> list[str]:
     for decision in update.get("decisions", []):
         alts = decision.get("alternatives") or []
         alt = f" over {', '.join(alts)}" if alts else ""
-        lines.append(f"       decided: {decision['chosen']}{alt} - {decision['rationale']}")
+        used = usage_text(int(decision.get("tokens") or 0), float(decision.get("cost") or 0.0))
+        spent = f" ({used})" if used else ""
+        lines.append(f"       decided: {decision['chosen']}{alt} - {decision['rationale']}{spent}")
     for action in update.get("actions", []):
         raised = f", raised by {action['raised_by']}" if action.get("raised_by") else ""
         result = action.get("result") or {}
