@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -28,19 +27,22 @@ from graph.registry import Registry
 from graph.runner import (
     compile_chain,
     initial_state,
-    outcome_of,
-    resume_command,
     run_config,
 )
 from graph.runstore import RedisRunStore, bind_sources
+from graph.stops import (
+    ScheduleVeto,
+    count_attempt,
+    decision_command,
+    settle,
+    wait_for_human,
+)
 from graph.tape import RedisTapeStore, Tape
 from state.checkpoint import RedisSaver, StaleFenceError
-from state.control.errors import LeaseHeld, LeaseLost, RunFinished, UnknownEscalation
+from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
 from state.control.models import TERMINAL_STATUSES
 from state.control.plane import ControlPlane
-from state.decisions import Decision
-from state.keys import run_key
 from state.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,9 @@ class ExecutorConfig:
     kill_grace_s: float = 5.0
     veto_window_s: float = 30.0
     recursion_limit: int = 200
-    lost_redis_window_s: float = 60.0
-    """How long to keep trying to record a run failed after Redis went away."""
+    redis_outage_s: float = 60.0
+    """How long a run waits for a Redis that went away, to resume from its last checkpoint;
+    a longer outage fails the run, recorded as soon as Redis answers."""
     max_attempts: int = 3
     """Executions from the same checkpoint before the run is recorded failed (poison run)."""
 
@@ -67,12 +70,12 @@ class ExecutorConfig:
             veto_window_s=s.veto_window_s,
             recursion_limit=s.recursion_limit,
             max_attempts=s.max_attempts,
+            redis_outage_s=s.redis_outage_s,
         )
 
 
-def escalation_id(run_id: str, interrupt_id: str) -> str:
-    """Escalation ids are global: the run id makes an interrupt's id unique across runs."""
-    return f"{run_id}.{interrupt_id}"
+_REDIS_BACK = "redis-back"
+"""What one execution returns when it waited out a Redis outage: execute again."""
 
 
 class RunExecutor:
@@ -87,7 +90,7 @@ class RunExecutor:
         worker: str,
         config: ExecutorConfig,
         job_id: str | None = None,
-        schedule_veto: Callable[[str, str, datetime], None] | None = None,
+        schedule_veto: ScheduleVeto | None = None,
     ) -> None:
         self.cp = cp
         self.raw = raw
@@ -110,8 +113,16 @@ class RunExecutor:
         """Advance ``run_id`` as far as it goes; returns the run's status afterwards.
 
         Returns ``busy`` when another worker holds the run's lease, ``lease-lost`` when this one
-        lost it midway (its writes were refused; the holder carries on).
+        lost it midway (its writes were refused; the holder carries on). A Redis outage is
+        waited out (``redis_outage_s``) and the run resumed from its last checkpoint.
         """
+        while True:
+            status = self._execute_once(run_id)
+            if status != _REDIS_BACK:
+                return status
+            log.warning("run %s: Redis is back; resuming from the last checkpoint", run_id)
+
+    def _execute_once(self, run_id: str) -> str:
         record = self.cp.runs.get(run_id)
         self.cp.complete(run_id)  # what its last transition left to do (an audit entry)
         if record.status in TERMINAL_STATUSES:
@@ -138,7 +149,10 @@ class RunExecutor:
         except RunFinished as exc:
             return f"finished: {exc}"
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            # The clients already retried with backoff; the outage outlasted them.
+            # The clients already retried with backoff; the outage outlasted them. Every
+            # acknowledged checkpoint is kept: wait for Redis, then go on from the last one.
+            if self._redis_back(self.config.redis_outage_s):
+                return _REDIS_BACK
             return self._lost_redis(run_id, token, exc)
         except Exception as exc:
             # Agents' and checks' failures are verdicts already; what reaches here is a broken
@@ -154,23 +168,32 @@ class RunExecutor:
             except redis.RedisError:
                 log.warning("run %s: could not release its lease (it will expire)", run_id)
 
+    def _redis_back(self, within_s: float) -> bool:
+        """Whether Redis answers again within ``within_s`` seconds."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            try:
+                self.cp.client.ping()
+                return True
+            except (redis.ConnectionError, redis.TimeoutError):
+                time.sleep(1.0)
+        return False
+
     def _lost_redis(self, run_id: str, token: int, exc: Exception) -> str:
-        """Record the run as failed with the reason once Redis answers again.
+        """Record the run failed, with the reason, as soon as Redis answers again.
 
         Every checkpoint written before the outage was acknowledged and stays: the run can be
-        forked from its last one. If Redis does not come back within the window, the error
-        propagates (RQ's retry, or the orphan sweeper, picks the run up later).
+        forked from its last one. If Redis does not answer for ten times the wait, the error
+        propagates (a sweeper re-queues the run when Redis is back).
         """
         reason = (
-            f"lost the connection to Redis mid-run ({type(exc).__name__}: {exc}); the last "
-            "acknowledged checkpoint is kept (waybill history / fork to go on)"
+            f"lost the connection to Redis for more than {self.config.redis_outage_s:g}s "
+            f"mid-run ({type(exc).__name__}: {exc}); the last acknowledged checkpoint is kept "
+            "(waybill history / fork to go on)"
         )
-        try:
-            return record_failed(
-                self.cp, run_id, token, reason, wait_s=self.config.lost_redis_window_s
-            )
-        except (redis.ConnectionError, redis.TimeoutError):
-            raise exc from None
+        if not self._redis_back(max(600.0, 10 * self.config.redis_outage_s)):
+            raise exc
+        return record_failed(self.cp, run_id, token, reason)
 
     def _context(
         self, chain: Chain, run_id: str, inject: str | None, token: int, stopper: HardStop
@@ -212,14 +235,16 @@ class RunExecutor:
         if not snap.values:
             payload = initial_state(chain, run_id, request)
         elif snap.interrupts:
-            payload = self._decision(run_id, snap.interrupts[0].id)
+            payload = decision_command(self.cp, run_id, snap.interrupts[0].id)
             if payload is None:
-                return self._wait(graph, run_id, config, token)  # not decided yet
+                return wait_for_human(
+                    self.cp, graph, run_id, config, token, self.schedule_veto
+                )  # not decided yet
         elif not (snap.next or snap.tasks):
             # ``next`` leaves out tasks whose writes were saved before a crash (they are not
             # run again, but the run is not over): ``tasks`` still lists them.
-            return self._settle(graph, run_id, config, token)
-        attempt = self._attempt(run_id, snap.config)
+            return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
+        attempt = count_attempt(self.cp, run_id, snap.config)
         if attempt > self.config.max_attempts:
             nxt = ", ".join(snap.next) or "the start"
             reason = (
@@ -237,19 +262,7 @@ class RunExecutor:
                 # checkpoint, as the next worker would.
                 log.warning("run %s: %s; resuming from the last checkpoint", run_id, crash)
                 payload = None
-        return self._settle(graph, run_id, config, token)
-
-    def _decision(self, run_id: str, interrupt_id: str) -> Any:
-        """The resume command for the run's pending question, or None while undecided."""
-        try:
-            esc = self.cp.escalations.get(escalation_id(run_id, interrupt_id), run_id=run_id)
-        except UnknownEscalation:
-            return None
-        if esc.decision is None:
-            return None
-        d = esc.decision
-        decision = Decision(action=d.action, user=d.user, comment=d.comment or "", edited=d.edited)
-        return resume_command(interrupt_id, decision)
+        return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
 
     def _event(self, run_id: str, key: str, node: str, update: dict[str, Any]) -> None:
         self.cp.events.append_once(run_id, key, "node", stage=node, data=node_event(node, update))
@@ -257,51 +270,8 @@ class RunExecutor:
     def _evented(self, run_id: str, key: str) -> bool:
         return self.cp.events.appended(run_id, key)
 
-    def _attempt(self, run_id: str, at: Any) -> int:
-        """Count an execution from checkpoint ``at`` (a new run counts from ``start``)."""
-        checkpoint = (at or {}).get("configurable", {}).get("checkpoint_id") or "start"
-        key = run_key(run_id, "attempts", str(checkpoint))
-        pipe = self.cp.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, 7 * 24 * 3600)
-        count, _ = pipe.execute()
-        return int(count)
-
     def _fail(self, run_id: str, token: int, reason: str) -> str:
         return record_failed(self.cp, run_id, token, reason)
-
-    def _wait(self, graph: Any, run_id: str, config: Any, token: int) -> str:
-        outcome = outcome_of(graph, run_id, config)
-        assert outcome.pending is not None
-        assert outcome.interrupt_id is not None
-        req = outcome.pending
-        esc_id = escalation_id(run_id, outcome.interrupt_id)
-        self.cp.escalations.create(
-            run_id,
-            req.kind if req.tier != "notify" else "veto",
-            {**req.model_dump(mode="json"), "interrupt_id": outcome.interrupt_id},
-            stage=req.stage,
-            escalation_id=esc_id,
-        )
-        self.cp.runs.update(run_id, status="waiting", stage=req.stage, fence=token)
-        if req.tier == "notify" and req.deadline is not None and self.schedule_veto is not None:
-            self.schedule_veto(run_id, esc_id, req.deadline)
-        return "waiting"
-
-    def _settle(self, graph: Any, run_id: str, config: Any, token: int) -> str:
-        outcome = outcome_of(graph, run_id, config)
-        if outcome.pending is not None:
-            return self._wait(graph, run_id, config, token)
-        if outcome.status in TERMINAL_STATUSES:
-            status, reason = outcome.status, outcome.state.get("reason", "") or ""
-        else:
-            # The graph stopped with no outcome and no question for a human: never a success.
-            nxt = ", ".join(graph.get_state(config).next) or "nothing"
-            status = "failed"
-            reason = f"the run stopped without an outcome (status {outcome.status}, next: {nxt})"
-            log.error("run %s: %s", run_id, reason)
-        self.cp.runs.update(run_id, status=status, reason=reason, fence=token)
-        return status
 
     def finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
         """Record the run ``killed`` (fenced by ``token`` when given); a finished run stays."""

@@ -14,7 +14,10 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+import redis
 from rq.command import send_stop_job_command
+
+from graph.ledger import RedisLedger
 
 if TYPE_CHECKING:
     from graph.executor import RunExecutor
@@ -57,16 +60,27 @@ class HardStop:
             log.warning("run %s: lease renewal failed", self._run_id, exc_info=True)
 
     def _watch(self) -> None:
-        tripped_at: float | None = None
-        renewed = time.monotonic()
-        try:
-            with self._ex.cp.kills.subscribe() as nudges:
-                self._loop(nudges, renewed, tripped_at)
-        except Exception:
-            if not self._done.is_set():  # after stop(), the connections may close under us
-                log.exception("run %s: kill watcher failed", self._run_id)
+        # A Redis blip must not end the watch: without it the lease is no longer renewed and
+        # another worker would run the node still in flight here. Subscribe again and go on.
+        while not self._done.is_set():
+            try:
+                with self._ex.cp.kills.subscribe() as nudges:
+                    self._loop(nudges)
+                return
+            except (redis.ConnectionError, redis.TimeoutError):
+                if self._done.is_set():
+                    return
+                log.warning("run %s: kill watcher lost Redis; watching again", self._run_id)
+                self._done.wait(0.5)
+            except Exception:
+                if not self._done.is_set():  # after stop(), the connections may close under us
+                    log.exception("run %s: kill watcher failed", self._run_id)
+                return
 
-    def _loop(self, nudges: KillWatcher, renewed: float, tripped_at: float | None) -> None:
+    def _loop(self, nudges: KillWatcher) -> None:
+        renewed = time.monotonic()
+        tripped_at: float | None = None
+        self._renew()
         while not self._done.is_set():
             if time.monotonic() - renewed >= self._ex.config.lease_ttl_s / 3:
                 self._renew()
@@ -87,13 +101,32 @@ class HardStop:
                     return
             nudges.get(timeout=0.25)
 
+    def _actions_taken(self) -> str:
+        """The run's side effects as its ledger has them: a node stopped mid-way cannot record
+        the action it took, so the kill's reason does (done, or outcome unknown)."""
+        try:
+            entries = RedisLedger(self._ex.cp.client, self._run_id).entries()
+        except redis.RedisError:
+            return ""
+        if not entries:
+            return ""
+        parts = [
+            f"{key.split(':', 2)[-1]}: "
+            + ("done" if e.result is not None else "outcome unknown (called, no result)")
+            for key, e in sorted(entries.items())
+        ]
+        return "; actions already called: " + ", ".join(parts)
+
     def _fire(self, reason: str) -> None:
         if self._done.is_set():
             return  # the run reached a boundary and stopped on its own
         self.fired = True
         grace = self._ex.config.kill_grace_s
+        taken = self._actions_taken()
         self._ex.finish_killed(
-            self._run_id, f"{reason} (hard stop: still running {grace:g}s after)", self._token
+            self._run_id,
+            f"{reason} (hard stop: still running {grace:g}s after){taken}",
+            self._token,
         )
         # Releasing moves the fencing token on: the checkpoint the node still tries to write
         # when it returns is refused, so the killed run does not advance.

@@ -42,5 +42,17 @@ class RedisLedger:
         found = self.entry(key)
         self._put(key, {"args": found.args if found else {}, "result": None, "error": error})
 
+    def entries(self) -> dict[str, LedgerEntry]:
+        """Every action of the run the ledger knows of, by key."""
+        raw: dict[Any, Any] = self._r.hgetall(self._key)
+        out = {}
+        for key, value in raw.items():
+            data = json.loads(value)
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            out[name] = LedgerEntry(
+                dict(data.get("args") or {}), data.get("result"), data.get("error", "")
+            )
+        return out
+
     def _put(self, key: str, entry: dict[str, Any]) -> None:
         self._r.hset(self._key, key, json.dumps(entry, allow_nan=False, default=str))

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     kill_grace_s: float = Field(default=5.0, ge=0, description="Cooperative-kill grace period.")
     queue_name: str = Field(default="waybill", description="RQ queue the runs are enqueued on.")
     lease_ttl_s: float = Field(default=10.0, gt=0, description="Run lease TTL (renewed by holder).")
+    redis_outage_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a run waits for a Redis that went away before it is failed; "
+        "within it, the run resumes from its last checkpoint when Redis is back.",
+    )
     max_attempts: int = Field(
         default=3,
         ge=1,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,19 +19,20 @@ from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
 
 
-def test_redis_lost_mid_run_fails_the_run_with_a_reason_and_keeps_checkpoints(
-    server: ServerUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _outage(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch, outage_s: float, wait_s: float
+) -> tuple[str, str, int, ControlPlane, Any]:
+    """A run in its slow stage loses Redis for ``outage_s``; its executor waits ``wait_s``."""
     monkeypatch.setenv("REDIS_URL", server.url)  # the steps workflow's effect store
     svc, cp, _ = service(server.url)
     raw = sync_client(server.url)
-    run_id = svc.submit("steps", {"job_id": "lost", "sleep_s": 2.0}, who=APPROVER).run_id
+    run_id = svc.submit("steps", {"job_id": f"lost{outage_s}", "sleep_s": 2.0}, who=APPROVER).run_id
     executor = RunExecutor(
         ControlPlane(cp.client),
         raw,
         svc.registry,
         worker="t",
-        config=ExecutorConfig(lease_ttl_s=60, lost_redis_window_s=60),
+        config=ExecutorConfig(lease_ttl_s=60, redis_outage_s=wait_s),
     )
     result: list[str] = []
     thread = threading.Thread(target=lambda: result.append(executor.execute(run_id)))
@@ -40,13 +40,35 @@ def test_redis_lost_mid_run_fails_the_run_with_a_reason_and_keeps_checkpoints(
     wait_for(lambda: cp.runs.get(run_id).stage == "slow", 20, "the slow stage")
     before = len(list(RedisSaver(raw).list(run_config(run_id))))
     server.stop()
-    time.sleep(12)  # longer than the clients' retries with backoff
+    time.sleep(outage_s)
     server.start()
-    thread.join(timeout=90)
-    assert result == ["failed"]
-    record = ControlPlane.from_url(server.url).runs.get(run_id)
+    thread.join(timeout=120)
+    assert result, "the executor returned"
+    return run_id, result[0], before, ControlPlane.from_url(server.url), raw
+
+
+def test_a_30s_redis_outage_is_waited_out_and_the_run_resumes(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id, status, before, cp, raw = _outage(server, monkeypatch, 30, 60)
+    assert status == "succeeded"
+    assert cp.runs.get(run_id).status == "succeeded"
+    assert raw.hget("test:effects", "lost30") == b"1"
+    chain = steps.build_chain()
+    history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
+    assert len(history) > before >= 3  # acknowledged checkpoints survived (AOF), then it went on
+    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    assert nodes.count("slow") == 1
+
+
+def test_an_outage_longer_than_the_wait_fails_the_run_with_a_reason(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id, status, before, cp, raw = _outage(server, monkeypatch, 20, 3)
+    assert status == "failed"
+    record = cp.runs.get(run_id)
     assert record.status == "failed"
-    assert "lost the connection to Redis mid-run" in (record.reason or "")
+    assert "lost the connection to Redis for more than 3s mid-run" in (record.reason or "")
     chain = steps.build_chain()
     history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
     assert len(history) >= before >= 3  # acknowledged checkpoints survived the outage (AOF)

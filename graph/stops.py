@@ -1,0 +1,102 @@
+"""Where an execution of a run stops, as the control plane records it: waiting for a human,
+finished (or failed with what it was about to do), and the bookkeeping before each start
+(the answer a human gave, the count of starts from one checkpoint)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from graph.runner import Compiled, outcome_of, resume_command
+from state.control.errors import UnknownEscalation
+from state.control.models import TERMINAL_STATUSES
+from state.control.plane import ControlPlane
+from state.decisions import Decision
+from state.keys import run_key
+
+log = logging.getLogger(__name__)
+
+ScheduleVeto = Callable[[str, str, datetime], None]
+"""Schedules the end of a notify-tier veto window: ``(run id, escalation id, when)``."""
+
+
+def escalation_id(run_id: str, interrupt_id: str) -> str:
+    """Escalation ids are global: the run id makes an interrupt's id unique across runs."""
+    return f"{run_id}.{interrupt_id}"
+
+
+def wait_for_human(
+    cp: ControlPlane,
+    graph: Compiled,
+    run_id: str,
+    config: Any,
+    token: int,
+    schedule_veto: ScheduleVeto | None,
+) -> str:
+    """Record the run's pending question as an escalation and the run as ``waiting``."""
+    outcome = outcome_of(graph, run_id, config)
+    assert outcome.pending is not None
+    assert outcome.interrupt_id is not None
+    req = outcome.pending
+    esc_id = escalation_id(run_id, outcome.interrupt_id)
+    cp.escalations.create(
+        run_id,
+        req.kind if req.tier != "notify" else "veto",
+        {**req.model_dump(mode="json"), "interrupt_id": outcome.interrupt_id},
+        stage=req.stage,
+        escalation_id=esc_id,
+    )
+    cp.runs.update(run_id, status="waiting", stage=req.stage, fence=token)
+    if req.tier == "notify" and req.deadline is not None and schedule_veto is not None:
+        schedule_veto(run_id, esc_id, req.deadline)
+    return "waiting"
+
+
+def settle(
+    cp: ControlPlane,
+    graph: Compiled,
+    run_id: str,
+    config: Any,
+    token: int,
+    schedule_veto: ScheduleVeto | None,
+) -> str:
+    """Record where the run stands after the graph stopped: waiting, or its end."""
+    outcome = outcome_of(graph, run_id, config)
+    if outcome.pending is not None:
+        return wait_for_human(cp, graph, run_id, config, token, schedule_veto)
+    if outcome.status in TERMINAL_STATUSES:
+        status, reason = outcome.status, outcome.state.get("reason", "") or ""
+    else:
+        # The graph stopped with no outcome and no question for a human: never a success.
+        nxt = ", ".join(graph.get_state(config).next) or "nothing"
+        status = "failed"
+        reason = f"the run stopped without an outcome (status {outcome.status}, next: {nxt})"
+        log.error("run %s: %s", run_id, reason)
+    cp.runs.update(run_id, status=status, reason=reason, fence=token)
+    return status
+
+
+def decision_command(cp: ControlPlane, run_id: str, interrupt_id: str) -> Any:
+    """The resume command for the run's pending question, or None while undecided."""
+    try:
+        esc = cp.escalations.get(escalation_id(run_id, interrupt_id), run_id=run_id)
+    except UnknownEscalation:
+        return None
+    if esc.decision is None:
+        return None
+    d = esc.decision
+    decision = Decision(action=d.action, user=d.user, comment=d.comment or "", edited=d.edited)
+    return resume_command(interrupt_id, decision)
+
+
+def count_attempt(cp: ControlPlane, run_id: str, at: Any) -> int:
+    """Count an execution from checkpoint ``at`` (a new run counts from ``start``)."""
+    checkpoint = (at or {}).get("configurable", {}).get("checkpoint_id") or "start"
+    key = run_key(run_id, "attempts", str(checkpoint))
+    pipe = cp.client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 7 * 24 * 3600)
+    count, _ = pipe.execute()
+    return int(count)
