@@ -61,14 +61,14 @@ def test_a_30s_redis_outage_is_waited_out_and_the_run_resumes(
     assert nodes.count("slow") == 1
 
 
-def test_an_outage_longer_than_the_wait_fails_the_run_with_a_reason(
+def test_an_outage_longer_than_the_wait_fails_the_run_with_a_reason(  # here: no wait
     server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run_id, status, before, cp, raw = _outage(server, monkeypatch, 20, 3)
+    run_id, status, before, cp, raw = _outage(server, monkeypatch, 15, 0)
     assert status == "failed"
     record = cp.runs.get(run_id)
     assert record.status == "failed"
-    assert "lost the connection to Redis for more than 3s mid-run" in (record.reason or "")
+    assert "lost the connection to Redis for more than 0s mid-run" in (record.reason or "")
     chain = steps.build_chain()
     history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
     assert len(history) >= before >= 3  # acknowledged checkpoints survived the outage (AOF)
