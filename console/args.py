@@ -62,3 +62,14 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+def seconds(value: str) -> float:
+    """A duration in seconds: a number from 0 to a day."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 <= number <= 86_400:
+        raise argparse.ArgumentTypeError(f"seconds must be between 0 and 86400, got {value}")
+    return number

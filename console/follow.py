@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from console.errors import CliError
@@ -31,6 +32,7 @@ def follow(
     still_running: Callable[[], bool] = lambda: False,
     stalled: Callable[[], str | None] = lambda: None,
     tick: float = 0.5,
+    timeout: float | None = None,
 ) -> tuple[RunRecord, str]:
     """Print the run's events until its status is terminal or ``waiting``.
 
@@ -38,13 +40,16 @@ def follow(
         still_running: True while the run is executing in this process (keep following).
         stalled: Why nothing will advance the run (e.g. ``Backend.nothing_executing``), or
             ``None``; checked between ticks, so following never waits forever on a dead run.
+        timeout: Stop following after this many seconds (the run goes on).
 
     Returns:
         The run's record at that point and the last event id read (to resume following).
 
     Raises:
-        CliError: ``stalled`` reported a reason.
+        CliError: ``stalled`` reported a reason, or the timeout passed (naming what the run
+            is doing: queued for a worker, or at which stage on which worker).
     """
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         for event in cp.events.tail(run_id, after=after, timeout=tick):
             after = event.id
@@ -62,3 +67,15 @@ def follow(
         reason = stalled()
         if reason is not None:
             raise CliError(reason)
+        if deadline is not None and time.monotonic() > deadline:
+            raise CliError(f"stopped following after {timeout:.0f}s: {doing(record)}")
+
+
+def doing(record: RunRecord) -> str:
+    """What a run that has not stopped is doing, in words."""
+    follow_up = f"`waybill show {record.run_id} -f` to follow it again"
+    if record.status == "queued":
+        return f"run {record.run_id} is queued, waiting for a worker; {follow_up}"
+    where = f" at stage {record.stage}" if record.stage else ""
+    worker = f" on worker {record.worker}" if record.worker else ""
+    return f"run {record.run_id} is {record.status}{where}{worker}; {follow_up}"

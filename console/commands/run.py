@@ -36,6 +36,12 @@ def add_parser(sub: Any) -> None:
         "--run-id", type=argtypes.run_id, help="run id: letters, digits, _, - (default: new)"
     )
     p.add_argument(
+        "--timeout",
+        type=argtypes.seconds,
+        default=600.0,
+        help="stop following after this many seconds (the run goes on; default 600)",
+    )
+    p.add_argument(
         "--local",
         action="store_true",
         help="run in this process with in-memory state (no Redis, no workers)",

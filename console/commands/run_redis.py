@@ -42,6 +42,7 @@ def run_on_redis(args: argparse.Namespace) -> int:
         after = "0-0"
 
         run_id = record.run_id
+        deadline = time.monotonic() + args.timeout
         while True:
             record, after = follow(
                 backend.cp,
@@ -49,6 +50,7 @@ def run_on_redis(args: argparse.Namespace) -> int:
                 after=after,
                 still_running=backend.inline_busy,
                 stalled=lambda: backend.nothing_executing(run_id),
+                timeout=max(0.0, deadline - time.monotonic()),
             )
             if record.status != "waiting":
                 reason = f" ({record.reason})" if record.reason else ""

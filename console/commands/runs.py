@@ -23,6 +23,12 @@ def add_parser(sub: Any) -> None:
     s = sub.add_parser("show", help="print a run's timeline from its event stream")
     s.add_argument("run_id", metavar="RUN")
     s.add_argument("--follow", "-f", action="store_true", help="keep following until it stops")
+    s.add_argument(
+        "--timeout",
+        type=argtypes.seconds,
+        default=600.0,
+        help="with --follow: stop after this many seconds (default 600)",
+    )
     s.set_defaults(func=cmd_show)
 
 
@@ -57,7 +63,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         if args.follow:
             run_id = record.run_id
             record, _ = follow(
-                backend.cp, run_id, stalled=lambda: backend.nothing_executing(run_id)
+                backend.cp,
+                run_id,
+                stalled=lambda: backend.nothing_executing(run_id),
+                timeout=args.timeout,
             )
         else:
             for event in backend.cp.events.read(record.run_id, count=100_000):

@@ -112,3 +112,25 @@ def test_following_a_run_that_nothing_executes_stops(
         "start `waybill worker` to resume it"
     )
     cp.close()
+
+
+def test_following_a_run_stops_at_its_timeout_and_says_what_it_is_doing(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    from tests.integration.runtime import WorkerProcess
+
+    job = tmp_path / "slow.json"
+    job.write_text(json.dumps({"job_id": "t1", "sleep_s": 8}))
+    worker = WorkerProcess(server.url, tmp_path, "w1")
+    try:
+        time.sleep(1.0)  # the worker registers
+        started = time.monotonic()
+        done = waybill(server.url, tmp_path, "run", "steps", "--input", str(job), "--timeout", "2")
+        assert time.monotonic() - started < 20
+        assert done.returncode == 1
+        line = one_line(done)
+        assert "stopped following after 2s: run " in line
+        assert " is running at stage slow on worker w1; " in line
+        assert "`waybill show " in line
+    finally:
+        worker.stop()
