@@ -49,11 +49,21 @@ class WorkerCrash(BaseException):
     faults). A ``BaseException``: nothing in a node may catch it, as nothing catches SIGKILL."""
 
 
+RETRY_SAFE_CALLS = 3
+"""Calls of a ``retry_safe`` action that raised before a human is asked (a system that keeps
+failing is a human's to look at, even when calling it again is harmless)."""
+
+
 def _unknown(c: Commit, action: Action, key: str) -> tuple[Decision | None, dict[str, Any]]:
     """An intent without a result: ask a human unless the action is safe to call again."""
     entry = c.ctx.ledger.entry(key)
     assert entry is not None
-    if action.retry_safe and not entry.error:
+    failed = sum(
+        1
+        for a in c.state.get("actions", [])
+        if a["action"] == action.name and a.get("handoff_seq") == c.seq and a["status"] == "unknown"
+    )
+    if action.retry_safe and failed < RETRY_SAFE_CALLS:
         return None, {}
     request = unknown_request(c.stage, action, key, entry, c.ctx, f"{c.stage.name}|{c.seq}")
     decision = ask(request, c.ctx)

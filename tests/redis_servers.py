@@ -109,6 +109,13 @@ class ServerUnderTest:
             self._proc.wait(timeout=10)
             self._proc = None
 
+    def kill(self) -> None:
+        """``kill -9`` the server (Debian's redis-server only): no shutdown, no final fsync."""
+        assert self._proc is not None, "kill() needs a redis7 server"
+        self._proc.kill()
+        self._proc.wait(timeout=10)
+        self._proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -47,12 +47,14 @@ def worker_env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:
 class WorkerProcess:
     """``waybill worker`` in its own process group (so a kill takes its work horse too)."""
 
-    def __init__(self, url: str, data_dir: Path, name: str, *args: str) -> None:
+    def __init__(
+        self, url: str, data_dir: Path, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> None:
         self.log = data_dir / f"{name}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "console.cli", "worker", "--name", name, *args],
-            env=worker_env(url, data_dir),
+            env=worker_env(url, data_dir, **(env or {})),
             cwd=ROOT,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

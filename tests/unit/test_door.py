@@ -338,3 +338,45 @@ def test_decisions_are_typed(procurement: Chain) -> None:
     out, _ = _run(procurement, example("large_order"), decide=decide)
     assert out.status == "succeeded"
     assert [r.kind for r in asked] == ["action"]
+
+
+def test_a_retry_safe_action_that_raises_is_called_again_then_handed_to_a_human() -> None:
+    chain = build_refund()
+    pay = chain.stage("payout").actions[0]
+    calls: list[str] = []
+
+    def flaky(out: Any, key: str, sources: Any) -> dict[str, Any]:
+        calls.append(key)
+        if len(calls) < 3:
+            raise ConnectionError("payments API reset the connection")
+        return pay.run(out, key, sources)
+
+    stages = tuple(
+        replace(s, actions=(replace(pay, run=flaky),)) if s.name == "payout" else s
+        for s in chain.stages
+    )
+    decide = Recorder("approve")
+    out, sources = _run(replace(chain, stages=stages), example_refund(chain, "broken_lamp"))
+    assert out.status == "succeeded"
+    assert len(calls) == 3
+    assert len(set(calls)) == 1  # always the same key
+    assert decide.asked == []
+    payments = sources["payments"]
+    assert isinstance(payments, Payments)
+    assert len(payments.paid) == 1
+
+    def broken(out: Any, key: str, sources: Any) -> dict[str, Any]:
+        calls.append(key)
+        raise ConnectionError("payments API is down")
+
+    calls.clear()
+    stages = tuple(
+        replace(s, actions=(replace(pay, run=broken),)) if s.name == "payout" else s
+        for s in chain.stages
+    )
+    asked = Recorder("reject", user="finance-lead")
+    out, _ = _run(replace(chain, stages=stages), example_refund(chain, "broken_lamp"), decide=asked)
+    assert len(calls) == 3  # then a human decides: here, abort
+    [req] = asked.asked
+    assert req.what.startswith("Outcome unknown")
+    assert out.status == "rejected"

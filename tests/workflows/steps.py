@@ -84,6 +84,7 @@ EFFECT = Action(
     name="effect",
     tier="auto",
     run=_effect,
+    retry_safe=True,  # applied once per key, however often it is called
     args=lambda out: {"job_id": getattr(out, "job_id", ""), "amount": getattr(out, "amount", 0)},
     envelope=(
         EnvelopeRule("big", lambda out: getattr(out, "amount", 0) > 100, "approve", "amount > 100"),
