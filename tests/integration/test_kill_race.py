@@ -1,0 +1,80 @@
+"""A kill and a decision on the same run, at the same moment: one order, told truthfully, and a
+run that ends killed never hides an action it took."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from graph.principal import ScopeKilled
+from graph.service import RunService
+from state.control.errors import RunFinished
+from state.control.models import RunRecord
+from state.control.plane import ControlPlane
+from tests.integration.runtime import ADMIN, APPROVER, WorkerProcess, service, wait_status
+from tests.redis_servers import ServerUnderTest
+
+TERMINAL = {"succeeded", "failed", "rejected", "killed"}
+
+
+def _race(svc: RunService, cp: ControlPlane, run_id: str, esc_id: str) -> str:
+    """Decide and kill at once; returns what the decider was told."""
+    start = threading.Barrier(2)
+    told: dict[str, str] = {}
+
+    def decide() -> None:
+        start.wait()
+        try:
+            svc.decide(esc_id, "approve", who=APPROVER, run_id=run_id)
+            told["decide"] = "recorded"
+        except (RunFinished, ScopeKilled):
+            told["decide"] = "refused"
+
+    def kill() -> None:
+        start.wait()
+        svc.kill("run", run_id, who=ADMIN, reason="race")
+
+    threads = [threading.Thread(target=decide), threading.Thread(target=kill)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return told["decide"]
+
+
+def _actions_on_record(cp: ControlPlane, record: RunRecord) -> bool:
+    updates: list[dict[str, Any]] = [
+        e.data.get("update", {}) for e in cp.events.read(record.run_id, count=500)
+    ]
+    executed = [a for u in updates for a in u.get("actions", []) if a["status"] == "executed"]
+    return bool(executed) or "actions already called" in (record.reason or "")
+
+
+def test_twenty_races_between_a_kill_and_an_approval(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    svc, cp, raw = service(server.url)
+    worker = WorkerProcess(server.url, tmp_path, "w")
+    statuses: list[str] = []
+    try:
+        for i in range(20):
+            run_id = svc.submit("steps", {"job_id": f"k{i}", "amount": 500}, who=APPROVER).run_id
+            wait_status(cp, run_id, {"waiting"})
+            [esc] = cp.escalations.for_run(run_id)
+            told = _race(svc, cp, run_id, esc.escalation_id)
+            done = wait_status(cp, run_id, TERMINAL, timeout=30)
+            effect = raw.hget("test:effects", f"k{i}")
+            statuses.append(done.status)
+            assert done.status in {"killed", "succeeded"}
+            if told == "refused":  # told the run is stopped: it is, and nothing was done
+                assert done.status == "killed"
+                assert effect is None
+            if done.status == "killed" and effect is not None:
+                assert _actions_on_record(cp, done), run_id  # never hidden by the kill
+            if done.status == "succeeded":
+                assert told == "recorded"
+                assert effect == b"1"
+    finally:
+        worker.stop()
+    assert "killed" in statuses
