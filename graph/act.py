@@ -34,12 +34,13 @@ from graph.actions import (
     tier_request,
     unknown_request,
 )
-from graph.chain import END, Action, Chain, Stage, act_node
+from graph.chain import Action, Chain, Stage
 from graph.commit import Commit, executed_on, stale, strike_before_action, visit
 from graph.context import RunContext
 from graph.gate import deliver
 from graph.lineage import input_of, refresh_targets
 from state.decisions import Decision
+from state.nodes import END, act_node
 from state.run_state import TERMINAL, RunState
 from state.verdicts import CheckResult
 
@@ -54,7 +55,7 @@ RETRY_SAFE_CALLS = 3
 failing is a human's to look at, even when calling it again is harmless)."""
 
 
-def _unknown(c: Commit, action: Action, key: str) -> tuple[Decision | None, dict[str, Any]]:
+def _unknown(c: Commit, action: Action[Any], key: str) -> tuple[Decision | None, dict[str, Any]]:
     """An intent without a result: ask a human unless the action is safe to call again."""
     entry = c.ctx.ledger.entry(key)
     assert entry is not None
@@ -78,7 +79,7 @@ def _unknown(c: Commit, action: Action, key: str) -> tuple[Decision | None, dict
     return decision, {"verdicts": [c.verdict("escalate", [check])]}
 
 
-def _call(c: Commit, action: Action, key: str, by: str | None, first: bool) -> dict[str, Any]:
+def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool) -> dict[str, Any]:
     """Call the action (its intent is recorded) and record what came back."""
     try:
         result = action.run(c.output, key, c.ctx.sources)
@@ -99,7 +100,7 @@ def _call(c: Commit, action: Action, key: str, by: str | None, first: bool) -> d
     return {"actions": [rec]}
 
 
-def _approval(c: Commit, action: Action, key: str) -> tuple[str | None, dict[str, Any]]:
+def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dict[str, Any]]:
     """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
     tier, rule = resolve_tier(action, c.output)
     earlier = [
@@ -123,7 +124,7 @@ def _approval(c: Commit, action: Action, key: str) -> tuple[str | None, dict[str
     return decision.user, {"actions": [rec], "status": "rejected", "reason": reason}
 
 
-def _resolve_unknown(c: Commit, action: Action, key: str, by: str | None) -> dict[str, Any]:
+def _resolve_unknown(c: Commit, action: Action[Any], key: str, by: str | None) -> dict[str, Any]:
     """Confirm done, retry (same key) or abort an action whose outcome is unknown."""
     answer, update = _unknown(c, action, key)
     if answer is not None and answer.action == "approve":
@@ -142,7 +143,7 @@ def _resolve_unknown(c: Commit, action: Action, key: str, by: str | None) -> dic
     return _merge(update, _call(c, action, key, by, first=False))
 
 
-def commit(c: Commit, action: Action) -> dict[str, Any]:
+def commit(c: Commit, action: Action[Any]) -> dict[str, Any]:
     """Take (or refuse) one action; the update says what happened."""
     ctx = c.ctx
     n = visit(c.state, c.stage.name, action.name, c.seq)
@@ -174,7 +175,7 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def make_act_node(chain: Chain, stage: Stage) -> Any:
+def make_act_node(chain: Chain, stage: Stage[Any, Any]) -> Any:
     """The ``act`` node of ``stage`` (a stage with actions)."""
 
     def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def make_act_node(chain: Chain, stage: Stage) -> Any:
     return act
 
 
-def make_act_router(stage: Stage) -> Callable[[RunState], str]:
+def make_act_router(stage: Stage[Any, Any]) -> Callable[[RunState], str]:
     """The pure router after ``act <stage>``: next action, the next stage, a refresh, or out."""
 
     def route_act(state: RunState) -> str:
@@ -216,7 +217,7 @@ def make_act_router(stage: Stage) -> Callable[[RunState], str]:
         verdict = state["verdicts"][-1] if state.get("verdicts") else None
         if (
             verdict is not None
-            and verdict["gate"] == act_node(stage.name)
+            and verdict["gate"] == act_node(stage.name).name
             and verdict["handoff_seq"] == handoff["seq"]
             and verdict["decision"] == "revise"
         ):
@@ -230,11 +231,11 @@ def make_act_router(stage: Stage) -> Callable[[RunState], str]:
     return route_act
 
 
-def act_path_map(chain: Chain, stage: Stage) -> dict[Hashable, str]:
+def act_path_map(chain: Chain, stage: Stage[Any, Any]) -> dict[Hashable, str]:
     """Where the ``act`` node of ``stage`` leads, for ``add_conditional_edges``."""
     # next: the stage's next action, or the same one again after a call that raised (a new
     # run of the node asks a human what happened).
-    path: dict[Hashable, str] = {"stop": END, "next": act_node(stage.name)}
+    path: dict[Hashable, str] = {"stop": END, "next": act_node(stage.name).name}
     for edge in chain.out_edges(stage.name):
         path[edge.target] = END if edge.target == END else edge.target
     path["revise"] = stage.name

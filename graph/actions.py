@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from langgraph.types import interrupt
 
@@ -21,11 +22,11 @@ from state.decisions import Decision, EscalationRequest, Tier
 _RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
 
 
-def resolve_tier(action: Action, output: Contract) -> tuple[Tier, EnvelopeRule | None]:
+def resolve_tier(action: Action[Any], output: Contract) -> tuple[Tier, EnvelopeRule[Any] | None]:
     """The action's declared tier, raised by the first envelope rule that holds and raises it."""
     assert action.tier is not None, "validate_chain rejects actions without a tier"
     tier: Tier = action.tier
-    raised_by: EnvelopeRule | None = None
+    raised_by: EnvelopeRule[Any] | None = None
     for rule in action.envelope:
         if _RANK[rule.raise_to] > _RANK[tier] and rule.when(output):
             tier, raised_by = rule.raise_to, rule
@@ -57,11 +58,11 @@ def ask(request: EscalationRequest, ctx: RunContext) -> Decision:
 
 
 def tier_request(
-    stage: Stage,
-    action: Action,
+    stage: Stage[Any, Any],
+    action: Action[Any],
     args: dict[str, object],
     tier: Tier,
-    rule: EnvelopeRule | None,
+    rule: EnvelopeRule[Any] | None,
     ctx: RunContext,
     scope: str,
 ) -> EscalationRequest:
@@ -71,7 +72,7 @@ def tier_request(
     if tier == "notify":
         deadline = ctx.clock() + timedelta(seconds=ctx.veto_window_s)
         what = (
-            f"Action '{action.name}' of stage '{stage.name}' runs at {deadline:%H:%M:%S} UTC "
+            f"Action[Any] '{action.name}' of stage '{stage.name}' runs at {deadline:%H:%M:%S} UTC "
             f"unless vetoed (owner: {stage.owner})"
         )
         labels = {"approve": "let it run", "reject": "veto"}
@@ -94,7 +95,12 @@ def tier_request(
 
 
 def unknown_request(
-    stage: Stage, action: Action, key: str, entry: LedgerEntry, ctx: RunContext, scope: str
+    stage: Stage[Any, Any],
+    action: Action[Any],
+    key: str,
+    entry: LedgerEntry,
+    ctx: RunContext,
+    scope: str,
 ) -> EscalationRequest:
     """What a human is asked when an action was called and never reported back."""
     happened = (

@@ -1,17 +1,23 @@
-"""What an agent is: a function from its input contract to its output contract + a decision."""
+"""What an agent is: a function from its input contract to its output contract + a decision.
+
+An agent returns an :class:`AgentResult` of the contract its stage produces. When it could not
+produce a valid one (a model's malformed answer), it says so with :meth:`AgentResult.invalid`
+and the raw payload: the gate judges that payload like any other, and fails it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graph.budget import BudgetLeft
 from graph.context import Source
 from state.contracts import Contract
 from state.decisions import DecisionRecord
 
-OutT = TypeVar("OutT", bound=Contract, covariant=True)
+InT = TypeVar("InT", bound=Contract, contravariant=True)
+OutT = TypeVar("OutT", bound=Contract)
 
 
 @dataclass(frozen=True)
@@ -31,11 +37,24 @@ class AgentContext:
 
 @dataclass(frozen=True)
 class AgentResult(Generic[OutT]):
-    """An agent's output contract and the record of how it chose it."""
+    """An agent's output contract (or what it produced instead) and how it chose it."""
 
-    output: OutT
+    output: OutT | None
     decision: DecisionRecord
+    raw: Mapping[str, Any] | None = None
+    """What the agent produced when it is not a valid contract (``output`` is None then)."""
+
+    @classmethod
+    def invalid(cls, raw: Mapping[str, Any], decision: DecisionRecord) -> AgentResult[OutT]:
+        """A result whose payload does not fit the contract: handed to the gate as it is."""
+        return cls(None, decision, dict(raw))
+
+    def payload(self) -> dict[str, Any]:
+        """The payload handed to the gate: the contract as JSON, or the raw answer."""
+        if self.output is not None:
+            return self.output.model_dump(mode="json")
+        return dict(self.raw or {})
 
 
-Agent = Callable[[Contract, AgentContext], AgentResult[Contract]]
+Agent = Callable[[InT, AgentContext], AgentResult[OutT]]
 """An agent. Agents are pure: side effects are declared as stage actions, never done here."""

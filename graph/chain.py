@@ -2,7 +2,8 @@
 
 A chain is data. ``graph.compiler.build_chain_graph`` turns it into a LangGraph ``StateGraph``
 with a gate node on every edge; ``graph.validate.validate_chain`` rejects a malformed chain at
-build time.
+build time. Everything is typed on the contracts it reads: ``Stage[In, Out]`` checks that its
+agent takes ``In`` and returns ``Out``, an ``Invariant[Out]`` or ``Action[Out]`` reads ``Out``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
-from graph.agent import Agent
+from graph.agent import AgentContext, AgentResult
 from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import Tier
 from state.mast import MastCode
+from state.nodes import END, NodeRef, edge_id, gate_node, review_node
 from state.verdicts import OnFail
 
-END = "__end__"
-"""Target of the edge by which the finishing stage ends the run."""
+InT = TypeVar("InT", bound=Contract)
+OutT = TypeVar("OutT", bound=Contract)
 
 FailureMode = Literal[
     "lossy_summary", "handoff_loop", "stale_state", "silent_error", "unknown_outcome"
@@ -29,24 +31,23 @@ FailureMode = Literal[
 """The four handoff failures, and the side effect whose outcome was lost (a worker died)."""
 
 
-def edge_id(source: str, target: str) -> str:
-    """``A->B``: how an edge is named in verdicts, counters and the console."""
-    return f"{source}->{'END' if target == END else target}"
-
-
-def act_node(stage: str) -> str:
-    """``act A``: the node that commits stage A's passed proposal and runs A's actions."""
-    return f"act {stage}"
-
-
 @dataclass(frozen=True)
-class EnvelopeRule:
+class EnvelopeRule(Generic[OutT]):
     """A rule of the operating envelope that raises an action's tier when it holds."""
 
     name: str
-    when: Callable[[Contract], bool]
+    when: Callable[[OutT], bool]
     raise_to: Tier
     reason: str
+
+
+def envelope(raise_to: Tier, reason: str) -> Callable[[Callable[[OutT], bool]], EnvelopeRule[OutT]]:
+    """Decorator: the function is the rule's condition, its name the rule's name."""
+
+    def make(when: Callable[[OutT], bool]) -> EnvelopeRule[OutT]:
+        return EnvelopeRule(when.__name__, when, raise_to, reason)
+
+    return make
 
 
 Effect = tuple[str, dict[str, Any]]
@@ -55,7 +56,7 @@ done (in the shape of the action's ``args``)."""
 
 
 @dataclass(frozen=True)
-class Action:
+class Action(Generic[OutT]):
     """A side effect a stage may take, with its autonomy tier.
 
     It runs only on a proposal its gate passed, after any human approval, and after every fact
@@ -66,10 +67,10 @@ class Action:
 
     name: str
     tier: Tier | None
-    run: Callable[[Contract, str, Mapping[str, Source]], dict[str, Any]]
-    args: Callable[[Contract], dict[str, Any]]
+    run: Callable[[OutT, str, Mapping[str, Source]], dict[str, Any]]
+    args: Callable[[OutT], dict[str, Any]]
     """What a human approving the action sees."""
-    envelope: tuple[EnvelopeRule, ...] = ()
+    envelope: tuple[EnvelopeRule[OutT], ...] = ()
     description: str = ""
     retry_safe: bool = False
     """The target system dedups on the idempotency key, so a call whose outcome is unknown
@@ -89,40 +90,54 @@ class InvariantContext:
 
 
 @dataclass(frozen=True)
-class Invariant:
+class Invariant(Generic[OutT]):
     """A domain rule checked by the gate of an edge: returns None when it holds, else why not."""
 
     name: str
-    check: Callable[[Contract, InvariantContext], str | None]
+    check: Callable[[OutT, InvariantContext], str | None]
     mast: tuple[MastCode, ...]
     on_fail: OnFail = "revise"
 
 
+def invariant(
+    *mast: MastCode, on_fail: OnFail = "revise"
+) -> Callable[[Callable[[OutT, InvariantContext], str | None]], Invariant[OutT]]:
+    """Decorator: the function is the invariant, its name the invariant's name.
+
+    Example:
+        >>> @invariant("FM-1.1")
+        ... def quantity_in_request(out: OrderSpec, ictx: InvariantContext) -> str | None: ...
+    """
+
+    def make(check: Callable[[OutT, InvariantContext], str | None]) -> Invariant[OutT]:
+        return Invariant(check.__name__, check, tuple(mast), on_fail)
+
+    return make
+
+
 @dataclass(frozen=True)
-class Stage:
-    """One specialist agent's place in the chain."""
+class Stage(Generic[InT, OutT]):
+    """One specialist agent's place in the chain: it consumes ``InT`` and produces ``OutT``."""
 
     name: str
-    agent: Agent
-    consumes: type[Contract]
-    produces: type[Contract]
+    agent: Callable[[InT, AgentContext], AgentResult[OutT]]
+    consumes: type[InT]
+    produces: type[OutT]
     owner: str
     """Who answers for this stage (a team or person); named on its escalations."""
-    finishes: bool = False
-    """The one stage that may finish the task (its edge goes to END)."""
-    actions: tuple[Action, ...] = ()
-    route: Callable[[Contract], str] | None = None
+    actions: tuple[Action[OutT], ...] = ()
+    route: Callable[[OutT], str] | None = None
     """For a stage with several outgoing edges: picks the target from the output."""
     description: str = ""
 
 
 @dataclass(frozen=True)
 class Edge:
-    """A typed handoff ``source -> target``; always gated."""
+    """A typed handoff ``source -> target`` (``END``: the run finishes there); always gated."""
 
     source: str
     target: str
-    invariants: tuple[Invariant, ...] = ()
+    invariants: tuple[Invariant[Any], ...] = ()
     max_traversals: int | None = None
     """Bound on passes over this edge; a cycle needs one on at least one of its edges."""
 
@@ -131,12 +146,20 @@ class Edge:
         return edge_id(self.source, self.target)
 
     @property
+    def gate_ref(self) -> NodeRef:
+        return gate_node(self.source, self.target)
+
+    @property
+    def review_ref(self) -> NodeRef:
+        return review_node(self.source, self.target)
+
+    @property
     def gate(self) -> str:
-        return f"gate {self.id}"
+        return self.gate_ref.name
 
     @property
     def review(self) -> str:
-        return f"review {self.id}"
+        return self.review_ref.name
 
 
 @dataclass(frozen=True)
@@ -165,9 +188,9 @@ class Fault:
     stage: str
     mode: FailureMode
     description: str
-    expect_gate: str
-    """Node expected to catch it: ``gate intake->inventory``, or ``act place_order`` for a
-    fault at acting time."""
+    expect: NodeRef
+    """The node expected to catch it: ``gate_node("intake", "inventory")``, or
+    ``act_node("place_order")`` for a fault at acting time."""
     expect_mast: MastCode
     apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]] = _unchanged
     persistent: bool = False
@@ -185,7 +208,7 @@ class Chain:
 
     name: str
     description: str
-    stages: tuple[Stage, ...]
+    stages: tuple[Stage[Any, Any], ...]
     edges: tuple[Edge, ...]
     entry: str
     budgets: Budgets = field(default_factory=Budgets)
@@ -193,9 +216,9 @@ class Chain:
     sources: Callable[[], dict[str, Source]] = _no_sources
     """Builds the run's sources of truth (called once per run)."""
     examples: Mapping[str, Path] = field(default_factory=dict)
-    """Example inputs by name."""
+    """Example inputs by name (the first one is the scenario suite's)."""
 
-    def stage(self, name: str) -> Stage:
+    def stage(self, name: str) -> Stage[Any, Any]:
         """The stage called ``name`` (KeyError if none)."""
         for s in self.stages:
             if s.name == name:
@@ -216,3 +239,7 @@ class Chain:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def finishing(self) -> list[str]:
+        """The stages that may finish the run (they have an edge to END)."""
+        return [e.source for e in self.edges if e.target == END]

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.actions import ask, resolve_tier
-from graph.chain import Action, Chain, Edge, FaultContext, Stage, act_node
+from graph.chain import Action, Chain, Edge, FaultContext, Stage
 from graph.context import RunContext
 from graph.lineage import reader_of, refresh_targets
 from state.contracts import Contract, Fact
 from state.decisions import ActionRecord, EscalationRequest
 from state.mast import MastCode
+from state.nodes import act_node
 from state.run_state import FaultMark, RunState
 from state.verdicts import CheckResult, GateDecision, GateVerdict
 
@@ -23,7 +24,7 @@ class Commit:
     """The act node's view of one passed proposal: what it acts on and how it records it."""
 
     chain: Chain
-    stage: Stage
+    stage: Stage[Any, Any]
     edge: Edge
     state: RunState
     ctx: RunContext
@@ -33,9 +34,9 @@ class Commit:
 
     @property
     def node(self) -> str:
-        return act_node(self.stage.name)
+        return act_node(self.stage.name).name
 
-    def record(self, action: Action, **fields: Any) -> dict[str, Any]:
+    def record(self, action: Action[Any], **fields: Any) -> dict[str, Any]:
         tier, rule = resolve_tier(action, self.output)
         record = ActionRecord(
             stage=self.stage.name,
@@ -102,7 +103,7 @@ def strike_before_action(c: Commit) -> list[FaultMark]:
     return [{"fault": name, "node": c.node, "handoff_seq": c.seq}]
 
 
-def stale(c: Commit, action: Action, moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:
+def stale(c: Commit, action: Action[Any], moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:
     """No action on a moved fact: send the work back to the stage that read it, or ask."""
     checks = [
         CheckResult(
@@ -135,7 +136,7 @@ def stale(c: Commit, action: Action, moved: list[tuple[Fact, Fact]]) -> dict[str
     }
 
 
-def _stale_request(c: Commit, action: Action, checks: list[CheckResult]) -> EscalationRequest:
+def _stale_request(c: Commit, action: Action[Any], checks: list[CheckResult]) -> EscalationRequest:
     return EscalationRequest(
         kind="action",
         run_id=c.ctx.run_id,

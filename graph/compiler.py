@@ -15,12 +15,13 @@ from collections.abc import Hashable
 from langgraph.graph import START, StateGraph
 
 from graph.act import act_path_map, make_act_node, make_act_router
-from graph.chain import END, Chain, act_node
+from graph.chain import Chain
 from graph.context import RunContext
 from graph.gate import gate_path_map, make_gate_node, route_gate
 from graph.review import make_review_node, review_path_map, route_review
 from graph.stage import make_stage_node, route_stage
 from graph.validate import validate_chain
+from state.nodes import END, act_node
 from state.run_state import RunState
 
 
@@ -43,7 +44,7 @@ def build_chain_graph(chain: Chain) -> StateGraph[RunState, RunContext, RunState
         builder.add_conditional_edges(edge.review, route_review, review_path_map(chain, edge))
     for stage in chain.stages:
         if stage.actions:
-            node = act_node(stage.name)
+            node = act_node(stage.name).name
             builder.add_node(node, make_act_node(chain, stage))
             builder.add_conditional_edges(node, make_act_router(stage), act_path_map(chain, stage))
     for stage in chain.stages:

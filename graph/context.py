@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from state.contracts import Fact, utcnow
 
@@ -114,3 +114,18 @@ class RunContext:
         """The time as a node at ``scope`` sees it: recorded on the tape, so that a replay
         judges freshness (TTLs) at the moment the run did, not today."""
         return self.tape.time(scope, self.clock) if self.tape is not None else self.clock()
+
+
+S = TypeVar("S")
+
+
+def source_of(sources: Mapping[str, Source], name: str, kind: type[S]) -> S:
+    """The run's source ``name`` as the class the caller needs (an action's target system).
+
+    Raises:
+        TypeError: the run's source of that name is not a ``kind`` (a mis-wired chain).
+    """
+    found: object = sources[name]
+    if not isinstance(found, kind):
+        raise TypeError(f"source '{name}' is a {type(found).__name__}, not a {kind.__name__}")
+    return found

@@ -13,11 +13,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.chain import END, Chain, Edge, act_node
+from graph.chain import Chain, Edge
 from graph.checks import GateInput, run_checks
 from graph.context import RunContext
 from graph.lineage import refresh_targets
 from state.mast import MastCode
+from state.nodes import END, act_node
 from state.run_state import TERMINAL, RunState
 from state.verdicts import CheckResult, GateDecision, GateVerdict
 
@@ -158,7 +159,7 @@ def gate_path_map(chain: Chain, edge: Edge) -> dict[Hashable, str]:
     """Where each gate decision leads, for ``add_conditional_edges``."""
     passed = END if edge.target == END else edge.target
     if chain.stage(edge.source).actions:
-        passed = act_node(edge.source)
+        passed = act_node(edge.source).name
     path: dict[Hashable, str] = {
         "pass": passed,
         "revise": edge.source,

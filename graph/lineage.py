@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.chain import END, Chain, Stage
+from graph.chain import Chain, Stage
 from state.contracts import Contract, Fact
+from state.nodes import END
 from state.run_state import Handoff, RunState
 
 
@@ -14,7 +15,7 @@ class LineageError(RuntimeError):
     """The run state does not hold what a stage needs (a damaged or hand-edited state)."""
 
 
-def input_of(chain: Chain, stage: Stage, state: RunState) -> tuple[Contract, int]:
+def input_of(chain: Chain, stage: Stage[Any, Any], state: RunState) -> tuple[Contract, int]:
     """The contract delivered to ``stage``, typed as its producer declared it, and its seq.
 
     Raises:

@@ -14,11 +14,12 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graph.chain import END, Chain, Edge, act_node
+from graph.chain import Chain, Edge
 from graph.context import RunContext
 from graph.gate import deliver
 from graph.hashing import decision_hash, unstorable
 from state.decisions import Decision, DecisionAction, EscalationRequest
+from state.nodes import END, act_node
 from state.run_state import TERMINAL, Handoff, RunState
 from state.verdicts import GateVerdict
 
@@ -124,5 +125,5 @@ def review_path_map(chain: Chain, edge: Edge) -> dict[Hashable, str]:
     """
     approved = END if edge.target == END else edge.target
     if chain.stage(edge.source).actions:
-        approved = act_node(edge.source)
+        approved = act_node(edge.source).name
     return {"approve": approved, "edit": edge.gate, "reject": END}

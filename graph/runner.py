@@ -58,7 +58,7 @@ def validate_request(chain: Chain, request: Any) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise InputError(f"the input must be a JSON object for {contract.__name__}")
     try:
-        payload = contract.model_validate(request).model_dump(mode="json")
+        payload: dict[str, Any] = contract.model_validate(request).model_dump(mode="json")
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()

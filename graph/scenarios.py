@@ -6,7 +6,7 @@ policy escalates (an action's tier; "confirm done" for an action whose outcome i
 rejects what a gate escalates, so a caught fault ends its run where it was caught.
 
 A fault counts as caught only if it was caught *before harm*: the first node that did not pass
-is the fault's ``expect_gate`` with ``expect_mast``, and the world shows no harm — every side
+is the fault's ``expect`` node with ``expect_mast``, and the world shows no harm — every side
 effect the target systems report (each action's ``effects``) matches, once, an action the run
 committed, and no committed action ran on a handoff the fault touched (or derived from one). A
 clean scenario is ``ok`` when every gate passed, the run succeeded and the world shows no harm
@@ -170,8 +170,8 @@ def assess(
     if fault is not None:
         if first is None:
             problem = "no gate caught it"
-        elif first.gate != fault.expect_gate:
-            problem = f"first caught at {first.gate}, expected {fault.expect_gate}"
+        elif first.gate != fault.expect.name:
+            problem = f"first caught at {first.gate}, expected {fault.expect.name}"
         elif fault.expect_mast not in first.mast:
             problem = (
                 f"caught without {fault.expect_mast} (codes: {', '.join(first.mast) or 'none'})"
@@ -187,7 +187,7 @@ def assess(
         fault=fault.name if fault else None,
         mode=fault.mode if fault else None,
         introduced_at=introduced,
-        expected_gate=fault.expect_gate if fault else None,
+        expected_gate=fault.expect.name if fault else None,
         expected_mast=fault.expect_mast if fault else None,
         caught_at=f"{first.gate} #{first.handoff_seq}" if first else None,
         verdict=first.decision if first else None,

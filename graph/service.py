@@ -181,7 +181,7 @@ class RunService:
         record = self.cp.runs.get(esc.run_id)
         stage = self.registry.get(record.workflow).stage(str(esc.request.get("stage")))
         try:
-            payload = stage.produces.model_validate(edited).model_dump(mode="json")
+            payload: dict[str, Any] = stage.produces.model_validate(edited).model_dump(mode="json")
         except ValidationError as exc:
             errors = {
                 ".".join(str(p) for p in e["loc"]) or "<root>": e["msg"] for e in exc.errors()

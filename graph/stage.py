@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from graph import budget
 from graph.agent import AgentContext, AgentResult
@@ -29,11 +29,11 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
 
 
-def _wrong_type(stage: Stage, result: object) -> str:
+def _wrong_type(stage: Stage[Any, Any], result: object) -> str:
     if not isinstance(result, AgentResult):
         return f"the agent returned {type(result).__name__}, not an AgentResult"
-    if not isinstance(result.output, BaseModel):
-        return f"the agent's output is a {type(result.output).__name__}, not a contract"
+    if result.output is None:
+        return ""  # an invalid answer, handed on as it is: the gate's contract check judges it
     if not isinstance(result.output, stage.produces):
         return (
             f"the agent returned a {type(result.output).__name__}; "
@@ -43,7 +43,7 @@ def _wrong_type(stage: Stage, result: object) -> str:
 
 
 def call_agent(
-    stage: Stage, inp: Contract, actx: AgentContext
+    stage: Stage[Any, Any], inp: Contract, actx: AgentContext
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(payload, decision record)`` of one agent call; a failure is recorded, never raised.
 
@@ -52,10 +52,10 @@ def call_agent(
     try:
         result = stage.agent(inp, actx)
         wrong = _wrong_type(stage, result)
-        if wrong and not (isinstance(result, AgentResult) and isinstance(result.output, BaseModel)):
+        if not isinstance(result, AgentResult):
             record = DecisionRecord(chosen="nothing usable", rationale=wrong, confidence=0.0)
             return {}, record.model_dump(mode="json") | {"error": wrong}
-        payload = result.output.model_dump(mode="json")
+        payload = result.payload()
         decision = result.decision.model_dump(mode="json")
         bad = unstorable(payload)
         if bad:  # the run could not even store it: nothing of it is handed on
@@ -72,7 +72,7 @@ def call_agent(
         return {}, record.model_dump(mode="json")
 
 
-def _target(chain: Chain, stage: Stage, payload: dict[str, Any]) -> tuple[str, str]:
+def _target(chain: Chain, stage: Stage[Any, Any], payload: dict[str, Any]) -> tuple[str, str]:
     """The edge the stage chose, and an error when it could not choose one of its edges."""
     targets = [e.target for e in chain.out_edges(stage.name)]
     if stage.route is None:
@@ -90,7 +90,7 @@ def _target(chain: Chain, stage: Stage, payload: dict[str, Any]) -> tuple[str, s
     return target, ""
 
 
-def _facts(stage: Stage, payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _facts(stage: Stage[Any, Any], payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     try:
         output = stage.produces.model_validate(payload)
     except ValidationError:
@@ -99,7 +99,12 @@ def _facts(stage: Stage, payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _inject(
-    chain: Chain, stage: Stage, state: RunState, ctx: RunContext, payload: dict[str, Any], seq: int
+    chain: Chain,
+    stage: Stage[Any, Any],
+    state: RunState,
+    ctx: RunContext,
+    payload: dict[str, Any],
+    seq: int,
 ) -> tuple[dict[str, Any], list[FaultMark]]:
     """The payload with the run's injected fault applied, if it strikes this stage now."""
     if not ctx.inject:
@@ -113,7 +118,7 @@ def _inject(
     return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 
-def make_stage_node(chain: Chain, stage: Stage) -> Any:
+def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> Any:
     """The node of ``stage``."""
 
     def node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:

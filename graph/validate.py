@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from graph.chain import END, Chain, Edge, act_node
+import inspect
+import typing
+from collections.abc import Callable
+
+from graph.chain import Chain, Edge
+from state.nodes import END, act_node
 
 
 class ChainError(ValueError):
@@ -34,6 +39,7 @@ def validate_chain(chain: Chain) -> None:
     problems += _edge_problems(chain, known)
     problems += _stage_problems(chain)
     problems += _carried_problems(chain)
+    problems += _invariant_problems(chain, known)
     if not problems:
         problems += _reachability_problems(chain)
         problems += _cycle_problems(chain)
@@ -59,11 +65,6 @@ def _edge_problems(chain: Chain, known: set[str]) -> list[str]:
             problems.append(f"edge {edge.id}: max_traversals must be at least 1")
         producer = chain.stage(edge.source)
         if edge.target == END:
-            if not producer.finishes:
-                problems.append(
-                    f"edge {edge.id}: only the finishing stage may end the run, "
-                    f"and '{edge.source}' is not marked finishes=True"
-                )
             continue
         consumer = chain.stage(edge.target)
         # A subclass is accepted: it carries everything the consumer needs (e.g. a purchase
@@ -79,7 +80,8 @@ def _edge_problems(chain: Chain, known: set[str]) -> list[str]:
 
 def _fault_problems(chain: Chain, known: set[str]) -> list[str]:
     problems: list[str] = []
-    catchers = {e.gate for e in chain.edges} | {act_node(s.name) for s in chain.stages if s.actions}
+    catchers = {e.gate_ref for e in chain.edges}
+    catchers |= {act_node(s.name) for s in chain.stages if s.actions}
     for fault in chain.faults:
         if fault.stage not in known:
             problems.append(f"fault '{fault.name}' names unknown stage '{fault.stage}'")
@@ -88,11 +90,39 @@ def _fault_problems(chain: Chain, known: set[str]) -> list[str]:
                 f"fault '{fault.name}' strikes at acting time ({fault.when}) but stage "
                 f"'{fault.stage}' has no action"
             )
-        if fault.expect_gate not in catchers:
+        if fault.expect not in catchers:
             problems.append(
-                f"fault '{fault.name}' expects unknown gate '{fault.expect_gate}' (known: a gate "
+                f"fault '{fault.name}' expects unknown gate '{fault.expect.name}' (known: a gate "
                 "'gate A->B' of an edge, or 'act A' of a stage with actions)"
             )
+    return problems
+
+
+def _reads(check: Callable[..., object]) -> type | None:
+    """The contract class a check's first parameter is annotated with (None when unknown)."""
+    try:
+        hints = typing.get_type_hints(check)
+    except Exception:  # an annotation that does not resolve: nothing to compare
+        return None
+    params = [name for name in inspect.signature(check).parameters if name in hints]
+    first = hints.get(params[0]) if params else None
+    return first if isinstance(first, type) else None
+
+
+def _invariant_problems(chain: Chain, known: set[str]) -> list[str]:
+    """An invariant must read what its edge hands off (mypy cannot see edges)."""
+    problems: list[str] = []
+    for edge in chain.edges:
+        if edge.source not in known:
+            continue
+        produced = chain.stage(edge.source).produces
+        for inv in edge.invariants:
+            reads = _reads(inv.check)
+            if reads is not None and not issubclass(produced, reads):
+                problems.append(
+                    f"edge {edge.id}: invariant '{inv.name}' reads {reads.__name__}, but "
+                    f"'{edge.source}' hands off {produced.__name__}"
+                )
     return problems
 
 
@@ -114,10 +144,10 @@ def _carried_problems(chain: Chain) -> list[str]:
 
 def _stage_problems(chain: Chain) -> list[str]:
     problems: list[str] = []
-    finishers = [s.name for s in chain.stages if s.finishes]
+    finishers = chain.finishing()
     if len(finishers) != 1:
         problems.append(
-            f"exactly one stage must be marked finishes=True (found {len(finishers)}: "
+            f"exactly one stage must finish the run with an edge to END (found {len(finishers)}: "
             f"{', '.join(finishers) or 'none'})"
         )
     for stage in chain.stages:

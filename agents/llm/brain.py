@@ -8,56 +8,76 @@ not fit the contract is handed on *as the model gave it*, so the gate's contract
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel
 
 from agents.llm.models import ModelConfigError, model_for, structured
 from agents.llm.spend import check_budget, model_label, spent_by
-from graph.agent import Agent, AgentContext, AgentResult
+from graph.agent import AgentContext, AgentResult
 from state.contracts import Contract
 from state.decisions import DecisionRecord
 
-C = TypeVar("C", bound=Contract)
-
-Rules = Callable[[Contract, AgentContext], AgentResult[Contract]]
+InT = TypeVar("InT", bound=Contract)
+OutT = TypeVar("OutT", bound=Contract)
 
 
 @dataclass(frozen=True)
-class LlmSpec:
-    """How an agent asks a model: what it must produce, its instructions, what else it sees."""
+class LlmSpec(Generic[InT]):
+    """How an agent asks a model: its instructions, and what else it sees."""
 
-    produces: type[Contract]
     instructions: str
-    context: Callable[[Contract, AgentContext], dict[str, Any]] | None = None
+    context: Callable[[InT, AgentContext], dict[str, Any]] | None = None
     """Extra inputs read for the model (e.g. facts from a source of truth); reads only."""
 
 
-def with_llm_brain(rules: Rules, spec: LlmSpec, name: str | None = None) -> Agent:
+def produced_by(rules: Callable[..., Any]) -> type[Contract]:
+    """The contract a rules brain returns, read from its ``AgentResult[X]`` annotation.
+
+    Raises:
+        TypeError: the function is not annotated ``-> AgentResult[SomeContract]``.
+    """
+    returns = typing.get_type_hints(rules).get("return")
+    args = typing.get_args(returns)
+    if typing.get_origin(returns) is AgentResult and args and issubclass(args[0], Contract):
+        produced: type[Contract] = args[0]
+        return produced
+    raise TypeError(f"{rules.__name__} must be annotated -> AgentResult[<its output contract>]")
+
+
+def with_llm_brain(
+    rules: Callable[[InT, AgentContext], AgentResult[OutT]],
+    spec: LlmSpec[Any],
+    name: str | None = None,
+) -> Callable[[InT, AgentContext], AgentResult[OutT]]:
     """The agent ``rules`` with an LLM brain chosen at call time (``rules`` stays the default).
+
+    The model is asked for the contract ``rules`` returns (its annotation says which).
 
     Args:
         rules: the deterministic brain; used when no model is chosen for this agent.
-        spec: what the model is asked for.
+        spec: what the model is told.
         name: the agent's name for brain selection (default: ``rules.__name__`` without a
             ``_rules`` suffix, e.g. ``intake_rules`` -> ``intake``).
     """
     agent_name = name or rules.__name__.removesuffix("_rules")
+    produces = cast("type[OutT]", produced_by(rules))
 
     @functools.wraps(rules)
-    def agent(inp: Contract, ctx: AgentContext) -> AgentResult[Contract]:
+    def agent(inp: InT, ctx: AgentContext) -> AgentResult[OutT]:
         model = model_for(agent_name)
         if model is None:
             return rules(inp, ctx)
-        return ask_model(model, spec, inp, ctx, agent_name)
+        answer: AgentResult[OutT] = ask_model(model, spec, produces, inp, ctx, agent_name)
+        return answer
 
     agent.__name__ = agent.__qualname__ = agent_name
     return agent
@@ -71,11 +91,13 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def prompt_messages(spec: LlmSpec, inp: Contract, ctx: AgentContext) -> list[BaseMessage]:
+def prompt_messages(
+    spec: LlmSpec[Any], produces: type[Contract], inp: Contract, ctx: AgentContext
+) -> list[BaseMessage]:
     """The messages sent to the model: instructions, then the input as one JSON document."""
-    carried = spec.produces.carried_fields()
+    carried = produces.carried_fields()
     system = (
-        f"{spec.instructions}\n\nAnswer only by calling the {spec.produces.__name__} tool. "
+        f"{spec.instructions}\n\nAnswer only by calling the {produces.__name__} tool. "
         + (
             f"Copy these fields from the input exactly, unchanged: {', '.join(carried)}. "
             if carried
@@ -91,39 +113,6 @@ def prompt_messages(spec: LlmSpec, inp: Contract, ctx: AgentContext) -> list[Bas
         document["gate_feedback"] = ctx.feedback
     text = json.dumps(document, default=_jsonable, indent=1, sort_keys=True)
     return [SystemMessage(content=system), HumanMessage(content=text)]
-
-
-def _dump_raw(self: Any, **kwargs: Any) -> dict[str, Any]:
-    # The stage hands this payload to the gate, whose contract check reports what is wrong with
-    # it; re-serialising through the contract's fields would hide missing or extra fields.
-    raw: dict[str, Any] = self._raw
-    return copy.deepcopy(raw)
-
-
-@functools.cache
-def _unchecked_class(contract: type[Contract]) -> type[Contract]:
-    """A subclass of ``contract`` whose instances carry a model's answer exactly as given."""
-    namespace: dict[str, Any] = {
-        "__annotations__": {"_raw": dict[str, Any]},
-        "_raw": PrivateAttr(default_factory=dict),
-        "model_dump": _dump_raw,
-        "__module__": __name__,
-    }
-    return type(f"Unchecked{contract.__name__}", (contract,), namespace)
-
-
-def unchecked(contract: type[C], raw: dict[str, Any]) -> C:
-    """An instance of ``contract`` holding ``raw`` unvalidated, for the gate to judge.
-
-    Fields the answer omits take their defaults (so a stage's route function can still read
-    them); ``model_dump`` returns ``raw`` itself.
-    """
-    cls = _unchecked_class(contract)
-    fields = {k: v for k, v in raw.items() if k in contract.model_fields}
-    obj = cls.model_construct(**fields)
-    obj._raw = copy.deepcopy(raw)  # type: ignore[attr-defined]
-    assert isinstance(obj, contract)
-    return obj
 
 
 def _first_tool_args(raw: Any) -> dict[str, Any]:
@@ -152,8 +141,13 @@ def _error_line(error: BaseException | None, raw: Any) -> str:
 
 
 def ask_model(
-    model: BaseChatModel, spec: LlmSpec, inp: Contract, ctx: AgentContext, agent: str
-) -> AgentResult[Contract]:
+    model: BaseChatModel,
+    spec: LlmSpec[Any],
+    produces: type[OutT],
+    inp: Contract,
+    ctx: AgentContext,
+    agent: str,
+) -> AgentResult[OutT]:
     """Run one LLM turn for ``agent``; a failed call or a malformed answer is handed on as is.
 
     Raises:
@@ -161,17 +155,17 @@ def ask_model(
     """
     label = model_label(model)
     who = f"{agent} (llm: {label})"
-    messages = prompt_messages(spec, inp, ctx)
+    messages = prompt_messages(spec, produces, inp, ctx)
     check_budget(model, messages, ctx, agent)
     try:
-        answer: Any = structured(model, spec.produces).invoke(messages)
+        answer: Any = structured(model, produces).invoke(messages)
     except ModelConfigError:
         raise
     except Exception as exc:  # an unreachable model is a bad answer: the gate revises it
         # Timeouts and exhausted retries land here. A failed call reports no usage, so none is
         # recorded (a provider may still bill a request it finished after we gave up).
-        return AgentResult(
-            unchecked(spec.produces, {}),
+        return AgentResult.invalid(
+            {},
             DecisionRecord(
                 agent=who,
                 chosen="no answer",
@@ -182,24 +176,24 @@ def ask_model(
     raw, parsed, error = answer.get("raw"), answer.get("parsed"), answer.get("parsing_error")
     inputs = sorted(type(inp).model_fields)
     used = spent_by(label, raw)  # a malformed answer was paid for too
-    if error is None and isinstance(parsed, spec.produces):
+    if error is None and isinstance(parsed, produces):
         return AgentResult(
             parsed,
             DecisionRecord(
                 agent=who,
                 chosen=_chosen(parsed, inp),
-                rationale=f"{label} answered a valid {spec.produces.__name__}",
+                rationale=f"{label} answered a valid {produces.__name__}",
                 inputs_used=inputs,
                 tokens=used.total_tokens,
                 cost=used.cost,
             ),
         )
-    return AgentResult(
-        unchecked(spec.produces, _first_tool_args(raw)),
+    return AgentResult.invalid(
+        _first_tool_args(raw),
         DecisionRecord(
             agent=who,
             chosen="malformed answer",
-            rationale=f"{label}'s answer does not fit {spec.produces.__name__}: "
+            rationale=f"{label}'s answer does not fit {produces.__name__}: "
             f"{_error_line(error, raw)}",
             inputs_used=inputs,
             confidence=0.0,

@@ -66,7 +66,7 @@ def llm_judge(
     *,
     mast: tuple[MastCode, ...] = ("FM-1.1",),
     on_fail: OnFail = "escalate",
-) -> Invariant:
+) -> Invariant[Any]:
     """An invariant checked by a chat model, for ``Edge(invariants=...)``.
 
     Args:

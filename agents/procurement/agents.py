@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from agents.llm import LlmSpec, with_llm_brain
-from agents.procurement.chain import (
+from agents.procurement.contracts import (
     OrderPlaced,
     OrderSpec,
     PurchaseOrder,
@@ -22,7 +22,6 @@ from agents.procurement.chain import (
 )
 from agents.procurement.domain import offers_for
 from graph.agent import AgentContext, AgentResult
-from state.contracts import Contract
 from state.decisions import DecisionRecord
 
 _SKU = re.compile(r"\bSKU-[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
@@ -30,9 +29,8 @@ _QTY = re.compile(r"(?<![\w-])(\d+)\s*(?:x\s+|units?\b|pcs\b|pieces\b|of\b)", re
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
-def intake_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderSpec]:
+def intake_rules(inp: PurchaseRequest, ctx: AgentContext) -> AgentResult[OrderSpec]:
     """Parse the free-text request into an order spec."""
-    assert isinstance(inp, PurchaseRequest)
     sku = _SKU.search(inp.text)
     qty = _QTY.search(inp.text)
     when = _DATE.search(inp.text)
@@ -58,9 +56,8 @@ def intake_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderSpec]:
     )
 
 
-def inventory_rules(inp: Contract, ctx: AgentContext) -> AgentResult[StockReport]:
+def inventory_rules(inp: OrderSpec, ctx: AgentContext) -> AgentResult[StockReport]:
     """Read the stock on hand and work out the shortfall."""
-    assert isinstance(inp, OrderSpec)
     stock = ctx.sources["inventory"].read(inp.sku)
     on_hand = int(stock.value)
     shortfall = max(0, inp.quantity - on_hand)
@@ -86,9 +83,8 @@ def inventory_rules(inp: Contract, ctx: AgentContext) -> AgentResult[StockReport
     )
 
 
-def sourcing_rules(inp: Contract, ctx: AgentContext) -> AgentResult[SupplierChoice]:
+def sourcing_rules(inp: StockReport, ctx: AgentContext) -> AgentResult[SupplierChoice]:
     """Choose the cheapest supplier that can deliver in time."""
-    assert isinstance(inp, StockReport)
     offers = offers_for(inp.sku)
     if inp.need_by is not None:
         days = (inp.need_by - date.today()).days
@@ -120,9 +116,8 @@ def _report_fields(inp: StockReport) -> dict[str, object]:
     return {name: getattr(inp, name) for name in StockReport.model_fields}
 
 
-def po_draft_rules(inp: Contract, ctx: AgentContext) -> AgentResult[PurchaseOrder]:
+def po_draft_rules(inp: SupplierChoice, ctx: AgentContext) -> AgentResult[PurchaseOrder]:
     """Draft the purchase order for the chosen supplier."""
-    assert isinstance(inp, SupplierChoice)
     fields = {name: getattr(inp, name) for name in SupplierChoice.model_fields}
     po = PurchaseOrder(
         **fields,
@@ -140,9 +135,8 @@ def po_draft_rules(inp: Contract, ctx: AgentContext) -> AgentResult[PurchaseOrde
     )
 
 
-def place_order_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderPlaced]:
+def place_order_rules(inp: PurchaseOrder, ctx: AgentContext) -> AgentResult[OrderPlaced]:
     """Prepare the order for placement (the placing itself is the stage's action)."""
-    assert isinstance(inp, PurchaseOrder)
     placed = OrderPlaced(
         request_id=inp.request_id,
         po_number=inp.po_number,
@@ -163,13 +157,11 @@ def place_order_rules(inp: Contract, ctx: AgentContext) -> AgentResult[OrderPlac
     )
 
 
-def _stock_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
-    assert isinstance(inp, OrderSpec)
+def _stock_context(inp: OrderSpec, ctx: AgentContext) -> dict[str, Any]:
     return {"stock": ctx.sources["inventory"].read(inp.sku)}
 
 
-def _catalogue_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
-    assert isinstance(inp, StockReport)
+def _catalogue_context(inp: StockReport, ctx: AgentContext) -> dict[str, Any]:
     return {"offers": [vars(o) for o in offers_for(inp.sku)], "today": date.today()}
 
 
@@ -177,7 +169,6 @@ def _catalogue_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
 intake = with_llm_brain(
     intake_rules,
     LlmSpec(
-        OrderSpec,
         "Parse the purchase request: the SKU (SKU-...), the quantity and the need-by date, "
         "exactly as the text states them.",
     ),
@@ -185,7 +176,6 @@ intake = with_llm_brain(
 inventory = with_llm_brain(
     inventory_rules,
     LlmSpec(
-        StockReport,
         "Copy the stock fact from the context unchanged into `stock`; order_quantity is the "
         "quantity asked minus the stock on hand, never below 0.",
         _stock_context,
@@ -194,7 +184,6 @@ inventory = with_llm_brain(
 sourcing = with_llm_brain(
     sourcing_rules,
     LlmSpec(
-        SupplierChoice,
         "Choose the cheapest catalogue offer in the context that delivers by need_by; copy its "
         "supplier, unit_price and lead_days; list the other suppliers.",
         _catalogue_context,
@@ -203,7 +192,6 @@ sourcing = with_llm_brain(
 po_draft = with_llm_brain(
     po_draft_rules,
     LlmSpec(
-        PurchaseOrder,
         "Draft the purchase order: po_number is PO- followed by the request id; total is "
         "order_quantity x unit_price rounded to cents.",
     ),
@@ -211,7 +199,6 @@ po_draft = with_llm_brain(
 place_order = with_llm_brain(
     place_order_rules,
     LlmSpec(
-        OrderPlaced,
         "Prepare the order for placement: status placed when order_quantity > 0, else "
         "nothing_to_order.",
     ),

@@ -10,7 +10,6 @@ import re
 from typing import Any, Literal
 
 from agents.llm import LlmSpec, with_llm_brain
-from agents.refund.chain import amounts_in
 from agents.refund.contracts import (
     PolicyCheck,
     RefundClaim,
@@ -19,9 +18,8 @@ from agents.refund.contracts import (
     RefundTicket,
     Triage,
 )
-from agents.refund.domain import POLICY_KEY, days_between
+from agents.refund.domain import POLICY_KEY, amounts_in, days_between
 from graph.agent import AgentContext, AgentResult
-from state.contracts import Contract
 from state.decisions import DecisionRecord
 
 Category = Literal["refund", "exchange", "complaint", "other"]
@@ -35,9 +33,8 @@ _KEYWORDS: tuple[tuple[Category, tuple[str, ...]], ...] = (
 _HEDGES = ("not sure", "i guess", "maybe", "?")
 
 
-def classify_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Triage]:
+def classify_rules(inp: RefundTicket, ctx: AgentContext) -> AgentResult[Triage]:
     """Classify the ticket by its keywords; hedged wording lowers the confidence."""
-    assert isinstance(inp, RefundTicket)
     text = inp.text.lower()
     hits = [(cat, [w for w in words if w in text]) for cat, words in _KEYWORDS]
     category: Category = next((cat for cat, found in hits if found), "other")
@@ -62,9 +59,8 @@ def classify_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Triage]:
     )
 
 
-def extract_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundClaim]:
+def extract_rules(inp: Triage, ctx: AgentContext) -> AgentResult[RefundClaim]:
     """Find the order and the amount; with no amount in the ticket, take the order's total."""
-    assert isinstance(inp, Triage)
     order = _ORDER.search(inp.text)
     order_id = order.group(0) if order else ""
     stated = sorted(amounts_in(inp.text))
@@ -87,9 +83,8 @@ def extract_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundClaim]:
     )
 
 
-def policy_rules(inp: Contract, ctx: AgentContext) -> AgentResult[PolicyCheck]:
+def policy_rules(inp: RefundClaim, ctx: AgentContext) -> AgentResult[PolicyCheck]:
     """Check the claim against the order book and the current refund policy."""
-    assert isinstance(inp, RefundClaim)
     policy = ctx.sources["policy"].read(POLICY_KEY)
     order = ctx.sources["orders"].read(inp.order_id)
     rules: dict[str, Any] = policy.value or {}
@@ -127,9 +122,8 @@ def policy_rules(inp: Contract, ctx: AgentContext) -> AgentResult[PolicyCheck]:
     )
 
 
-def decide_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundDecision]:
+def decide_rules(inp: PolicyCheck, ctx: AgentContext) -> AgentResult[RefundDecision]:
     """Refund what the policy allows, or deny with the policy's findings as the reason."""
-    assert isinstance(inp, PolicyCheck)
     outcome: Literal["refund", "deny"] = "refund" if inp.eligible else "deny"
     amount = inp.max_refund if inp.eligible else 0.0
     decision = RefundDecision(
@@ -147,9 +141,8 @@ def decide_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundDecision
     )
 
 
-def payout_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundPaid]:
+def payout_rules(inp: RefundDecision, ctx: AgentContext) -> AgentResult[RefundPaid]:
     """Prepare the payout (paying is the stage's action, after any approval)."""
-    assert isinstance(inp, RefundDecision)
     paid = RefundPaid(
         **{name: getattr(inp, name) for name in RefundPaid.model_fields if name != "status"},
         status="paid" if inp.outcome == "refund" and inp.refund_amount > 0 else "nothing_to_pay",
@@ -165,16 +158,14 @@ def payout_rules(inp: Contract, ctx: AgentContext) -> AgentResult[RefundPaid]:
     )
 
 
-def _policy_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
-    assert isinstance(inp, RefundClaim)
+def _policy_context(inp: RefundClaim, ctx: AgentContext) -> dict[str, Any]:
     return {
         "policy": ctx.sources["policy"].read(POLICY_KEY),
         "order": ctx.sources["orders"].read(inp.order_id),
     }
 
 
-def _order_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
-    assert isinstance(inp, Triage)
+def _order_context(inp: Triage, ctx: AgentContext) -> dict[str, Any]:
     found = _ORDER.search(inp.text)
     return {"order": ctx.sources["orders"].read(found.group(0)) if found else None}
 
@@ -182,7 +173,6 @@ def _order_context(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
 classify = with_llm_brain(
     classify_rules,
     LlmSpec(
-        Triage,
         "Classify the customer's ticket (refund, exchange, complaint, other) with your confidence, "
         "and write a short holding reply that neither promises nor refuses anything.",
     ),
@@ -190,7 +180,6 @@ classify = with_llm_brain(
 extract = with_llm_brain(
     extract_rules,
     LlmSpec(
-        RefundClaim,
         "Extract the order id and the amount claimed. If the ticket states no amount, use the "
         "order's total from the context and set amount_basis to order_total.",
         _order_context,
@@ -199,7 +188,6 @@ extract = with_llm_brain(
 policy = with_llm_brain(
     policy_rules,
     LlmSpec(
-        PolicyCheck,
         "Check the claim against the order and the refund policy in the context. Copy the policy "
         "and order facts unchanged; list every finding; max_refund is 0 when ineligible.",
         _policy_context,
@@ -208,7 +196,6 @@ policy = with_llm_brain(
 decide = with_llm_brain(
     decide_rules,
     LlmSpec(
-        RefundDecision,
         "Decide: refund up to max_refund when eligible, otherwise deny with amount 0, and give "
         "the reason.",
     ),
@@ -216,7 +203,6 @@ decide = with_llm_brain(
 payout = with_llm_brain(
     payout_rules,
     LlmSpec(
-        RefundPaid,
         "Prepare the payout: status paid when the decision refunds a positive amount, else "
         "nothing_to_pay.",
     ),

@@ -1,4 +1,4 @@
-"""The refund chain: contracts, stages, gated edges, the payout action, and its faults.
+"""The refund chain: stages, gated edges, invariants, the payout action, and its faults.
 
 classify -> extract -> policy -> decide -> payout. The policy is a source of truth that can
 change under a run (freshness is re-checked before the payout); paying out is ``auto`` for a
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from agents.refund import agents
 from agents.refund.contracts import (
     PolicyCheck,
     RefundClaim,
@@ -21,35 +21,34 @@ from agents.refund.contracts import (
     RefundTicket,
     Triage,
 )
-from graph.chain import (
+from agents.refund.domain import Payments, PolicyBook, amounts_in, new_sources
+from graph import (
     END,
     Action,
+    Budgets,
     Chain,
     Edge,
     Effect,
-    EnvelopeRule,
     Fault,
     FaultContext,
-    Invariant,
     InvariantContext,
+    Source,
     Stage,
+    act_node,
+    envelope,
+    examples_of,
+    gate_node,
+    invariant,
+    source_of,
 )
-from graph.context import Source
-from state.budgets import Budgets
-from state.contracts import Contract
 
 AUTO_LIMIT = 250.0
 """Refunds above this need a human's approval."""
 CONFIDENCE_FLOOR = 0.8
 """Below this classifier confidence, a payout is announced with a veto window (notify)."""
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "refund"
-EXAMPLE_ORDER = ("broken_lamp", "desk_return", "unsure_keyboard", "late_headphones")
-"""The first example is the one the scenario suite injects faults into."""
-
 # --- domain invariants -----------------------------------------------------------------------
 
-_AMOUNT = re.compile(r"(?<![\w.-])[$€£]?(\d+\.\d{2})(?![\w.])|[$€£](\d+)(?![\w.])")
 _PROMISE = re.compile(
     r"\b(approved|refunded|will refund|refund (?:is|has been) (?:issued|approved)|denied|"
     r"declined|reject(?:ed)?)\b",
@@ -57,37 +56,32 @@ _PROMISE = re.compile(
 )
 
 
-def amounts_in(text: str) -> set[float]:
-    """Money amounts written in ``text`` (``49.90``, ``$50``)."""
-    return {float(a or b) for a, b in _AMOUNT.findall(text)}
-
-
-def triage_does_not_decide(out: Contract, ictx: InvariantContext) -> str | None:
+@invariant("FM-1.2")
+def triage_does_not_decide(out: Triage, ictx: InvariantContext) -> str | None:
     # Triage's role is to classify and acknowledge; deciding a refund is the decide stage's.
-    assert isinstance(out, Triage)
     hit = _PROMISE.search(out.acknowledgement)
     if hit:
         return f"triage's reply to the customer decides the refund ('{hit.group(0)}'): not its role"
     return None
 
 
-def order_in_ticket(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, RefundClaim)
+@invariant("FM-1.1")
+def order_in_ticket(out: RefundClaim, ictx: InvariantContext) -> str | None:
     return None if out.order_id in out.text else f"order {out.order_id} is not in the ticket"
 
 
-def stated_amount_in_ticket(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, RefundClaim)
+@invariant("FM-1.1")
+def stated_amount_in_ticket(out: RefundClaim, ictx: InvariantContext) -> str | None:
     stated = amounts_in(out.text)
     if out.amount_basis == "stated" and stated and out.amount not in stated:
         return f"amount {out.amount} is not one the ticket states ({sorted(stated)})"
     return None
 
 
-def amount_not_assumed(out: Contract, ictx: InvariantContext) -> str | None:
+@invariant("FM-2.2")
+def amount_not_assumed(out: RefundClaim, ictx: InvariantContext) -> str | None:
     # A ticket without an amount must be resolved from the order book (or by asking), never by
     # assuming one: that is a failure to ask for clarification.
-    assert isinstance(out, RefundClaim)
     if not amounts_in(out.text) and out.amount_basis != "order_total":
         return (
             f"the ticket states no amount, yet {out.amount} is claimed as stated: an assumption "
@@ -96,8 +90,8 @@ def amount_not_assumed(out: Contract, ictx: InvariantContext) -> str | None:
     return None
 
 
-def decision_follows_findings(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, RefundDecision)
+@invariant("FM-2.6")
+def decision_follows_findings(out: RefundDecision, ictx: InvariantContext) -> str | None:
     if out.outcome == "deny" and out.refund_amount > 0:
         return f"the decision denies the refund but pays {out.refund_amount}"
     if out.outcome == "refund" and not out.eligible:
@@ -112,27 +106,29 @@ def decision_follows_findings(out: Contract, ictx: InvariantContext) -> str | No
 # --- the payout action -----------------------------------------------------------------------
 
 
-def _payout_args(out: Contract) -> dict[str, Any]:
-    assert isinstance(out, RefundPaid)
+def _payout_args(out: RefundPaid) -> dict[str, Any]:
     return {"ticket_id": out.ticket_id, "customer_id": out.customer_id, "amount": out.refund_amount}
 
 
-def _pay(out: Contract, key: str, sources: Mapping[str, Source]) -> dict[str, Any]:
-    from agents.refund.domain import Payments
-
-    assert isinstance(out, RefundPaid)
-    payments = sources["payments"]
-    assert isinstance(payments, Payments)
+def _pay(out: RefundPaid, key: str, sources: Mapping[str, Source]) -> dict[str, Any]:
     if out.status == "nothing_to_pay":
         return {"ref": None, "note": "refund denied: nothing paid"}
+    payments = source_of(sources, "payments", Payments)
     return {"ref": payments.pay(key, out.ticket_id, out.customer_id, out.refund_amount)}
 
 
 def _payments_made(sources: Mapping[str, Source]) -> list[Effect]:
-    from agents.refund.domain import Payments
+    return source_of(sources, "payments", Payments).effects()
 
-    payments = sources["payments"]
-    return payments.effects() if isinstance(payments, Payments) else []
+
+@envelope("notify", f"the classifier's confidence is below {CONFIDENCE_FLOOR}")
+def low_confidence(out: RefundPaid) -> bool:
+    return out.confidence < CONFIDENCE_FLOOR
+
+
+@envelope("approve", f"refund is above the {AUTO_LIMIT:,.0f} auto limit")
+def amount_over_limit(out: RefundPaid) -> bool:
+    return out.refund_amount > AUTO_LIMIT
 
 
 ISSUE_REFUND = Action(
@@ -140,20 +136,7 @@ ISSUE_REFUND = Action(
     tier="auto",
     run=_pay,
     args=_payout_args,
-    envelope=(
-        EnvelopeRule(
-            name="low_confidence",
-            when=lambda out: isinstance(out, RefundPaid) and out.confidence < CONFIDENCE_FLOOR,
-            raise_to="notify",
-            reason=f"the classifier's confidence is below {CONFIDENCE_FLOOR}",
-        ),
-        EnvelopeRule(
-            name="amount_over_limit",
-            when=lambda out: isinstance(out, RefundPaid) and out.refund_amount > AUTO_LIMIT,
-            raise_to="approve",
-            reason=f"refund is above the {AUTO_LIMIT:,.0f} auto limit",
-        ),
-    ),
+    envelope=(low_confidence, amount_over_limit),
     description="Pay the refund back to the customer (irreversible; the payments API dedups "
     "on the idempotency key, so a lost outcome is simply retried).",
     retry_safe=True,
@@ -173,11 +156,8 @@ def _guess_amount(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]
 
 
 def _policy_moves(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    from agents.refund.domain import PolicyBook
-
-    book = fctx.sources["policy"]
-    assert isinstance(book, PolicyBook)
-    book.revise(window_days=14)  # the policy team shortened the window after our read
+    # The policy team shortened the window after our read.
+    source_of(fctx.sources, "policy", PolicyBook).revise(window_days=14)
     return payload
 
 
@@ -194,11 +174,8 @@ def _pay_double(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
 
 
 def _policy_tightened(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    from agents.refund.domain import PolicyBook
-
-    book = fctx.sources["policy"]
-    assert isinstance(book, PolicyBook)
-    book.revise(max_refund=20.0)  # finance capped refunds after the gate passed the payout
+    # Finance capped refunds after the gate passed the payout.
+    source_of(fctx.sources, "policy", PolicyBook).revise(max_refund=20.0)
     return payload
 
 
@@ -209,7 +186,7 @@ FAULTS = (
         mode="silent_error",
         description="triage's holding reply promises a refund it has no role to decide",
         apply=_promise,
-        expect_gate="gate classify->extract",
+        expect=gate_node("classify", "extract"),
         expect_mast="FM-1.2",
     ),
     Fault(
@@ -218,7 +195,7 @@ FAULTS = (
         mode="silent_error",
         description="the ticket states no amount; extract assumes one instead of looking it up",
         apply=_guess_amount,
-        expect_gate="gate extract->policy",
+        expect=gate_node("extract", "policy"),
         expect_mast="FM-2.2",
     ),
     Fault(
@@ -227,7 +204,7 @@ FAULTS = (
         mode="stale_state",
         description="the refund window is shortened right after the policy stage read it",
         apply=_policy_moves,
-        expect_gate="gate policy->decide",
+        expect=gate_node("policy", "decide"),
         expect_mast="FM-3.2",
     ),
     Fault(
@@ -236,7 +213,7 @@ FAULTS = (
         mode="lossy_summary",
         description="the policy stage passes on the claimed amount rounded to whole units",
         apply=_round_amount,
-        expect_gate="gate policy->decide",
+        expect=gate_node("policy", "decide"),
         expect_mast="FM-1.4",
     ),
     Fault(
@@ -245,7 +222,7 @@ FAULTS = (
         mode="silent_error",
         description="decide says deny but leaves the amount in place: the payout would pay it",
         apply=_deny_but_pay,
-        expect_gate="gate decide->payout",
+        expect=gate_node("decide", "payout"),
         expect_mast="FM-2.6",
     ),
     Fault(
@@ -255,7 +232,7 @@ FAULTS = (
         description="payout doubles the amount it was handed (the payment is not the one the "
         "decide gate checked)",
         apply=_pay_double,
-        expect_gate="gate payout->END",
+        expect=gate_node("payout", END),
         expect_mast="FM-1.4",
     ),
     Fault(
@@ -264,7 +241,7 @@ FAULTS = (
         mode="stale_state",
         description="finance caps refunds between the gate's pass and the payment (auto tier)",
         apply=_policy_tightened,
-        expect_gate="act payout",
+        expect=act_node("payout"),
         expect_mast="FM-3.2",
         when="before_action",
     ),
@@ -274,10 +251,7 @@ FAULTS = (
 
 
 def build_chain() -> Chain:
-    """The refund chain (agents are imported here: they import these contracts)."""
-    from agents.refund import agents
-    from agents.refund.domain import new_sources
-
+    """The refund chain."""
     return Chain(
         name="refund",
         description="Classify a refund ticket, check it against the policy, decide, pay out.",
@@ -293,41 +267,25 @@ def build_chain() -> Chain:
                 RefundDecision,
                 RefundPaid,
                 owner="finance",
-                finishes=True,
                 actions=(ISSUE_REFUND,),
             ),
         ),
         edges=(
-            Edge(
-                "classify",
-                "extract",
-                invariants=(
-                    Invariant("triage_does_not_decide", triage_does_not_decide, ("FM-1.2",)),
-                ),
-            ),
+            Edge("classify", "extract", invariants=(triage_does_not_decide,)),
             Edge(
                 "extract",
                 "policy",
-                invariants=(
-                    Invariant("order_in_ticket", order_in_ticket, ("FM-1.1",)),
-                    Invariant("stated_amount_in_ticket", stated_amount_in_ticket, ("FM-1.1",)),
-                    Invariant("amount_not_assumed", amount_not_assumed, ("FM-2.2",)),
-                ),
+                invariants=(order_in_ticket, stated_amount_in_ticket, amount_not_assumed),
             ),
             Edge("policy", "decide"),
-            Edge(
-                "decide",
-                "payout",
-                invariants=(
-                    Invariant("decision_follows_findings", decision_follows_findings, ("FM-2.6",)),
-                ),
-            ),
+            Edge("decide", "payout", invariants=(decision_follows_findings,)),
             Edge("payout", END),
         ),
         budgets=Budgets(max_steps=20, max_revisions_per_edge=2, max_wall_s=300),
         faults=FAULTS,
         sources=new_sources,
-        examples={
-            n: EXAMPLES / f"{n}.json" for n in EXAMPLE_ORDER if (EXAMPLES / f"{n}.json").exists()
-        },
+        examples=examples_of(
+            __package__ or "agents.refund",
+            first=("broken_lamp", "desk_return", "unsure_keyboard", "late_headphones"),
+        ),
     )

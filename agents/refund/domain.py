@@ -6,6 +6,7 @@ All in memory and deterministic, so the workflow runs offline with no API key.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import MutableMapping
 from datetime import date
 from typing import Any
@@ -145,6 +146,14 @@ class Payments:
                    "amount": p["amount"]})
             for key, p in self.paid.items()
         ]  # fmt: skip
+
+
+_AMOUNT = re.compile(r"(?<![\w.-])[$€£]?(\d+\.\d{2})(?![\w.])|[$€£](\d+)(?![\w.])")
+
+
+def amounts_in(text: str) -> set[float]:
+    """Money amounts written in ``text`` (``49.90``, ``$50``)."""
+    return {float(a or b) for a, b in _AMOUNT.findall(text)}
 
 
 def days_between(start: str, end: date) -> int:

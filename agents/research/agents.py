@@ -40,9 +40,8 @@ def _matches(doc: dict[str, Any], question: str, broad: bool) -> bool:
     )
 
 
-def gather_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Notes]:
+def gather_rules(inp: ResearchRequest, ctx: AgentContext) -> AgentResult[Notes]:
     """Quote each sentence of the documents that serve a question; follow-ups search wider."""
-    assert isinstance(inp, ResearchRequest)
     library = ctx.sources["library"]
     index = library.read(INDEX)
     notes: list[Note] = list(inp.notes) if isinstance(inp, Notes) else []
@@ -83,9 +82,8 @@ def _condense(sentence: str) -> str:
     return main + "."
 
 
-def digest_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Digest]:
+def digest_rules(inp: Notes, ctx: AgentContext) -> AgentResult[Digest]:
     """Hop 1: one condensed claim per note, citing the note."""
-    assert isinstance(inp, Notes)
     claims = [
         Claim(id=f"C{i}", question=n.question, text=_condense(n.text), cites=[n.id])
         for i, n in enumerate(inp.notes, start=1)
@@ -102,9 +100,8 @@ def digest_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Digest]:
     )
 
 
-def synthesise_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Synthesis]:
+def synthesise_rules(inp: Digest, ctx: AgentContext) -> AgentResult[Synthesis]:
     """Hop 2: merge each question's claims into one finding; ask for more if one has none."""
-    assert isinstance(inp, Digest)
     findings = []
     for qi in range(len(inp.questions)):
         mine = [c for c in inp.claims if c.question == qi]
@@ -134,9 +131,8 @@ def synthesise_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Synthesis]
     )
 
 
-def fact_check_rules(inp: Contract, ctx: AgentContext) -> AgentResult[CheckedSummary]:
+def fact_check_rules(inp: Synthesis, ctx: AgentContext) -> AgentResult[CheckedSummary]:
     """Check every finding against the notes it cites."""
-    assert isinstance(inp, Synthesis)
     by_id = {n.id: n.text for n in inp.notes}
     checks = []
     for f in inp.findings:
@@ -160,9 +156,8 @@ def fact_check_rules(inp: Contract, ctx: AgentContext) -> AgentResult[CheckedSum
     )
 
 
-def write_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Brief]:
+def write_rules(inp: CheckedSummary, ctx: AgentContext) -> AgentResult[Brief]:
     """Write a section per question from the supported findings only."""
-    assert isinstance(inp, CheckedSummary)
     ok = {c.question for c in inp.checks if c.supported}
     docs = {n.id: n.doc for n in inp.notes}
     sections = []
@@ -195,7 +190,7 @@ def write_rules(inp: Contract, ctx: AgentContext) -> AgentResult[Brief]:
     )
 
 
-def _library(inp: Contract, ctx: AgentContext) -> dict[str, Any]:
+def _library(inp: ResearchRequest, ctx: AgentContext) -> dict[str, Any]:
     library = ctx.sources["library"]
     index = library.read(INDEX)
     return {"index": index, "documents": {d: library.read(d).value for d in index.value}}
@@ -205,7 +200,6 @@ _CITE = "Every claim and finding must cite the ids of notes whose text supports 
 gather = with_llm_brain(
     gather_rules,
     LlmSpec(
-        Notes,
         "Quote, as notes, the sentences of the documents in the context that answer the "
         "questions; copy the library index fact into `library`.",
         _library,
@@ -213,12 +207,11 @@ gather = with_llm_brain(
 )
 digest = with_llm_brain(
     digest_rules,
-    LlmSpec(Digest, f"Condense each note into one claim, without adding anything. {_CITE}"),
+    LlmSpec(f"Condense each note into one claim, without adding anything. {_CITE}"),
 )
 synthesise = with_llm_brain(
     synthesise_rules,
     LlmSpec(
-        Synthesis,
         "Merge the claims into one finding per question (by index); set needs_more and "
         f"follow_up only if a question has no claim. {_CITE}",
     ),
@@ -226,7 +219,6 @@ synthesise = with_llm_brain(
 fact_check = with_llm_brain(
     fact_check_rules,
     LlmSpec(
-        CheckedSummary,
         "Check each finding against the notes it cites: supported only if the notes state it, "
         "figures included.",
     ),
@@ -234,7 +226,6 @@ fact_check = with_llm_brain(
 write = with_llm_brain(
     write_rules,
     LlmSpec(
-        Brief,
         "Write the brief: one section per question, in order, from supported findings only, "
         "with their citations; `text` is the brief as markdown.",
     ),

@@ -10,9 +10,10 @@ problem caught at the hop where it happens.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
+from agents.research import agents
 from agents.research.contracts import (
     Brief,
     CheckedSummary,
@@ -21,21 +22,28 @@ from agents.research.contracts import (
     ResearchRequest,
     Synthesis,
 )
-from graph.chain import END, Chain, Edge, Fault, FaultContext, Invariant, InvariantContext, Stage
-from state.budgets import Budgets
-from state.contracts import Contract
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "research"
-EXAMPLE_ORDER = ("pilot_brief", "rider_views")
-"""The first example is the one the scenario suite injects faults into."""
+from agents.research.domain import new_sources, relevant, unsupported
+from graph import (
+    END,
+    Budgets,
+    Chain,
+    Edge,
+    Fault,
+    FaultContext,
+    InvariantContext,
+    Stage,
+    examples_of,
+    gate_node,
+    invariant,
+)
+from graph.chain import FailureMode
+from state.mast import MastCode
 
 # --- domain invariants -----------------------------------------------------------------------
 
 
-def notes_on_topic(out: Contract, ictx: InvariantContext) -> str | None:
-    from agents.research.domain import relevant
-
-    assert isinstance(out, Notes)
+@invariant("FM-2.3")
+def notes_on_topic(out: Notes, ictx: InvariantContext) -> str | None:
     library = ictx.sources["library"]
     for note in out.notes:
         doc = library.read(note.doc).value
@@ -50,10 +58,8 @@ def _texts(out: Notes, cites: list[str]) -> list[str]:
     return [by_id[c] for c in cites if c in by_id]
 
 
-def claims_supported(out: Contract, ictx: InvariantContext) -> str | None:
-    from agents.research.domain import unsupported
-
-    assert isinstance(out, Digest)
+@invariant("FM-1.4")
+def claims_supported(out: Digest, ictx: InvariantContext) -> str | None:
     for claim in out.claims:
         problem = unsupported(claim.text, _texts(out, claim.cites))
         if problem:
@@ -61,18 +67,16 @@ def claims_supported(out: Contract, ictx: InvariantContext) -> str | None:
     return None
 
 
-def every_note_covered(out: Contract, ictx: InvariantContext) -> str | None:
+@invariant("FM-2.4")
+def every_note_covered(out: Digest, ictx: InvariantContext) -> str | None:
     # A note no claim carries on is information the next hop never sees (e.g. a caveat).
-    assert isinstance(out, Digest)
     cited = {c for claim in out.claims for c in claim.cites}
     dropped = [n.id for n in out.notes if n.id not in cited]
     return f"notes {dropped} are carried by no claim: withheld downstream" if dropped else None
 
 
-def findings_supported(out: Contract, ictx: InvariantContext) -> str | None:
-    from agents.research.domain import unsupported
-
-    assert isinstance(out, Synthesis)
+@invariant("FM-1.4")
+def findings_supported(out: Synthesis, ictx: InvariantContext) -> str | None:
     for finding in out.findings:
         problem = unsupported(finding.text, _texts(out, finding.cites))
         if problem:
@@ -80,16 +84,14 @@ def findings_supported(out: Contract, ictx: InvariantContext) -> str | None:
     return None
 
 
-def checks_complete(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, CheckedSummary)
+@invariant("FM-3.2")
+def checks_complete(out: CheckedSummary, ictx: InvariantContext) -> str | None:
     unchecked = {f.question for f in out.findings} - {c.question for c in out.checks}
     return f"findings for questions {sorted(unchecked)} were not checked" if unchecked else None
 
 
-def checks_correct(out: Contract, ictx: InvariantContext) -> str | None:
-    from agents.research.domain import unsupported
-
-    assert isinstance(out, CheckedSummary)
+@invariant("FM-3.3")
+def checks_correct(out: CheckedSummary, ictx: InvariantContext) -> str | None:
     findings = {f.question: f for f in out.findings}
     for check in out.checks:
         finding = findings.get(check.question)
@@ -106,8 +108,8 @@ def checks_correct(out: Contract, ictx: InvariantContext) -> str | None:
     return None
 
 
-def every_question_answered(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, Brief)
+@invariant("FM-3.1")
+def every_question_answered(out: Brief, ictx: InvariantContext) -> str | None:
     answered = [s.question for s in out.sections if s.answer.strip()]
     missing = [q for q in out.questions if q not in answered]
     return f"the brief ends without answering {missing}" if missing else None
@@ -154,46 +156,41 @@ def _finish_early(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]
 def _fault(
     name: str,
     stage: str,
-    mode: Any,
+    mode: FailureMode,
     what: str,
-    apply: Any,
-    gate: str,
-    code: Any,
+    apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]],
+    target: str,
+    code: MastCode,
     loop: bool = False,
 ) -> Fault:
-    return Fault(name, stage, mode, what, f"gate {gate}", code, apply, persistent=loop)
+    """A fault on ``stage``'s output, caught by the gate of ``stage -> target``."""
+    return Fault(name, stage, mode, what, gate_node(stage, target), code, apply, persistent=loop)
 
 
 FAULTS = (
     _fault("off_topic", "gather", "silent_error", "gather adds a note from an unrelated "
-           "document (the canteen menu)", _off_topic, "gather->digest", "FM-2.3"),
+           "document (the canteen menu)", _off_topic, "digest", "FM-2.3"),
     _fault("dropped_caveat", "digest", "lossy_summary", "digest drops the claim of the last "
-           "note: the safety data's caveat", _drop_last_claim, "digest->synthesise", "FM-2.4"),
+           "note: the safety data's caveat", _drop_last_claim, "synthesise", "FM-2.4"),
     _fault("bent_figure", "synthesise", "lossy_summary", "synthesise triples a figure while "
-           "citing the same notes", _bend_figure, "synthesise->fact_check", "FM-1.4"),
+           "citing the same notes", _bend_figure, "fact_check", "FM-1.4"),
     _fault("endless_digging", "synthesise", "handoff_loop", "synthesise always asks for more "
-           "notes, each time a new query", _dig_on, "synthesise->gather", "FM-1.5", loop=True),
+           "notes, each time a new query", _dig_on, "gather", "FM-1.5", loop=True),
     _fault("wrong_verdict", "fact_check", "silent_error", "the fact-checker calls a supported "
-           "finding unsupported", _flip_check, "fact_check->write", "FM-3.3"),
+           "finding unsupported", _flip_check, "write", "FM-3.3"),
     _fault("early_finish", "write", "silent_error", "the writer stops before the last "
-           "question", _finish_early, "write->END", "FM-3.1"),
+           "question", _finish_early, END, "FM-3.1"),
 )  # fmt: skip
 
 # --- the chain -------------------------------------------------------------------------------
 
 
-def _route_synthesis(out: Contract) -> str:
-    return "gather" if getattr(out, "needs_more", False) else "fact_check"
+def _route_synthesis(out: Synthesis) -> Literal["gather", "fact_check"]:
+    return "gather" if out.needs_more else "fact_check"
 
 
 def build_chain() -> Chain:
-    """The research chain (agents are imported here: they import these contracts)."""
-    from agents.research import agents
-    from agents.research.domain import new_sources
-
-    def inv(name: str, check: Any, code: Any) -> Invariant:
-        return Invariant(name, check, (code,))
-
+    """The research chain."""
     return Chain(
         name="research",
         description="Gather notes from shipped documents, summarise, fact-check, write a brief.",
@@ -212,40 +209,20 @@ def build_chain() -> Chain:
             Stage(
                 "fact_check", agents.fact_check, Synthesis, CheckedSummary, owner="fact-checkers"
             ),
-            Stage("write", agents.write, CheckedSummary, Brief, owner="editors", finishes=True),
+            Stage("write", agents.write, CheckedSummary, Brief, owner="editors"),
         ),
         edges=(
-            Edge("gather", "digest", invariants=(inv("notes_on_topic", notes_on_topic, "FM-2.3"),)),
-            Edge(
-                "digest",
-                "synthesise",
-                invariants=(
-                    inv("claims_supported", claims_supported, "FM-1.4"),
-                    inv("every_note_covered", every_note_covered, "FM-2.4"),
-                ),
-            ),
+            Edge("gather", "digest", invariants=(notes_on_topic,)),
+            Edge("digest", "synthesise", invariants=(claims_supported, every_note_covered)),
             Edge("synthesise", "gather", max_traversals=2),
-            Edge(
-                "synthesise",
-                "fact_check",
-                invariants=(inv("findings_supported", findings_supported, "FM-1.4"),),
-            ),
-            Edge(
-                "fact_check",
-                "write",
-                invariants=(
-                    inv("checks_complete", checks_complete, "FM-3.2"),
-                    inv("checks_correct", checks_correct, "FM-3.3"),
-                ),
-            ),
-            Edge(
-                "write",
-                END,
-                invariants=(inv("every_question_answered", every_question_answered, "FM-3.1"),),
-            ),
+            Edge("synthesise", "fact_check", invariants=(findings_supported,)),
+            Edge("fact_check", "write", invariants=(checks_complete, checks_correct)),
+            Edge("write", END, invariants=(every_question_answered,)),
         ),
         budgets=Budgets(max_steps=24, max_revisions_per_edge=2, max_wall_s=300),
         faults=FAULTS,
         sources=new_sources,
-        examples={n: EXAMPLES / f"{n}.json" for n in EXAMPLE_ORDER},
+        examples=examples_of(
+            __package__ or "agents.research", first=("pilot_brief", "rider_views")
+        ),
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.chain import END
 from state.control.models import Escalation, RunRecord
+from state.nodes import END
 
 START_NODE, END_NODE = "__start__", "__end__"
 _GATE_STATUS = {"pass": "passed", "revise": "revised", "escalate": "waiting", "block": "failed"}

@@ -16,7 +16,7 @@ from graph.worker import make_service
 from state.control.plane import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "procurement"
+EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 LARGE_ORDER = json.loads((EXAMPLES / "large_order.json").read_text())
 SMALL_ORDER = json.loads((EXAMPLES / "small_order.json").read_text())
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Chain, Edge, Stage
+from graph.chain import Chain, Edge, Stage
 from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import DecisionRecord
+from state.nodes import END
 
 EVIL_HOST = "203.0.113.7"  # TEST-NET-3: never routable
 HOSTILE = (
@@ -44,7 +45,7 @@ def build_chain() -> Chain:
         name="hostile",
         description="An agent whose output is hostile markup (for rendering tests).",
         entry="echo",
-        stages=(Stage("echo", _echo, Note, Echo, owner="tests", finishes=True),),
+        stages=(Stage("echo", _echo, Note, Echo, owner="tests"),),
         edges=(Edge("echo", END),),
         budgets=Budgets(max_steps=5, max_wall_s=60),
     )

@@ -10,10 +10,11 @@ import time
 from pydantic import Field
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Chain, Edge, Stage
+from graph.chain import Chain, Edge, Stage
 from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import DecisionRecord
+from state.nodes import END
 
 
 class Chore(Contract):
@@ -51,7 +52,7 @@ def build_chain() -> Chain:
         entry="slow",
         stages=(
             Stage("slow", _slow, Chore, Chore, owner="tests"),
-            Stage("finish", _finish, Chore, Done, owner="tests", finishes=True),
+            Stage("finish", _finish, Chore, Done, owner="tests"),
         ),
         edges=(Edge("slow", "finish"), Edge("finish", END)),
         budgets=Budgets(max_steps=10, max_wall_s=300),

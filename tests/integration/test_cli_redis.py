@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.integration.runtime import ROOT, worker_env
 from tests.redis_servers import ServerUnderTest, free_port
 
-SMALL = str(ROOT / "examples" / "procurement" / "small_order.json")
-LARGE = str(ROOT / "examples" / "procurement" / "large_order.json")
+SMALL = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
+LARGE = str(ROOT / "agents" / "procurement" / "examples" / "large_order.json")
 
 
 def waybill(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:

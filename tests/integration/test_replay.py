@@ -21,7 +21,8 @@ from tests.integration.runtime import ROOT
 from tests.redis_servers import ServerUnderTest
 
 ANA = Principal("ana", "admin")
-SMALL = json.loads((ROOT / "examples" / "procurement" / "small_order.json").read_text())
+EXAMPLES = ROOT / "agents" / "procurement" / "examples"
+SMALL = json.loads((EXAMPLES / "small_order.json").read_text())
 
 
 def _tight_procurement() -> Registry:
@@ -58,7 +59,9 @@ def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -
     dispatched: list[str] = []
     service = RunService(cp, registry, dispatched.append, raw=raw)
     executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
-    large = json.loads((ROOT / "examples" / "procurement" / "large_order.json").read_text())
+    large = json.loads(
+        (ROOT / "agents" / "procurement" / "examples" / "large_order.json").read_text()
+    )
     run_id = service.submit("procurement", large, who=ANA).run_id
     model = FakeChatModel(responder=rules_mirror(build_chain(), build_chain().sources()))
     with use_brain(model):
@@ -81,7 +84,9 @@ def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     raw = redis.Redis.from_url(server.url)
     registry = Registry()
     service = RunService(cp, registry, lambda run_id: None, raw=raw)
-    large = json.loads((ROOT / "examples" / "procurement" / "large_order.json").read_text())
+    large = json.loads(
+        (ROOT / "agents" / "procurement" / "examples" / "large_order.json").read_text()
+    )
     run_id = service.submit("procurement", large, who=ANA, inject="stale_inventory").run_id
     first = RunExecutor(cp, raw, registry, worker="first", config=ExecutorConfig())
     assert first.execute(run_id) == "waiting"  # stock moved (v2), re-read, now awaiting approval

@@ -67,7 +67,7 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
             client = redis.Redis.from_url(found.url)
             wait_for(lambda: Worker.count(connection=client) == 1, 60, "the worker", tick=0.3)
             client.close()
-        small = str(ROOT / "examples" / "procurement" / "small_order.json")
+        small = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
         done = subprocess.run(
             [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
             env=env,

@@ -12,7 +12,7 @@ from agents.procurement.chain import build_chain
 from graph.chain import Chain
 from state.decisions import Decision, EscalationRequest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "procurement"
+EXAMPLES = Path(__file__).resolve().parents[2] / "agents" / "procurement" / "examples"
 
 
 @pytest.fixture

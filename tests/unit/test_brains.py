@@ -108,7 +108,7 @@ def test_override_covers_only_the_named_agents(monkeypatch: pytest.MonkeyPatch) 
 def _ask(fake: FakeChatModel) -> Any:
     inp = PurchaseRequest.model_validate(example("small_order"))
     ctx = AgentContext(run_id="r", stage="intake", attempt=2, feedback=["[domain] fix it"])
-    return ask_model(fake, LlmSpec(OrderSpec, "Parse it."), inp, ctx, "intake")
+    return ask_model(fake, LlmSpec("Parse it."), OrderSpec, inp, ctx, "intake")
 
 
 def test_a_valid_answer_is_the_contract_with_usage_recorded() -> None:
@@ -139,7 +139,8 @@ def test_a_valid_answer_is_the_contract_with_usage_recorded() -> None:
 )
 def test_a_bad_answer_is_handed_on_as_given(answer: Any, payload: dict[str, Any]) -> None:
     result = _ask(FakeChatModel(answers=[answer]))
-    assert result.output.model_dump(mode="json") == payload
+    assert result.output is None  # not a valid contract: the raw answer goes to the gate
+    assert result.payload() == payload
     assert result.decision.confidence == 0.0
     assert result.decision.chosen in {"malformed answer", "no answer"}
 

@@ -21,6 +21,7 @@ from graph.fork import ForkError, fork_thread
 from graph.runner import compile_chain, outcome_of, run_chain, run_config, stream_updates
 from graph.scenarios import Scenario, run_scenario
 from state.decisions import Decision, EscalationRequest
+from state.nodes import act_node, gate_node
 from state.run_state import actions_of, verdicts_of
 from tests.unit.conftest import Recorder, example
 from tests.workflows import loan
@@ -176,7 +177,7 @@ def test_a_retry_safe_action_is_called_again_with_the_same_key() -> None:
         stage="payout",
         mode="unknown_outcome",
         description="the worker dies after the payment call",
-        expect_gate="act payout",
+        expect=act_node("payout"),
         expect_mast="FM-3.2",
         when="after_call",
     )
@@ -311,7 +312,7 @@ def test_the_scenario_suite_sees_an_action_taken_on_faulty_data(procurement: Cha
         mode="silent_error",
         description="sourcing picks the dearer supplier (no invariant forbids it)",
         apply=quietly_wrong,
-        expect_gate="gate sourcing->po_draft",
+        expect=gate_node("sourcing", "po_draft"),
         expect_mast="FM-2.6",
     )
     chain = replace(procurement, faults=(fault,))

@@ -25,7 +25,7 @@ def test_every_declared_fault_has_an_expectation(procurement: Chain) -> None:
     assert {f.name for f in procurement.faults} == set(EXPECTED)
     for fault in procurement.faults:
         gate, _, code, _ = EXPECTED[fault.name]
-        assert (fault.expect_gate, fault.expect_mast) == (gate, code)
+        assert (fault.expect.name, fault.expect_mast) == (gate, code)
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))

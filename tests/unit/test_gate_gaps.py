@@ -14,7 +14,7 @@ import pytest
 from agents.llm import use_brain
 from agents.refund.chain import build_chain as build_refund
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Chain, Edge, Fault, FaultContext, Invariant, InvariantContext, Stage
+from graph.chain import Chain, Edge, Fault, FaultContext, Invariant, InvariantContext, Stage
 from graph.context import RunContext
 from graph.replay import compare
 from graph.runner import InputError, run_chain
@@ -23,6 +23,7 @@ from graph.validate import ChainError, validate_chain
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact, utcnow
 from state.decisions import Decision, DecisionRecord, EscalationRequest
+from state.nodes import END, gate_node
 from state.run_state import verdicts_of
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.unit.conftest import Recorder, example
@@ -87,7 +88,7 @@ def meter_chain(*invariants: Invariant, faults: tuple[Fault, ...] = ()) -> Chain
         entry="read",
         stages=(
             Stage("read", _read, Ask, Read, owner="ops"),
-            Stage("bill", _bill, Read, Bill, owner="ops", finishes=True),
+            Stage("bill", _bill, Read, Bill, owner="ops"),
         ),
         edges=(Edge("read", "bill"), Edge("bill", END, invariants=invariants)),
         sources=lambda: {"meters": Meter()},
@@ -119,7 +120,7 @@ def test_a_fact_inside_a_list_is_checked_and_sent_back_to_its_reader() -> None:
         mode="stale_state",
         description="the second meter is read again by the utility after bill passed it on",
         apply=_second_meter_moves,
-        expect_gate="gate bill->END",
+        expect=gate_node("bill", END),
         expect_mast="FM-3.2",
     )
     chain = meter_chain(faults=(fault,))
@@ -143,7 +144,7 @@ def test_an_optional_fact_is_checked_too() -> None:
         return payload
 
     fault = Fault(
-        "m1", "read", "stale_state", "m1 moves", "gate read->bill", "FM-3.2", latest_moves
+        "m1", "read", "stale_state", "m1 moves", gate_node("read", "bill"), "FM-3.2", latest_moves
     )
     out = run_chain(meter_chain(faults=(fault,)), ASK, inject="m1")
     stale = next(v for v in verdicts_of(out.state) if v.decision != "pass")

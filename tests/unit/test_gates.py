@@ -13,6 +13,7 @@ from graph.gate import decide
 from graph.runner import run_chain
 from state.budgets import Budgets
 from state.contracts import Contract, utcnow
+from state.nodes import gate_node
 from state.run_state import verdicts_of
 from state.verdicts import CheckResult
 from tests.unit.conftest import Recorder, example
@@ -136,7 +137,7 @@ def test_dropped_field_fails_contract_and_fidelity(procurement: Chain) -> None:
         mode="lossy_summary",
         description="",
         apply=drop,
-        expect_gate="gate sourcing->po_draft",
+        expect=gate_node("sourcing", "po_draft"),
         expect_mast="FM-1.4",
     )
     chain = replace(procurement, faults=(fault,))
@@ -216,7 +217,7 @@ def test_a_payload_that_breaks_the_contract_cannot_be_approved(procurement: Chai
         mode="silent_error",
         description="",
         apply=drop,
-        expect_gate="gate sourcing->po_draft",
+        expect=gate_node("sourcing", "po_draft"),
         expect_mast="FM-1.1",
         persistent=True,
     )

@@ -76,7 +76,7 @@ def test_a_price_is_per_million_tokens() -> None:
 def _ask(fake: FakeChatModel, budget: BudgetLeft | None = None) -> Any:
     inp = PurchaseRequest.model_validate(example("small_order"))
     ctx = AgentContext(run_id="r", stage="intake", attempt=1, budget=budget or BudgetLeft())
-    return ask_model(fake, LlmSpec(OrderSpec, "Parse it."), inp, ctx, "intake")
+    return ask_model(fake, LlmSpec("Parse it."), OrderSpec, inp, ctx, "intake")
 
 
 GOOD = {

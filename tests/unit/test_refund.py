@@ -80,7 +80,7 @@ def test_a_rejected_large_refund_pays_nothing(refund: Chain) -> None:
 
 
 def test_every_declared_fault_has_an_expectation(refund: Chain) -> None:
-    assert {f.name: (f.expect_gate, f.expect_mast) for f in refund.faults} == {
+    assert {f.name: (f.expect.name, f.expect_mast) for f in refund.faults} == {
         name: (gate, code) for name, (gate, code, _) in EXPECTED.items()
     }
     assert {f.mode for f in refund.faults} >= {"silent_error", "stale_state", "lossy_summary"}

@@ -75,7 +75,7 @@ def test_second_example_matches_two_documents_to_one_question(research: Chain) -
 
 
 def test_every_declared_fault_has_an_expectation(research: Chain) -> None:
-    assert {f.name: (f.expect_gate, f.expect_mast) for f in research.faults} == {
+    assert {f.name: (f.expect.name, f.expect_mast) for f in research.faults} == {
         name: (gate, code) for name, (gate, _, code) in EXPECTED.items()
     }
 

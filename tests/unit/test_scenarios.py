@@ -14,6 +14,7 @@ from graph.chain import Chain, Fault, FaultContext, Invariant, InvariantContext
 from graph.registry import Registry, UnknownWorkflowError
 from graph.scenarios import Scenario, ScenarioResult, plan, run_scenario, run_suite, summarise
 from state.contracts import Contract
+from state.nodes import gate_node
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,7 @@ def _with_faults(chain: Chain, *faults: Fault) -> Chain:
     return replace(chain, faults=faults)
 
 
-NOOP = Fault("noop", "extract", "silent_error", "changes nothing", "gate extract->policy",
+NOOP = Fault("noop", "extract", "silent_error", "changes nothing", gate_node("extract", "policy"),
              "FM-2.2", _untouched)  # fmt: skip
 
 
@@ -95,7 +96,7 @@ def test_a_fault_no_gate_notices_is_missed() -> None:
 
 def test_a_fault_caught_at_another_gate_is_missed() -> None:
     chain = build_refund()
-    late = replace(chain.fault("deny_but_pay"), expect_gate="gate policy->decide")
+    late = replace(chain.fault("deny_but_pay"), expect=gate_node("policy", "decide"))
     result = run_scenario(chain, Scenario("refund", "broken_lamp", late))
     assert not result.ok
     assert result.problem == "first caught at gate decide->payout, expected gate policy->decide"

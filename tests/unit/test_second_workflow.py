@@ -9,15 +9,23 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pytest
-from pydantic import Field
 
-from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Chain, Edge, Invariant, InvariantContext, Stage
+from graph import (
+    END,
+    AgentContext,
+    AgentResult,
+    Budgets,
+    Carried,
+    Chain,
+    Contract,
+    DecisionRecord,
+    Edge,
+    InvariantContext,
+    Stage,
+    invariant,
+)
 from graph.registry import Registry, UnknownWorkflowError
 from graph.runner import run_chain
-from state.budgets import Budgets
-from state.contracts import Carried, Contract
-from state.decisions import DecisionRecord
 from state.run_state import verdicts_of
 
 # --- "chain file": contracts and stages ----------------------------------------------------
@@ -26,55 +34,24 @@ from state.run_state import verdicts_of
 class Ticket(Contract):
     ticket_id: str
     body: str
+    rounds: int = 0
+    """Reviews it went through."""
 
 
-class Draft(Contract):
+class Draft(Ticket):
     ticket_id: Annotated[str, Carried()]
     body: Annotated[str, Carried()]
-    reply: str = Field(min_length=1)
-    rounds: int = 0
+    reply: str
 
 
-class Reviewed(Draft):
+class Reviewed(Draft):  # still a Ticket: it can go back to the writer
+    reply: Annotated[str, Carried()]
     verdict: Literal["ok", "redo"]
 
 
-def polite(out: Contract, ictx: InvariantContext) -> str | None:
-    assert isinstance(out, Draft)
+@invariant("FM-1.2")
+def polite(out: Draft, ictx: InvariantContext) -> str | None:
     return None if "please" in out.reply.lower() else "the reply is not polite"
-
-
-# --- "agents file" --------------------------------------------------------------------------
-
-
-def writer(inp: Contract, ctx: AgentContext) -> AgentResult[Draft]:
-    assert isinstance(inp, Ticket)
-    rounds = inp.rounds + 1 if isinstance(inp, Reviewed) else 0
-    polite_enough = ctx.attempt > 1 or rounds > 0
-    reply = "Please restart the router." if polite_enough else "Restart the router."
-    return AgentResult(
-        Draft(ticket_id=inp.ticket_id, body=inp.body, reply=reply, rounds=rounds),
-        DecisionRecord(chosen=reply, rationale="standard fix", inputs_used=["body"]),
-    )
-
-
-def reviewer(inp: Contract, ctx: AgentContext) -> AgentResult[Reviewed]:
-    assert isinstance(inp, Draft)
-    verdict: Literal["ok", "redo"] = "ok" if inp.rounds >= 1 else "redo"
-    return AgentResult(
-        Reviewed(**inp.model_dump(), verdict=verdict),
-        DecisionRecord(chosen=verdict, rationale="second look"),
-    )
-
-
-# Ticket is not a base of Reviewed, so a loop back to the writer needs Reviewed to be a Ticket:
-class ReviewedTicket(Reviewed, Ticket):  # a reviewed draft still carries its ticket
-    pass
-
-
-def reviewer_as_ticket(inp: Contract, ctx: AgentContext) -> AgentResult[ReviewedTicket]:
-    res = reviewer(inp, ctx)
-    return AgentResult(ReviewedTicket(**res.output.model_dump()), res.decision)
 
 
 def build_support_chain() -> Chain:
@@ -86,21 +63,37 @@ def build_support_chain() -> Chain:
             Stage("writer", writer, Ticket, Draft, owner="support"),
             Stage(
                 "reviewer",
-                reviewer_as_ticket,
+                reviewer,
                 Draft,
-                ReviewedTicket,
+                Reviewed,
                 owner="support-leads",
-                finishes=True,
-                route=lambda out: "writer" if getattr(out, "verdict", "") == "redo" else END,
+                route=lambda out: "writer" if out.verdict == "redo" else END,
             ),
         ),
         edges=(
-            Edge("writer", "reviewer", invariants=(Invariant("polite", polite, ("FM-1.2",)),)),
+            Edge("writer", "reviewer", invariants=(polite,)),
             Edge("reviewer", "writer", max_traversals=2),
             Edge("reviewer", END),
         ),
         budgets=Budgets(max_steps=12, max_revisions_per_edge=1),
     )
+
+
+# --- "agents file" --------------------------------------------------------------------------
+
+
+def writer(inp: Ticket, ctx: AgentContext) -> AgentResult[Draft]:
+    polite_enough = ctx.attempt > 1 or inp.rounds > 0
+    reply = "Please restart the router." if polite_enough else "Restart the router."
+    draft = Draft(ticket_id=inp.ticket_id, body=inp.body, reply=reply, rounds=inp.rounds)
+    return AgentResult(draft, DecisionRecord(chosen=reply, rationale="standard fix"))
+
+
+def reviewer(inp: Draft, ctx: AgentContext) -> AgentResult[Reviewed]:
+    verdict: Literal["ok", "redo"] = "ok" if inp.rounds >= 1 else "redo"
+    rounds = inp.rounds + (verdict == "redo")
+    reviewed = Reviewed(**{**inp.model_dump(), "rounds": rounds}, verdict=verdict)
+    return AgentResult(reviewed, DecisionRecord(chosen=verdict, rationale="second look"))
 
 
 def test_second_workflow_runs_through_its_own_gates() -> None:

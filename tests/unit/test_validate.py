@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Action, Chain, Edge, Fault, Stage
+from graph.chain import Action, Chain, Edge, Fault, InvariantContext, Stage, invariant
 from graph.compiler import build_chain_graph
 from graph.validate import ChainError
 from state.contracts import Contract
 from state.decisions import DecisionRecord
+from state.nodes import END, gate_node
 
 
 class A(Contract):
@@ -34,7 +35,7 @@ def chain(**changes: Any) -> Chain:
         entry="one",
         stages=(
             Stage("one", agent, A, A, owner="o"),
-            Stage("two", agent, A, A, owner="o", finishes=True),
+            Stage("two", agent, A, A, owner="o"),
         ),
         edges=(Edge("one", "two"), Edge("two", END)),
     )
@@ -63,7 +64,7 @@ def test_unknown_entry() -> None:
 def test_contract_mismatch_between_producer_and_consumer() -> None:
     stages = (
         Stage("one", agent, A, B, owner="o"),
-        Stage("two", agent, A, A, owner="o", finishes=True),
+        Stage("two", agent, A, A, owner="o"),
     )
     msg = problems(chain(stages=stages))
     assert "edge one->two: contract mismatch: 'one' produces B but 'two' consumes A" in msg
@@ -81,7 +82,7 @@ def test_cycle_without_budget() -> None:
     edges = (Edge("one", "two"), Edge("two", "one"), Edge("two", END))
     stages = (
         Stage("one", agent, A, A, owner="o"),
-        Stage("two", agent, A, A, owner="o", finishes=True, route=lambda out: END),
+        Stage("two", agent, A, A, owner="o", route=lambda out: END),
     )
     msg = problems(chain(stages=stages, edges=edges))
     assert "cycle one -> two -> one has no budget" in msg
@@ -94,7 +95,7 @@ def test_action_without_tier() -> None:
     action = Action(name="pay", tier=None, run=lambda out, key, src: {}, args=lambda out: {})
     stages = (
         Stage("one", agent, A, A, owner="o", actions=(action,)),
-        Stage("two", agent, A, A, owner="o", finishes=True),
+        Stage("two", agent, A, A, owner="o"),
     )
     assert "action 'pay' of stage 'one' has no autonomy tier" in problems(chain(stages=stages))
 
@@ -103,7 +104,7 @@ def test_duplicate_stage_and_missing_owner_and_dead_end() -> None:
     stages = (
         Stage("one", agent, A, A, owner=""),
         Stage("one", agent, A, A, owner="o"),
-        Stage("two", agent, A, A, owner="o", finishes=True),
+        Stage("two", agent, A, A, owner="o"),
     )
     msg = problems(chain(stages=stages))
     assert "stage 'one' is declared more than once" in msg
@@ -114,9 +115,10 @@ def test_end_only_from_the_finishing_stage() -> None:
     edges = (Edge("one", "two"), Edge("one", END), Edge("two", END))
     stages = (
         Stage("one", agent, A, A, owner="o", route=lambda out: "two"),
-        Stage("two", agent, A, A, owner="o", finishes=True),
+        Stage("two", agent, A, A, owner="o"),
     )
-    assert "only the finishing stage may end the run" in problems(chain(stages=stages, edges=edges))
+    msg = problems(chain(stages=stages, edges=edges))
+    assert "exactly one stage must finish the run with an edge to END (found 2: one, two)" in msg
 
 
 def test_branching_stage_needs_a_route() -> None:
@@ -127,7 +129,7 @@ def test_branching_stage_needs_a_route() -> None:
 def test_reserved_stage_name() -> None:
     stages = (
         Stage("gate x", agent, A, A, owner="o"),
-        Stage("two", agent, A, A, owner="o", finishes=True),
+        Stage("two", agent, A, A, owner="o"),
     )
     assert "stage name 'gate x' is reserved" in problems(
         chain(stages=stages, entry="gate x", edges=(Edge("gate x", "two"), Edge("two", END)))
@@ -141,7 +143,7 @@ def test_fault_naming_unknown_stage_or_gate() -> None:
         mode="silent_error",
         description="",
         apply=lambda p, c: p,
-        expect_gate="gate nine->ten",
+        expect=gate_node("nine", "ten"),
         expect_mast="FM-1.1",
     )
     msg = problems(chain(faults=(fault,)))
@@ -153,3 +155,13 @@ def test_all_problems_are_reported_together() -> None:
     with pytest.raises(ChainError) as info:
         build_chain_graph(chain(entry="zero", edges=(Edge("one", "three"),)))
     assert len(info.value.problems) >= 3
+
+
+def test_an_invariant_that_reads_another_contract_is_a_build_error() -> None:
+    @invariant("FM-1.1")
+    def reads_b(out: B, ictx: InvariantContext) -> str | None:
+        return None
+
+    edges = (Edge("one", "two", invariants=(reads_b,)), Edge("two", END))
+    msg = problems(chain(edges=edges))
+    assert "edge one->two: invariant 'reads_b' reads B, but 'one' hands off A" in msg

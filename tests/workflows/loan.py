@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Action, Chain, Edge, Effect, Stage
+from graph.chain import Action, Chain, Edge, Effect, Stage
 from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
 from state.decisions import DecisionRecord, Tier
+from state.nodes import END
 
 APPROVE_FROM = 700
 
@@ -150,7 +151,6 @@ def build_chain(tier: Tier = "auto", move_to: int | None = None) -> Chain:
                 Verdict,
                 Disbursement,
                 owner="finance",
-                finishes=True,
                 actions=(pay,),
             ),
         ),

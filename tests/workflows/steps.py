@@ -18,11 +18,12 @@ from typing import Any
 import redis
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import END, Action, Chain, Edge, EnvelopeRule, Stage
+from graph.chain import Action, Chain, Edge, EnvelopeRule, Stage
 from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Contract, Fact
 from state.decisions import DecisionRecord
+from state.nodes import END
 from state.settings import get_settings
 
 
@@ -101,7 +102,7 @@ def build_chain() -> Chain:
         stages=(
             Stage("first", _pass, Job, Job, owner="tests"),
             Stage("slow", _slow, Job, Job, owner="tests"),
-            Stage("finish", _pass, Job, Job, owner="tests", finishes=True, actions=(EFFECT,)),
+            Stage("finish", _pass, Job, Job, owner="tests", actions=(EFFECT,)),
         ),
         edges=(Edge("first", "slow"), Edge("slow", "finish"), Edge("finish", END)),
         budgets=Budgets(max_wall_s=600),

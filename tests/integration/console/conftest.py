@@ -30,7 +30,7 @@ from tests.redis_servers import ServerUnderTest
 
 ROOT = Path(__file__).resolve().parents[3]
 APP = str(ROOT / "console" / "app.py")
-EXAMPLES = ROOT / "examples" / "procurement"
+EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 PASSWORD = "correct-horse"
 ROLES = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
 
