@@ -8,7 +8,7 @@ to test the chain with, budgets; the contracts and records the agents fill in. E
 is ``graph.runtime``'s concern (workers, the run service, replay).
 """
 
-from graph.agent import AgentContext, AgentResult
+from graph.agent import AgentContext, AgentResult, decided
 from graph.chain import (
     Action,
     Chain,
@@ -19,8 +19,10 @@ from graph.chain import (
     FaultContext,
     Invariant,
     InvariantContext,
+    Json,
     Stage,
     envelope,
+    fault,
     invariant,
 )
 from graph.context import Source, source_of
@@ -48,11 +50,14 @@ __all__ = [
     "FaultContext",
     "Invariant",
     "InvariantContext",
+    "Json",
     "Source",
     "Stage",
     "act_node",
+    "decided",
     "envelope",
     "examples_of",
+    "fault",
     "gate_node",
     "invariant",
     "source_of",

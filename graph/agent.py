@@ -56,5 +56,11 @@ class AgentResult(Generic[OutT]):
         return dict(self.raw or {})
 
 
+def decided(output: OutT, chosen: str, rationale: str, **record: Any) -> AgentResult[OutT]:
+    """An agent's result: ``output``, with what it chose and why (``record``: the other
+    :class:`DecisionRecord` fields, e.g. ``agent``, ``alternatives``, ``inputs_used``)."""
+    return AgentResult(output, DecisionRecord(chosen=chosen, rationale=rationale, **record))
+
+
 Agent = Callable[[InT, AgentContext], AgentResult[OutT]]
 """An agent. Agents are pure: side effects are declared as stage actions, never done here."""

@@ -25,6 +25,10 @@ from state.verdicts import OnFail
 InT = TypeVar("InT", bound=Contract)
 OutT = TypeVar("OutT", bound=Contract)
 
+Json = dict[str, Any]
+"""A JSON object: a payload as it travels (what a fault alters), an action's arguments or its
+result."""
+
 FailureMode = Literal[
     "lossy_summary", "handoff_loop", "stale_state", "silent_error", "unknown_outcome"
 ]
@@ -196,6 +200,27 @@ class Fault:
     persistent: bool = False
     """Applied on every run of the stage (a loop) or only on its first (a transient error)."""
     when: FaultTime = "output"
+
+
+def fault(
+    stage: str,
+    mode: FailureMode,
+    expect: NodeRef,
+    mast: MastCode,
+    *,
+    persistent: bool = False,
+    when: FaultTime = "output",
+) -> Callable[[Callable[[Json, FaultContext], Json]], Fault]:
+    """Decorator: the function applies the fault; its name names it, its docstring says what
+    it does (the scenario suite's table shows it)."""
+
+    def make(apply: Callable[[Json, FaultContext], Json]) -> Fault:
+        what = " ".join((apply.__doc__ or "").split())
+        return Fault(
+            apply.__name__.strip("_"), stage, mode, what, expect, mast, apply, persistent, when
+        )
+
+    return make
 
 
 def _no_sources() -> dict[str, Source]:

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,17 @@ class Contract(BaseModel):
     def fact_fields(cls) -> list[str]:
         """Names of the fields that can hold a :class:`Fact`, in any shape."""
         return [name for name, info in cls.model_fields.items() if holds_facts(info.annotation)]
+
+    @classmethod
+    def carry(cls, source: BaseModel, **values: Any) -> Self:
+        """This contract from ``source``'s fields of the same names, with ``values`` added or
+        replaced: what a stage hands on unchanged, and what it decided.
+
+        Example:
+            >>> StockReport.carry(spec, stock=fact, order_quantity=12)  # doctest: +SKIP
+        """
+        kept = {k: getattr(source, k) for k in cls.model_fields if k in type(source).model_fields}
+        return cls(**(kept | values))
 
     def facts(self) -> list[tuple[str, Fact]]:
         """Every fact in this contract with its dotted path (``stock``, ``readings.0``)."""

@@ -7,7 +7,7 @@ setting, ``WAYBILL_MODEL=provider:model``. Every call's reported tokens are pric
 import time.
 """
 
-from agents.llm.brain import LlmSpec, with_llm_brain
+from agents.llm.brain import LlmSpec, llm_brain, with_llm_brain
 from agents.llm.judge import JudgeVerdict, llm_judge
 from agents.llm.models import (
     ModelConfigError,
@@ -27,6 +27,7 @@ __all__ = [
     "StageUsage",
     "configured_model",
     "init_model",
+    "llm_brain",
     "llm_judge",
     "model_for",
     "price_of",

@@ -83,6 +83,28 @@ def with_llm_brain(
     return agent
 
 
+def llm_brain(
+    instructions: str,
+    context: Callable[[InT, AgentContext], dict[str, Any]] | None = None,
+) -> Callable[
+    [Callable[[InT, AgentContext], AgentResult[OutT]]],
+    Callable[[InT, AgentContext], AgentResult[OutT]],
+]:
+    """Decorator: the rules brain below, with an LLM brain chosen at call time.
+
+    Example:
+        >>> @llm_brain("Parse the request: SKU, quantity, need-by date.")
+        ... def intake(inp: PurchaseRequest, ctx: AgentContext) -> AgentResult[OrderSpec]: ...
+    """
+
+    def wrap(
+        rules: Callable[[InT, AgentContext], AgentResult[OutT]],
+    ) -> Callable[[InT, AgentContext], AgentResult[OutT]]:
+        return with_llm_brain(rules, LlmSpec(instructions, context))
+
+    return wrap
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")

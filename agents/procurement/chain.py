@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from agents.procurement import agents
 from agents.procurement.contracts import (
@@ -28,14 +28,15 @@ from graph import (
     Chain,
     Edge,
     Effect,
-    Fault,
     FaultContext,
     InvariantContext,
+    Json,
     Source,
     Stage,
     act_node,
     envelope,
     examples_of,
+    fault,
     gate_node,
     invariant,
     source_of,
@@ -84,7 +85,7 @@ def total_matches_lines(out: PurchaseOrder, ictx: InvariantContext) -> str | Non
 # --- the order action ------------------------------------------------------------------------
 
 
-def _order_args(out: OrderPlaced) -> dict[str, Any]:
+def _order_args(out: OrderPlaced) -> Json:
     return {
         "po_number": out.po_number,
         "supplier": out.supplier,
@@ -94,7 +95,7 @@ def _order_args(out: OrderPlaced) -> dict[str, Any]:
     }
 
 
-def _place(out: OrderPlaced, key: str, sources: Mapping[str, Source]) -> dict[str, Any]:
+def _place(out: OrderPlaced, key: str, sources: Mapping[str, Source]) -> Json:
     if out.order_quantity == 0:
         return {"ref": None, "note": "stock covers the request"}
     portal = source_of(sources, "portal", SupplierPortal)
@@ -128,97 +129,62 @@ PLACE_ORDER = Action(
 # --- faults ----------------------------------------------------------------------------------
 
 
-def _drop_a_digit(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("intake", "silent_error", gate_node("intake", "inventory"), "FM-1.1")
+def bad_extraction(payload: Json, fctx: FaultContext) -> Json:
+    """intake drops a digit of the quantity (100 becomes 10)"""
     return {**payload, "quantity": max(1, payload["quantity"] // 10)}
 
 
-def _stock_moves(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    # Another order took stock after our read (or, at acting time, after the gate passed).
+@fault("inventory", "stale_state", gate_node("inventory", "sourcing"), "FM-3.2")
+def stale_inventory(payload: Json, fctx: FaultContext) -> Json:
+    """stock changes right after inventory read it"""
     source_of(fctx.sources, "inventory", Inventory).adjust(payload["sku"], -3)
     return payload
 
 
-def _bounce(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("po_draft", "handoff_loop", gate_node("sourcing", "po_draft"), "FM-1.3", persistent=True)
+def ping_pong(payload: Json, fctx: FaultContext) -> Json:
+    """po_draft keeps sending the same work back to sourcing, unchanged"""
     return {**payload, "needs_resourcing": True}
 
 
-def _summarise_lossily(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("po_draft", "lossy_summary", gate_node("po_draft", "place_order"), "FM-1.4")
+def lossy_summary(payload: Json, fctx: FaultContext) -> Json:
+    """po_draft summarises the order and loses the cost centre's suffix"""
     return {**payload, "cost_center": payload["cost_center"].split("-")[0]}
 
 
-def _inflate(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    doubled = {"order_quantity": payload["order_quantity"] * 2, "total": payload["total"] * 2}
-    return payload | doubled
+@fault("place_order", "silent_error", gate_node("place_order", END), "FM-1.4")
+def inflated_order(payload: Json, fctx: FaultContext) -> Json:
+    """place_order doubles the quantity and total it was handed (the order it would place is
+    not the one the PO gate checked)"""
+    return payload | {
+        "order_quantity": payload["order_quantity"] * 2,
+        "total": payload["total"] * 2,
+    }
+
+
+@fault("place_order", "stale_state", act_node("place_order"), "FM-3.2", when="before_action")
+def stock_taken_before_order(payload: Json, fctx: FaultContext) -> Json:
+    """stock is taken between the gate's pass and the order (auto tier)"""
+    source_of(fctx.sources, "inventory", Inventory).adjust(payload["sku"], -3)
+    return payload
+
+
+@fault("place_order", "unknown_outcome", act_node("place_order"), "FM-3.2", when="after_call")
+def crash_after_order(payload: Json, fctx: FaultContext) -> Json:
+    """the worker dies after the portal took the order and before its result was recorded"""
+    return payload
 
 
 FAULTS = (
-    Fault(
-        name="bad_extraction",
-        stage="intake",
-        mode="silent_error",
-        description="intake drops a digit of the quantity (100 becomes 10)",
-        apply=_drop_a_digit,
-        expect=gate_node("intake", "inventory"),
-        expect_mast="FM-1.1",
-    ),
-    Fault(
-        name="stale_inventory",
-        stage="inventory",
-        mode="stale_state",
-        description="stock changes right after inventory read it",
-        apply=_stock_moves,
-        expect=gate_node("inventory", "sourcing"),
-        expect_mast="FM-3.2",
-    ),
-    Fault(
-        name="ping_pong",
-        stage="po_draft",
-        mode="handoff_loop",
-        description="po_draft keeps sending the same work back to sourcing, unchanged",
-        apply=_bounce,
-        expect=gate_node("sourcing", "po_draft"),
-        expect_mast="FM-1.3",
-        persistent=True,
-    ),
-    Fault(
-        name="lossy_summary",
-        stage="po_draft",
-        mode="lossy_summary",
-        description="po_draft summarises the order and loses the cost centre's suffix",
-        apply=_summarise_lossily,
-        expect=gate_node("po_draft", "place_order"),
-        expect_mast="FM-1.4",
-    ),
-    Fault(
-        name="inflated_order",
-        stage="place_order",
-        mode="silent_error",
-        description="place_order doubles the quantity and total it was handed (the order it "
-        "would place is not the one the PO gate checked)",
-        apply=_inflate,
-        expect=gate_node("place_order", END),
-        expect_mast="FM-1.4",
-    ),
-    Fault(
-        name="stock_taken_before_order",
-        stage="place_order",
-        mode="stale_state",
-        description="stock is taken between the gate's pass and the order (auto tier)",
-        apply=_stock_moves,
-        expect=act_node("place_order"),
-        expect_mast="FM-3.2",
-        when="before_action",
-    ),
-    Fault(
-        name="crash_after_order",
-        stage="place_order",
-        mode="unknown_outcome",
-        description="the worker dies after the portal took the order and before its result "
-        "was recorded",
-        expect=act_node("place_order"),
-        expect_mast="FM-3.2",
-        when="after_call",
-    ),
+    bad_extraction,
+    stale_inventory,
+    ping_pong,
+    lossy_summary,
+    inflated_order,
+    stock_taken_before_order,
+    crash_after_order,
 )
 
 # --- the chain -------------------------------------------------------------------------------

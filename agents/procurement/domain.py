@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
-from graph.context import Source
+from graph import Json, Source
 from state.contracts import Fact, utcnow
 
 STOCK_TTL_S = 900.0
@@ -102,7 +101,7 @@ class SupplierPortal:
     name = "portal"
 
     def __init__(self) -> None:
-        self.orders: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, Json] = {}
         """Placed orders by reference (``ORD-0001``), each with the key it was sent."""
         self._store: MutableMapping[str, str] | None = None
 
@@ -133,7 +132,7 @@ class SupplierPortal:
             self._store[ref] = json.dumps(self.orders[ref])
         return ref
 
-    def effects(self) -> list[tuple[str, dict[str, Any]]]:
+    def effects(self) -> list[tuple[str, Json]]:
         """Every order as the portal has it: (idempotency key, what was ordered)."""
         return [
             (o["key"], {k: v for k, v in o.items() if k != "key"}) for o in self.orders.values()

@@ -7,9 +7,9 @@ payout stage's declared action, run after any approval.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
-from agents.llm import LlmSpec, with_llm_brain
+from agents.llm import llm_brain
 from agents.refund.contracts import (
     PolicyCheck,
     RefundClaim,
@@ -19,8 +19,7 @@ from agents.refund.contracts import (
     Triage,
 )
 from agents.refund.domain import POLICY_KEY, amounts_in, days_between
-from graph.agent import AgentContext, AgentResult
-from state.decisions import DecisionRecord
+from graph import AgentContext, AgentResult, Json, decided
 
 Category = Literal["refund", "exchange", "complaint", "other"]
 
@@ -33,7 +32,23 @@ _KEYWORDS: tuple[tuple[Category, tuple[str, ...]], ...] = (
 _HEDGES = ("not sure", "i guess", "maybe", "?")
 
 
-def classify_rules(inp: RefundTicket, ctx: AgentContext) -> AgentResult[Triage]:
+def _policy_context(inp: RefundClaim, ctx: AgentContext) -> Json:
+    return {
+        "policy": ctx.sources["policy"].read(POLICY_KEY),
+        "order": ctx.sources["orders"].read(inp.order_id),
+    }
+
+
+def _order_context(inp: Triage, ctx: AgentContext) -> Json:
+    found = _ORDER.search(inp.text)
+    return {"order": ctx.sources["orders"].read(found.group(0)) if found else None}
+
+
+@llm_brain(
+    "Classify the customer's ticket (refund, exchange, complaint, other) with your confidence, "
+    "and write a short holding reply that neither promises nor refuses anything.",
+)
+def classify(inp: RefundTicket, ctx: AgentContext) -> AgentResult[Triage]:
     """Classify the ticket by its keywords; hedged wording lowers the confidence."""
     text = inp.text.lower()
     hits = [(cat, [w for w in words if w in text]) for cat, words in _KEYWORDS]
@@ -46,20 +61,23 @@ def classify_rules(inp: RefundTicket, ctx: AgentContext) -> AgentResult[Triage]:
         confidence=confidence,
         acknowledgement="Thanks for your message. We are looking into it and will reply shortly.",
     )
-    return AgentResult(
+    return decided(
         triage,
-        DecisionRecord(
-            agent="triage",
-            chosen=f"{category} ({confidence:.2f})",
-            alternatives=[cat for cat, found in hits if found and cat != category],
-            rationale=f"keywords {[w for _, f in hits for w in f]}; hedges {hedges or 'none'}",
-            inputs_used=["text"],
-            confidence=confidence,
-        ),
+        f"{category} ({confidence:.2f})",
+        f"keywords {[w for _, f in hits for w in f]}; hedges {hedges or 'none'}",
+        agent="triage",
+        alternatives=[cat for cat, found in hits if found and cat != category],
+        inputs_used=["text"],
+        confidence=confidence,
     )
 
 
-def extract_rules(inp: Triage, ctx: AgentContext) -> AgentResult[RefundClaim]:
+@llm_brain(
+    "Extract the order id and the amount claimed. If the ticket states no amount, use the "
+    "order's total from the context and set amount_basis to order_total.",
+    context=_order_context,
+)
+def extract(inp: Triage, ctx: AgentContext) -> AgentResult[RefundClaim]:
     """Find the order and the amount; with no amount in the ticket, take the order's total."""
     order = _ORDER.search(inp.text)
     order_id = order.group(0) if order else ""
@@ -71,23 +89,26 @@ def extract_rules(inp: Triage, ctx: AgentContext) -> AgentResult[RefundClaim]:
         amount = float(total["total"]) if total else 0.0
         basis, why = "order_total", f"no amount in the ticket: order total {amount} looked up"
     claim = RefundClaim(**inp.model_dump(), order_id=order_id, amount=amount, amount_basis=basis)
-    return AgentResult(
+    return decided(
         claim,
-        DecisionRecord(
-            agent="claim-extractor",
-            chosen=f"{order_id or '?'}: {amount}",
-            alternatives=[str(a) for a in stated[:-1]],
-            rationale=why,
-            inputs_used=["text"] + ([] if stated else [f"orders/{order_id}"]),
-        ),
+        f"{order_id or '?'}: {amount}",
+        why,
+        agent="claim-extractor",
+        alternatives=[str(a) for a in stated[:-1]],
+        inputs_used=["text"] + ([] if stated else [f"orders/{order_id}"]),
     )
 
 
-def policy_rules(inp: RefundClaim, ctx: AgentContext) -> AgentResult[PolicyCheck]:
+@llm_brain(
+    "Check the claim against the order and the refund policy in the context. Copy the policy "
+    "and order facts unchanged; list every finding; max_refund is 0 when ineligible.",
+    context=_policy_context,
+)
+def policy(inp: RefundClaim, ctx: AgentContext) -> AgentResult[PolicyCheck]:
     """Check the claim against the order book and the current refund policy."""
     policy = ctx.sources["policy"].read(POLICY_KEY)
     order = ctx.sources["orders"].read(inp.order_id)
-    rules: dict[str, Any] = policy.value or {}
+    rules: Json = policy.value or {}
     findings: list[str] = []
     if order.value is None:
         findings.append(f"no order {inp.order_id}")
@@ -111,99 +132,50 @@ def policy_rules(inp: RefundClaim, ctx: AgentContext) -> AgentResult[PolicyCheck
         findings=findings or ["within policy"],
         max_refund=cap,
     )
-    return AgentResult(
+    return decided(
         check,
-        DecisionRecord(
-            agent="policy-checker",
-            chosen="eligible" if eligible else "ineligible",
-            rationale="; ".join(check.findings) + f" (policy v{policy.version})",
-            inputs_used=["order_id", "amount", "received", f"policy/{POLICY_KEY}"],
-        ),
+        "eligible" if eligible else "ineligible",
+        "; ".join(check.findings) + f" (policy v{policy.version})",
+        agent="policy-checker",
+        inputs_used=["order_id", "amount", "received", f"policy/{POLICY_KEY}"],
     )
 
 
-def decide_rules(inp: PolicyCheck, ctx: AgentContext) -> AgentResult[RefundDecision]:
+@llm_brain(
+    "Decide: refund up to max_refund when eligible, otherwise deny with amount 0, and give "
+    "the reason.",
+)
+def decide(inp: PolicyCheck, ctx: AgentContext) -> AgentResult[RefundDecision]:
     """Refund what the policy allows, or deny with the policy's findings as the reason."""
     outcome: Literal["refund", "deny"] = "refund" if inp.eligible else "deny"
     amount = inp.max_refund if inp.eligible else 0.0
     decision = RefundDecision(
         **inp.model_dump(), outcome=outcome, refund_amount=amount, reason="; ".join(inp.findings)
     )
-    return AgentResult(
+    return decided(
         decision,
-        DecisionRecord(
-            agent="refund-decider",
-            chosen=f"{outcome} {amount}",
-            alternatives=["deny" if outcome == "refund" else "refund"],
-            rationale=decision.reason,
-            inputs_used=["eligible", "max_refund", "findings"],
-        ),
+        f"{outcome} {amount}",
+        decision.reason,
+        agent="refund-decider",
+        alternatives=["deny" if outcome == "refund" else "refund"],
+        inputs_used=["eligible", "max_refund", "findings"],
     )
 
 
-def payout_rules(inp: RefundDecision, ctx: AgentContext) -> AgentResult[RefundPaid]:
+@llm_brain(
+    "Prepare the payout: status paid when the decision refunds a positive amount, else "
+    "nothing_to_pay.",
+)
+def payout(inp: RefundDecision, ctx: AgentContext) -> AgentResult[RefundPaid]:
     """Prepare the payout (paying is the stage's action, after any approval)."""
     paid = RefundPaid(
         **{name: getattr(inp, name) for name in RefundPaid.model_fields if name != "status"},
         status="paid" if inp.outcome == "refund" and inp.refund_amount > 0 else "nothing_to_pay",
     )
-    return AgentResult(
+    return decided(
         paid,
-        DecisionRecord(
-            agent="payout-clerk",
-            chosen=paid.status,
-            rationale=f"{inp.outcome} {inp.refund_amount} to {inp.customer_id}",
-            inputs_used=["outcome", "refund_amount", "customer_id"],
-        ),
+        paid.status,
+        f"{inp.outcome} {inp.refund_amount} to {inp.customer_id}",
+        agent="payout-clerk",
+        inputs_used=["outcome", "refund_amount", "customer_id"],
     )
-
-
-def _policy_context(inp: RefundClaim, ctx: AgentContext) -> dict[str, Any]:
-    return {
-        "policy": ctx.sources["policy"].read(POLICY_KEY),
-        "order": ctx.sources["orders"].read(inp.order_id),
-    }
-
-
-def _order_context(inp: Triage, ctx: AgentContext) -> dict[str, Any]:
-    found = _ORDER.search(inp.text)
-    return {"order": ctx.sources["orders"].read(found.group(0)) if found else None}
-
-
-classify = with_llm_brain(
-    classify_rules,
-    LlmSpec(
-        "Classify the customer's ticket (refund, exchange, complaint, other) with your confidence, "
-        "and write a short holding reply that neither promises nor refuses anything.",
-    ),
-)
-extract = with_llm_brain(
-    extract_rules,
-    LlmSpec(
-        "Extract the order id and the amount claimed. If the ticket states no amount, use the "
-        "order's total from the context and set amount_basis to order_total.",
-        _order_context,
-    ),
-)
-policy = with_llm_brain(
-    policy_rules,
-    LlmSpec(
-        "Check the claim against the order and the refund policy in the context. Copy the policy "
-        "and order facts unchanged; list every finding; max_refund is 0 when ineligible.",
-        _policy_context,
-    ),
-)
-decide = with_llm_brain(
-    decide_rules,
-    LlmSpec(
-        "Decide: refund up to max_refund when eligible, otherwise deny with amount 0, and give "
-        "the reason.",
-    ),
-)
-payout = with_llm_brain(
-    payout_rules,
-    LlmSpec(
-        "Prepare the payout: status paid when the decision refunds a positive amount, else "
-        "nothing_to_pay.",
-    ),
-)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from agents.refund import agents
 from agents.refund.contracts import (
@@ -29,14 +28,15 @@ from graph import (
     Chain,
     Edge,
     Effect,
-    Fault,
     FaultContext,
     InvariantContext,
+    Json,
     Source,
     Stage,
     act_node,
     envelope,
     examples_of,
+    fault,
     gate_node,
     invariant,
     source_of,
@@ -106,11 +106,11 @@ def decision_follows_findings(out: RefundDecision, ictx: InvariantContext) -> st
 # --- the payout action -----------------------------------------------------------------------
 
 
-def _payout_args(out: RefundPaid) -> dict[str, Any]:
+def _payout_args(out: RefundPaid) -> Json:
     return {"ticket_id": out.ticket_id, "customer_id": out.customer_id, "amount": out.refund_amount}
 
 
-def _pay(out: RefundPaid, key: str, sources: Mapping[str, Source]) -> dict[str, Any]:
+def _pay(out: RefundPaid, key: str, sources: Mapping[str, Source]) -> Json:
     if out.status == "nothing_to_pay":
         return {"ref": None, "note": "refund denied: nothing paid"}
     payments = source_of(sources, "payments", Payments)
@@ -146,105 +146,60 @@ ISSUE_REFUND = Action(
 # --- faults ----------------------------------------------------------------------------------
 
 
-def _promise(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("classify", "silent_error", gate_node("classify", "extract"), "FM-1.2")
+def triage_promises(payload: Json, fctx: FaultContext) -> Json:
+    """triage's holding reply promises a refund it has no role to decide"""
     reply = "Good news: your refund has been approved and will arrive within 3 days."
     return {**payload, "acknowledgement": reply}
 
 
-def _guess_amount(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("extract", "silent_error", gate_node("extract", "policy"), "FM-2.2")
+def guessed_amount(payload: Json, fctx: FaultContext) -> Json:
+    """the ticket states no amount; extract assumes one instead of looking it up"""
     return {**payload, "amount": float(round(payload["amount"] + 0.1)), "amount_basis": "stated"}
 
 
-def _policy_moves(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    # The policy team shortened the window after our read.
+@fault("policy", "stale_state", gate_node("policy", "decide"), "FM-3.2")
+def policy_changed(payload: Json, fctx: FaultContext) -> Json:
+    """the refund window is shortened right after the policy stage read it"""
     source_of(fctx.sources, "policy", PolicyBook).revise(window_days=14)
     return payload
 
 
-def _round_amount(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("policy", "lossy_summary", gate_node("policy", "decide"), "FM-1.4")
+def rounded_amount(payload: Json, fctx: FaultContext) -> Json:
+    """the policy stage passes on the claimed amount rounded to whole units"""
     return {**payload, "amount": float(round(payload["amount"]))}
 
 
-def _deny_but_pay(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("decide", "silent_error", gate_node("decide", "payout"), "FM-2.6")
+def deny_but_pay(payload: Json, fctx: FaultContext) -> Json:
+    """decide says deny but leaves the amount in place: the payout would pay it"""
     return {**payload, "outcome": "deny"}
 
 
-def _pay_double(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("payout", "silent_error", gate_node("payout", END), "FM-1.4")
+def doubled_payout(payload: Json, fctx: FaultContext) -> Json:
+    """payout doubles the amount it was handed (the payment is not the one the decide gate
+    checked)"""
     return {**payload, "refund_amount": payload["refund_amount"] * 2}
 
 
-def _policy_tightened(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
-    # Finance capped refunds after the gate passed the payout.
+@fault("payout", "stale_state", act_node("payout"), "FM-3.2", when="before_action")
+def policy_tightened_before_payout(payload: Json, fctx: FaultContext) -> Json:
+    """finance caps refunds between the gate's pass and the payment (auto tier)"""
     source_of(fctx.sources, "policy", PolicyBook).revise(max_refund=20.0)
     return payload
 
 
 FAULTS = (
-    Fault(
-        name="triage_promises",
-        stage="classify",
-        mode="silent_error",
-        description="triage's holding reply promises a refund it has no role to decide",
-        apply=_promise,
-        expect=gate_node("classify", "extract"),
-        expect_mast="FM-1.2",
-    ),
-    Fault(
-        name="guessed_amount",
-        stage="extract",
-        mode="silent_error",
-        description="the ticket states no amount; extract assumes one instead of looking it up",
-        apply=_guess_amount,
-        expect=gate_node("extract", "policy"),
-        expect_mast="FM-2.2",
-    ),
-    Fault(
-        name="policy_changed",
-        stage="policy",
-        mode="stale_state",
-        description="the refund window is shortened right after the policy stage read it",
-        apply=_policy_moves,
-        expect=gate_node("policy", "decide"),
-        expect_mast="FM-3.2",
-    ),
-    Fault(
-        name="rounded_amount",
-        stage="policy",
-        mode="lossy_summary",
-        description="the policy stage passes on the claimed amount rounded to whole units",
-        apply=_round_amount,
-        expect=gate_node("policy", "decide"),
-        expect_mast="FM-1.4",
-    ),
-    Fault(
-        name="deny_but_pay",
-        stage="decide",
-        mode="silent_error",
-        description="decide says deny but leaves the amount in place: the payout would pay it",
-        apply=_deny_but_pay,
-        expect=gate_node("decide", "payout"),
-        expect_mast="FM-2.6",
-    ),
-    Fault(
-        name="doubled_payout",
-        stage="payout",
-        mode="silent_error",
-        description="payout doubles the amount it was handed (the payment is not the one the "
-        "decide gate checked)",
-        apply=_pay_double,
-        expect=gate_node("payout", END),
-        expect_mast="FM-1.4",
-    ),
-    Fault(
-        name="policy_tightened_before_payout",
-        stage="payout",
-        mode="stale_state",
-        description="finance caps refunds between the gate's pass and the payment (auto tier)",
-        apply=_policy_tightened,
-        expect=act_node("payout"),
-        expect_mast="FM-3.2",
-        when="before_action",
-    ),
+    triage_promises,
+    guessed_amount,
+    policy_changed,
+    rounded_amount,
+    deny_but_pay,
+    doubled_payout,
+    policy_tightened_before_payout,
 )
 
 # --- the chain -------------------------------------------------------------------------------

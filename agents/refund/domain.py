@@ -9,16 +9,15 @@ import json
 import re
 from collections.abc import MutableMapping
 from datetime import date
-from typing import Any
 
-from graph.context import Source
+from graph import Json, Source
 from state.contracts import Fact, utcnow
 
 POLICY_KEY = "refunds"
 POLICY_TTL_S = 3600.0
 """How long a reading of the policy may be relied on."""
 
-ORDERS: dict[str, dict[str, Any]] = {
+ORDERS: dict[str, Json] = {
     "ORD-1001": {
         "customer_id": "C-100",
         "item": "desk lamp",
@@ -45,7 +44,7 @@ ORDERS: dict[str, dict[str, Any]] = {
     },
 }
 
-STARTING_POLICY: dict[str, Any] = {"window_days": 30, "max_refund": 500.0}
+STARTING_POLICY: Json = {"window_days": 30, "max_refund": 500.0}
 
 
 class OrderBook:
@@ -70,7 +69,7 @@ class PolicyBook:
 
     name = "policy"
 
-    def __init__(self, policy: dict[str, Any]) -> None:
+    def __init__(self, policy: Json) -> None:
         self._policy = dict(policy)
         self._version = 1
         self._store: MutableMapping[str, str] | None = None
@@ -100,7 +99,7 @@ class PolicyBook:
             ttl_s=POLICY_TTL_S,
         )
 
-    def revise(self, **changes: Any) -> None:
+    def revise(self, **changes: float) -> None:
         """Someone changed the policy: new values, new version."""
         self._policy.update(changes)
         self._version += 1
@@ -117,7 +116,7 @@ class Payments:
     name = "payments"
 
     def __init__(self) -> None:
-        self.paid: dict[str, dict[str, Any]] = {}
+        self.paid: dict[str, Json] = {}
         """Payments by idempotency key."""
         self.calls = 0
 
@@ -139,7 +138,7 @@ class Payments:
             }
         return str(self.paid[key]["ref"])
 
-    def effects(self) -> list[tuple[str, dict[str, Any]]]:
+    def effects(self) -> list[tuple[str, Json]]:
         """Every payment as the payments system has it: (idempotency key, what was paid)."""
         return [
             (key, {"ticket_id": p["ticket_id"], "customer_id": p["customer_id"],

@@ -6,9 +6,8 @@ Agents are pure: gather only reads the library; nothing here writes anywhere.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from agents.llm import LlmSpec, with_llm_brain
+from agents.llm import llm_brain
 from agents.research.contracts import (
     Brief,
     CheckedSummary,
@@ -23,9 +22,7 @@ from agents.research.contracts import (
     Synthesis,
 )
 from agents.research.domain import INDEX, keywords, relevant, unsupported
-from graph.agent import AgentContext, AgentResult
-from state.contracts import Contract
-from state.decisions import DecisionRecord
+from graph import AgentContext, AgentResult, Json, decided
 
 MAX_HOPS = 1
 """Follow-up gathering rounds synthesise may ask for when a question has no claim."""
@@ -33,14 +30,28 @@ MAX_HOPS = 1
 _ASIDE = re.compile(r",\s+(?:because|which|and)\b.*$")
 
 
-def _matches(doc: dict[str, Any], question: str, broad: bool) -> bool:
+def _matches(doc: Json, question: str, broad: bool) -> bool:
     # A follow-up search also looks at titles: the second hop casts a wider net.
     return relevant(doc, question) or (
         broad and relevant({"tags": keywords(doc["title"])}, question)
     )
 
 
-def gather_rules(inp: ResearchRequest, ctx: AgentContext) -> AgentResult[Notes]:
+def _library(inp: ResearchRequest, ctx: AgentContext) -> Json:
+    library = ctx.sources["library"]
+    index = library.read(INDEX)
+    return {"index": index, "documents": {d: library.read(d).value for d in index.value}}
+
+
+_CITE = "Every claim and finding must cite the ids of notes whose text supports it."
+
+
+@llm_brain(
+    "Quote, as notes, the sentences of the documents in the context that answer the "
+    "questions; copy the library index fact into `library`.",
+    context=_library,
+)
+def gather(inp: ResearchRequest, ctx: AgentContext) -> AgentResult[Notes]:
     """Quote each sentence of the documents that serve a question; follow-ups search wider."""
     library = ctx.sources["library"]
     index = library.read(INDEX)
@@ -63,16 +74,14 @@ def gather_rules(inp: ResearchRequest, ctx: AgentContext) -> AgentResult[Notes]:
     hop = inp.hop + 1 if isinstance(inp, Notes) else inp.hop
     out = Notes(**request, hop=hop, library=index, notes=notes)
     docs = sorted({n.doc for n in notes})
-    return AgentResult(
+    return decided(
         out,
-        DecisionRecord(
-            agent="librarian",
-            chosen=f"{len(notes)} notes from {', '.join(docs) or 'no document'}",
-            alternatives=[d for d in index.value if d not in docs],
-            rationale="documents whose tags match a question's keywords"
-            + (f"; follow-ups {inp.follow_up}" if inp.follow_up else ""),
-            inputs_used=["questions", "follow_up", f"library/{INDEX}"],
-        ),
+        f"{len(notes)} notes from {', '.join(docs) or 'no document'}",
+        "documents whose tags match a question's keywords"
+        + (f"; follow-ups {inp.follow_up}" if inp.follow_up else ""),
+        agent="librarian",
+        alternatives=[d for d in index.value if d not in docs],
+        inputs_used=["questions", "follow_up", f"library/{INDEX}"],
     )
 
 
@@ -82,25 +91,30 @@ def _condense(sentence: str) -> str:
     return main + "."
 
 
-def digest_rules(inp: Notes, ctx: AgentContext) -> AgentResult[Digest]:
+@llm_brain(
+    f"Condense each note into one claim, without adding anything. {_CITE}",
+)
+def digest(inp: Notes, ctx: AgentContext) -> AgentResult[Digest]:
     """Hop 1: one condensed claim per note, citing the note."""
     claims = [
         Claim(id=f"C{i}", question=n.question, text=_condense(n.text), cites=[n.id])
         for i, n in enumerate(inp.notes, start=1)
     ]
     out = Digest(**inp.model_dump(), claims=claims)
-    return AgentResult(
+    return decided(
         out,
-        DecisionRecord(
-            agent="digester",
-            chosen=f"{len(claims)} claims",
-            rationale="each note condensed to its main clause",
-            inputs_used=["notes"],
-        ),
+        f"{len(claims)} claims",
+        "each note condensed to its main clause",
+        agent="digester",
+        inputs_used=["notes"],
     )
 
 
-def synthesise_rules(inp: Digest, ctx: AgentContext) -> AgentResult[Synthesis]:
+@llm_brain(
+    "Merge the claims into one finding per question (by index); set needs_more and "
+    f"follow_up only if a question has no claim. {_CITE}",
+)
+def synthesise(inp: Digest, ctx: AgentContext) -> AgentResult[Synthesis]:
     """Hop 2: merge each question's claims into one finding; ask for more if one has none."""
     findings = []
     for qi in range(len(inp.questions)):
@@ -117,21 +131,21 @@ def synthesise_rules(inp: Digest, ctx: AgentContext) -> AgentResult[Synthesis]:
         findings=findings,
         needs_more=needs_more,
     )
-    return AgentResult(
+    return decided(
         out,
-        DecisionRecord(
-            agent="synthesiser",
-            chosen="gather more" if needs_more else f"{len(findings)} findings",
-            alternatives=["fact_check"] if needs_more else [],
-            rationale=f"questions without claims: {missing}"
-            if missing
-            else "every question has claims",
-            inputs_used=["claims", "questions"],
-        ),
+        "gather more" if needs_more else f"{len(findings)} findings",
+        f"questions without claims: {missing}" if missing else "every question has claims",
+        agent="synthesiser",
+        alternatives=["fact_check"] if needs_more else [],
+        inputs_used=["claims", "questions"],
     )
 
 
-def fact_check_rules(inp: Synthesis, ctx: AgentContext) -> AgentResult[CheckedSummary]:
+@llm_brain(
+    "Check each finding against the notes it cites: supported only if the notes state it, "
+    "figures included.",
+)
+def fact_check(inp: Synthesis, ctx: AgentContext) -> AgentResult[CheckedSummary]:
     """Check every finding against the notes it cites."""
     by_id = {n.id: n.text for n in inp.notes}
     checks = []
@@ -145,18 +159,20 @@ def fact_check_rules(inp: Synthesis, ctx: AgentContext) -> AgentResult[CheckedSu
     out = CheckedSummary(
         **inp.model_dump(), checks=checks, all_supported=all(c.supported for c in checks)
     )
-    return AgentResult(
+    return decided(
         out,
-        DecisionRecord(
-            agent="fact-checker",
-            chosen="all supported" if out.all_supported else "unsupported findings",
-            rationale=f"{sum(c.supported for c in checks)} of {len(checks)} findings supported",
-            inputs_used=["findings", "notes"],
-        ),
+        "all supported" if out.all_supported else "unsupported findings",
+        f"{sum(c.supported for c in checks)} of {len(checks)} findings supported",
+        agent="fact-checker",
+        inputs_used=["findings", "notes"],
     )
 
 
-def write_rules(inp: CheckedSummary, ctx: AgentContext) -> AgentResult[Brief]:
+@llm_brain(
+    "Write the brief: one section per question, in order, from supported findings only, "
+    "with their citations; `text` is the brief as markdown.",
+)
+def write(inp: CheckedSummary, ctx: AgentContext) -> AgentResult[Brief]:
     """Write a section per question from the supported findings only."""
     ok = {c.question for c in inp.checks if c.supported}
     docs = {n.id: n.doc for n in inp.notes}
@@ -179,54 +195,10 @@ def write_rules(inp: CheckedSummary, ctx: AgentContext) -> AgentResult[Brief]:
         sources=sources,
         text=text,
     )
-    return AgentResult(
+    return decided(
         out,
-        DecisionRecord(
-            agent="writer",
-            chosen=f"{len(sections)} sections from {len(sources)} documents",
-            rationale="supported findings only, each with its citations",
-            inputs_used=["findings", "checks"],
-        ),
+        f"{len(sections)} sections from {len(sources)} documents",
+        "supported findings only, each with its citations",
+        agent="writer",
+        inputs_used=["findings", "checks"],
     )
-
-
-def _library(inp: ResearchRequest, ctx: AgentContext) -> dict[str, Any]:
-    library = ctx.sources["library"]
-    index = library.read(INDEX)
-    return {"index": index, "documents": {d: library.read(d).value for d in index.value}}
-
-
-_CITE = "Every claim and finding must cite the ids of notes whose text supports it."
-gather = with_llm_brain(
-    gather_rules,
-    LlmSpec(
-        "Quote, as notes, the sentences of the documents in the context that answer the "
-        "questions; copy the library index fact into `library`.",
-        _library,
-    ),
-)
-digest = with_llm_brain(
-    digest_rules,
-    LlmSpec(f"Condense each note into one claim, without adding anything. {_CITE}"),
-)
-synthesise = with_llm_brain(
-    synthesise_rules,
-    LlmSpec(
-        "Merge the claims into one finding per question (by index); set needs_more and "
-        f"follow_up only if a question has no claim. {_CITE}",
-    ),
-)
-fact_check = with_llm_brain(
-    fact_check_rules,
-    LlmSpec(
-        "Check each finding against the notes it cites: supported only if the notes state it, "
-        "figures included.",
-    ),
-)
-write = with_llm_brain(
-    write_rules,
-    LlmSpec(
-        "Write the brief: one section per question, in order, from supported findings only, "
-        "with their citations; `text` is the brief as markdown.",
-    ),
-)

@@ -10,8 +10,7 @@ problem caught at the hop where it happens.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from agents.research import agents
 from agents.research.contracts import (
@@ -28,16 +27,15 @@ from graph import (
     Budgets,
     Chain,
     Edge,
-    Fault,
     FaultContext,
     InvariantContext,
+    Json,
     Stage,
     examples_of,
+    fault,
     gate_node,
     invariant,
 )
-from graph.chain import FailureMode
-from state.mast import MastCode
 
 # --- domain invariants -----------------------------------------------------------------------
 
@@ -118,17 +116,23 @@ def every_question_answered(out: Brief, ictx: InvariantContext) -> str | None:
 # --- faults ----------------------------------------------------------------------------------
 
 
-def _off_topic(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("gather", "silent_error", gate_node("gather", "digest"), "FM-2.3")
+def off_topic(payload: Json, fctx: FaultContext) -> Json:
+    """gather adds a note from an unrelated document (the canteen menu)"""
     stray = {"id": "N99", "doc": "canteen.md", "question": 0,
              "text": "The town hall canteen will serve a new lunch menu from May."}  # fmt: skip
     return {**payload, "notes": [*payload["notes"], stray]}
 
 
-def _drop_last_claim(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("digest", "lossy_summary", gate_node("digest", "synthesise"), "FM-2.4")
+def dropped_caveat(payload: Json, fctx: FaultContext) -> Json:
+    """digest drops the claim of the last note: the safety data's caveat"""
     return {**payload, "claims": payload["claims"][:-1]}
 
 
-def _bend_figure(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("synthesise", "lossy_summary", gate_node("synthesise", "fact_check"), "FM-1.4")
+def bent_figure(payload: Json, fctx: FaultContext) -> Json:
+    """synthesise triples a figure while citing the same notes"""
     findings = [dict(f) for f in payload["findings"]]
     text = findings[0]["text"]
     figure = re.search(r"\d+(?=%)", text) or re.search(r"\d+", text)
@@ -138,49 +142,28 @@ def _bend_figure(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
     return {**payload, "findings": findings}
 
 
-def _dig_on(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("synthesise", "handoff_loop", gate_node("synthesise", "gather"), "FM-1.5", persistent=True)
+def endless_digging(payload: Json, fctx: FaultContext) -> Json:
+    """synthesise always asks for more notes, each time a new query"""
     hop = payload.get("hop", 0)
     return {**payload, "needs_more": True, "follow_up": [f"more on {payload['topic']} #{hop}"]}
 
 
-def _flip_check(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("fact_check", "silent_error", gate_node("fact_check", "write"), "FM-3.3")
+def wrong_verdict(payload: Json, fctx: FaultContext) -> Json:
+    """the fact-checker calls a supported finding unsupported"""
     checks = [dict(c) for c in payload["checks"]]
     checks[0] = {**checks[0], "supported": False, "detail": "not in the notes"}
     return {**payload, "checks": checks, "all_supported": False}
 
 
-def _finish_early(payload: dict[str, Any], fctx: FaultContext) -> dict[str, Any]:
+@fault("write", "silent_error", gate_node("write", END), "FM-3.1")
+def early_finish(payload: Json, fctx: FaultContext) -> Json:
+    """the writer stops before the last question"""
     return {**payload, "sections": payload["sections"][:-1]}
 
 
-def _fault(
-    name: str,
-    stage: str,
-    mode: FailureMode,
-    what: str,
-    apply: Callable[[dict[str, Any], FaultContext], dict[str, Any]],
-    target: str,
-    code: MastCode,
-    loop: bool = False,
-) -> Fault:
-    """A fault on ``stage``'s output, caught by the gate of ``stage -> target``."""
-    return Fault(name, stage, mode, what, gate_node(stage, target), code, apply, persistent=loop)
-
-
-FAULTS = (
-    _fault("off_topic", "gather", "silent_error", "gather adds a note from an unrelated "
-           "document (the canteen menu)", _off_topic, "digest", "FM-2.3"),
-    _fault("dropped_caveat", "digest", "lossy_summary", "digest drops the claim of the last "
-           "note: the safety data's caveat", _drop_last_claim, "synthesise", "FM-2.4"),
-    _fault("bent_figure", "synthesise", "lossy_summary", "synthesise triples a figure while "
-           "citing the same notes", _bend_figure, "fact_check", "FM-1.4"),
-    _fault("endless_digging", "synthesise", "handoff_loop", "synthesise always asks for more "
-           "notes, each time a new query", _dig_on, "gather", "FM-1.5", loop=True),
-    _fault("wrong_verdict", "fact_check", "silent_error", "the fact-checker calls a supported "
-           "finding unsupported", _flip_check, "write", "FM-3.3"),
-    _fault("early_finish", "write", "silent_error", "the writer stops before the last "
-           "question", _finish_early, END, "FM-3.1"),
-)  # fmt: skip
+FAULTS = (off_topic, dropped_caveat, bent_figure, endless_digging, wrong_verdict, early_finish)
 
 # --- the chain -------------------------------------------------------------------------------
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-from graph.context import Source
+from graph import Json, Source
 from state.contracts import Fact, utcnow
 
 DOCS = Path(__file__).resolve().parent / "docs"
@@ -70,7 +69,7 @@ def unsupported(claim: str, evidence: list[str]) -> str | None:
     return None
 
 
-def parse_doc(text: str) -> dict[str, Any]:
+def parse_doc(text: str) -> Json:
     """A document's ``title``, ``tags`` and ``sentences``."""
     head, _, body = text.partition("\n\n")
     meta = dict(
@@ -83,7 +82,7 @@ def parse_doc(text: str) -> dict[str, Any]:
     }
 
 
-def relevant(doc: dict[str, Any], question: str) -> bool:
+def relevant(doc: Json, question: str) -> bool:
     """A document serves a question when one of its tags is a keyword of the question."""
     return bool(set(doc["tags"]) & keywords(question))
 
@@ -100,7 +99,7 @@ class Library:
     def read(self, key: str) -> Fact:
         """Document ``key`` parsed (or, for :data:`INDEX`, the list of documents)."""
         if key == INDEX:
-            value: Any = sorted(self._docs)
+            value: object = sorted(self._docs)
             version = sum(self._versions.values())
         else:
             value = self._docs.get(key)
