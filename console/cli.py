@@ -29,14 +29,8 @@ from console.commands import (
     worker,
     workflows,
 )
-from console.errors import CliError
 from console.logfile import route_logs
-from graph.principal import ServiceError
-from graph.registry import UnknownWorkflowError
-from graph.runner import InputError
-from graph.validate import ChainError
-from state.checkpoint.errors import CheckpointerError
-from state.control.errors import ControlPlaneError
+from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
 COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
@@ -80,15 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     route_logs(args.command)
     try:
         code: int = args.func(args)
-    except (
-        CliError,
-        InputError,
-        ChainError,
-        UnknownWorkflowError,
-        ServiceError,
-        ControlPlaneError,
-        CheckpointerError,
-    ) as exc:
+    except WaybillError as exc:  # every error raised on purpose: its message is for the user
         print(f"waybill: {_one_line(str(exc))}", file=sys.stderr)
         return 1
     except (redis.ConnectionError, redis.TimeoutError) as exc:

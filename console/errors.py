@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from state.errors import WaybillError
 
-class CliError(Exception):
+
+class CliError(WaybillError):
     """A user-facing error: printed as ``waybill: <message>``, exit code 1."""

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from console.errors import CliError
 from console.timeline import describe_update
-from state.control.models import TERMINAL_STATUSES, RunEvent, RunRecord
+from state.control.models import RunEvent, RunRecord
 from state.control.plane import ControlPlane
+from state.status import TERMINAL_STATUSES
 
 
 def event_lines(event: RunEvent) -> list[str]:

@@ -36,7 +36,7 @@ from graph.actions import (
 )
 from graph.chain import Action, Chain, Stage
 from graph.commit import Commit, executed_on, stale, strike_before_action, visit
-from graph.context import RunContext
+from graph.context import NodeFn, RunContext
 from graph.gate import deliver
 from graph.lineage import input_of, refresh_targets
 from state.decisions import Decision
@@ -175,14 +175,11 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def make_act_node(chain: Chain, stage: Stage[Any, Any]) -> Any:
+def make_act_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
     """The ``act`` node of ``stage`` (a stage with actions)."""
 
     def act(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop(stage.name)
-        if stop:
-            return {"status": "killed", "reason": stop}
         handoff = state["handoffs"][-1]
         edge = chain.edge(stage.name, handoff["target"])
         c = Commit(

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from state.budgets import Budgets
+from state.errors import WaybillError
 from state.run_state import RunState
 from state.verdicts import CheckResult, GateVerdict
 
 
-class BudgetExhausted(RuntimeError):  # noqa: N818 - reads as the state it reports
+class BudgetExhausted(WaybillError):  # noqa: N818 - reads as the state it reports
     """Raised by an agent (an LLM brain) that would exceed a budget with its next call.
 
     The stage ends the run ``failed`` with this message: the call is never made.

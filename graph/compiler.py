@@ -10,19 +10,36 @@ checkpointer is opened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
+from typing import Any
 
 from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
 
 from graph.act import act_path_map, make_act_node, make_act_router
 from graph.chain import Chain
-from graph.context import RunContext
+from graph.context import NodeFn, RunContext
 from graph.gate import gate_path_map, make_gate_node, route_gate
 from graph.review import make_review_node, review_path_map, route_review
 from graph.stage import make_stage_node, route_stage
 from graph.validate import validate_chain
 from state.nodes import END, act_node
 from state.run_state import RunState
+
+
+def guarded(stage: str, node: NodeFn) -> NodeFn:
+    """``node`` behind the kill switches: checked as every node starts (a run stops at the next
+    boundary), with the stage the node belongs to (for agent-scoped switches)."""
+
+    @functools.wraps(node)
+    def run(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        stop = runtime.context.should_stop(stage)
+        if stop:
+            return {"status": "killed", "reason": stop}
+        return node(state, runtime)
+
+    return run
 
 
 def build_chain_graph(chain: Chain) -> StateGraph[RunState, RunContext, RunState, RunState]:
@@ -36,16 +53,16 @@ def build_chain_graph(chain: Chain) -> StateGraph[RunState, RunContext, RunState
         RunState, context_schema=RunContext
     )
     for stage in chain.stages:
-        builder.add_node(stage.name, make_stage_node(chain, stage))
+        builder.add_node(stage.name, guarded(stage.name, make_stage_node(chain, stage)))
     for edge in chain.edges:
-        builder.add_node(edge.gate, make_gate_node(chain, edge))
-        builder.add_node(edge.review, make_review_node(chain, edge))
+        builder.add_node(edge.gate, guarded(edge.source, make_gate_node(chain, edge)))
+        builder.add_node(edge.review, guarded(edge.source, make_review_node(chain, edge)))
         builder.add_conditional_edges(edge.gate, route_gate, gate_path_map(chain, edge))
         builder.add_conditional_edges(edge.review, route_review, review_path_map(chain, edge))
     for stage in chain.stages:
         if stage.actions:
             node = act_node(stage.name).name
-            builder.add_node(node, make_act_node(chain, stage))
+            builder.add_node(node, guarded(stage.name, make_act_node(chain, stage)))
             builder.add_conditional_edges(node, make_act_router(stage), act_path_map(chain, stage))
     for stage in chain.stages:
         path_map: dict[Hashable, str] = {e.target: e.gate for e in chain.out_edges(stage.name)}

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from state.contracts import Fact, utcnow
+from state.clock import utcnow
+from state.contracts import Fact
 
 if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
+
     from graph.tape import Tape
+    from state.run_state import RunState
 
 
 class Source(Protocol):
@@ -114,6 +118,13 @@ class RunContext:
         """The time as a node at ``scope`` sees it: recorded on the tape, so that a replay
         judges freshness (TTLs) at the moment the run did, not today."""
         return self.tape.time(scope, self.clock) if self.tape is not None else self.clock()
+
+
+class NodeFn(Protocol):
+    """A node of a compiled chain: the run state and LangGraph's runtime in, a state update
+    out (the runtime carries the :class:`RunContext`)."""
+
+    def __call__(self, state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]: ...
 
 
 S = TypeVar("S")

@@ -41,9 +41,9 @@ from graph.tape import RedisTapeStore, Tape
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
-from state.control.models import TERMINAL_STATUSES
 from state.control.plane import ControlPlane
 from state.settings import Settings
+from state.status import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 

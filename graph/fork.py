@@ -21,13 +21,14 @@ from pydantic import ValidationError
 
 from graph.chain import Chain
 from graph.hashing import decision_hash, unstorable
+from state.errors import WaybillError
 from state.run_state import Handoff, RunState
 
 if TYPE_CHECKING:
     from graph.runner import Compiled
 
 
-class ForkError(ValueError):
+class ForkError(WaybillError, ValueError):
     """A fork that cannot be made as asked; the message is one line for the user."""
 
 

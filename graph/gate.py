@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from graph.chain import Chain, Edge
 from graph.checks import GateInput, run_checks
-from graph.context import RunContext
+from graph.context import NodeFn, RunContext
 from graph.lineage import refresh_targets
 from state.mast import MastCode
 from state.nodes import END, act_node
@@ -94,14 +94,11 @@ def verdict_update(
     return update
 
 
-def make_gate_node(chain: Chain, edge: Edge) -> Any:
+def make_gate_node(chain: Chain, edge: Edge) -> NodeFn:
     """The gate node of ``edge``."""
 
     def gate(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop(edge.source)
-        if stop:
-            return {"status": "killed", "reason": stop}
         handoff = state["handoffs"][-1]
         scope = f"{edge.gate}|{handoff['seq']}"
         g = GateInput(

@@ -7,11 +7,12 @@ from typing import Any
 
 from graph.chain import Chain, Stage
 from state.contracts import Contract, Fact
+from state.errors import WaybillError
 from state.nodes import END
 from state.run_state import Handoff, RunState
 
 
-class LineageError(RuntimeError):
+class LineageError(WaybillError, RuntimeError):
     """The run state does not hold what a stage needs (a damaged or hand-edited state)."""
 
 

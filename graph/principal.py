@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Role = Literal["viewer", "approver", "admin"]
-_RANK: dict[Role, int] = {"viewer": 0, "approver": 1, "admin": 2}
+from state.errors import WaybillError
+from state.roles import ROLE_RANK, Role
 
 
 @dataclass(frozen=True)
@@ -17,14 +16,14 @@ class Principal:
     role: Role
 
     def can(self, needed: Role) -> bool:
-        return _RANK[self.role] >= _RANK[needed]
+        return ROLE_RANK[self.role] >= ROLE_RANK[needed]
 
 
 SYSTEM = Principal("system:veto-window", "approver")
 """Lets a notify-tier action proceed when its veto window passed without a veto."""
 
 
-class ServiceError(Exception):
+class ServiceError(WaybillError):
     """A refused operation; the message is one line for the user."""
 
 

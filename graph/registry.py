@@ -16,12 +16,13 @@ from pathlib import Path
 
 from graph.chain import Chain
 from graph.validate import validate_chain
+from state.errors import WaybillError
 from state.settings import get_settings
 
 ENTRY_POINT_GROUP = "waybill.workflows"
 
 
-class UnknownWorkflowError(KeyError):
+class UnknownWorkflowError(WaybillError, KeyError):
     """No workflow of that name is registered."""
 
     def __init__(self, name: str, known: list[str]) -> None:

@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from graph.chain import Chain, Edge
-from graph.context import RunContext
+from graph.context import NodeFn, RunContext
 from graph.gate import deliver
 from graph.hashing import decision_hash, unstorable
 from state.decisions import Decision, DecisionAction, EscalationRequest
@@ -51,14 +51,11 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
     )
 
 
-def make_review_node(chain: Chain, edge: Edge) -> Any:
+def make_review_node(chain: Chain, edge: Edge) -> NodeFn:
     """The review node of ``edge``."""
 
     def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop(edge.source)
-        if stop:
-            return {"status": "killed", "reason": stop}
         request = escalation_for(chain, edge, state, ctx.run_id)
         decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
         if ctx.tape is not None:

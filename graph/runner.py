@@ -26,6 +26,7 @@ from graph.compiler import build_chain_graph
 from graph.context import RunContext
 from graph.hashing import unstorable
 from state.decisions import Decision, EscalationRequest
+from state.errors import WaybillError
 from state.run_state import RunState
 
 DEFAULT_RECURSION_LIMIT = 200
@@ -36,7 +37,7 @@ Decider = Callable[[EscalationRequest], Decision]
 UpdateHook = Callable[[str, dict[str, Any]], None]
 
 
-class InputError(ValueError):
+class InputError(WaybillError, ValueError):
     """A run's input or options are wrong; the message is one line naming the problem."""
 
 

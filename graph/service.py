@@ -17,28 +17,17 @@ from pydantic import ValidationError
 
 from graph.fork import ForkError, fork_thread
 from graph.hashing import unstorable
-from graph.principal import (
-    EditInvalid,
-    Forbidden,
-    Principal,
-    Role,
-    ScopeKilled,
-    ServiceError,
-)
+from graph.principal import EditInvalid, Forbidden, Principal, ScopeKilled, ServiceError
 from graph.registry import Registry
 from graph.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
-from state.control.models import (
-    TERMINAL_STATUSES,
-    Escalation,
-    KillScope,
-    NewRun,
-    RunRecord,
-)
+from state.control.models import Escalation, KillScope, NewRun, RunRecord
 from state.control.outbox import Intent
 from state.control.plane import ControlPlane
+from state.roles import Role
+from state.status import TERMINAL_STATUSES
 
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""

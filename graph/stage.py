@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from graph import budget
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, FaultContext, Stage
-from graph.context import RunContext
+from graph.context import NodeFn, RunContext
 from graph.hashing import decision_hash, unstorable
 from graph.lineage import input_of
 from state.contracts import Contract
@@ -118,14 +118,11 @@ def _inject(
     return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 
-def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> Any:
+def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
     """The node of ``stage``."""
 
     def node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        stop = ctx.should_stop(stage.name)
-        if stop:
-            return {"status": "killed", "reason": stop}
         spent = budget.before_stage(chain.budgets, state, stage.name)
         if spent:
             return budget.refusal(stage.name, state, spent, ctx.clock())

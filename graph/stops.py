@@ -11,10 +11,10 @@ from typing import Any
 
 from graph.runner import Compiled, outcome_of, resume_command
 from state.control.errors import UnknownEscalation
-from state.control.models import TERMINAL_STATUSES
 from state.control.plane import ControlPlane
 from state.decisions import Decision
 from state.keys import run_key
+from state.status import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 

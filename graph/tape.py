@@ -23,6 +23,7 @@ import redis
 
 from graph.context import Source
 from state.contracts import Fact
+from state.errors import WaybillError
 from state.keys import run_key
 
 TapeMode = Literal["record", "replay"]
@@ -71,7 +72,7 @@ class RedisTapeStore:
         }
 
 
-class TapeMissingError(LookupError):
+class TapeMissingError(WaybillError, LookupError):
     """Replay asked for something the run never recorded: the replay diverged here."""
 
 

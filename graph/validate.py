@@ -7,10 +7,11 @@ import typing
 from collections.abc import Callable
 
 from graph.chain import Chain, Edge
+from state.errors import WaybillError
 from state.nodes import END, act_node
 
 
-class ChainError(ValueError):
+class ChainError(WaybillError, ValueError):
     """A chain that cannot be built; ``problems`` names each thing wrong."""
 
     def __init__(self, chain: str, problems: list[str]) -> None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from state.clock import utcnow
 
 
 class Carried:
@@ -114,11 +116,6 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now, the only clock the schemas use."""
-    return datetime.now(UTC)
 
 
 class Fact(BaseModel):

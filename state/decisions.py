@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.contracts import utcnow
+from state.clock import utcnow
 from state.verdicts import GateVerdict
 
 Tier = Literal["auto", "notify", "approve"]

@@ -10,17 +10,16 @@ Every key has an explicit reducer because several nodes (stages, gates, reviews)
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
 from state.decisions import ActionRecord, Decision, DecisionRecord
+from state.status import TERMINAL_STATUSES, GraphStatus
 from state.verdicts import GateVerdict
 
-RunStatus = Literal["running", "succeeded", "failed", "rejected", "killed"]
-"""Status inside the graph; the registry adds ``queued`` and ``waiting``."""
-
-TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "rejected", "killed"})
+RunStatus = GraphStatus
+TERMINAL = TERMINAL_STATUSES
 
 
 def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.contracts import utcnow
+from state.clock import utcnow
 from state.mast import MastCode
 
 GateDecision = Literal["pass", "revise", "escalate", "block"]

@@ -10,7 +10,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from graph import Json, Source
-from state.contracts import Fact, utcnow
+from state.clock import utcnow
+from state.contracts import Fact
 
 STOCK_TTL_S = 900.0
 """How long a stock reading may be relied on before it must be read again."""

@@ -11,7 +11,8 @@ from collections.abc import MutableMapping
 from datetime import date
 
 from graph import Json, Source
-from state.contracts import Fact, utcnow
+from state.clock import utcnow
+from state.contracts import Fact
 
 POLICY_KEY = "refunds"
 POLICY_TTL_S = 3600.0

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 from graph import Json, Source
-from state.contracts import Fact, utcnow
+from state.clock import utcnow
+from state.contracts import Fact
 
 DOCS = Path(__file__).resolve().parent / "docs"
 INDEX = "index"

@@ -9,8 +9,8 @@ from typing import Any
 from console import args as argtypes
 from console.backend import open_backend
 from console.follow import event_lines, follow
-from state.control.models import RUN_STATUSES
 from state.control.runs import MAX_OFFSET, MAX_PAGE
+from state.status import RUN_STATUSES
 
 
 def add_parser(sub: Any) -> None:

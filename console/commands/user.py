@@ -13,7 +13,8 @@ from typing import Any
 
 from console.backend import open_backend
 from console.errors import CliError
-from state.control.users import ROLES, UserError, UserStore
+from state.control.users import UserError, UserStore
+from state.roles import ROLES
 
 
 def add_parser(sub: Any) -> None:

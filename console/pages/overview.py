@@ -9,7 +9,7 @@ from console.ui.guard import redis_guard
 from console.ui.page import PageContext, run_page
 from console.ui.stats import gate_stats
 from console.ui.views import runs_frame, switches_frame
-from state.control.models import RUN_STATUSES
+from state.status import RUN_STATUSES
 
 REFRESH_S = 3
 

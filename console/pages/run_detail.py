@@ -14,7 +14,7 @@ from graph.draw import dot
 from graph.events import updates_of
 from graph.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
-from state.control.models import TERMINAL_STATUSES
+from state.status import TERMINAL_STATUSES
 
 REFRESH_S = 2
 LEGEND = (

@@ -9,7 +9,7 @@ import streamlit as st
 
 from console.ui.page import PageContext, run_page
 from console.ui.views import runs_frame
-from state.control.models import RUN_STATUSES, RunStatus
+from state.status import RUN_STATUSES, RunStatus
 
 PAGE_SIZES = (25, 50, 100)
 

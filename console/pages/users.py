@@ -8,7 +8,7 @@ import streamlit as st
 from console.ui import actions
 from console.ui.page import PageContext, run_page
 from console.ui.views import notify
-from state.control.users import ROLES
+from state.roles import ROLES
 
 LAST = "users.last"
 

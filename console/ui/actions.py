@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.ui.handles import Handles
-from graph.principal import EditInvalid, Forbidden, Principal, Role, ServiceError
+from graph.principal import EditInvalid, Forbidden, Principal, ServiceError
 from graph.registry import UnknownWorkflowError
 from graph.runner import InputError
 from state.control.errors import (
@@ -24,8 +24,9 @@ from state.control.errors import (
     UnknownRun,
 )
 from state.control.models import KillScope
-from state.control.users import Role as UserRole
 from state.control.users import UserError
+from state.roles import Role
+from state.roles import Role as UserRole
 
 
 @dataclass(frozen=True)

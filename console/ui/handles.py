@@ -19,6 +19,7 @@ from graph.worker import make_service
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import UserStore
+from state.errors import WaybillError
 from state.settings import get_settings
 
 NO_REDIS_URL = (
@@ -27,7 +28,7 @@ NO_REDIS_URL = (
 )
 
 
-class NotConfiguredError(RuntimeError):
+class NotConfiguredError(WaybillError, RuntimeError):
     """The console was started without a Redis URL."""
 
 

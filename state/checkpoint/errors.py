@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from state.errors import WaybillError
 
-class CheckpointerError(Exception):
+
+class CheckpointerError(WaybillError):
     """Base class of every error the Redis checkpointer raises on purpose."""
 
 

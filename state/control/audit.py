@@ -25,9 +25,10 @@ from typing import Any
 
 import redis
 
+from state.clock import utcnow
 from state.control.connection import text
 from state.control.errors import AuditContention, ControlPlaneError
-from state.control.models import AuditEntry, AuditVerification, utcnow
+from state.control.models import AuditEntry, AuditVerification
 from state.keys import global_key
 
 AUDIT_KEY = global_key("audit")

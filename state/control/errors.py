@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from state.errors import WaybillError
 
-class ControlPlaneError(Exception):
+
+class ControlPlaneError(WaybillError):
     """Base class of every error raised by ``state.control``."""
 
 

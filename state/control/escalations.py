@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.errors import (
     EscalationConflict,
@@ -28,18 +29,11 @@ from state.control.errors import (
 )
 from state.control.escalation_scripts import CREATE_ESCALATION, DECIDE_ESCALATION
 from state.control.events import events_key
-from state.control.models import (
-    TERMINAL_STATUSES,
-    Decision,
-    Escalation,
-    EscalationAction,
-    from_epoch,
-    to_epoch,
-    utcnow,
-)
+from state.control.models import Decision, Escalation, EscalationAction, from_epoch, to_epoch
 from state.control.outbox import Intent, outbox_key
 from state.control.runs import run_hash_key
 from state.keys import global_key, run_key
+from state.status import TERMINAL_STATUSES
 
 _TERMINAL = " ".join(sorted(TERMINAL_STATUSES))
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import redis
 
+from state.clock import utcnow
 from state.control.connection import text
-from state.control.models import RunEvent, from_epoch, to_epoch, utcnow
+from state.control.models import RunEvent, from_epoch, to_epoch
 from state.keys import run_key
 
 ADD_EVENT_LUA = """

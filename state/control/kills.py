@@ -16,16 +16,10 @@ from types import TracebackType
 
 import redis
 
+from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.errors import InvalidArgument
-from state.control.models import (
-    KillNudge,
-    KillScope,
-    KillSwitch,
-    from_epoch,
-    to_epoch,
-    utcnow,
-)
+from state.control.models import KillNudge, KillScope, KillSwitch, from_epoch, to_epoch
 from state.keys import global_key
 
 CHANNEL = global_key("kill", "nudges")

@@ -11,37 +11,13 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "rejected", "killed"]
-"""Lifecycle of a run: ``queued -> running -> waiting -> running -> <terminal>``."""
+from state.decisions import DecisionAction
+from state.status import RunStatus
 
-RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
-TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"succeeded", "failed", "rejected", "killed"})
-
-TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    "queued": frozenset({"queued", "running", "failed", "rejected", "killed"}),
-    "running": frozenset(
-        {"running", "waiting", "queued", "succeeded", "failed", "rejected", "killed"}
-    ),
-    "waiting": frozenset({"waiting", "running", "queued", "failed", "rejected", "killed"}),
-    "succeeded": frozenset(),
-    "failed": frozenset(),
-    "rejected": frozenset(),
-    "killed": frozenset(),
-}
-"""Allowed ``from -> to`` status changes. Terminal statuses allow nothing: they are final.
-
-``running -> queued`` and ``waiting -> queued`` exist for a run handed back to the queue (a
-retry after a worker died, a resume enqueued after a decision).
-"""
-
-EscalationAction = Literal["approve", "edit", "reject", "retry"]
+EscalationAction = DecisionAction
+"""What a decision on an escalation does (the graph's ``DecisionAction``)."""
 KillScope = Literal["global", "workflow", "agent", "run"]
 KILL_SCOPES: tuple[KillScope, ...] = get_args(KillScope)
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def to_epoch(ts: datetime) -> float:

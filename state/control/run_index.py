@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from redis.client import Pipeline
 
-from state.control.models import RUN_STATUSES
 from state.keys import global_key
+from state.status import RUN_STATUSES
 
 WORKFLOWS_KEY = global_key("idx", "workflows")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from state.control.models import NewRun, RunRecord, from_epoch, to_epoch, utcnow
+from state.clock import utcnow
+from state.control.models import NewRun, RunRecord, from_epoch, to_epoch
 
 
 def new_mapping(spec: NewRun) -> dict[str, str]:

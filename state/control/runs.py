@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from state.clock import utcnow
 from state.control import run_index
 from state.control.connection import text, texts
 from state.control.errors import (
@@ -33,21 +34,12 @@ from state.control.errors import (
 )
 from state.control.events import events_key
 from state.control.inputs import inputs_key
-from state.control.models import (
-    RUN_STATUSES,
-    TERMINAL_STATUSES,
-    TRANSITIONS,
-    NewRun,
-    RunPage,
-    RunRecord,
-    RunStatus,
-    to_epoch,
-    utcnow,
-)
+from state.control.models import NewRun, RunPage, RunRecord, to_epoch
 from state.control.outbox import Intent, outbox_key
 from state.control.run_records import new_mapping, record_of
 from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
 from state.keys import fence_key, run_key, valid_run_id
+from state.status import RUN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, RunStatus
 
 _FIELDS = ("stage", "worker", "reason")
 MAX_PAGE = 10_000

@@ -25,17 +25,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
 
 import redis
 
+from state.clock import utcnow
 from state.control.connection import text, texts
-from state.control.models import from_epoch, to_epoch, utcnow
+from state.control.models import from_epoch, to_epoch
 from state.control.throttle import LoginThrottle
+from state.errors import WaybillError
 from state.keys import global_key
+from state.roles import ROLES, Role
 
-Role = Literal["viewer", "approver", "admin"]
-ROLES: tuple[Role, ...] = get_args(Role)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 MIN_PASSWORD = 8
 
@@ -48,7 +48,7 @@ def user_key(name: str) -> str:
     return global_key("user", name)
 
 
-class UserError(ValueError):
+class UserError(WaybillError, ValueError):
     """A refused user-store operation; the message is one line for the person at the keyboard."""
 
 

@@ -16,8 +16,9 @@ from state.control.errors import (
     RunFinished,
     UnknownRun,
 )
-from state.control.models import RUN_STATUSES, NewRun, RunStatus
+from state.control.models import NewRun
 from state.control.plane import ControlPlane
+from state.status import RUN_STATUSES, RunStatus
 from tests.redis_servers import ServerUnderTest
 
 pytestmark = pytest.mark.integration

@@ -10,15 +10,10 @@ from state.control.audit import GENESIS, canonical, entry_hash
 from state.control.connection import mask_url, text
 from state.control.errors import EscalationConflict, LeaseLost, RunFinished, UnknownRun
 from state.control.kills import switch_key
-from state.control.models import (
-    RUN_STATUSES,
-    TERMINAL_STATUSES,
-    TRANSITIONS,
-    from_epoch,
-    to_epoch,
-)
+from state.control.models import from_epoch, to_epoch
 from state.control.run_index import index_key
 from state.control.runs import run_hash_key
+from state.status import RUN_STATUSES, TERMINAL_STATUSES, TRANSITIONS
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from graph.runner import InputError, run_chain
 from graph.tape import MemoryTapeStore, Tape
 from graph.validate import ChainError, validate_chain
 from state.budgets import Budgets
-from state.contracts import Carried, Contract, Fact, utcnow
+from state.clock import utcnow
+from state.contracts import Carried, Contract, Fact
 from state.decisions import Decision, DecisionRecord, EscalationRequest
 from state.nodes import END, gate_node
 from state.run_state import verdicts_of

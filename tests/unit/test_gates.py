@@ -12,7 +12,8 @@ from graph.context import RunContext
 from graph.gate import decide
 from graph.runner import run_chain
 from state.budgets import Budgets
-from state.contracts import Contract, utcnow
+from state.clock import utcnow
+from state.contracts import Contract
 from state.nodes import gate_node
 from state.run_state import verdicts_of
 from state.verdicts import CheckResult

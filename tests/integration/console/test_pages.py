@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from state.clock import utcnow
 from state.control.audit import AUDIT_KEY
-from state.control.models import NewRun, utcnow
+from state.control.models import NewRun
 from tests.integration.console.conftest import Console, button, example, texts
 
 
