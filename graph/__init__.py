@@ -25,12 +25,13 @@ from graph.chain import (
     fault,
     invariant,
 )
-from graph.context import Source, source_of
+from graph.context import source_of
 from graph.examples import examples_of
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
 from state.decisions import DecisionRecord
 from state.nodes import END, act_node, gate_node
+from state.sources import Source
 
 __all__ = [
     "END",

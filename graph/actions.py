@@ -15,9 +15,11 @@ from typing import Any
 from langgraph.types import interrupt
 
 from graph.chain import Action, EnvelopeRule, Stage
-from graph.context import LedgerEntry, RunContext, Source
+from graph.context import RunContext
 from state.contracts import Contract, Fact
 from state.decisions import Decision, EscalationRequest, Tier
+from state.sources import Source
+from state.stores.ledger import LedgerEntry
 
 _RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
 

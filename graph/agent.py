@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from graph.budget import BudgetLeft
-from graph.context import Source
 from state.contracts import Contract
 from state.decisions import DecisionRecord
+from state.sources import Source
 
 InT = TypeVar("InT", bound=Contract, contravariant=True)
 OutT = TypeVar("OutT", bound=Contract)

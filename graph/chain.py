@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from graph.agent import AgentContext, AgentResult
-from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import Tier
 from state.mast import MastCode
 from state.nodes import END, NodeRef, edge_id, gate_node, review_node
+from state.sources import Source
 from state.verdicts import OnFail
 
 InT = TypeVar("InT", bound=Contract)

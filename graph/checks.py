@@ -18,12 +18,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from graph import budget
 from graph.chain import Chain, Edge, InvariantContext
-from graph.context import RunContext, Source
+from graph.context import RunContext
 from graph.hashing import fact_versions
 from graph.lineage import input_of, reader_of
 from state.contracts import Contract, same_value
 from state.mast import MastCode
 from state.run_state import Handoff, RunState
+from state.sources import Source
 from state.verdicts import CheckName, CheckResult, OnFail
 
 

@@ -22,14 +22,12 @@ from graph.context import RunContext
 from graph.endings import record_failed
 from graph.events import node_event, saved_updates, stream_committed
 from graph.hardstop import HardStop
-from graph.ledger import RedisLedger
 from graph.registry import Registry
 from graph.runner import (
     compile_chain,
     initial_state,
     run_config,
 )
-from graph.runstore import RedisRunStore, bind_sources
 from graph.stops import (
     ScheduleVeto,
     count_attempt,
@@ -37,13 +35,16 @@ from graph.stops import (
     settle,
     wait_for_human,
 )
-from graph.tape import RedisTapeStore, Tape
+from graph.tape import Tape
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
 from state.control.plane import ControlPlane
 from state.settings import Settings
 from state.status import TERMINAL_STATUSES
+from state.stores.ledger import RedisLedger
+from state.stores.runstore import RedisRunStore, bind_sources
+from state.stores.tape import RedisTapeStore
 
 log = logging.getLogger(__name__)
 

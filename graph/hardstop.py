@@ -12,16 +12,46 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import redis
 from rq.command import send_stop_job_command
 
-from graph.ledger import RedisLedger
+from state.control.plane import ControlPlane
+from state.stores.ledger import RedisLedger
 
 if TYPE_CHECKING:
-    from graph.executor import RunExecutor
     from state.control.kills import KillWatcher
+
+
+class Timing(Protocol):
+    """How long a lease lives, and how long a kill waits for a node to stop on its own."""
+
+    @property
+    def lease_ttl_s(self) -> float: ...
+
+    @property
+    def kill_grace_s(self) -> float: ...
+
+
+class Watched(Protocol):
+    """What the watcher needs of the process running a run (the executor)."""
+
+    cp: ControlPlane
+    raw: redis.Redis
+    job_id: str | None
+
+    @property
+    def config(self) -> Timing: ...
+
+    def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
+        """Why a kill switch stops the run now, or None."""
+        ...
+
+    def finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
+        """Record the run killed."""
+        ...
+
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +59,7 @@ log = logging.getLogger(__name__)
 class HardStop:
     """Watches the kill switches for one run while it executes."""
 
-    def __init__(self, executor: RunExecutor, run_id: str, workflow: str, token: int) -> None:
+    def __init__(self, executor: Watched, run_id: str, workflow: str, token: int) -> None:
         self._ex = executor
         self._run_id = run_id
         self._workflow = workflow

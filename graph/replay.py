@@ -14,15 +14,17 @@ from typing import Any
 
 import redis
 
-from graph.context import MemoryLedger, RunContext
+from graph.context import RunContext
 from graph.history import reading
 from graph.registry import Registry
 from graph.runner import RunOutcome, compile_chain, run_chain, run_config
-from graph.tape import MemoryTapeStore, RedisTapeStore, Tape, TapeMissingError
+from graph.tape import Tape, TapeMissingError
 from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
+from state.stores.ledger import MemoryLedger
+from state.stores.tape import MemoryTapeStore, RedisTapeStore
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from graph.chain import Chain, Effect, FailureMode, Fault
-from graph.context import RunContext, Source
+from graph.context import RunContext
 from graph.lineage import ancestry
 from graph.registry import Registry
 from graph.runner import Decider, run_chain
@@ -34,6 +34,7 @@ from state.contracts import same_value
 from state.decisions import Decision, EscalationRequest
 from state.mast import MastCode
 from state.run_state import RunState, actions_of, verdicts_of
+from state.sources import Source
 from state.verdicts import GateDecision
 
 SUITE_USER = "scenario-suite"

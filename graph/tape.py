@@ -15,61 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-import redis
-
-from graph.context import Source
 from state.contracts import Fact
 from state.errors import WaybillError
-from state.keys import run_key
+from state.sources import Source
+from state.stores.tape import TapeStore
 
 TapeMode = Literal["record", "replay"]
-
-
-class TapeStore(Protocol):
-    """Where a tape's entries live (JSON text by key)."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def put(self, key: str, value: str) -> None: ...
-
-
-@dataclass
-class MemoryTapeStore:
-    """A tape in a dict (local runs, replays)."""
-
-    entries: dict[str, str] = field(default_factory=dict)
-
-    def get(self, key: str) -> str | None:
-        return self.entries.get(key)
-
-    def put(self, key: str, value: str) -> None:
-        self.entries[key] = value
-
-
-class RedisTapeStore:
-    """A run's tape in its hash ``wb:{<run>}:tape``."""
-
-    def __init__(self, client: redis.Redis, run_id: str) -> None:
-        self._r = client
-        self.key = run_key(run_id, "tape")
-
-    def get(self, key: str) -> str | None:
-        raw = self._r.hget(self.key, key)
-        return raw.decode() if isinstance(raw, bytes) else raw
-
-    def put(self, key: str, value: str) -> None:
-        self._r.hset(self.key, key, value)
-
-    def entries(self) -> dict[str, str]:
-        raw: dict[Any, Any] = self._r.hgetall(self.key)
-        return {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in raw.items()
-        }
 
 
 class TapeMissingError(WaybillError, LookupError):

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from graph.agent import AgentContext
 from graph.chain import Chain
-from graph.context import Source
+from state.sources import Source
 
 Answer = dict[str, Any] | str | Exception
 """A dict: a tool call with these arguments; a str: a plain-text reply (no tool call); an

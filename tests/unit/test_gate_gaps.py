@@ -18,7 +18,7 @@ from graph.chain import Chain, Edge, Fault, FaultContext, Invariant, InvariantCo
 from graph.context import RunContext
 from graph.replay import compare
 from graph.runner import InputError, run_chain
-from graph.tape import MemoryTapeStore, Tape
+from graph.tape import Tape
 from graph.validate import ChainError, validate_chain
 from state.budgets import Budgets
 from state.clock import utcnow
@@ -26,6 +26,7 @@ from state.contracts import Carried, Contract, Fact
 from state.decisions import Decision, DecisionRecord, EscalationRequest
 from state.nodes import END, gate_node
 from state.run_state import verdicts_of
+from state.stores.tape import MemoryTapeStore
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.unit.conftest import Recorder, example
 

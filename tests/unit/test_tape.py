@@ -12,9 +12,10 @@ from graph.chain import Chain
 from graph.context import RunContext
 from graph.replay import compare
 from graph.runner import run_chain
-from graph.tape import MemoryTapeStore, Tape, TapeMissingError
+from graph.tape import Tape, TapeMissingError
 from state.budgets import Budgets
 from state.decisions import Decision, EscalationRequest
+from state.stores.tape import MemoryTapeStore
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.unit.conftest import Recorder, example
 

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Action, Chain, Edge, Effect, Stage
-from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
 from state.decisions import DecisionRecord, Tier
 from state.nodes import END
+from state.sources import Source
 
 APPROVE_FROM = 700
 

@@ -19,12 +19,12 @@ import redis
 
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Action, Chain, Edge, EnvelopeRule, Stage
-from graph.context import Source
 from state.budgets import Budgets
 from state.contracts import Contract, Fact
 from state.decisions import DecisionRecord
 from state.nodes import END
 from state.settings import get_settings
+from state.sources import Source
 
 
 class Job(Contract):

@@ -9,12 +9,68 @@ action declared ``retry_safe`` (its system dedups on the key), else asks a human
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import redis
 
-from graph.context import LedgerEntry
 from state.keys import run_key
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one action: the intent, and the result once it came back."""
+
+    args: dict[str, Any]
+    result: dict[str, Any] | None
+    """None: the call was started and never reported back (the outcome is unknown)."""
+    error: str = ""
+    """The call raised this (its outcome is unknown too: it may have done something)."""
+
+
+class ActionLedger(Protocol):
+    """Remembers side effects by idempotency key: an intent before the call, the result after.
+
+    A re-run node finds the result and does not call again; it finds an intent without a
+    result when the process died mid-call, and must not guess what happened.
+    """
+
+    def entry(self, key: str) -> LedgerEntry | None:
+        """What is recorded under ``key``, or None when the action was never started."""
+        ...
+
+    def begin(self, key: str, args: dict[str, Any]) -> None:
+        """Record the intent to call ``key`` with ``args`` (before the call)."""
+        ...
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        """Record the result of ``key`` (after the call)."""
+        ...
+
+    def fail(self, key: str, error: str) -> None:
+        """Record that the call of ``key`` raised ``error`` (no result)."""
+        ...
+
+
+class MemoryLedger:
+    """An in-process ledger, for local runs, replays and tests."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, LedgerEntry] = {}
+
+    def entry(self, key: str) -> LedgerEntry | None:
+        return self._entries.get(key)
+
+    def begin(self, key: str, args: dict[str, Any]) -> None:
+        self._entries[key] = LedgerEntry(args, None)
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        args = self._entries[key].args if key in self._entries else {}
+        self._entries[key] = LedgerEntry(args, result)
+
+    def fail(self, key: str, error: str) -> None:
+        args = self._entries[key].args if key in self._entries else {}
+        self._entries[key] = LedgerEntry(args, None, error)
 
 
 class RedisLedger:
