@@ -41,12 +41,12 @@ from agents.procurement.chain import build_chain
 from agents.procurement.contracts import PurchaseRequest
 from graph.agent import AgentContext
 from graph.chain import Action, Chain
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.principal import Principal
-from graph.registry import Registry
-from graph.runner import run_chain
-from graph.service import RunService
-from graph.worker import enqueue_run
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.principal import Principal
+from graph.runtime.registry import Registry
+from graph.runtime.runner import run_chain
+from graph.runtime.service import RunService
+from graph.runtime.worker import enqueue_run
 from state.contracts import Contract
 from state.control.plane import ControlPlane
 

@@ -16,10 +16,10 @@ import redis
 from rq import Queue, Worker
 
 from console.errors import CliError
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.registry import default_registry
-from graph.service import RunService
-from graph.worker import enqueue_run
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.registry import default_registry
+from graph.runtime.service import RunService
+from graph.runtime.worker import enqueue_run
 from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane

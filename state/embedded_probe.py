@@ -1,7 +1,7 @@
 """What runs where: is a process alive, which server answers at a URL, stopping an orphan.
 
 Used by the embedded launcher (``state.embedded``) and by workers checking a crashed
-namesake's registration (``graph.worker``).
+namesake's registration (``graph.runtime.worker``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from graph.runner import InputError
+from graph.runtime.runner import InputError
 from state.settings import get_settings
 
 PROVIDERS: dict[str, tuple[str, str, str]] = {

@@ -19,7 +19,7 @@ from console.backend import open_backend
 from console.commands.run_redis import pending_escalation
 from console.errors import CliError
 from console.jsonfile import load_json
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from state.control.models import Escalation, RunRecord
 
 

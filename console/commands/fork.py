@@ -9,9 +9,9 @@ from console import args as argtypes
 from console.backend import open_backend
 from console.errors import CliError
 from console.jsonfile import NotJsonError, parse_json
-from graph.history import checkpoints
-from graph.principal import Principal
-from graph.registry import default_registry
+from graph.runtime.history import checkpoints
+from graph.runtime.principal import Principal
+from graph.runtime.registry import default_registry
 
 
 def add_parser(sub: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from console import args as argtypes
 from console.backend import open_backend
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from state.control.models import KillScope
 
 

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from console.backend import open_backend
-from graph.registry import default_registry
-from graph.replay import replay_run
+from graph.runtime.registry import default_registry
+from graph.runtime.replay import replay_run
 
 
 def add_parser(sub: Any) -> None:

@@ -12,8 +12,8 @@ from console import args as argtypes
 from console.errors import CliError
 from console.jsonfile import load_json, parse_json
 from console.timeline import describe_escalation, describe_update
-from graph.registry import default_registry
-from graph.runner import RunOutcome, run_chain
+from graph.runtime.registry import default_registry
+from graph.runtime.runner import RunOutcome, run_chain
 from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
 
 EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6}

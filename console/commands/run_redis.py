@@ -15,8 +15,8 @@ from console.commands.run import EXIT_CODES, make_decider
 from console.follow import follow
 from console.jsonfile import load_json
 from console.timeline import describe_escalation
-from graph.principal import SYSTEM, Principal
-from graph.service import RunService
+from graph.runtime.principal import SYSTEM, Principal
+from graph.runtime.service import RunService
 from state.control.errors import ControlPlaneError
 from state.control.models import Escalation
 from state.decisions import EscalationRequest

@@ -12,8 +12,8 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from graph.registry import default_registry
-from graph.scenarios import ScenarioResult, Summary, run_suite, summarise
+from graph.runtime.registry import default_registry
+from graph.runtime.scenarios import ScenarioResult, Summary, run_suite, summarise
 
 EXIT_MISSED = 3
 """A fault was missed or a clean run raised a false alarm (same code as a failed run)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from console import args as argtypes
 from console.backend import open_backend
-from graph.worker import run_worker
+from graph.runtime.worker import run_worker
 
 
 def add_parser(sub: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graph.registry import default_registry
+from graph.runtime.registry import default_registry
 
 
 def add_parser(sub: Any) -> None:

@@ -18,7 +18,7 @@ from console.ui.forms import contract_form, read_form, show_field_errors
 from console.ui.guard import DOWN_ERRORS
 from console.ui.page import PageContext, decision_context, run_page
 from console.ui.views import md_escape, show_escalation
-from graph.registry import UnknownWorkflowError
+from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import Escalation
 

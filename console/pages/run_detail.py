@@ -11,8 +11,8 @@ from console.ui.page import PageContext, run_page
 from console.ui.progress import node_status
 from console.ui.views import notify, show_event
 from graph.draw import dot
-from graph.events import updates_of
-from graph.registry import UnknownWorkflowError
+from graph.runtime.events import updates_of
+from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.status import TERMINAL_STATUSES
 

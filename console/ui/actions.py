@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.ui.handles import Handles
-from graph.principal import EditInvalid, Forbidden, Principal, ServiceError
-from graph.registry import UnknownWorkflowError
-from graph.runner import InputError
+from graph.runtime.principal import EditInvalid, Forbidden, Principal, ServiceError
+from graph.runtime.registry import UnknownWorkflowError
+from graph.runtime.runner import InputError
 from state.control.errors import (
     EscalationConflict,
     InvalidTransition,

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from console.ui.handles import Handles
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from state.control.users import LoginResult, User
 
 SESSION_USER = "_wb_user"

@@ -13,9 +13,9 @@ import redis
 import streamlit as st
 from rq import Queue
 
-from graph.registry import Registry, default_registry
-from graph.service import RunService
-from graph.worker import make_service
+from graph.runtime.registry import Registry, default_registry
+from graph.runtime.service import RunService
+from graph.runtime.worker import make_service
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import UserStore

@@ -11,8 +11,8 @@ import streamlit as st
 from console.ui import actions
 from console.ui.page import PageContext
 from console.ui.views import notify
-from graph import history
-from graph.registry import UnknownWorkflowError
+from graph.runtime import history
+from graph.runtime.registry import UnknownWorkflowError
 
 
 def _label(info: history.CheckpointInfo) -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from console.ui import auth
 from console.ui.guard import DOWN_ERRORS, redis_guard
 from console.ui.handles import Handles, get_handles
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from state.control.users import User
 
 

@@ -33,5 +33,5 @@ class DamagedCheckpointError(CheckpointerError):
     """Stored checkpoint data cannot be decoded: edited, truncated, or of the wrong shape.
 
     Nothing is loaded from it; the message names what is wrong (and, from the readers in
-    ``graph.history`` and ``graph.replay``, the run).
+    ``graph.runtime.history`` and ``graph.runtime.replay``, the run).
     """

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from graph.draw import STATUS_COLOURS
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from tests.e2e.conftest import Stack
 from tests.e2e.helpers import SMALL_ORDER, esc_css, escalated_order, service, wait_status
 from tests.e2e.hostile_workflow import EVIL_HOST

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rq import Queue
 
-from graph import worker as worker_module
-from graph.worker import recover_orphans
+from graph.runtime import worker as worker_module
+from graph.runtime.worker import recover_orphans
 from state.control.plane import ControlPlane
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_status
 from tests.redis_servers import ServerUnderTest

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from rq import Queue
 
-from graph.principal import ServiceError
-from graph.runner import InputError
-from graph.service import RunService
+from graph.runtime.principal import ServiceError
+from graph.runtime.runner import InputError
+from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_for, wait_status
 from tests.redis_servers import ServerUnderTest

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from graph.principal import ScopeKilled
-from graph.service import RunService
+from graph.runtime.principal import ScopeKilled
+from graph.runtime.service import RunService
 from state.control.errors import RunFinished
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane

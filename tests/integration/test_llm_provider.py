@@ -21,7 +21,7 @@ from agents.llm import Price, init_model, llm_judge, use_brain
 from agents.procurement.chain import build_chain
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import RunOutcome, run_chain
+from graph.runtime.runner import RunOutcome, run_chain
 from state.run_state import decisions_of, verdicts_of
 from tests.fakes import rules_mirror
 from tests.openai_server import (

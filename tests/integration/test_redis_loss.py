@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from graph import executor as executor_module
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.runner import compile_chain, run_config
+from graph.runtime import executor as executor_module
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane

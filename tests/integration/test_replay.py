@@ -9,11 +9,11 @@ import redis
 
 from agents.llm import use_brain
 from agents.procurement.chain import build_chain
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.principal import Principal
-from graph.registry import Registry
-from graph.replay import replay_run
-from graph.service import RunService
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.principal import Principal
+from graph.runtime.registry import Registry
+from graph.runtime.replay import replay_run
+from graph.runtime.service import RunService
 from state.budgets import Budgets
 from state.control.plane import ControlPlane
 from tests.fakes import FakeChatModel, rules_mirror

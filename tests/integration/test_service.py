@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.principal import EditInvalid, Forbidden, ScopeKilled, ServiceError
-from graph.service import RunService
+from graph.runtime.principal import EditInvalid, Forbidden, ScopeKilled, ServiceError
+from graph.runtime.service import RunService
 from state.control.errors import EscalationConflict, UnknownEscalation, UnknownRun
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ADMIN, APPROVER, VIEWER, service

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from graph.runner import compile_chain, run_config
+from graph.runtime.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
 from state.control.plane import ControlPlane
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_for

@@ -15,7 +15,7 @@ from agents.procurement.chain import OrderSpec, PurchaseRequest
 from graph.agent import AgentContext
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.run_state import actions_of, decisions_of, verdicts_of
 from tests.fakes import FakeChatModel, prompt_document, rules_mirror
 from tests.unit.conftest import Recorder, example

@@ -17,9 +17,9 @@ from agents.refund.chain import build_chain as build_refund
 from agents.refund.domain import Payments
 from graph.chain import Chain, Fault, FaultContext
 from graph.context import RunContext
-from graph.fork import ForkError, fork_thread
-from graph.runner import compile_chain, outcome_of, run_chain, run_config, stream_updates
-from graph.scenarios import Scenario, run_scenario
+from graph.runtime.fork import ForkError, fork_thread
+from graph.runtime.runner import compile_chain, outcome_of, run_chain, run_config, stream_updates
+from graph.runtime.scenarios import Scenario, run_scenario
 from state.decisions import Decision, EscalationRequest
 from state.nodes import act_node, gate_node
 from state.run_state import actions_of, verdicts_of

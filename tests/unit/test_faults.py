@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.chain import Chain
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.run_state import verdicts_of
 from tests.unit.conftest import Recorder, example
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from graph.chain import Chain, Invariant, InvariantContext
-from graph.registry import Registry
-from graph.runner import InputError, run_chain
+from graph.runtime.registry import Registry
+from graph.runtime.runner import InputError, run_chain
 from state.contracts import Contract
 from state.decisions import Decision, EscalationRequest
 from tests.strategies import edits, example_of, inputs

@@ -16,8 +16,8 @@ from agents.refund.chain import build_chain as build_refund
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, Edge, Fault, FaultContext, Invariant, InvariantContext, Stage
 from graph.context import RunContext
-from graph.replay import compare
-from graph.runner import InputError, run_chain
+from graph.runtime.replay import compare
+from graph.runtime.runner import InputError, run_chain
 from graph.tape import Tape
 from graph.validate import ChainError, validate_chain
 from state.budgets import Budgets

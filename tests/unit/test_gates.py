@@ -10,7 +10,7 @@ from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, Edge, Fault, Invariant, InvariantContext
 from graph.context import RunContext
 from graph.gate import decide
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.budgets import Budgets
 from state.clock import utcnow
 from state.contracts import Contract

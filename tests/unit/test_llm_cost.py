@@ -18,7 +18,7 @@ from agents.refund.chain import build_chain as build_refund
 from graph.agent import AgentContext
 from graph.budget import BudgetExhausted, BudgetLeft
 from graph.chain import Chain
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.budgets import Budgets
 from state.decisions import DecisionRecord
 from state.run_state import decisions_of, verdicts_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.procurement.domain import Inventory, SupplierPortal
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.decisions import Decision, EscalationRequest
 from state.run_state import actions_of, verdicts_of
 from tests.unit.conftest import Recorder, example

@@ -11,7 +11,7 @@ from agents.refund.chain import build_chain
 from agents.refund.domain import Payments, PolicyBook
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import RunOutcome, run_chain
+from graph.runtime.runner import RunOutcome, run_chain
 from state.run_state import actions_of, verdicts_of
 from tests.unit.conftest import Recorder
 

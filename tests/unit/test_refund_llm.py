@@ -12,7 +12,7 @@ from agents.refund.chain import build_chain
 from agents.refund.domain import Payments
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.run_state import decisions_of, verdicts_of
 from tests.fakes import FakeChatModel, prompt_document, rules_mirror
 from tests.unit.conftest import Recorder

@@ -10,7 +10,7 @@ import pytest
 from agents.research.chain import build_chain
 from agents.research.domain import DOCS, Library, unsupported
 from graph.chain import Chain
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.run_state import verdicts_of
 from tests.unit.conftest import Recorder
 

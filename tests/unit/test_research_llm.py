@@ -11,7 +11,7 @@ from agents.llm import use_brain
 from agents.research.chain import build_chain
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runner import run_chain
+from graph.runtime.runner import run_chain
 from state.run_state import decisions_of, verdicts_of
 from tests.fakes import FakeChatModel, prompt_document, rules_mirror
 

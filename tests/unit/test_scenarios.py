@@ -11,8 +11,15 @@ import pytest
 from agents.refund.chain import build_chain as build_refund
 from console.commands import scenarios as command
 from graph.chain import Chain, Fault, FaultContext, Invariant, InvariantContext
-from graph.registry import Registry, UnknownWorkflowError
-from graph.scenarios import Scenario, ScenarioResult, plan, run_scenario, run_suite, summarise
+from graph.runtime.registry import Registry, UnknownWorkflowError
+from graph.runtime.scenarios import (
+    Scenario,
+    ScenarioResult,
+    plan,
+    run_scenario,
+    run_suite,
+    summarise,
+)
 from state.contracts import Contract
 from state.nodes import gate_node
 

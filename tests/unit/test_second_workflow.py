@@ -24,8 +24,8 @@ from graph import (
     Stage,
     invariant,
 )
-from graph.registry import Registry, UnknownWorkflowError
-from graph.runner import run_chain
+from graph.runtime.registry import Registry, UnknownWorkflowError
+from graph.runtime.runner import run_chain
 from state.run_state import verdicts_of
 
 # --- "chain file": contracts and stages ----------------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 from agents.llm import use_brain
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.replay import compare
-from graph.runner import run_chain
+from graph.runtime.replay import compare
+from graph.runtime.runner import run_chain
 from graph.tape import Tape, TapeMissingError
 from state.budgets import Budgets
 from state.decisions import Decision, EscalationRequest

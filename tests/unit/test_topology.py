@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph.draw import dot, mermaid
-from graph.registry import Registry
+from graph.runtime.registry import Registry
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 README = Path(__file__).resolve().parents[2] / "README.md"

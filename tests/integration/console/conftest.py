@@ -20,10 +20,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.ui.auth import SESSION_USER
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.principal import Principal
-from graph.registry import default_registry
-from graph.service import RunService
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.principal import Principal
+from graph.runtime.registry import default_registry
+from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
 from tests.redis_servers import ServerUnderTest

@@ -6,7 +6,7 @@ import json
 
 from console.ui import actions
 from console.ui.handles import open_handles
-from graph.principal import Principal
+from graph.runtime.principal import Principal
 from state.control.escalations import escalation_key
 from tests.integration.console.conftest import Console, example, texts
 

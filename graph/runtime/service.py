@@ -15,11 +15,11 @@ import redis
 from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
-from graph.fork import ForkError, fork_thread
 from graph.hashing import unstorable
-from graph.principal import EditInvalid, Forbidden, Principal, ScopeKilled, ServiceError
-from graph.registry import Registry
-from graph.runner import compile_chain, validate_inject, validate_request
+from graph.runtime.fork import ForkError, fork_thread
+from graph.runtime.principal import EditInvalid, Forbidden, Principal, ScopeKilled, ServiceError
+from graph.runtime.registry import Registry
+from graph.runtime.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
@@ -250,8 +250,8 @@ class RunService:
 
         ``sets`` maps dotted paths of what the next stage reads (``request.text`` before the
         first stage, ``inbox.sourcing.payload.quantity``) to new values; an edited payload goes
-        through the gate of its edge before anything reads it (``graph.fork``). The source run
-        is untouched.
+        through the gate of its edge before anything reads it (``graph.runtime.fork``). The source
+        run is untouched.
 
         Raises:
             Forbidden, UnknownRun; ServiceError for an unknown checkpoint or path.

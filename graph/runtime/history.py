@@ -16,7 +16,7 @@ import redis
 from langchain_core.runnables import RunnableConfig
 
 from graph.chain import Chain
-from graph.runner import Compiled, compile_chain
+from graph.runtime.runner import Compiled, compile_chain
 from state.checkpoint import CheckpointerError, DamagedCheckpointError, RedisSaver
 
 

@@ -1,9 +1,10 @@
 """The fault-injection scenario suite: every workflow run clean and with each of its faults.
 
-Each run goes through :func:`graph.runner.run_chain` in this process (in-memory checkpoints, the
-chain's own fresh sources). A decider stands in for the humans: it approves what the autonomy
-policy escalates (an action's tier; "confirm done" for an action whose outcome is unknown), and
-rejects what a gate escalates, so a caught fault ends its run where it was caught.
+Each run goes through :func:`graph.runtime.runner.run_chain` in this process (in-memory
+checkpoints, the chain's own fresh sources). A decider stands in for the humans: it approves
+what the autonomy policy escalates (an action's tier; "confirm done" for an action whose
+outcome is unknown), and rejects what a gate escalates, so a caught fault ends its run where it
+was caught.
 
 A fault counts as caught only if it was caught *before harm*: the first node that did not pass
 is the fault's ``expect`` node with ``expect_mast``, and the world shows no harm — every side
@@ -28,8 +29,8 @@ from typing import Any, cast
 from graph.chain import Chain, Effect, FailureMode, Fault
 from graph.context import RunContext
 from graph.lineage import ancestry
-from graph.registry import Registry
-from graph.runner import Decider, run_chain
+from graph.runtime.registry import Registry
+from graph.runtime.runner import Decider, run_chain
 from state.contracts import same_value
 from state.decisions import Decision, EscalationRequest
 from state.mast import MastCode

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from graph.runner import Compiled, outcome_of, resume_command
+from graph.runtime.runner import Compiled, outcome_of, resume_command
 from state.control.errors import UnknownEscalation
 from state.control.plane import ControlPlane
 from state.decisions import Decision

@@ -1,7 +1,7 @@
 """Run a chain in this process: start, follow updates, answer escalations, resume.
 
-Workers (``graph.worker``) use the same pieces with the Redis checkpointer; this module is what
-``waybill run --local`` and the tests use.
+Workers (``graph.runtime.worker``) use the same pieces with the Redis checkpointer; this module
+is what ``waybill run --local`` and the tests use.
 """
 
 from __future__ import annotations

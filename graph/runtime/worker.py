@@ -20,11 +20,11 @@ import redis
 from rq import Queue, Retry, Worker
 from rq.job import Job, get_current_job
 
-from graph.executor import ExecutorConfig, RunExecutor
-from graph.principal import SYSTEM, ServiceError
-from graph.registry import default_registry
-from graph.runner import compile_chain
-from graph.service import RunService
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.principal import SYSTEM, ServiceError
+from graph.runtime.registry import default_registry
+from graph.runtime.runner import compile_chain
+from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
@@ -71,7 +71,7 @@ def job_prefix(run_id: str) -> str:
 def enqueue_run(queue: Queue, run_id: str) -> Job:
     """Queue the execution (or resumption) of ``run_id``."""
     return queue.enqueue(
-        "graph.worker.execute_run",
+        "graph.runtime.worker.execute_run",
         run_id,
         job_id=job_prefix(run_id) + uuid.uuid4().hex[:8],
         retry=RETRY,
@@ -94,7 +94,7 @@ def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | Non
     queue = Queue(settings.queue_name, connection=raw)
 
     def schedule_veto(run_id: str, escalation_id: str, at: datetime) -> None:
-        queue.enqueue_at(at, "graph.worker.veto_window_elapsed", run_id, escalation_id)
+        queue.enqueue_at(at, "graph.runtime.worker.veto_window_elapsed", run_id, escalation_id)
 
     return RunExecutor(
         cp,

@@ -1,8 +1,8 @@
 """Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills.
 
-Called by the RQ job (``graph.worker.execute_run``) and, when no worker is listening, inline by
-``waybill run``. Any process can pick up any run: the state is in Redis, and the lease's fencing
-token makes sure only one of them writes at a time.
+Called by the RQ job (``graph.runtime.worker.execute_run``) and, when no worker is listening,
+inline by ``waybill run``. Any process can pick up any run: the state is in Redis, and the
+lease's fencing token makes sure only one of them writes at a time.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import redis
 from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.endings import record_failed
-from graph.events import node_event, saved_updates, stream_committed
-from graph.hardstop import HardStop
-from graph.registry import Registry
-from graph.runner import (
+from graph.runtime.endings import record_failed
+from graph.runtime.events import node_event, saved_updates, stream_committed
+from graph.runtime.hardstop import HardStop
+from graph.runtime.registry import Registry
+from graph.runtime.runner import (
     compile_chain,
     initial_state,
     run_config,
 )
-from graph.stops import (
+from graph.runtime.stops import (
     ScheduleVeto,
     count_attempt,
     decision_command,

@@ -15,9 +15,9 @@ from typing import Any
 import redis
 
 from graph.context import RunContext
-from graph.history import reading
-from graph.registry import Registry
-from graph.runner import RunOutcome, compile_chain, run_chain, run_config
+from graph.runtime.history import reading
+from graph.runtime.registry import Registry
+from graph.runtime.runner import RunOutcome, compile_chain, run_chain, run_config
 from graph.tape import Tape, TapeMissingError
 from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs

@@ -25,7 +25,7 @@ from state.errors import WaybillError
 from state.run_state import Handoff, RunState
 
 if TYPE_CHECKING:
-    from graph.runner import Compiled
+    from graph.runtime.runner import Compiled
 
 
 class ForkError(WaybillError, ValueError):
