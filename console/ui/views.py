@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from console.timeline import describe_update
+from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
 
 MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
@@ -54,11 +55,19 @@ def switches_frame(switches: list[KillSwitch]) -> pd.DataFrame:
     )
 
 
+RUN_COLUMNS = {
+    "run": st.column_config.LinkColumn("run", display_text=r"run=([^&]+)"),
+}
+"""``column_config`` of a :func:`runs_frame`: the run column links to the run's page and shows
+its id (the link is built from the id, URL-encoded; agent text is never a link)."""
+
+
 def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFrame:
-    """The runs table (one row per run, strings only: nothing is rendered as a link)."""
+    """The runs table (one row per run; the ``run`` column holds the run's address, shown as
+    its id with :data:`RUN_COLUMNS`, everything else is plain text)."""
     rows = [
         {
-            "run": r.run_id,
+            "run": run_url(r.run_id),
             "workflow": r.workflow,
             "status": r.status,
             "waiting": "yes" if r.status == "waiting" else "",
