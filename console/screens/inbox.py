@@ -13,7 +13,8 @@ from console.ui.decide import decide_box, decision_buttons, show_last
 from console.ui.guard import redis_guard
 from console.ui.inbox_data import InboxItem, filter_items, pending_items
 from console.ui.page import PageContext, run_page
-from console.ui.views import age, md_escape, show_escalation
+from console.ui.views import age, html_link, md_escape, show_escalation
+from console.web.links import escalation_url
 from state.control.errors import UnknownEscalation
 
 REFRESH_S = 3
@@ -22,9 +23,8 @@ ALL = "all"
 
 def _links(esc_id: str, run_id: str, note: str) -> None:
     left, mid, right = st.columns([3, 3, 2])
-    left.page_link(
-        "screens/inbox.py", label=f"Escalation {md_escape(esc_id)}", query_params={"esc": esc_id}
-    )
+    with left:  # the same page with another address: a plain link (a page link does nothing)
+        html_link(escalation_url(esc_id), f"Escalation {esc_id}")
     mid.page_link(
         "screens/run_detail.py", label=f"run {md_escape(run_id)}", query_params={"run": run_id}
     )
@@ -102,7 +102,7 @@ def body(ctx: PageContext) -> None:
     focused = st.query_params.get("esc", "").strip()
     if focused:
         _focused(ctx, focused)
-        st.page_link("screens/inbox.py", label="All pending escalations")
+        html_link("/inbox", "All pending escalations")
         st.divider()
     workflow, user = _filters(ctx)
     live(ctx, workflow, user, focused)

@@ -72,21 +72,23 @@ def _on_pick() -> None:
         st.query_params.pop("node", None)
 
 
-def node_panel(topo: Topology, events: list[RunEvent], status: dict[str, str]) -> None:
-    """The node picker and what the picked node did in this run."""
-    options = ["", *topo.nodes]
+def node_picker(topo: Topology) -> str | None:
+    """The node selector (outside the live parts, so a refresh never closes it)."""
     current = selected_node(topo) or ""
     if st.session_state.get(NODE_KEY) != current:
         st.session_state[NODE_KEY] = current  # follow a click in the drawing (a new address)
     node = st.selectbox(
         "Node (or click it in the drawing)",
-        options,
+        ["", *topo.nodes],
         format_func=lambda n: n or "(pick a node)",
         key=NODE_KEY,
         on_change=_on_pick,
     )
-    if not node:
-        return
+    return str(node) if node else None
+
+
+def node_panel(node: str, events: list[RunEvent], status: dict[str, str]) -> None:
+    """What ``node`` did in this run: each step's handoffs, verdicts, decisions and state."""
     steps = [e for e in events if e.kind == "node" and e.data.get("node") == node]
     st.text(f"{node}: {status.get(node, 'pending')}, ran {len(steps)} time(s) in this run")
     if not steps:

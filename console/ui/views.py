@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,16 @@ MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
 def md_escape(value: object) -> str:
     """Text safe to embed in a markdown string (every markdown/HTML special escaped)."""
     return "".join(f"\\{ch}" if ch in MD_SPECIALS else ch for ch in str(value))
+
+
+def html_link(href: str, text: str) -> None:
+    """A plain link to one of our own addresses, opened in this tab (a full page load).
+
+    For links to the page being shown (``st.page_link`` does nothing there). ``href`` is built
+    by ``console.web.links`` from ids; both it and ``text`` are HTML-escaped.
+    """
+    style = "color:#1d4ed8;text-decoration:none;font-weight:600"
+    st.html(f'<a href="{escape(href)}" style="{style}">{escape(text)}</a>')
 
 
 def notify(outcome: Any) -> None:

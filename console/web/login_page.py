@@ -34,7 +34,7 @@ button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; border: 0; border-rad
 .hint {{ color: #64748b; font-size: .8rem; margin-top: 1.2rem; }}
 </style></head>
 <body><main>
-<h1>📦 Waybill console</h1>
+<h1>Waybill console</h1>
 {notice}
 <form method="post" action="/auth/session">
 <input type="hidden" name="next" value="{next}">

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote
 
 from console.ui import actions
 from console.ui.handles import open_handles
@@ -156,17 +157,28 @@ def _labels(at: object) -> list[str]:
     return [unescape(p.label) for p in at.main.get("page_link")]  # type: ignore[attr-defined]
 
 
+def _escalation_links(at: object) -> list[tuple[str, str]]:
+    """``(href, text)`` of the links to escalations, in page order (our own escaped HTML)."""
+    found = []
+    for html in at.main.get("html"):  # type: ignore[attr-defined]
+        match = re.search(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', str(html.proto.body))
+        if match and match.group(2).startswith("Escalation "):
+            found.append((match.group(1).replace("&amp;", "&"), match.group(2)))
+    return found
+
+
 def test_the_list_is_newest_first_with_the_total_and_links(console: Console) -> None:
     older = console.pending(console.run(example("large_order")))
     newer_run = console.run(example("large_order"))
     newer = console.pending(newer_run)
     at = console.page("inbox", user="bob")
     assert "2 pending escalation(s), newest first" in texts(at)
-    cards = [label for label in _labels(at) if label.startswith("Escalation ")]
-    assert cards == [f"Escalation {newer}", f"Escalation {older}"]
-    assert f"run {newer_run}" in _labels(at)
-    link = next(p for p in at.main.get("page_link") if unescape(p.label) == f"Escalation {newer}")
-    assert (link.proto.page, link.proto.query_string) == ("inbox", f"esc={newer}")
+    assert _escalation_links(at) == [
+        (f"/inbox?esc={quote(newer)}", f"Escalation {newer}"),
+        (f"/inbox?esc={quote(older)}", f"Escalation {older}"),
+    ]
+    run_link = next(p for p in at.main.get("page_link") if unescape(p.label) == f"run {newer_run}")
+    assert (run_link.proto.page, run_link.proto.query_string) == ("run_detail", f"run={newer_run}")
 
 
 def test_filters_by_workflow_and_by_who_started_the_run(console: Console) -> None:
@@ -178,7 +190,7 @@ def test_filters_by_workflow_and_by_who_started_the_run(console: Console) -> Non
     at = console.page("inbox", user="bob")
     at.toggle(key="inbox.mine").set_value(True).run()
     assert "1 pending escalation(s), newest first (2 in all)" in texts(at)
-    assert _labels(at)[0] == f"Escalation {bobs}"
+    assert _escalation_links(at)[0][1] == f"Escalation {bobs}"
     at.toggle(key="inbox.mine").set_value(False).run()
     at.selectbox(key="inbox.workflow").set_value("refund").run()
     assert "0 pending escalation(s), newest first (2 in all)" in texts(at)
