@@ -20,7 +20,7 @@ from tests.e2e.helpers import (
     service,
     wait_status,
 )
-from tests.e2e.pages import login, nav_link, pick, settle
+from tests.e2e.pages import go, login, nav_link, pick, settle
 
 pytestmark = pytest.mark.e2e
 GRAPH = '[data-testid="stGraphVizChart"] svg'
@@ -68,6 +68,7 @@ def test_a_new_escalation_appears_in_the_open_inbox_and_the_badge(
     assert decision is not None
     assert (decision.user, decision.comment) == ("cleo", "checked with finance")
     expect(page.locator(".st-key-nav-inbox")).to_contain_text(f"{before} pending", timeout=10_000)
+    settle(page)
     page.get_by_role("link", name="All pending escalations").click()
     expect(page).to_have_url(re.compile(r"/inbox$"))
     settle(page)
@@ -77,10 +78,11 @@ def test_a_new_escalation_appears_in_the_open_inbox_and_the_badge(
     expect(cards.first).to_have_class(re.compile(re.escape(esc_css(second)[1:])))
     expect(new_card.get_by_role("link", name=re.compile("^run "))).to_be_visible()
     page.screenshot(path=str(screenshots / "inbox.png"), full_page=True)
+    settle(page)
     new_card.get_by_role("link", name=re.compile("^Escalation ")).click()  # open it on its own
     expect(page).to_have_url(re.compile(re.escape(f"/inbox?esc={quote(second)}") + "$"))
     expect(page.locator(focus_css(second))).to_be_visible()
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Overview").click()
+    go(page, "Overview")
     nav_link(page, "Escalations").click()  # the sidebar entry: the whole list
     expect(page).to_have_url(re.compile(r"/inbox$"))
     expect(page.locator(esc_css(second))).to_be_visible()
@@ -138,7 +140,12 @@ def test_clicking_a_graph_node_shows_its_verdicts(page: Page, stack: Stack, scre
     expect(panel).to_be_visible(timeout=20_000)
     expect(page.get_by_text(f"{gate}: REVISE  MAST: FM-1.1", exact=False).first).to_be_visible()
     expect(page.get_by_text(f"{gate}: PASS", exact=False).first).to_be_visible()
-    page.screenshot(path=str(screenshots / "run_detail.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1800})  # the drawing and the node's panel
+    settle(page)
+    expect(page.locator(f"{GRAPH} g.node").first).to_be_visible()
+    page.wait_for_timeout(1000)  # the drawing is laid out by graphviz in the browser
+    page.screenshot(path=str(screenshots / "run_node.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
     pick(page, "Node (or click it in the drawing)", "intake")
     expect(page.get_by_text("intake: passed, ran 2 time(s) in this run")).to_be_visible()
     expect(page).to_have_url(re.compile(r"node=intake$"))
