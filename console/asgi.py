@@ -4,7 +4,7 @@
 pages are still ``console/app.py``'s. ``console.launch`` starts it this way. Around the app:
 ``OriginGuard`` (a websocket only from the console's own origin) and ``SessionGate`` (a page
 only with a live session, otherwise the login page); beside it, ``GET /login``,
-``POST /auth/session`` and ``POST /auth/logout`` (``console.web.routes``).
+``POST /auth/session`` and ``POST /auth/session/end`` (``console.web.routes``).
 """
 
 from __future__ import annotations

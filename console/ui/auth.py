@@ -54,11 +54,14 @@ def _oidc_user(h: Handles) -> User | None:
     return h.users.find_by_email(email) if email else None
 
 
-def current_user(h: Handles) -> User | None:
-    """The signed-in user with their current role, or ``None`` (no, expired or revoked session)."""
+def current_user(h: Handles, *, activity: bool = True) -> User | None:
+    """The signed-in user with their current role, or ``None`` (no, expired or revoked session).
+
+    ``activity=False`` (a background refresh) does not count as use of the session.
+    """
     if oidc_configured():
         return _oidc_user(h)
-    session = h.sessions.get(session_token())
+    session = h.sessions.get(session_token(), touch=activity)
     if session is None:
         return None
     return h.users.get(session.user)  # None when removed since signing in

@@ -40,7 +40,7 @@ def inbox_label(count: int | None) -> str:
 @st.fragment(run_every=BADGE_S)
 def _inbox_entry(page: StreamlitPage) -> None:
     try:
-        still_in = auth.current_user(get_handles()) is not None
+        still_in = auth.current_user(get_handles(), activity=False) is not None
     except DOWN_ERRORS:
         still_in = True  # the page's banner says Redis is down; keep the tab as it is
     if not still_in:

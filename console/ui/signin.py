@@ -21,7 +21,7 @@ BUTTON = (
     "color:#fff;text-decoration:none;font-weight:600"
 )
 LOGOUT_FORM = (
-    '<form method="post" action="/auth/logout" style="margin:0">'
+    '<form method="post" action="/auth/session/end" style="margin:0">'
     '<button type="submit" style="padding:.3rem .9rem;border:1px solid #d1d5db;'
     'border-radius:.5rem;background:#fff;cursor:pointer">Log out</button></form>'
 )
@@ -39,7 +39,7 @@ def show_login(next_url: str) -> None:
 
 
 def logout_control() -> None:
-    """The sidebar's "Log out": a form posting to ``/auth/logout`` (ends the session, drops
+    """The sidebar's "Log out": a form posting to ``/auth/session/end`` (ends the session, drops
     the cookie); with OIDC, Streamlit's ``st.logout``."""
     if auth.oidc_configured():
         st.button("Log out", key="logout", on_click=_oidc_logout)

@@ -1,4 +1,7 @@
-"""``GET /login``, ``POST /auth/session`` (log in) and ``POST /auth/logout``, beside Streamlit.
+"""``GET /login``, ``POST /auth/session`` (log in), ``POST /auth/session/end`` (log out).
+
+They live beside Streamlit, in the same ``st.App`` (Streamlit's own ``/auth/login`` and
+``/auth/logout`` serve its OIDC path).
 
 The session cookie is ``HttpOnly`` (no script, ours or injected, can read it),
 ``SameSite=Strict`` (no other site's page or link sends it) and scoped to the whole console, so
@@ -109,7 +112,7 @@ def login_routes(config: WebConfig) -> list[Route]:
     return [
         Route(LOGIN_PATH, show_login, methods=["GET"]),
         Route("/auth/session", create_session, methods=["POST"]),
-        Route("/auth/logout", end_session, methods=["POST"]),
+        Route("/auth/session/end", end_session, methods=["POST"]),
     ]
 
 

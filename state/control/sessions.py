@@ -6,9 +6,10 @@ nobody a usable session. ``wb:sessions:user:<name>`` lists the hashes of one use
 so they can all be revoked at once (a password change, a removed user).
 
 Two clocks end a session: ``idle_s`` without a page view (the key's TTL, pushed back by each
-``get``) and ``max_age_s`` after login (``expires_at``, never pushed back). ``get`` checks and
-extends in one script, so an expired session is never extended. ``revoke`` deletes the key: the
-next page view with that cookie finds nothing, whatever the browser still holds.
+``get`` unless it only peeks) and ``max_age_s`` after login (``expires_at``, never pushed back).
+``get`` checks and extends in one script, so an expired session is never extended. ``revoke``
+deletes the key: the next page view with that cookie finds nothing, whatever the browser still
+holds.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from state.control.models import from_epoch
 from state.keys import global_key
 
 _GET = """
--- KEYS: session. ARGV: now (ms), idle (ms).
+-- KEYS: session. ARGV: now (ms), idle (ms), touch (1: restart the idle clock).
 local f = redis.call('HMGET', KEYS[1], 'user', 'created_at', 'expires_at')
 if not f[1] then return false end
 local left = tonumber(f[3]) - tonumber(ARGV[1])
@@ -35,7 +36,9 @@ if left <= 0 then
   redis.call('DEL', KEYS[1])
   return false
 end
-redis.call('PEXPIRE', KEYS[1], math.min(left, tonumber(ARGV[2])))
+if ARGV[3] == '1' then
+  redis.call('PEXPIRE', KEYS[1], math.min(left, tonumber(ARGV[2])))
+end
 return f
 """
 
@@ -102,13 +105,20 @@ class SessionStore:
         pipe.execute()
         return token, _session(digest, user, now_ms, expires_ms)
 
-    def get(self, token: str | None) -> Session | None:
-        """The live session of ``token`` (its idle clock restarted), or ``None``."""
+    def get(self, token: str | None, *, touch: bool = True) -> Session | None:
+        """The live session of ``token``, or ``None``.
+
+        Args:
+            token: The browser's token.
+            touch: Restart the idle clock (a page view or an action). A background refresh
+                passes ``False``, so an open but unused tab does not keep a session alive.
+        """
         if not token:
             return None
         digest = token_digest(token)
         now_ms = int(time.time() * 1000)
-        reply = self._get(keys=[session_key(digest)], args=[now_ms, self.idle_s * 1000])
+        args = [now_ms, self.idle_s * 1000, "1" if touch else "0"]
+        reply = self._get(keys=[session_key(digest)], args=args)
         if not reply:
             return None
         user, created, expires = (text(v) for v in reply)

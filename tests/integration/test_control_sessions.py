@@ -83,3 +83,12 @@ def test_bad_arguments_are_refused(cp: ControlPlane) -> None:
         cp.sessions.create(" ")
     with pytest.raises(InvalidArgument):
         SessionStore(cp.client, idle_s=0)
+
+
+def test_a_peek_does_not_keep_an_idle_session_alive(cp: ControlPlane) -> None:
+    store = SessionStore(cp.client, idle_s=1, max_age_s=60)
+    token, _ = store.create(_user())
+    for _ in range(2):  # 1.2 s of background refreshes, no page view
+        time.sleep(0.6)
+        store.get(token, touch=False)
+    assert store.get(token, touch=False) is None

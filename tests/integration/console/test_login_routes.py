@@ -116,14 +116,15 @@ def test_a_foreign_origin_cannot_log_in_or_out(client: TestClient, console: Cons
     assert not console.cp.audit.list(action="login")
     _log_in(client, "ana")
     token = client.cookies[COOKIE]
-    assert client.post("/auth/logout", headers={"Origin": "http://evil.example"}).status_code == 403
+    foreign = client.post("/auth/session/end", headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403
     assert console.cp.sessions.get(token) is not None
 
 
 def test_logout_revokes_the_session_everywhere(client: TestClient, console: Console) -> None:
     _log_in(client, "bob")
     token = client.cookies[COOKIE]
-    reply = client.post("/auth/logout", headers={"Origin": ORIGIN})
+    reply = client.post("/auth/session/end", headers={"Origin": ORIGIN})
     assert reply.status_code == 303
     assert reply.headers["location"].startswith("/login")
     assert console.cp.sessions.get(token) is None
