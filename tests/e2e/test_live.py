@@ -64,6 +64,9 @@ def test_a_new_escalation_appears_in_the_open_inbox_and_the_badge(
     expect(page.get_by_text(f"Escalation {first}: reject recorded", exact=False)).to_be_visible(
         timeout=20_000
     )
+    # The page drawn by that click already shows the decision (no stale buttons).
+    expect(focused.get_by_text("decided: reject by cleo", exact=False)).to_be_visible()
+    expect(focused.get_by_role("button", name="Reject")).to_have_count(0)
     decision = stack.cp.escalations.get(first).decision
     assert decision is not None
     assert (decision.user, decision.comment) == ("cleo", "checked with finance")
