@@ -59,11 +59,15 @@ def _render_times(user: str) -> list[float]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from console.ui.auth import SESSION_USER
+    from console.ui.auth import SESSION_TOKEN
+    from state.control.plane import ControlPlane
 
     st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "console" / "pages" / "runs.py"), default_timeout=60)
-    at.session_state[SESSION_USER] = user
+    cp = ControlPlane.from_url(os.environ["REDIS_URL"])
+    token, _ = cp.sessions.create(user)  # a real session, as a login through the console makes
+    cp.close()
+    at = AppTest.from_file(str(ROOT / "console" / "screens" / "runs.py"), default_timeout=60)
+    at.session_state[SESSION_TOKEN] = token
     at.run()  # warm-up: connections, imports
     if at.exception:
         raise SystemExit(f"the page failed: {at.exception[0].value}")

@@ -1,71 +1,48 @@
 """The Waybill oversight console (Streamlit): the pages behind ``console/asgi.py``.
 
 Started by ``waybill up`` / ``waybill console`` (bound to 127.0.0.1, Redis URL in REDIS_URL) as
-``streamlit run console/asgi.py``, which adds the websocket origin guard.
-Every page is a file under ``console/pages``; their logic lives in ``console/ui``.
+``streamlit run console/asgi.py``, which adds the login routes, the session gate and the
+websocket origin guard. Every page is a file under ``console/screens`` and has an address
+(``/inbox``, ``/run_detail?run=ID``, ...) that works as a shared link; their logic lives in
+``console/ui``. (The folder is not called ``pages/``: next to the main script Streamlit takes that
+name for a v1 multipage app and, on a process's first run, would run a deep-linked page file
+directly, without this script's session check and navigation.)
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from console.ui import auth
-from console.ui.guard import DOWN_ERRORS, redis_guard
+from console.ui import auth, nav, signin
+from console.ui.guard import redis_guard
 from console.ui.handles import get_handles
-from state.control.users import User
-
-PAGES = {
-    "Watch": [
-        ("pages/overview.py", "Overview"),
-        ("pages/runs.py", "Runs"),
-        ("pages/run_detail.py", "Run detail"),
-    ],
-    "Act": [
-        ("pages/inbox.py", "Escalations"),
-        ("pages/start.py", "Start a run"),
-        ("pages/kills.py", "Kill switches"),
-    ],
-    "Govern": [
-        ("pages/audit.py", "Audit log"),
-        ("pages/users.py", "Users"),
-    ],
-}
-
-
-def _sidebar(user: User) -> None:
-    with st.sidebar:
-        st.caption("Signed in as")
-        st.text(f"{user.name} ({user.role})")
-        st.button("Log out", key="logout", on_click=_logout)
-
-
-def _logout() -> None:
-    try:
-        h = get_handles()
-    except DOWN_ERRORS:
-        h = None  # forget the session anyway; the audit entry is lost with Redis down
-    auth.logout(h)
+from console.web.links import DEFAULT_PAGE, PAGES, page_file, page_url
 
 
 def main() -> None:
     st.set_page_config(page_title="Waybill console", page_icon="📦", layout="wide")
-    user = None
+    user, checked = None, False
     with redis_guard():
         user = auth.current_user(get_handles())
-    if user is None:
-        login = st.Page("pages/login.py", title="Log in", default=True)
-        st.navigation([login], position="hidden").run()
-        return
-    nav = {
+        checked = True
+    # Every page is registered whoever asks, so a deep link is never "Page not found": a user
+    # without a session gets the login prompt on that address, and comes back to it.
+    pages = {
         section: [
-            st.Page(path, title=title, default=(path == "pages/overview.py"))
-            for path, title in pages
-            if path != "pages/users.py" or user.role == "admin"
+            (name, st.Page(page_file(name), title=title, default=name == DEFAULT_PAGE))
+            for name, title in entries
         ]
-        for section, pages in PAGES.items()
+        for section, entries in PAGES.items()
     }
-    page = st.navigation(nav)
-    _sidebar(user)
+    page = st.navigation(
+        {section: [p for _, p in entries] for section, entries in pages.items()},
+        position="hidden",
+    )
+    if user is None:
+        if checked:
+            signin.show_login(page_url(page.url_path, st.query_params.to_dict()))
+        return
+    nav.sidebar(user, pages)
     page.run()
 
 

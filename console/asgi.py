@@ -1,7 +1,10 @@
-"""The console as an ASGI app: Streamlit's UI behind the websocket origin guard.
+"""The console as an ASGI app: Streamlit's UI plus the login routes, behind two guards.
 
 ``streamlit run console/asgi.py`` finds ``app`` (an ``st.App``) and serves it with uvicorn; the
-pages are still ``console/app.py``'s. ``console.launch`` starts it this way.
+pages are still ``console/app.py``'s. ``console.launch`` starts it this way. Around the app:
+``OriginGuard`` (a websocket only from the console's own origin) and ``SessionGate`` (a page
+only with a live session, otherwise the login page); beside it, ``GET /login``,
+``POST /auth/session`` and ``POST /auth/session/end`` (``console.web.routes``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from console.origin import OriginGuard, allowed_origins
+from console.ui.auth import oidc_configured
+from console.ui.handles import get_handles
+from console.web.gate import SessionGate
+from console.web.routes import WebConfig, login_routes
 
 
 def configured_origins() -> frozenset[str]:
@@ -23,8 +30,14 @@ def configured_origins() -> frozenset[str]:
     )
 
 
+WEB = WebConfig(handles=get_handles, origins=configured_origins, oidc=oidc_configured)
+
 # Module level because Streamlit discovers the app by this name when it runs the file.
 app = st.App(
     Path(__file__).resolve().parent / "app.py",
-    middleware=[Middleware(OriginGuard, origins=configured_origins)],
+    routes=login_routes(WEB),
+    middleware=[
+        Middleware(OriginGuard, origins=configured_origins),
+        Middleware(SessionGate, config=WEB),
+    ],
 )

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         description="Executions of a run from the same checkpoint before it is recorded failed "
         "(a worker that keeps dying at the same node: a poison run).",
     )
+    console_session_idle_s: int = Field(
+        default=8 * 3600,
+        ge=60,
+        description="A console session ends after this long without a page view (seconds).",
+    )
+    console_session_max_s: int = Field(
+        default=7 * 86400,
+        ge=60,
+        description="A console session ends this long after login, however active (seconds).",
+    )
     login_audit_per_minute: int = Field(
         default=30, ge=1, description="Failed console logins written to the audit log per minute."
     )

@@ -105,6 +105,8 @@ def cmd_passwd(args: argparse.Namespace) -> int:
             UserStore(backend.cp.client).set_password(args.name, password)
         except UserError as exc:
             raise CliError(str(exc)) from None
-        backend.cp.audit.append(_operator(), "user.passwd", args.name, {})
-        print(f"password of {args.name} changed")
+        # Whoever knew the old password may be signed in: their sessions end with it.
+        ended = backend.cp.sessions.revoke_user(args.name)
+        backend.cp.audit.append(_operator(), "user.passwd", args.name, {"sessions_ended": ended})
+        print(f"password of {args.name} changed; {ended} console session(s) ended")
         return 0

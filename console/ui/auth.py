@@ -1,8 +1,12 @@
-"""Who is using the console: password login (or OIDC via ``st.login``) and the session's user.
+"""Who is using the console: the session behind the browser's cookie (or OIDC via ``st.login``).
 
-The session keeps only the user's *name* (under a key no widget uses). The role is re-read from
-the user store on every page view, so a role change or removal takes effect at once, and every
-action checks it again on the server (``console.ui.actions``) before calling the run service.
+Password logins happen outside Streamlit (``console.web``: ``POST /auth/session`` sets an
+HttpOnly cookie holding a session token). Every run of the app reads the cookie
+(``st.context.cookies``, sent with the websocket's opening request) and looks the session up in
+Redis, so a logout or an expiry in any tab ends the session everywhere at the next run. The role
+is re-read from the user store each time, so a role change or removal takes effect at once, and
+every action checks it again on the server (``console.ui.actions``) before calling the run
+service.
 
 OIDC: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's ``st.login``
 configuration), the console signs users in with the identity provider instead of passwords; the
@@ -12,15 +16,16 @@ role then comes from the user store, found by the signed-in e-mail (``waybill us
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from console.ui.handles import Handles
+from console.web.routes import COOKIE
 from graph.runtime.principal import Principal
-from state.control.users import LoginResult, User
+from state.control.users import User
 
-SESSION_USER = "_wb_user"
+SESSION_TOKEN = "_wb_session"  # noqa: S105 - a key name, not a secret
+"""Session-state key of a token when no cookie carries one: AppTest cannot send cookies, so the
+page tests put the token of a real session here. No widget uses this key."""
 
 
 def oidc_configured() -> bool:
@@ -31,54 +36,15 @@ def oidc_configured() -> bool:
         return False
 
 
-def client_ip() -> str | None:
-    """The browser's address as Streamlit sees it (``None`` in AppTest)."""
+def session_token() -> str | None:
+    """The session token of this browser: its cookie, else the session state's (tests)."""
     try:
-        ip = st.context.ip_address
-    except Exception:
-        return None
-    return str(ip) if ip else None
-
-
-def attempt_login(h: Handles, name: str, password: str) -> LoginResult:
-    """Check a password login (throttled); on success the session is signed in and audited.
-
-    Anyone can fail a login, so failures must not grow the audit log without bound: an
-    attempt refused by the throttle is not audited (it was not checked), and checked failures
-    are audited up to a rate per minute, then one "paused" entry stands for the rest.
-    """
-    name = name.strip()
-    result = h.users.login(name, password, client_ip())
-    if result.user is not None:
-        st.session_state[SESSION_USER] = result.user.name
-        h.cp.audit.append(result.user.name, "login", result.user.name, {"ip": client_ip()})
-        return result
-    if result.throttled:
-        return result
-    verdict = h.users.throttle.audit_failure()
-    # An invented name is only evidence of guessing; keep it short in the log.
-    who = name[:64] or "<empty>"
-    if verdict == "entry":
-        details: dict[str, Any] = {"ip": client_ip(), "retry_after_s": result.retry_after_s}
-        h.cp.audit.append(who, "login.failed", who, details)
-    elif verdict == "pause":
-        limit = h.users.throttle.audit_per_minute
-        h.cp.audit.append(
-            "system:login-throttle",
-            "login.failed.audit_paused",
-            "*",
-            {"per_minute": limit, "note": "further failed logins this minute are not audited"},
-        )
-    return result
-
-
-def logout(h: Handles | None = None) -> None:
-    """Forget the session's user (and sign out of the identity provider when used)."""
-    name = st.session_state.pop(SESSION_USER, None)
-    if h is not None and name:
-        h.cp.audit.append(str(name), "logout", str(name), {})
-    if oidc_configured():
-        st.logout()
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # outside a browser session: no cookies
+        token = None
+    if not isinstance(token, str) or not token:  # AppTest's client has no real cookies
+        token = st.session_state.get(SESSION_TOKEN)
+    return token if isinstance(token, str) and token else None
 
 
 def _oidc_user(h: Handles) -> User | None:
@@ -88,17 +54,17 @@ def _oidc_user(h: Handles) -> User | None:
     return h.users.find_by_email(email) if email else None
 
 
-def current_user(h: Handles) -> User | None:
-    """The signed-in user with their current role, or ``None``."""
+def current_user(h: Handles, *, activity: bool = True) -> User | None:
+    """The signed-in user with their current role, or ``None`` (no, expired or revoked session).
+
+    ``activity=False`` (a background refresh) does not count as use of the session.
+    """
     if oidc_configured():
         return _oidc_user(h)
-    name = st.session_state.get(SESSION_USER)
-    if not name:
+    session = h.sessions.get(session_token(), touch=activity)
+    if session is None:
         return None
-    user = h.users.get(str(name))
-    if user is None:  # removed since signing in
-        st.session_state.pop(SESSION_USER, None)
-    return user
+    return h.users.get(session.user)  # None when removed since signing in
 
 
 def principal_of(user: User) -> Principal:

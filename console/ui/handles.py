@@ -18,6 +18,7 @@ from graph.runtime.service import RunService
 from graph.runtime.worker import make_service
 from state.control.connection import connect
 from state.control.plane import ControlPlane
+from state.control.sessions import SessionStore
 from state.control.users import UserStore
 from state.errors import WaybillError
 from state.settings import get_settings
@@ -34,7 +35,7 @@ class NotConfiguredError(WaybillError, RuntimeError):
 
 @dataclass(frozen=True)
 class Handles:
-    """What every page uses: the control plane, the run service, the user store."""
+    """What every page uses: the control plane, the run service, users and their sessions."""
 
     url: str
     cp: ControlPlane
@@ -44,6 +45,8 @@ class Handles:
     service: RunService
     users: UserStore
     registry: Registry
+    sessions: SessionStore
+    """Console sessions, with the lifetimes from the settings."""
 
 
 def redis_url() -> str:
@@ -56,18 +59,24 @@ def redis_url() -> str:
 
 def open_handles(url: str) -> Handles:
     """New handles on ``url`` (pages use the cached :func:`get_handles`)."""
+    settings = get_settings()
     client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
     cp = ControlPlane(client)
     raw = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
-    queue = Queue(get_settings().queue_name, connection=raw)
+    queue = Queue(settings.queue_name, connection=raw)
     return Handles(
         url=url,
         cp=cp,
         raw=raw,
         queue=queue,
         service=make_service(cp, queue),
-        users=UserStore(client, audit_per_minute=get_settings().login_audit_per_minute),
+        users=UserStore(client, audit_per_minute=settings.login_audit_per_minute),
         registry=default_registry(),
+        sessions=SessionStore(
+            client,
+            idle_s=settings.console_session_idle_s,
+            max_age_s=settings.console_session_max_s,
+        ),
     )
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from console.ui import actions
 from console.ui.page import PageContext
-from console.ui.views import notify
+from console.ui.views import md_escape, notify
 from graph.runtime import history
 from graph.runtime.registry import UnknownWorkflowError
 
@@ -88,4 +88,10 @@ def _fork_form(ctx: PageContext, run_id: str, checkpoint_id: str) -> None:
     out = actions.fork(ctx.h, ctx.who, run_id, checkpoint_id, sets=sets)
     notify(out)
     if out.ok:
-        st.session_state["hist.forked"] = out.value.run_id
+        forked = out.value.run_id
+        st.session_state["hist.forked"] = forked
+        st.page_link(
+            "screens/run_detail.py",
+            label=f"Open run {md_escape(forked)}",
+            query_params={"run": forked},
+        )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from console.timeline import describe_update
+from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
 
 MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
@@ -23,6 +25,16 @@ MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
 def md_escape(value: object) -> str:
     """Text safe to embed in a markdown string (every markdown/HTML special escaped)."""
     return "".join(f"\\{ch}" if ch in MD_SPECIALS else ch for ch in str(value))
+
+
+def html_link(href: str, text: str) -> None:
+    """A plain link to one of our own addresses, opened in this tab (a full page load).
+
+    For links to the page being shown (``st.page_link`` does nothing there). ``href`` is built
+    by ``console.web.links`` from ids; both it and ``text`` are HTML-escaped.
+    """
+    style = "color:#1d4ed8;text-decoration:none;font-weight:600"
+    st.html(f'<a href="{escape(href)}" style="{style}">{escape(text)}</a>')
 
 
 def notify(outcome: Any) -> None:
@@ -54,11 +66,19 @@ def switches_frame(switches: list[KillSwitch]) -> pd.DataFrame:
     )
 
 
+RUN_COLUMNS = {
+    "run": st.column_config.LinkColumn("run", display_text=r"run=([^&]+)"),
+}
+"""``column_config`` of a :func:`runs_frame`: the run column links to the run's page and shows
+its id (the link is built from the id, URL-encoded; agent text is never a link)."""
+
+
 def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFrame:
-    """The runs table (one row per run, strings only: nothing is rendered as a link)."""
+    """The runs table (one row per run; the ``run`` column holds the run's address, shown as
+    its id with :data:`RUN_COLUMNS`, everything else is plain text)."""
     rows = [
         {
-            "run": r.run_id,
+            "run": run_url(r.run_id),
             "workflow": r.workflow,
             "status": r.status,
             "waiting": "yes" if r.status == "waiting" else "",

@@ -24,10 +24,11 @@ from state.control.kills import KillSwitches
 from state.control.leases import Leases
 from state.control.outbox import Outbox
 from state.control.runs import RunRegistry
+from state.control.sessions import SessionStore
 
 
 class ControlPlane:
-    """Runs, events, escalations, kill switches, audit log and leases over one client.
+    """Runs, events, escalations, kill switches, audit log, leases and console sessions.
 
     Args:
         client: A redis-py client with ``decode_responses=True`` (see ``connection.connect``).
@@ -48,6 +49,7 @@ class ControlPlane:
         self.audit = AuditLog(client)
         self.leases = Leases(client)
         self.outbox = Outbox(client)
+        self.sessions = SessionStore(client)
 
     @classmethod
     def from_url(cls, url: str, *, events_maxlen: int = 0) -> ControlPlane:

@@ -46,3 +46,18 @@ def escalated_order(cp: ControlPlane, redis_url: str) -> tuple[str, str]:
 def esc_css(escalation_id: str) -> str:
     """The CSS class Streamlit gives the escalation's keyed container."""
     return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", f"esc.{escalation_id}")
+
+
+def focus_css(escalation_id: str) -> str:
+    """The CSS class of an escalation opened on its own (``/inbox?esc=ID``)."""
+    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", f"focus.{escalation_id}")
+
+
+def loop_escalation(cp: ControlPlane, redis_url: str) -> tuple[str, str]:
+    """A run stopped by a revise loop, whose proposal a human may edit: ``(run, escalation)``."""
+    run = service(cp, redis_url).submit(
+        "procurement", SMALL_ORDER, who=Principal("ana", "admin"), inject="ping_pong"
+    )
+    wait_status(cp, run.run_id, "waiting")
+    (esc,) = [e for e in cp.escalations.for_run(run.run_id) if e.pending]
+    return run.run_id, esc.escalation_id

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.draw import dot, mermaid
+from graph.draw import dot, mermaid, topology
 from graph.runtime.registry import Registry
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -45,9 +45,43 @@ def test_dot_colours_nodes_by_status() -> None:
     chain = Registry().get("procurement")
     text = dot(chain, {"intake": "passed", "inventory": "failed"})
     assert text.startswith("digraph chain {")
-    assert '"intake" [label="intake", shape=box, fillcolor="#86efac"]' in text
-    assert '"inventory" [label="inventory", shape=box, fillcolor="#fca5a5"]' in text
+    assert '"intake" [label="intake", shape=box, fillcolor="#86efac", group=spine]' in text
+    assert '"inventory" [label="inventory", shape=box, fillcolor="#fca5a5", group=spine]' in text
     assert '"gate intake->inventory" -> "inventory" [style=dashed, label="pass"' in text
     assert '"gate intake->inventory" -> "__end__"' not in text  # ways to stop: not drawn
     failed = dot(chain, {"gate intake->inventory": "failed"})
     assert '"gate intake->inventory" -> "__end__" [style=dashed, color="#ef4444"]' in failed
+
+
+def test_dot_rows_path_selection_and_links() -> None:
+    chain = Registry().get("procurement")
+    topo = topology(chain)
+    # A stage, its gates and reviews, its act node: one row, in the chain's order.
+    assert topo.rows[0] == ("intake", "gate intake->inventory", "review intake->inventory")
+    assert topo.rows[-1][0] == "place_order"
+    assert "act place_order" in topo.rows[-1]
+    assert dot(topo) == dot(chain)  # a cached topology draws the same
+    text = dot(
+        topo,
+        path=["__start__", "intake", "gate intake->inventory", "inventory"],
+        selected="inventory",
+        href=lambda node: f"/run_detail?run=r1&node={node}",
+    )
+    assert '"__start__" -> "intake" [style=solid, penwidth=2.5, color="#1d4ed8"]' in text
+    bold = '"gate intake->inventory" -> "inventory" [style=dashed, label="pass", penwidth=2.5'
+    assert bold in text
+    assert '"inventory" -> "gate inventory->sourcing" [style=dashed, label="sourcing"];' in text
+    assert 'group=spine, penwidth=3, color="#111827", URL="/run_detail?run=r1&node=inventory"' in (
+        text
+    )
+    assert '{ rank=same; "intake" "gate intake->inventory" "review intake->inventory" }' in text
+    # Ways back (a revise) do not rank the rows: drawn light, without constraint.
+    back = '"gate intake->inventory" -> "intake" [style=dashed, label="revise", constraint=false'
+    assert back in text
+
+
+def test_dot_quotes_what_it_links() -> None:
+    chain = Registry().get("procurement")
+    text = dot(chain, href=lambda node: f'/x?node={node}"]; evil [label="x')
+    assert 'evil [label="x"' not in text
+    assert '\\"]; evil [label=\\"x' in text

@@ -19,7 +19,7 @@ import redis
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from console.ui.auth import SESSION_USER
+from console.ui.auth import SESSION_TOKEN
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry
@@ -63,17 +63,22 @@ class Console:
     def page(
         self, name: str | None, user: str | None = None, query: dict[str, str] | None = None
     ) -> AppTest:
-        """Open the app (as ``user``) on ``pages/<name>.py``."""
+        """Open the app (as ``user``, with a real session) on ``screens/<name>.py``."""
         at = AppTest.from_file(APP, default_timeout=20)
         if user:
-            at.session_state[SESSION_USER] = user
+            at.session_state[SESSION_TOKEN] = self.login(user)
         at.run()
         if name:
             at.query_params.update(query or {})
-            at.switch_page(f"pages/{name}.py")
+            at.switch_page(f"screens/{name}.py")
             at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
+
+    def login(self, user: str) -> str:
+        """A session for ``user`` (what a login through ``POST /auth/session`` creates)."""
+        token, _ = self.cp.sessions.create(user)
+        return token
 
     def service(self) -> tuple[RunService, list[str]]:
         queued: list[str] = []

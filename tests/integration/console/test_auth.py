@@ -1,79 +1,66 @@
-"""Login through the console: password checks, throttling, roles re-read on every page view."""
+"""Who gets in: a live session behind the page, roles re-read on every page view, the login
+prompt (and the way back to the same address) when the session is missing, revoked or ended.
+
+Password logins themselves go through ``POST /auth/session`` (tests: test_login_routes.py)."""
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import parse_qs, urlsplit
+
 from streamlit.testing.v1 import AppTest
 
-from console.ui.auth import SESSION_USER
-from tests.integration.console.conftest import PASSWORD, Console, button, texts
+from console.ui.auth import SESSION_TOKEN
+from tests.integration.console.conftest import ROOT, Console, texts
 
 
-def _login(at: AppTest, name: str, password: str) -> AppTest:
-    at.text_input[0].input(name)
-    at.text_input[1].input(password)
-    button(at, "Log in").click()
-    return at.run()
+def _login_link(at: AppTest) -> str:
+    """Where the prompt's "Log in" link points (our own HTML, one link)."""
+    (html,) = at.get("html")
+    body = str(html.proto.body)
+    assert body.count("<a ") == 1, body
+    return body.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
 
-def test_login_page_until_signed_in(console: Console) -> None:
-    at = console.page(None)
-    assert [t.value for t in at.title] == ["📦 Waybill console"]
-    _login(at, "ana", PASSWORD)
-    assert at.session_state[SESSION_USER] == "ana"
-    (entry,) = console.cp.audit.list(action="login")
-    assert entry.actor == "ana"
+def test_without_a_session_the_page_offers_the_login_and_comes_back(console: Console) -> None:
+    at = console.page("inbox", query={"esc": "e-1"})
+    assert "You are not logged in, or your session has ended." in texts(at)
+    assert not [h.value for h in at.header]  # the page itself did not run
+    link = urlsplit(_login_link(at))
+    assert link.path == "/login"
+    assert parse_qs(link.query)["next"] == ["/inbox?esc=e-1"]
+    assert not at.sidebar.text  # no navigation, no user
 
 
-def test_signed_in_user_gets_the_overview_and_the_sidebar(console: Console) -> None:
+def test_a_session_signs_the_page_in_with_the_sidebar(console: Console) -> None:
     at = console.page(None, user="ana")
     assert [h.value for h in at.header] == ["Overview"]
     assert "ana (admin)" in texts(at)
+    assert not at.get("html") or "Log in" not in str(at.get("html")[0].proto.body)
 
 
-def test_wrong_password_is_refused_and_audited(console: Console) -> None:
-    at = _login(console.page(None), "ana", "not-the-password")
-    assert "Wrong user name or password." in texts(at)
-    assert SESSION_USER not in at.session_state
-    (entry,) = console.cp.audit.list(action="login.failed")
-    assert entry.target == "ana"
+def test_a_revoked_session_ends_at_the_next_page_view(console: Console) -> None:
+    at = console.page("kills", user="ana")
+    assert any(b.label == "Trip kill switch" for b in at.button)
+    console.cp.sessions.revoke(at.session_state[SESSION_TOKEN])  # a logout in another tab
+    at.run()
+    assert "You are not logged in, or your session has ended." in texts(at)
+    assert not any(b.label == "Trip kill switch" for b in at.button)
+    assert urlsplit(_login_link(at)).query == "next=%2Fkills"
 
 
-def test_unknown_user_gets_the_same_answer(console: Console) -> None:
-    at = _login(console.page(None), "mallory", PASSWORD)
-    assert "Wrong user name or password." in texts(at)
-    assert SESSION_USER not in at.session_state
+def test_an_unknown_token_gets_nothing(console: Console) -> None:
+    at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=20)
+    at.session_state[SESSION_TOKEN] = "made-up-token"
+    at.run()
+    assert "You are not logged in, or your session has ended." in texts(at)
+    assert not at.header
 
 
-def test_repeated_failures_are_slowed_down(console: Console) -> None:
-    at = console.page(None)
-    for _ in range(3):
-        _login(at, "bob", "guess-guess")
-    assert "before the next try" in texts(at)
-    _login(at, "bob", PASSWORD)  # right password, but too soon: not even checked
-    assert "Too many failed attempts" in texts(at)
-    assert SESSION_USER not in at.session_state
-    assert console.users.retry_after("bob") > 0
-    # The three checked failures are audited; the refused attempt (never checked) is not.
-    assert len(console.cp.audit.list(action="login.failed")) == 3
-
-
-def test_failed_logins_are_audited_at_a_bounded_rate(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WAYBILL_LOGIN_AUDIT_PER_MINUTE", "3")
-    at = console.page(None)
-    for i in range(8):  # a new name each time: the per-name throttle never refuses
-        _login(at, f"guess{i}", "guess-guess")
-        assert "Wrong user name or password." in texts(at)
-    assert [e.target for e in console.cp.audit.list(action="login.failed")] == [
-        "guess2",
-        "guess1",
-        "guess0",
-    ]
-    (paused,) = console.cp.audit.list(action="login.failed.audit_paused")
-    assert paused.details["per_minute"] == 3
-    assert console.cp.audit.count() == 4
+def test_a_removed_user_loses_access_with_a_live_session(console: Console) -> None:
+    at = console.page(None, user="bob")
+    console.cp.client.delete("wb:user:bob")
+    at.run()
+    assert "You are not logged in, or your session has ended." in texts(at)
 
 
 def test_role_change_applies_at_the_next_page_view(console: Console) -> None:
@@ -83,25 +70,20 @@ def test_role_change_applies_at_the_next_page_view(console: Console) -> None:
     at.run()
     assert not any(b.label == "Trip kill switch" for b in at.button)
     assert "needs the admin role" in texts(at)
+    assert "ana (viewer)" in texts(at)
 
 
 def test_pages_need_a_session(console: Console) -> None:
-    at = AppTest.from_file(
-        str(console_app_page("inbox")), default_timeout=20
-    ).run()  # a page opened without the app's login gate
+    page = ROOT / "console" / "screens" / "inbox.py"
+    at = AppTest.from_file(str(page), default_timeout=20).run()  # without the app's gate
     assert "Log in first." in texts(at)
     assert not at.button
 
 
-def test_logout(console: Console) -> None:
-    at = console.page(None, user="bob")
-    button(at, "Log out").click()
-    at.run()
-    assert SESSION_USER not in at.session_state
-    assert console.cp.audit.list(action="logout")[0].actor == "bob"
-
-
-def console_app_page(name: str) -> object:
-    from tests.integration.console.conftest import ROOT
-
-    return ROOT / "console" / "pages" / f"{name}.py"
+def test_the_users_page_is_in_the_sidebar_of_admins_only(console: Console) -> None:
+    admin = console.page(None, user="ana")
+    viewer = console.page(None, user="vic")
+    assert "Users" in [p.label for p in admin.sidebar.get("page_link")]
+    assert "Users" not in [p.label for p in viewer.sidebar.get("page_link")]
+    at = console.page("users", user="vic")  # the address still works: the page says no
+    assert "Managing users needs the admin role." in texts(at)

@@ -39,12 +39,13 @@ def test_runs_page_shows_one_page_of_many_and_filters(console: Console) -> None:
     assert "120 run(s), page 1 of 5" in texts(at)
     (table,) = at.dataframe
     assert len(table.value) == 25
-    assert table.value["run"].iloc[0] == "r0119"  # newest first
+    assert table.value["run"].iloc[0] == "/run_detail?run=r0119"  # newest first, a link
     at.number_input(key="runs.page").set_value(5).run()
-    assert list(at.dataframe[0].value["run"])[-1] == "r0000"
+    assert list(at.dataframe[0].value["run"])[-1] == "/run_detail?run=r0000"
     at.selectbox(key="runs.status").set_value("running").run()
     assert "1 run(s), page 1 of 1" in texts(at)
-    assert list(at.dataframe[0].value["run"]) == ["r0007"]
+    assert list(at.dataframe[0].value["run"]) == ["/run_detail?run=r0007"]
+    assert "run=([^&]+)" in str(at.dataframe[0].proto.columns)  # shown as the id, links to it
 
 
 def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
@@ -54,10 +55,42 @@ def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
     assert f"run {run_id}   workflow procurement   status succeeded" in page
     (chart,) = at.get("graphviz_chart")
     dot = chart.proto.spec
-    assert '"intake" [label="intake", shape=box, fillcolor="#86efac"]' in dot
+    green = '[label="intake", shape=box, fillcolor="#86efac", group=spine'
+    assert f'"intake" {green}, URL="/run_detail?run={run_id}&node=intake"' in dot
+    walked = '[style=dashed, label="inventory", penwidth=2.5'  # the run's path, in bold
+    assert f'"intake" -> "gate intake->inventory" {walked}' in dot
     assert "gate intake->inventory" in page  # the verdicts of the timeline
     assert "Kill this run" not in [e.label for e in at.expander]  # viewers cannot kill
     assert not [b for b in at.button if b.label == "Fork from this checkpoint"]
+
+
+def test_run_detail_shows_what_the_picked_node_did(console: Console) -> None:
+    run_id = console.run(example("small_order"), inject="bad_extraction")  # revised once
+    gate = "gate intake->inventory"
+    at = console.page("run_detail", user="vic", query={"run": run_id, "node": gate})
+    assert at.selectbox(key="detail.node").value == gate
+    page = texts(at)
+    assert f"{gate}: passed, ran 2 time(s) in this run" in page
+    assert f"{gate}: REVISE  MAST: FM-1.1" in page  # the first verdict, then the pass
+    assert f"{gate}: PASS" in page
+    (chart,) = at.get("graphviz_chart")
+    assert f'"{gate}" [label="gate", shape=diamond, fillcolor="#86efac", penwidth=3' in (
+        chart.proto.spec
+    )
+    at.selectbox(key="detail.node").set_value("intake").run()
+    assert at.query_params["node"] == "intake"  # the address follows the pick
+    assert "intake: passed, ran 2 time(s) in this run" in texts(at)
+    assert "decision record of intake" in [e.label for e in at.expander]
+
+
+def test_run_detail_caches_the_topology_per_workflow(console: Console) -> None:
+    from console.ui.graph_view import cached_topology
+
+    first = console.run(example("small_order"))
+    second = console.run(example("small_order"))
+    console.page("run_detail", user="vic", query={"run": first})
+    console.page("run_detail", user="vic", query={"run": second})
+    assert cached_topology("procurement", None) is cached_topology("procurement", None)
 
 
 def test_run_detail_unknown_run(console: Console) -> None:
@@ -108,12 +141,19 @@ def test_kill_switches_trip_and_clear_need_confirmation(console: Console) -> Non
     at.run()
     (switch,) = console.cp.kills.list()
     assert (switch.scope, switch.target, switch.user) == ("workflow", "procurement", "ana")
-    at.run()
+    # The page drawn by that same click already shows the new state (not the one before it).
+    (table,) = at.dataframe
+    assert list(table.value["switch"]) == ["workflow:procurement"]
+    assert "Kill switch workflow:procurement tripped" in texts(at)
+    assert at.checkbox(key="kill.confirm").value is False  # the next trip confirms again
     at.selectbox(key="clear.pick").set_value("workflow:procurement")
     at.checkbox(key="clear.confirm").check()
     button(at, "Clear kill switch").click()
     at.run()
     assert console.cp.kills.list() == []
+    assert not at.dataframe
+    assert "No kill switch is tripped." in texts(at)
+    assert "Kill switch workflow:procurement cleared." in texts(at)
     actions = [e.action for e in console.cp.audit.list(actor="ana")]
     assert {"kill.trip", "kill.clear"} <= set(actions)
 

@@ -87,3 +87,17 @@ def test_waybill_user_add_list_role(
     assert "user erin added (approver)" in out
     assert "erin is now admin" in out
     assert [e.action for e in console.cp.audit.list(target="erin")] == ["user.role", "user.add"]
+
+
+def test_waybill_user_passwd_ends_the_users_console_sessions(
+    console: Console, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = [console.login("bob") for _ in range(2)]
+    other = console.login("cleo")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-new-password\n"))
+    assert _cli("user", "passwd", "bob", "--password-stdin") == 0
+    assert "password of bob changed; 2 console session(s) ended" in capsys.readouterr().out
+    assert all(console.cp.sessions.get(token) is None for token in old)
+    assert console.cp.sessions.get(other) is not None
+    (entry,) = console.cp.audit.list(action="user.passwd")
+    assert entry.details == {"sessions_ended": 2}

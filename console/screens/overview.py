@@ -8,10 +8,11 @@ import streamlit as st
 from console.ui.guard import redis_guard
 from console.ui.page import PageContext, run_page
 from console.ui.stats import gate_stats
-from console.ui.views import runs_frame, switches_frame
+from console.ui.views import RUN_COLUMNS, md_escape, runs_frame, switches_frame
 from state.status import RUN_STATUSES
 
 REFRESH_S = 3
+NEWEST = 5
 
 
 def body(ctx: PageContext) -> None:
@@ -32,8 +33,19 @@ def live(ctx: PageContext) -> None:
             waiting = cp.runs.list(status="waiting", limit=20)
             pending = cp.escalations.list_pending(limit=100)
             st.text(f"{counts['waiting']} run(s) waiting; {len(pending)} escalation(s) pending")
+            for esc in pending[::-1][:NEWEST]:
+                st.page_link(
+                    "screens/inbox.py",
+                    label=md_escape(f"Escalation {esc.escalation_id} (run {esc.run_id})"),
+                    query_params={"esc": esc.escalation_id},
+                )
             if waiting.items:
-                st.dataframe(runs_frame(waiting.items), hide_index=True, key="waiting")
+                st.dataframe(
+                    runs_frame(waiting.items),
+                    hide_index=True,
+                    column_config=RUN_COLUMNS,
+                    key="waiting",
+                )
             st.subheader("Tripped kill switches")
             switches = cp.kills.list()
             if switches:

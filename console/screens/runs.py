@@ -8,7 +8,7 @@ from typing import cast
 import streamlit as st
 
 from console.ui.page import PageContext, run_page
-from console.ui.views import runs_frame
+from console.ui.views import RUN_COLUMNS, runs_frame
 from state.status import RUN_STATUSES, RunStatus
 
 PAGE_SIZES = (25, 50, 100)
@@ -43,15 +43,16 @@ def body(ctx: PageContext) -> None:
     event = st.dataframe(
         frame,
         hide_index=True,
+        column_config=RUN_COLUMNS,
         key="runs.table",
         on_select="rerun",
         selection_mode="single-row",
     )
     rows = event.selection.rows if event is not None else []
     if rows:
-        run_id = str(frame.iloc[rows[0]]["run"])
-        st.switch_page("pages/run_detail.py", query_params={"run": run_id})
-    st.caption("Select a row to open the run.")
+        run_id = page.items[rows[0]].run_id
+        st.switch_page("screens/run_detail.py", query_params={"run": run_id})
+    st.caption("Select a row, or click a run id, to open the run.")
 
 
 run_page("Runs", body)

@@ -1,9 +1,8 @@
-"""Escalations inbox: what each paused run asks, and approve / edit / reject.
+"""Deciding an escalation in the console: buttons, a comment, the edit form, their callbacks.
 
-Not auto-refreshing on purpose: a form must not vanish while a human is reading or typing.
-Decisions run in button callbacks, so a click on an escalation that someone else decided
+Decisions run in widget callbacks, so a click on an escalation that someone else decided
 meanwhile (and that is no longer listed) still reaches the server, and the loser is told who
-decided first.
+decided first. The outcome is kept in the session state and shown by :func:`show_last`.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ import streamlit as st
 from console.ui import actions
 from console.ui.forms import contract_form, read_form, show_field_errors
 from console.ui.guard import DOWN_ERRORS
-from console.ui.page import PageContext, decision_context, run_page
-from console.ui.views import md_escape, show_escalation
+from console.ui.page import PageContext, decision_context
+from console.ui.views import md_escape
 from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import Escalation
@@ -26,11 +25,8 @@ LAST = "inbox.last"
 REDIS_DOWN = actions.Outcome(False, "Redis is unreachable: nothing was decided. Try again.")
 
 
-def _remember(esc_id: str, outcome: actions.Outcome) -> None:
-    st.session_state[LAST] = (esc_id, outcome)
-
-
-def _show_last() -> None:
+def show_last() -> None:
+    """The outcome of this session's last decision, if any."""
     last = st.session_state.get(LAST)
     if not last:
         return
@@ -50,7 +46,7 @@ def _contract(ctx: PageContext, esc: Escalation) -> Any:
 
 
 def on_decide(esc_id: str, action: str) -> None:
-    """Button callback: approve or reject, as the session's user (checked on the server)."""
+    """Button callback: approve, retry or reject, as the session's user (checked on the server)."""
     ctx = decision_context()
     if ctx is None:
         return
@@ -59,7 +55,7 @@ def on_decide(esc_id: str, action: str) -> None:
         out = actions.decide(ctx.h, ctx.who, esc_id, action, comment=comment)
     except DOWN_ERRORS:
         out = REDIS_DOWN
-    _remember(esc_id, out)
+    st.session_state[LAST] = (esc_id, out)
 
 
 def on_edit(esc_id: str, model: Any) -> None:
@@ -88,7 +84,41 @@ def on_edit(esc_id: str, model: Any) -> None:
             out = actions.decide(ctx.h, ctx.who, esc_id, "edit", comment=comment, edited=edited)
         except DOWN_ERRORS:
             out = REDIS_DOWN
-    _remember(esc_id, out)
+    st.session_state[LAST] = (esc_id, out)
+
+
+def _labels(esc: Escalation) -> dict[str, str]:
+    labels = {"approve": "Approve", "reject": "Reject" if esc.kind != "veto" else "Veto"}
+    labels["retry"] = "Retry"
+    # An escalation may say what a decision means there (e.g. approve = "confirm done").
+    given = esc.request.get("labels") or {}
+    return labels | {k: str(v).capitalize() for k, v in given.items() if k in labels}
+
+
+def decision_buttons(esc: Escalation) -> None:
+    """Approve / retry / reject (those the escalation allows), side by side."""
+    esc_id = esc.escalation_id
+    allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
+    labels = _labels(esc)
+    for col, action in zip(st.columns(3), ("approve", "retry", "reject"), strict=True):
+        if action in allowed:
+            col.button(
+                labels[action],
+                key=f"{action}.{esc_id}",
+                type="primary" if action == "approve" else "secondary",
+                on_click=on_decide,
+                args=(esc_id, action),
+            )
+
+
+def decide_box(ctx: PageContext, esc: Escalation) -> None:
+    """The full decision: a comment kept with it, the buttons, and the edit form."""
+    esc_id = esc.escalation_id
+    st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
+    decision_buttons(esc)
+    allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
+    if "edit" in allowed and st.toggle("Edit the proposal", key=f"editing.{esc_id}"):
+        _edit(ctx, esc)
 
 
 def _edit(ctx: PageContext, esc: Escalation) -> None:
@@ -109,47 +139,3 @@ def _edit(ctx: PageContext, esc: Escalation) -> None:
                 key=f"json.{esc_id}",
             )
         st.form_submit_button("Submit edit", on_click=on_edit, args=(esc_id, model))
-
-
-def _decide_box(ctx: PageContext, esc: Escalation) -> None:
-    esc_id = esc.escalation_id
-    allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
-    st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
-    cols = st.columns(4)
-    labels = {"approve": "Approve", "reject": "Reject" if esc.kind != "veto" else "Veto"}
-    labels["retry"] = "Retry"
-    # An escalation may say what a decision means there (e.g. approve = "confirm done").
-    given = esc.request.get("labels") or {}
-    labels |= {k: str(v).capitalize() for k, v in given.items() if k in labels}
-    for col, action in zip(cols, ("approve", "retry", "reject"), strict=False):
-        if action in allowed:
-            col.button(
-                labels[action],
-                key=f"{action}.{esc_id}",
-                type="primary" if action == "approve" else "secondary",
-                on_click=on_decide,
-                args=(esc_id, action),
-            )
-    if "edit" in allowed and cols[3].toggle("Edit", key=f"editing.{esc_id}"):
-        _edit(ctx, esc)
-
-
-def body(ctx: PageContext) -> None:
-    _show_last()
-    pending = ctx.h.cp.escalations.list_pending(limit=200)
-    top = st.columns([4, 1])
-    top[0].text(f"{len(pending)} pending escalation(s), oldest first")
-    if top[1].button("Refresh", key="inbox.refresh"):
-        st.session_state.pop(LAST, None)
-        st.rerun()
-    if not ctx.can("approver"):
-        st.info("You can read escalations; deciding needs the approver role.")
-    for esc in pending:
-        with st.container(border=True, key=f"esc.{esc.escalation_id}"):
-            st.caption(f"Escalation {md_escape(esc.escalation_id)}")
-            show_escalation(esc)
-            if ctx.can("approver"):
-                _decide_box(ctx, esc)
-
-
-run_page("Escalations", body)

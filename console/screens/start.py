@@ -82,7 +82,7 @@ def body(ctx: PageContext) -> None:
     st.success(md_escape(out.message))
     st.session_state["start.last"] = out.value.run_id
     st.page_link(
-        "pages/run_detail.py",
+        "screens/run_detail.py",
         label="Open the run",
         icon="🔎",
         query_params={"run": out.value.run_id},

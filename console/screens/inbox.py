@@ -1,0 +1,111 @@
+"""Escalations inbox: what each paused run asks, newest first, live; approve / edit / reject.
+
+The list refreshes on its own (a fragment), and holds only text and buttons, so a refresh can
+never take away something half typed: the comment and the edit form live on the escalation's
+own view (``/inbox?esc=ID``, a shareable link), outside the refreshing part.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from console.ui.decide import decide_box, decision_buttons, show_last
+from console.ui.guard import redis_guard
+from console.ui.inbox_data import InboxItem, filter_items, pending_items
+from console.ui.page import PageContext, run_page
+from console.ui.views import age, html_link, md_escape, show_escalation
+from console.web.links import escalation_url
+from state.control.errors import UnknownEscalation
+
+REFRESH_S = 3
+ALL = "all"
+
+
+def _links(esc_id: str, run_id: str, note: str) -> None:
+    left, mid, right = st.columns([3, 3, 2])
+    with left:  # the same page with another address: a plain link (a page link does nothing)
+        html_link(escalation_url(esc_id), f"Escalation {esc_id}")
+    mid.page_link(
+        "screens/run_detail.py", label=f"run {md_escape(run_id)}", query_params={"run": run_id}
+    )
+    right.caption(md_escape(note))
+
+
+def _card(ctx: PageContext, item: InboxItem) -> None:
+    esc = item.esc
+    with st.container(border=True, key=f"esc.{esc.escalation_id}"):
+        _links(esc.escalation_id, esc.run_id, f"{item.workflow} · {age(esc.created_at)} ago")
+        show_escalation(esc)
+        if ctx.can("approver"):
+            decision_buttons(esc)
+            st.caption("To comment or edit before deciding, open the escalation.")
+
+
+@st.fragment(run_every=REFRESH_S)
+def live(ctx: PageContext, workflow: str | None, user: str | None, focused: str) -> None:
+    """The pending list (and this session's last decision), redrawn every few seconds."""
+    with redis_guard():
+        show_last()
+        items = pending_items(ctx.h.cp)
+        shown = filter_items(items, workflow=workflow, user=user)
+        total = f"{len(shown)} pending escalation(s), newest first"
+        st.text(total + (f" ({len(items)} in all)" if len(shown) != len(items) else ""))
+        if not ctx.can("approver"):
+            st.info("You can read escalations; deciding needs the approver role.")
+        for item in shown:
+            if item.esc.escalation_id != focused:  # that one is open above, with its form
+                _card(ctx, item)
+
+
+@st.fragment(run_every=REFRESH_S)
+def _still_pending(ctx: PageContext, esc_id: str) -> None:
+    with redis_guard():
+        esc = ctx.h.cp.escalations.get(esc_id)
+        if esc.decision is not None:
+            st.warning(
+                md_escape(
+                    f"Decided meanwhile: {esc.decision.action} by {esc.decision.user}; "
+                    "a decision from here will be refused."
+                )
+            )
+
+
+def _focused(ctx: PageContext, esc_id: str) -> None:
+    try:
+        esc = ctx.h.cp.escalations.get(esc_id)
+    except UnknownEscalation:
+        st.error(md_escape(f"No escalation with the id {esc_id}."))
+        return
+    with st.container(border=True, key=f"focus.{esc_id}"):
+        status = "pending" if esc.pending else "decided"
+        _links(esc_id, esc.run_id, f"{status} · raised {age(esc.created_at)} ago")
+        show_escalation(esc)
+        if esc.decision is not None:
+            d = esc.decision
+            st.text(f"decided: {d.action} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
+            if d.comment:
+                st.text(f"comment: {d.comment}")
+        elif ctx.can("approver"):
+            _still_pending(ctx, esc_id)
+            decide_box(ctx, esc)
+
+
+def _filters(ctx: PageContext) -> tuple[str | None, str | None]:
+    left, right = st.columns([3, 2])
+    names = sorted(set(ctx.h.registry.names()) | set(ctx.h.cp.runs.workflows()))
+    workflow = left.selectbox("Workflow", [ALL, *names], key="inbox.workflow")
+    mine = right.toggle("Only runs I started", key="inbox.mine")
+    return (None if workflow == ALL else workflow), (ctx.user.name if mine else None)
+
+
+def body(ctx: PageContext) -> None:
+    focused = st.query_params.get("esc", "").strip()
+    if focused:
+        _focused(ctx, focused)
+        html_link("/inbox", "All pending escalations")
+        st.divider()
+    workflow, user = _filters(ctx)
+    live(ctx, workflow, user, focused)
+
+
+run_page("Escalations", body)

@@ -1,0 +1,58 @@
+"""What the inbox lists: pending escalations with their runs, newest first, filtered.
+
+``Escalations.list_pending`` reads the pending index oldest first; the inbox shows the newest
+first and filters by the run's workflow and by who started it ("mine"), so each escalation is
+paired with its run record (the waiting runs in one page read, any other run on its own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from state.control.errors import UnknownRun
+from state.control.models import Escalation, RunRecord
+from state.control.plane import ControlPlane
+
+LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One pending escalation and its run (``None`` when the run record is gone)."""
+
+    esc: Escalation
+    run: RunRecord | None
+
+    @property
+    def workflow(self) -> str:
+        return self.run.workflow if self.run else ""
+
+
+def pending_items(cp: ControlPlane, *, limit: int = LIMIT) -> list[InboxItem]:
+    """Pending escalations (up to ``limit``), newest first, each with its run."""
+    pending = cp.escalations.list_pending(limit=limit)
+    if not pending:
+        return []
+    runs = {r.run_id: r for r in cp.runs.list(status="waiting", limit=limit).items}
+    items = []
+    for esc in reversed(pending):
+        run = runs.get(esc.run_id)
+        if run is None:
+            try:
+                run = runs[esc.run_id] = cp.runs.get(esc.run_id)
+            except UnknownRun:
+                run = None
+        items.append(InboxItem(esc, run))
+    return items
+
+
+def filter_items(
+    items: list[InboxItem], *, workflow: str | None = None, user: str | None = None
+) -> list[InboxItem]:
+    """Only ``workflow``'s escalations, and only those of runs ``user`` started (when given)."""
+    return [
+        item
+        for item in items
+        if (workflow is None or item.workflow == workflow)
+        and (user is None or (item.run is not None and item.run.user == user))
+    ]
