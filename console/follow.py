@@ -6,17 +6,18 @@ import time
 from collections.abc import Callable
 
 from console.errors import CliError
-from console.timeline import describe_update
+from console.timeline import describe
 from state.control.models import RunEvent, RunRecord
 from state.control.plane import ControlPlane
+from state.run_events import parse_node_update
 from state.status import TERMINAL_STATUSES
 
 
 def event_lines(event: RunEvent) -> list[str]:
     """Timeline lines for one event."""
     if event.kind == "node":
-        update = event.data.get("update")
-        return describe_update(str(event.data.get("node", "")), update) if update else []
+        update = parse_node_update(event.data)
+        return describe(update) if update is not None else []
     if event.kind == "status":
         data = event.data
         status = data.get("status") or data.get("to") or ""

@@ -9,6 +9,16 @@ from typing import Any
 
 from agents.llm.usage import usage_text
 from state.decisions import EscalationRequest
+from state.run_events import (
+    ActionRecorded,
+    AgentDecided,
+    HandoffProposed,
+    HumanDecided,
+    NodeUpdate,
+    RunStopped,
+    TimelineEvent,
+    VerdictGiven,
+)
 
 
 def _payload_line(payload: dict[str, Any], width: int = 110) -> str:
@@ -21,46 +31,48 @@ def _payload_line(payload: dict[str, Any], width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def describe_update(node: str, update: dict[str, Any]) -> list[str]:
-    """Lines describing one node's state update."""
+def describe(update: NodeUpdate, *, verdicts: bool = True) -> list[str]:
+    """Lines describing what one node did (``verdicts=False``: leave its verdicts out)."""
     lines: list[str] = []
-    for handoff in update.get("handoffs", []):
-        arrow = "END" if handoff["target"] == "__end__" else handoff["target"]
-        who = handoff["by"]
-        lines.append(
-            f"#{handoff['seq']:<3} {handoff['stage']} -> {arrow}  {handoff['contract']}"
-            f"  (attempt {handoff['attempt']}, by {who})"
-        )
-        lines.append(f"       {_payload_line(handoff['payload'])}")
-    for decision in update.get("decisions", []):
-        alts = decision.get("alternatives") or []
-        alt = f" over {', '.join(alts)}" if alts else ""
-        used = usage_text(int(decision.get("tokens") or 0), float(decision.get("cost") or 0.0))
-        spent = f" ({used})" if used else ""
-        lines.append(f"       decided: {decision['chosen']}{alt} - {decision['rationale']}{spent}")
-    for action in update.get("actions", []):
-        raised = f", raised by {action['raised_by']}" if action.get("raised_by") else ""
-        result = action.get("result") or {}
-        lines.append(
-            f"       action {action['action']} [{action['tier']}{raised}]: {action['status']}"
-            + (f" {result}" if result else "")
-        )
-    for verdict in update.get("verdicts", []):
-        mast = f" [{', '.join(verdict['mast'])}]" if verdict["mast"] else ""
-        lines.append(
-            f"     {verdict['gate']}: {verdict['decision'].upper()}{mast} "
-            f"(score {verdict['score']})"
-        )
-        for check in verdict["checks"]:
-            if not check["ok"]:
-                lines.append(f"       x {check['name']}: {check['detail']}")
-    for human in update.get("human", []):
-        d = human["decision"]
-        comment = f" - {d['comment']}" if d.get("comment") else ""
-        lines.append(f"     human {d['user']}: {d['action'].upper()} at {human['gate']}{comment}")
-    if update.get("status") in ("failed", "rejected", "killed"):
-        lines.append(f"     run {update['status']}: {update.get('reason', '')}")
+    for event in update.events:
+        if isinstance(event, VerdictGiven) and not verdicts:
+            continue
+        lines += describe_event(event)
     return lines
+
+
+def describe_event(event: TimelineEvent) -> list[str]:
+    """Lines describing one event."""
+    if isinstance(event, HandoffProposed):
+        arrow = "END" if event.ends_run else event.target
+        return [
+            f"#{event.seq:<3} {event.stage} -> {arrow}  {event.contract}"
+            f"  (attempt {event.attempt}, by {event.by})",
+            f"       {_payload_line(event.payload)}",
+        ]
+    if isinstance(event, AgentDecided):
+        d = event.record
+        alt = f" over {', '.join(d.alternatives)}" if d.alternatives else ""
+        used = usage_text(d.tokens, d.cost)
+        spent = f" ({used})" if used else ""
+        return [f"       decided: {d.chosen}{alt} - {d.rationale}{spent}"]
+    if isinstance(event, ActionRecorded):
+        a = event.record
+        raised = f", raised by {a.raised_by}" if a.raised_by else ""
+        result = f" {a.result}" if a.result else ""
+        return [f"       action {a.action} [{a.tier}{raised}]: {a.status}{result}"]
+    if isinstance(event, VerdictGiven):
+        v = event.verdict
+        mast = f" [{', '.join(v.mast)}]" if v.mast else ""
+        lines = [f"     {v.node}: {v.decision.upper()}{mast} (score {v.score})"]
+        return lines + [f"       x {c.name}: {c.detail}" for c in v.failed]
+    if isinstance(event, HumanDecided):
+        human = event.decision
+        comment = f" - {human.comment}" if human.comment else ""
+        return [f"     human {human.user}: {human.action.upper()} at {event.node}{comment}"]
+    if isinstance(event, RunStopped):
+        return [f"     run {event.status}: {event.reason}"]
+    return [f"       fault {event.fault} applied to #{event.handoff_seq}"]
 
 
 def describe_escalation(req: EscalationRequest) -> list[str]:

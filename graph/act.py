@@ -214,7 +214,7 @@ def make_act_router(stage: Stage[Any, Any]) -> Callable[[RunState], str]:
         verdict = state["verdicts"][-1] if state.get("verdicts") else None
         if (
             verdict is not None
-            and verdict["gate"] == act_node(stage.name).name
+            and verdict["node"] == act_node(stage.name).model_dump()
             and verdict["handoff_seq"] == handoff["seq"]
             and verdict["decision"] == "revise"
         ):

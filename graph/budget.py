@@ -13,6 +13,7 @@ from typing import Any
 
 from state.budgets import Budgets
 from state.errors import WaybillError
+from state.nodes import stage_node
 from state.run_state import RunState
 from state.verdicts import CheckResult, GateVerdict
 
@@ -133,7 +134,7 @@ def refusal(stage: str, state: RunState, why: str, at: datetime) -> dict[str, An
         detail=why,
     )
     verdict = GateVerdict(
-        gate=stage,
+        node=stage_node(stage),
         source=stage,
         target=stage,
         handoff_seq=len(state.get("handoffs", [])),

@@ -18,7 +18,7 @@ from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import Tier
 from state.mast import MastCode
-from state.nodes import END, NodeRef, edge_id, gate_node, review_node
+from state.nodes import END, NodeRef, act_node, edge_id, gate_node, review_node, stage_node
 from state.sources import Source
 from state.verdicts import OnFail
 
@@ -264,6 +264,13 @@ class Chain:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def nodes(self) -> dict[str, NodeRef]:
+        """Every node of the compiled graph, by its LangGraph name."""
+        refs = [stage_node(s.name) for s in self.stages]
+        refs += [act_node(s.name) for s in self.stages if s.actions]
+        refs += [ref for e in self.edges for ref in (e.gate_ref, e.review_ref)]
+        return {ref.name: ref for ref in refs}
 
     def finishing(self) -> list[str]:
         """The stages that may finish the run (they have an edge to END)."""

@@ -14,7 +14,7 @@ from graph.lineage import reader_of, refresh_targets
 from state.contracts import Contract, Fact
 from state.decisions import ActionRecord, EscalationRequest
 from state.mast import MastCode
-from state.nodes import act_node
+from state.nodes import NodeRef, act_node
 from state.run_state import FaultMark, RunState
 from state.verdicts import CheckResult, GateDecision, GateVerdict
 
@@ -33,8 +33,8 @@ class Commit:
     seq: int
 
     @property
-    def node(self) -> str:
-        return act_node(self.stage.name).name
+    def node(self) -> NodeRef:
+        return act_node(self.stage.name)
 
     def record(self, action: Action[Any], **fields: Any) -> dict[str, Any]:
         tier, rule = resolve_tier(action, self.output)
@@ -55,7 +55,7 @@ class Commit:
     ) -> dict[str, Any]:
         mast: list[MastCode] = sorted({m for c in checks for m in c.mast})
         verdict = GateVerdict(
-            gate=self.node,
+            node=self.node,
             source=self.stage.name,
             target=self.edge.target,
             handoff_seq=self.seq,
@@ -100,7 +100,7 @@ def strike_before_action(c: Commit) -> list[FaultMark]:
     c.ctx.struck.add(name)
     payload = c.output.model_dump(mode="json")
     fault.apply(payload, FaultContext(c.ctx.run_id, c.ctx.sources))
-    return [{"fault": name, "node": c.node, "handoff_seq": c.seq}]
+    return [{"fault": name, "handoff_seq": c.seq}]
 
 
 def stale(c: Commit, action: Action[Any], moved: list[tuple[Fact, Fact]]) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def make_gate_node(chain: Chain, edge: Edge) -> NodeFn:
             reasons.append("the edit of a human failed its checks: back to a human")
         mast: list[MastCode] = sorted({code for c in checks if not c.ok for code in c.mast})
         verdict = GateVerdict(
-            gate=edge.gate,
+            node=edge.gate_ref,
             source=edge.source,
             target=edge.target,
             handoff_seq=handoff["seq"],

@@ -20,6 +20,7 @@ from graph.gate import deliver
 from graph.hashing import decision_hash, unstorable
 from state.decisions import Decision, DecisionAction, EscalationRequest
 from state.nodes import END, act_node
+from state.run_events import HumanDecided
 from state.run_state import TERMINAL, Handoff, RunState
 from state.verdicts import GateVerdict
 
@@ -68,13 +69,13 @@ def make_review_node(chain: Chain, edge: Edge) -> NodeFn:
                     "comment": f"'{decision.action}' is not allowed here: treated as reject",
                 }
             )
-        record = {
-            "gate": edge.gate,
-            "handoff_seq": state["handoffs"][-1]["seq"],
-            "escalation": request.model_dump(mode="json", exclude={"verdict", "proposed"}),
-            "decision": decision.model_dump(mode="json"),
-        }
-        update: dict[str, Any] = {"human": [record]}
+        record = HumanDecided(
+            node=edge.review_ref,
+            handoff_seq=state["handoffs"][-1]["seq"],
+            what=request.what,
+            decision=decision,
+        )
+        update: dict[str, Any] = {"human": [record.model_dump(mode="json")]}
         handoff = state["handoffs"][-1]
         if decision.action == "approve":
             if not chain.stage(edge.source).actions:  # else the act node commits it

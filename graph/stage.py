@@ -114,7 +114,7 @@ def _inject(
         return payload, []
     if not fault.persistent and any(m["fault"] == fault.name for m in state.get("faults", [])):
         return payload, []  # a transient fault strikes once per run
-    mark: FaultMark = {"fault": fault.name, "node": stage.name, "handoff_seq": seq}
+    mark: FaultMark = {"fault": fault.name, "handoff_seq": seq}
     return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 

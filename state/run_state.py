@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
-from state.decisions import ActionRecord, Decision, DecisionRecord
+from state.decisions import ActionRecord, DecisionRecord
+from state.run_events import HumanDecided
 from state.status import TERMINAL_STATUSES, GraphStatus
 from state.verdicts import GateVerdict
 
@@ -70,10 +71,9 @@ class FaultMark(TypedDict):
     """Where an injected fault (scenario suite, ``--inject``) was applied."""
 
     fault: str
-    node: str
-    """The stage whose output it altered, or ``act <stage>`` for a fault at acting time."""
     handoff_seq: int
-    """The handoff it altered (or that was being acted on)."""
+    """The handoff it altered (or that was being acted on); the node that applied it is the
+    node of the update (a stage, or the act node for a fault at acting time)."""
 
 
 class Delivery(TypedDict):
@@ -142,6 +142,6 @@ def actions_of(state: RunState) -> list[ActionRecord]:
     return [ActionRecord.model_validate(a) for a in state.get("actions", [])]
 
 
-def human_of(state: RunState) -> list[Decision]:
-    """The run's human decisions as models (without the escalation context)."""
-    return [Decision.model_validate(h["decision"]) for h in state.get("human", [])]
+def human_of(state: RunState) -> list[HumanDecided]:
+    """The run's human decisions on gate escalations, as models."""
+    return [HumanDecided.model_validate(h) for h in state.get("human", [])]

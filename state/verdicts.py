@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from state.clock import utcnow
 from state.mast import MastCode
+from state.nodes import NodeRef
 
 GateDecision = Literal["pass", "revise", "escalate", "block"]
 """pass: hand on; revise: back to the producer; escalate: a human decides; block: run fails."""
@@ -42,7 +43,10 @@ class GateVerdict(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gate: str = Field(description="Gate node name, e.g. 'gate intake->inventory'.")
+    node: NodeRef = Field(
+        description="The node that judged: an edge's gate, the act node re-checking facts, or a "
+        "stage refusing to run over budget."
+    )
     source: str
     target: str
     handoff_seq: int
@@ -57,6 +61,11 @@ class GateVerdict(BaseModel):
         "stage that read a fact that moved since).",
     )
     at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def gate(self) -> str:
+        """The judging node's name, e.g. ``gate intake->inventory`` (for display)."""
+        return self.node.name
 
     @property
     def failed(self) -> list[CheckResult]:

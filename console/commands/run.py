@@ -11,10 +11,11 @@ from typing import Any
 from console import args as argtypes
 from console.errors import CliError
 from console.jsonfile import load_json, parse_json
-from console.timeline import describe_escalation, describe_update
+from console.timeline import describe, describe_escalation
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import RunOutcome, run_chain
 from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
+from state.run_events import node_update
 
 EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6}
 
@@ -123,8 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = load_json(args.input, "input file")
     decide = make_decider(args)
 
+    nodes = chain.nodes()
+
     def show(node: str, update: dict[str, Any]) -> None:
-        for line in describe_update(node, update):
+        for line in describe(node_update(nodes[node], update)):
             print(line, flush=True)
 
     print(f"waybill: running {chain.name}" + (f" with fault {args.inject}" if args.inject else ""))

@@ -20,10 +20,10 @@ from console.ui.page import PageContext, decision_context, run_page
 from console.ui.progress import node_status
 from console.ui.views import md_escape, notify, show_event
 from graph.draw import Topology
-from graph.runtime.events import updates_of
 from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import RunEvent, RunRecord
+from state.run_events import node_updates
 from state.status import TERMINAL_STATUSES
 
 REFRESH_S = 2
@@ -98,7 +98,7 @@ def live_drawing(ctx: PageContext, run_id: str, topo: Topology | None, seen: str
         if topo is None:
             st.warning("This console does not know the run's workflow: no drawing.")
             return
-        updates = updates_of(events)
+        updates = node_updates(events)
         draw(topo, run, node_status(updates, run, pending), updates, selected_node(topo))
 
 
@@ -107,7 +107,7 @@ def live_node(ctx: PageContext, run_id: str, node: str | None) -> None:
     with redis_guard():
         run, events, pending = _read(ctx, run_id)
         if node is not None:
-            node_panel(node, events, node_status(updates_of(events), run, pending))
+            node_panel(node, events, node_status(node_updates(events), run, pending))
         with st.expander("Timeline", expanded=run.status in TERMINAL_STATUSES and node is None):
             for event in events:
                 show_event(event)

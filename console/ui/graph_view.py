@@ -7,8 +7,6 @@ shareable address) or picked in the selector under it; both select the same node
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from console.ui.views import md_escape, show_event
@@ -16,6 +14,7 @@ from console.web.links import run_url
 from graph.draw import Topology, dot, topology
 from graph.runtime.registry import Registry
 from state.control.models import RunEvent, RunRecord
+from state.run_events import NodeUpdate, parse_node_update
 from state.status import TERMINAL_STATUSES
 
 LEGEND = (
@@ -34,9 +33,9 @@ def cached_topology(workflow: str, _registry: Registry) -> Topology:
     return topology(_registry.get(workflow))
 
 
-def run_path(updates: list[tuple[str, dict[str, Any]]], run: RunRecord) -> list[str]:
+def run_path(updates: list[NodeUpdate], run: RunRecord) -> list[str]:
     """The nodes the run went through, in order (from start, to end once it is over)."""
-    path = ["__start__", *(node for node, _ in updates)]
+    path = ["__start__", *(u.node.name for u in updates)]
     return [*path, "__end__"] if run.status in TERMINAL_STATUSES else path
 
 
@@ -44,7 +43,7 @@ def draw(
     topo: Topology,
     run: RunRecord,
     status: dict[str, str],
-    updates: list[tuple[str, dict[str, Any]]],
+    updates: list[NodeUpdate],
     selected: str | None,
 ) -> None:
     """The drawing, full width (legible at 1,400 px), and its legend."""
@@ -90,12 +89,12 @@ def node_picker(topo: Topology) -> str | None:
 
 def node_panel(node: str, events: list[RunEvent], status: dict[str, str]) -> None:
     """What ``node`` did in this run: each step's handoffs, verdicts, decisions and state."""
-    steps = [e for e in events if e.kind == "node" and e.data.get("node") == node]
+    steps = [e for e in events if (u := parse_node_update(e.data)) and u.node.name == node]
     st.text(f"{node}: {status.get(node, 'pending')}, ran {len(steps)} time(s) in this run")
     if not steps:
         st.caption("This node has not run in this run (yet).")
     for n, event in enumerate(steps, start=1):
         with st.container(border=True, key=f"node-step-{n}"):
             show_event(event)
-            with st.expander(f"state written by step {n} of {md_escape(node)}"):
-                st.json(event.data.get("update") or {}, expanded=True)
+            with st.expander(f"events of step {n} of {md_escape(node)}"):
+                st.json(event.data, expanded=True)

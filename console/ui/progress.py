@@ -7,56 +7,45 @@ record (running, waiting, terminal) and its pending escalation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from state.control.models import Escalation, RunRecord
-from state.nodes import END
+from state.nodes import END, NodeRef, act_node, gate_node, review_node, stage_node
+from state.run_events import ActionRecorded, HandoffProposed, NodeUpdate
 
 START_NODE, END_NODE = "__start__", "__end__"
 _GATE_STATUS = {"pass": "passed", "revise": "revised", "escalate": "waiting", "block": "failed"}
 
 
-def _gate_target(gate: str) -> tuple[str, str]:
-    source, _, target = gate.split(" ", 1)[1].partition("->")
-    return source, END if target == "END" else target
+def _status_of(update: NodeUpdate, status: dict[str, str]) -> str:
+    node = update.node
+    if node.kind == "gate":
+        verdict = update.verdict
+        return _GATE_STATUS[verdict.decision] if verdict is not None else "passed"
+    if node.kind == "act":
+        refused = update.stopped is not None or any(
+            a.record.status != "executed" for a in update.of_kind(ActionRecorded)
+        )
+        return "revised" if refused else "passed"
+    if node.kind == "review":
+        failed = update.stopped is not None
+        gate = gate_node(node.stage, node.target).name
+        if status.get(gate) == "waiting":
+            status[gate] = "failed" if failed else "passed"
+        return "failed" if failed else "passed"
+    return "passed"
 
 
 def node_status(
-    updates: list[tuple[str, dict[str, Any]]],
-    run: RunRecord,
-    pending: Escalation | None = None,
+    updates: list[NodeUpdate], run: RunRecord, pending: Escalation | None = None
 ) -> dict[str, str]:
     """Status per node name (nodes absent from the result are pending)."""
     status: dict[str, str] = {}
-    for node, update in updates:
+    for update in updates:
         status[START_NODE] = "passed"
-        if node.startswith("gate "):
-            verdicts = update.get("verdicts") or []
-            decision = verdicts[-1]["decision"] if verdicts else "pass"
-            status[node] = _GATE_STATUS.get(str(decision), "passed")
-        elif node.startswith("act "):
-            refused = update.get("status") in ("rejected", "failed") or any(
-                a.get("status") != "executed" for a in update.get("actions") or []
-            )
-            status[node] = "revised" if refused else "passed"
-        elif node.startswith("review "):
-            failed = update.get("status") in ("rejected", "failed")
-            status[node] = "failed" if failed else "passed"
-            gate = "gate " + node.split(" ", 1)[1]
-            if status.get(gate) == "waiting":
-                status[gate] = "passed" if not failed else "failed"
-        else:
-            status[node] = "passed"
+        status[update.node.name] = _status_of(update, status)
     if run.status == "running":
-        _mark_running(status, updates, run)
+        _mark_running(status, updates)
     elif run.status == "waiting" and pending is not None:
-        req = pending.request
-        if pending.kind == "gate":
-            target = str(req.get("target") or "")
-            edge = f"{req.get('stage')}->{'END' if target in ('', END) else target}"
-            status[f"review {edge}"] = "waiting"
-        else:  # an action's question is asked by the stage's act node
-            status[f"act {req.get('stage') or pending.stage}"] = "waiting"
+        status[_asking(pending).name] = "waiting"
     elif run.status == "succeeded":
         status[START_NODE] = status[END_NODE] = "passed"
     elif run.status in ("failed", "rejected", "killed"):
@@ -66,23 +55,27 @@ def node_status(
     return status
 
 
-def _mark_running(
-    status: dict[str, str], updates: list[tuple[str, dict[str, Any]]], run: RunRecord
-) -> None:
+def _asking(pending: Escalation) -> NodeRef:
+    """The node that asks: an edge's review (gate escalations) or a stage's act node."""
+    req = pending.request
+    stage = str(req.get("stage") or pending.stage or "")
+    if pending.kind == "gate":
+        return review_node(stage, str(req.get("target") or END))
+    return act_node(stage)
+
+
+def _mark_running(status: dict[str, str], updates: list[NodeUpdate]) -> None:
     if not updates:
         return
-    node, update = updates[-1]
-    if node.startswith("gate "):
-        source, target = _gate_target(node)
-        verdicts = update.get("verdicts") or []
-        decision = verdicts[-1]["decision"] if verdicts else "pass"
-        nxt = source if decision == "revise" else target
-        if nxt != END and decision in ("pass", "revise"):
-            status[nxt] = "running"
-    elif node.startswith("review "):
-        return
-    else:
-        handoffs = update.get("handoffs") or []
+    last = updates[-1]
+    node = last.node
+    verdict = last.verdict
+    if node.kind == "gate" and verdict is not None:
+        back = verdict.send_back_to or node.stage
+        nxt = back if verdict.decision == "revise" else node.target
+        if nxt != END and verdict.decision in ("pass", "revise"):
+            status[stage_node(nxt).name] = "running"
+    elif node.kind == "stage":
+        handoffs = last.of_kind(HandoffProposed)
         if handoffs:
-            target = str(handoffs[-1]["target"])
-            status[f"gate {node}->{'END' if target == END else target}"] = "running"
+            status[gate_node(node.stage, handoffs[-1].target).name] = "running"

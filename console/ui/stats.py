@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from state.control.events import events_key
 from state.control.plane import ControlPlane
+from state.run_events import VerdictGiven, parse_node_update
+from state.verdicts import GateVerdict
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,9 @@ class GateStats:
         return self.decisions.get("pass", 0) / self.verdicts if self.verdicts else None
 
 
-def verdicts_in(events: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]]:
-    """Verdict dicts found in raw stream entries (``XRANGE`` replies)."""
-    out: list[dict[str, Any]] = []
+def verdicts_in(events: list[tuple[str, dict[str, str]]]) -> list[GateVerdict]:
+    """The verdicts found in raw stream entries (``XRANGE`` replies)."""
+    out: list[GateVerdict] = []
     for _id, fields in events:
         if fields.get("kind") != "node":
             continue
@@ -40,9 +41,9 @@ def verdicts_in(events: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]
             data = json.loads(fields.get("data") or "{}")
         except ValueError:
             continue
-        update = data.get("update") if isinstance(data, dict) else None
-        if isinstance(update, dict):
-            out += [v for v in update.get("verdicts") or [] if isinstance(v, dict)]
+        update = parse_node_update(data) if isinstance(data, dict) else None
+        if update is not None:
+            out += [given.verdict for given in update.of_kind(VerdictGiven)]
     return out
 
 
@@ -58,6 +59,6 @@ def gate_stats(cp: ControlPlane, *, runs: int = 50, per_run: int = 500) -> GateS
     for entries in pipe.execute() if page.items else []:
         for verdict in verdicts_in(entries):
             total += 1
-            decisions[str(verdict.get("decision"))] += 1
-            mast.update(str(code) for code in verdict.get("mast") or [])
+            decisions[verdict.decision] += 1
+            mast.update(verdict.mast)
     return GateStats(len(page.items), total, dict(decisions), dict(sorted(mast.items())))

@@ -15,9 +15,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console.timeline import describe_update
+from console.timeline import describe
 from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
+from state.run_events import AgentDecided, HandoffProposed, VerdictGiven, parse_node_update
+from state.verdicts import GateVerdict
 
 MD_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:\"'")
 
@@ -94,30 +96,26 @@ def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFra
     return pd.DataFrame(rows, columns=columns)
 
 
-def failed_checks_frame(verdict: dict[str, Any]) -> pd.DataFrame:
-    """The failed checks of one verdict dump."""
+def failed_checks_frame(verdict: GateVerdict) -> pd.DataFrame:
+    """The failed checks of one verdict."""
     rows = [
         {
-            "check": c.get("check", ""),
-            "name": c.get("name", ""),
-            "on fail": c.get("on_fail", ""),
-            "MAST": ", ".join(c.get("mast") or []),
-            "detail": c.get("detail", ""),
+            "check": c.check,
+            "name": c.name,
+            "on fail": c.on_fail,
+            "MAST": ", ".join(c.mast),
+            "detail": c.detail,
         }
-        for c in verdict.get("checks") or []
-        if not c.get("ok")
+        for c in verdict.failed
     ]
     return pd.DataFrame(rows, columns=["check", "name", "on fail", "MAST", "detail"])
 
 
-def show_verdict(verdict: dict[str, Any]) -> None:
+def show_verdict(verdict: GateVerdict) -> None:
     """A gate verdict: decision, MAST codes, reasons and its failed checks."""
-    mast = ", ".join(verdict.get("mast") or []) or "none"
-    st.text(
-        f"{verdict.get('gate', '')}: {str(verdict.get('decision', '')).upper()}"
-        f"  MAST: {mast}  score: {verdict.get('score', '')}"
-    )
-    for reason in verdict.get("reasons") or []:
+    mast = ", ".join(verdict.mast) or "none"
+    st.text(f"{verdict.node}: {verdict.decision.upper()}  MAST: {mast}  score: {verdict.score}")
+    for reason in verdict.reasons:
         st.text(f"  reason: {reason}")
     failed = failed_checks_frame(verdict)
     if not failed.empty:
@@ -127,22 +125,22 @@ def show_verdict(verdict: dict[str, Any]) -> None:
 def show_event(event: RunEvent) -> None:
     """One timeline entry."""
     stamp = event.ts.strftime("%H:%M:%S")
-    update = event.data.get("update") if event.kind == "node" else None
-    if not isinstance(update, dict):
+    update = parse_node_update(event.data) if event.kind == "node" else None
+    if update is None:
         detail = json.dumps(event.data, sort_keys=True, default=str)
         st.text(f"{stamp}  {event.kind}  {event.stage or ''}  {detail}")
         return
-    node = str(event.data.get("node", ""))
-    lines = [line for line in describe_update(node, update) if not line.startswith("     gate")]
+    node = update.node.name
+    lines = describe(update, verdicts=False)
     st.text(f"{stamp}  {node}\n" + "\n".join(lines) if lines else f"{stamp}  {node}")
-    for handoff in update.get("handoffs") or []:
-        with st.expander(f"payload #{int(handoff['seq'])} ({handoff['contract']})"):
-            st.json(handoff.get("payload") or {}, expanded=True)
-    for decision in update.get("decisions") or []:
-        with st.expander(f"decision record of {decision.get('stage') or node}"):
-            st.json(decision, expanded=True)
-    for verdict in update.get("verdicts") or []:
-        show_verdict(verdict)
+    for handoff in update.of_kind(HandoffProposed):
+        with st.expander(f"payload #{handoff.seq} ({md_escape(handoff.contract)})"):
+            st.json(handoff.payload, expanded=True)
+    for decided in update.of_kind(AgentDecided):
+        with st.expander(f"decision record of {md_escape(decided.record.stage or node)}"):
+            st.json(decided.record.model_dump(mode="json"), expanded=True)
+    for given in update.of_kind(VerdictGiven):
+        show_verdict(given.verdict)
 
 
 def show_escalation(esc: Escalation) -> None:
@@ -167,4 +165,4 @@ def show_escalation(esc: Escalation) -> None:
     verdict = req.get("verdict")
     if isinstance(verdict, dict):
         st.caption("Gate verdict that raised it")
-        show_verdict(verdict)
+        show_verdict(GateVerdict.model_validate(verdict))

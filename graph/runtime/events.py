@@ -18,29 +18,21 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Durability
 
 from graph.context import RunContext
-from state.control.models import RunEvent
+from state.nodes import NodeRef
+from state.run_events import node_update
 
 Committed = tuple[str, str, dict[str, Any]]
 """``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
 
 
-def node_event(node: str, update: dict[str, Any]) -> dict[str, Any]:
-    """The data of the event for one node's update."""
-    return {"node": node, "update": update}
+def node_event(node: NodeRef, update: dict[str, Any]) -> dict[str, Any]:
+    """The data of the event for one node's update: its typed events."""
+    return node_update(node, update).model_dump(mode="json")
 
 
 def event_key(checkpoint_id: str, node: str) -> str:
     """The key of the event of ``node`` run from checkpoint ``checkpoint_id``."""
     return f"{checkpoint_id}:{node}"
-
-
-def updates_of(events: list[RunEvent]) -> list[tuple[str, dict[str, Any]]]:
-    """``(node, update)`` pairs of ``node`` events, in order."""
-    out = []
-    for event in events:
-        if event.kind == "node" and isinstance(event.data.get("update"), dict):
-            out.append((str(event.data.get("node", "")), event.data["update"]))
-    return out
 
 
 def stream_committed(

@@ -40,6 +40,7 @@ from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
 from state.control.plane import ControlPlane
+from state.nodes import NodeRef
 from state.settings import Settings
 from state.status import TERMINAL_STATUSES
 from state.stores.ledger import RedisLedger
@@ -228,10 +229,11 @@ class RunExecutor:
         request, inject = RunInputs(self.cp.client).get(run_id)
         ctx = self._context(chain, run_id, inject, token, stopper)
         snap = graph.get_state(config)
+        nodes = chain.nodes()
         if snap.values:
             # A worker may have died between a checkpoint and its events: write them now.
             for key, node, update in saved_updates(graph, config, partial(self._evented, run_id)):
-                self._event(run_id, key, node, update)
+                self._event(run_id, key, nodes[node], update)
         payload: Any = None
         if not snap.values:
             payload = initial_state(chain, run_id, request)
@@ -256,7 +258,7 @@ class RunExecutor:
         while True:
             try:
                 for key, node, update in stream_committed(graph, payload, config, ctx):
-                    self._event(run_id, key, node, update)
+                    self._event(run_id, key, nodes[node], update)
                 break
             except WorkerCrash as crash:
                 # An injected worker death (``after_call`` faults): go on from the last
@@ -265,8 +267,9 @@ class RunExecutor:
                 payload = None
         return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
 
-    def _event(self, run_id: str, key: str, node: str, update: dict[str, Any]) -> None:
-        self.cp.events.append_once(run_id, key, "node", stage=node, data=node_event(node, update))
+    def _event(self, run_id: str, key: str, node: NodeRef, update: dict[str, Any]) -> None:
+        data = node_event(node, update)
+        self.cp.events.append_once(run_id, key, "node", stage=node.stage, data=data)
 
     def _evented(self, run_id: str, key: str) -> bool:
         return self.cp.events.appended(run_id, key)

@@ -23,8 +23,10 @@ from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
+from state.run_events import HumanDecided
 from state.stores.ledger import MemoryLedger
 from state.stores.tape import MemoryTapeStore, RedisTapeStore
+from state.verdicts import GateVerdict
 
 
 @dataclass
@@ -50,12 +52,12 @@ def _trace(state: dict[str, Any]) -> list[str]:
         for h in state.get("handoffs", [])
     ]
     lines += [
-        f"verdict {v['gate']} #{v['handoff_seq']}: {v['decision']} {','.join(v['mast'])}"
-        for v in state.get("verdicts", [])
+        f"verdict {v.node} #{v.handoff_seq}: {v.decision} {','.join(v.mast)}"
+        for v in map(GateVerdict.model_validate, state.get("verdicts", []))
     ]
     lines += [
-        f"human {h['gate']}: {h['decision']['action']} by {h['decision']['user']}"
-        for h in state.get("human", [])
+        f"human {h.node}: {h.decision.action} by {h.decision.user}"
+        for h in map(HumanDecided.model_validate, state.get("human", []))
     ]
     lines += [
         f"action {a['action']} [{a['tier']}]: {a['status']}" for a in state.get("actions", [])

@@ -34,6 +34,7 @@ from graph.runtime.runner import Decider, run_chain
 from state.contracts import same_value
 from state.decisions import Decision, EscalationRequest
 from state.mast import MastCode
+from state.nodes import act_node, stage_node
 from state.run_state import RunState, actions_of, verdicts_of
 from state.sources import Source
 from state.verdicts import GateDecision
@@ -152,11 +153,10 @@ def harm_done(state: RunState, effects: list[Effect]) -> list[str]:
 
 def _introduced(fault: Fault, state: RunState) -> str:
     marks = [m for m in state.get("faults", []) if m["fault"] == fault.name]
+    node = stage_node(fault.stage) if fault.when == "output" else act_node(fault.stage)
     if marks:
-        return f"{marks[0]['node']} #{marks[0]['handoff_seq']}"
-    if fault.when != "output":
-        return f"act {fault.stage}"
-    return f"{fault.stage} (never ran)"
+        return f"{node} #{marks[0]['handoff_seq']}"
+    return f"{node}" if fault.when != "output" else f"{node} (never ran)"
 
 
 def assess(
@@ -172,14 +172,14 @@ def assess(
     if fault is not None:
         if first is None:
             problem = "no gate caught it"
-        elif first.gate != fault.expect.name:
-            problem = f"first caught at {first.gate}, expected {fault.expect.name}"
+        elif first.node != fault.expect:
+            problem = f"first caught at {first.node}, expected {fault.expect}"
         elif fault.expect_mast not in first.mast:
             problem = (
                 f"caught without {fault.expect_mast} (codes: {', '.join(first.mast) or 'none'})"
             )
     elif first is not None:
-        problem = f"{first.gate} said {first.decision}: {'; '.join(first.reasons)}"
+        problem = f"{first.node} said {first.decision}: {'; '.join(first.reasons)}"
     elif status != "succeeded":
         problem = f"the run ended {status}: {state.get('reason', '')}"
     return ScenarioResult(
@@ -191,7 +191,7 @@ def assess(
         introduced_at=introduced,
         expected_gate=fault.expect.name if fault else None,
         expected_mast=fault.expect_mast if fault else None,
-        caught_at=f"{first.gate} #{first.handoff_seq}" if first else None,
+        caught_at=f"{first.node} #{first.handoff_seq}" if first else None,
         verdict=first.decision if first else None,
         mast=tuple(first.mast) if first else (),
         status=status,

@@ -21,7 +21,7 @@ from graph.runtime.principal import EditInvalid, Forbidden, Principal, ScopeKill
 from graph.runtime.registry import Registry
 from graph.runtime.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
-from state.control.errors import RunFinished
+from state.control.errors import EscalationConflict, RunFinished
 from state.control.inputs import RunInputs
 from state.control.models import Escalation, KillScope, NewRun, RunRecord
 from state.control.outbox import Intent
@@ -117,6 +117,9 @@ class RunService:
         """
         esc = self.cp.escalations.get(escalation_id, run_id=run_id)
         self._require(who, "approver", f"{action} an escalation", esc.run_id)
+        if esc.decision is not None:  # a late decision is told who decided, even once the run ended
+            d = esc.decision
+            raise EscalationConflict(escalation_id, d.user, d.action, d.decided_at.isoformat())
         allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
         if action not in allowed:
             raise ServiceError(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 from graph.runtime.principal import ScopeKilled
 from graph.runtime.service import RunService
 from state.control.errors import RunFinished
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
+from state.run_events import ActionRecorded, node_updates
 from tests.integration.runtime import ADMIN, APPROVER, WorkerProcess, service, wait_status
 from tests.redis_servers import ServerUnderTest
 
@@ -44,10 +44,10 @@ def _race(svc: RunService, cp: ControlPlane, run_id: str, esc_id: str) -> str:
 
 
 def _actions_on_record(cp: ControlPlane, record: RunRecord) -> bool:
-    updates: list[dict[str, Any]] = [
-        e.data.get("update", {}) for e in cp.events.read(record.run_id, count=500)
+    updates = node_updates(cp.events.read(record.run_id, count=500))
+    executed = [
+        a for u in updates for a in u.of_kind(ActionRecorded) if a.record.status == "executed"
     ]
-    executed = [a for u in updates for a in u.get("actions", []) if a["status"] == "executed"]
     return bool(executed) or "actions already called" in (record.reason or "")
 
 

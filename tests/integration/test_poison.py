@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rq import Queue
 
+from state.nodes import gate_node
+from state.verdicts import GateVerdict
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_status
 from tests.redis_servers import ServerUnderTest
 
@@ -21,11 +23,11 @@ def test_an_agent_that_raises_ends_as_a_verdict_not_a_crash_loop(
         done = wait_status(cp, record.run_id, {"waiting", "failed", "succeeded"}, timeout=20)
         assert done.status == "waiting"  # a human decides what to do with the broken stage
         [esc] = cp.escalations.for_run(record.run_id)
-        verdict = esc.request["verdict"]
-        assert verdict["gate"] == "gate slow->finish"
+        verdict = GateVerdict.model_validate(esc.request["verdict"])
+        assert verdict.node == gate_node("slow", "finish")
         assert any(
-            c["check"] == "agent" and "ValueError: the slow agent broke" in c["detail"]
-            for c in verdict["checks"]
+            c.check == "agent" and "ValueError: the slow agent broke" in c.detail
+            for c in verdict.checks
         )
         queue = Queue("waybill", connection=raw)
         assert queue.count == 0

@@ -14,6 +14,8 @@ from graph.runtime.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
+from state.nodes import NodeRef, act_node
+from state.run_events import ActionRecorded, node_updates
 from tests.integration.runtime import ADMIN, APPROVER, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
@@ -57,7 +59,7 @@ def test_a_30s_redis_outage_is_waited_out_and_the_run_resumes(
     chain = steps.build_chain()
     history = list(compile_chain(chain, RedisSaver(raw)).get_state_history(run_config(run_id)))
     assert len(history) > before >= 3  # acknowledged checkpoints survived (AOF), then it went on
-    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    nodes = [u.node.name for u in node_updates(cp.events.read(run_id, count=500))]
     assert nodes.count("slow") == 1
 
 
@@ -140,7 +142,7 @@ def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
     assert raw.hget("test:effects", "cw") == b"1"
     # The slow stage's update was never streamed (its node did not re-run): its event was
     # re-derived from the checkpoint, once.
-    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    nodes = [u.node.name for u in node_updates(cp.events.read(run_id, count=500))]
     assert nodes.count("slow") == 1
     assert nodes == ["first", "gate first->slow", "slow", "gate slow->finish", "finish",
                      "gate finish->END", "act finish"]  # fmt: skip
@@ -157,8 +159,8 @@ def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
     first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
     real = first._event
 
-    def dies_at_the_act_event(run_id: str, key: str, node: str, update: Any) -> None:
-        if node == "act finish":
+    def dies_at_the_act_event(run_id: str, key: str, node: NodeRef, update: Any) -> None:
+        if node == act_node("finish"):
             raise _CrashBeforeCheckpointError  # the process dies right after the checkpoint
         real(run_id, key, node, update)
 
@@ -169,8 +171,9 @@ def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
     time.sleep(0.6)  # the dead worker's lease expires
     second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
     assert second.execute(run_id) == "succeeded"
-    nodes = [e.data["node"] for e in cp.events.read(run_id, count=500) if e.kind == "node"]
+    nodes = [u.node.name for u in node_updates(cp.events.read(run_id, count=500))]
     assert nodes.count("act finish") == 1
-    [act] = [e for e in cp.events.read(run_id, count=500) if e.data.get("node") == "act finish"]
-    assert act.data["update"]["actions"][0]["status"] == "executed"
+    updates = node_updates(cp.events.read(run_id, count=500))
+    [act] = [u for u in updates if u.node == act_node("finish")]
+    assert [a.record.status for a in act.of_kind(ActionRecorded)] == ["executed"]
     assert raw.hget("test:effects", "ev") == b"1"  # and the effect still ran once

@@ -82,6 +82,19 @@ def test_first_decision_wins_and_the_second_names_the_winner(server: ServerUnder
     assert cp.escalations.get(esc_id).decision.action == "approve"  # type: ignore[union-attr]
 
 
+def test_a_late_decision_after_the_run_ended_names_the_winner(server: ServerUnderTest) -> None:
+    """The second approver of a run that finished meanwhile learns who decided, not only that
+    the run is over."""
+    svc, cp, _ = _svc(server)
+    run_id, esc_id = _waiting_escalation(svc, cp)
+    svc.decide(esc_id, "approve", who=APPROVER)
+    cp.runs.update(run_id, status="running")
+    cp.runs.update(run_id, status="succeeded")
+    with pytest.raises(EscalationConflict, match="'april'"):
+        svc.decide(esc_id, "approve", who=ADMIN)
+    assert cp.escalations.get(esc_id).decision.user == "april"  # type: ignore[union-attr]
+
+
 def test_an_invalid_edit_is_refused_with_field_errors_and_nothing_recorded(
     server: ServerUnderTest,
 ) -> None:

@@ -19,6 +19,7 @@ import redis
 from graph.runtime.runner import compile_chain, run_config
 from state.checkpoint import RedisSaver
 from state.control.plane import ControlPlane
+from state.run_events import node_updates
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
@@ -93,7 +94,7 @@ def test_soak_kills_of_workers_and_redis_lose_nothing(
         asked = [e.request.get("why") for e in cp.escalations.for_run(run_id)]
         assert record.status == "succeeded", f"{run_id}: {record.status} {record.reason} {asked}"
         assert effects.get(str(job["job_id"])) == 1  # the side effect happened once
-        evented = {e.data.get("node") for e in cp.events.read(run_id, count=1000)}
+        evented = {u.node.name for u in node_updates(cp.events.read(run_id, count=1000))}
         assert _nodes_that_ran(raw, run_id) <= evented, run_id
     assert cp.audit.verify().ok
     assert _ok(kills)

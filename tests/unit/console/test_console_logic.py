@@ -12,6 +12,10 @@ from console.ui.forms import FieldSpec, parse_value, schema_fields
 from console.ui.progress import node_status
 from console.ui.views import age, md_escape
 from state.control.models import Escalation, RunRecord
+from state.decisions import Decision
+from state.nodes import gate_node, review_node, stage_node
+from state.run_events import HandoffProposed, HumanDecided, NodeUpdate, VerdictGiven
+from state.verdicts import GateDecision, GateVerdict
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -27,12 +31,27 @@ def _run(status: str, stage: str | None = None) -> RunRecord:
     )
 
 
-def _gate(source: str, target: str, decision: str) -> tuple[str, dict[str, Any]]:
-    return f"gate {source}->{target}", {"verdicts": [{"decision": decision}]}
+def _gate(source: str, target: str, decision: GateDecision) -> NodeUpdate:
+    node = gate_node(source, target)
+    verdict = GateVerdict(
+        node=node,
+        source=source,
+        target=target,
+        handoff_seq=1,
+        decision=decision,
+        checks=[],
+        mast=[],
+        reasons=[],
+        score=1.0,
+    )
+    return NodeUpdate(node=node, events=[VerdictGiven(verdict=verdict)])
 
 
-def _stage(name: str, target: str) -> tuple[str, dict[str, Any]]:
-    return name, {"handoffs": [{"stage": name, "target": target}]}
+def _stage(name: str, target: str) -> NodeUpdate:
+    handoff = HandoffProposed(
+        seq=1, stage=name, target=target, contract="C", payload={}, attempt=1, by="agent"
+    )
+    return NodeUpdate(node=stage_node(name), events=[handoff])
 
 
 def test_succeeded_run_is_green_end_to_end() -> None:
@@ -72,9 +91,14 @@ def test_waiting_marks_the_review_or_the_act_node() -> None:
 
 
 def test_a_human_decision_settles_the_escalated_gate() -> None:
+    human = HumanDecided(
+        node=review_node("sourcing", "po_draft"),
+        handoff_seq=1,
+        decision=Decision(action="approve", user="ann"),
+    )
     updates = [
         _gate("sourcing", "po_draft", "escalate"),
-        ("review sourcing->po_draft", {"human": [{}]}),
+        NodeUpdate(node=review_node("sourcing", "po_draft"), events=[human]),
     ]
     status = node_status(updates, _run("running"))
     assert status["gate sourcing->po_draft"] == "passed"
