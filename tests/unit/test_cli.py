@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
+from console.cli.main import main
 from tests.unit.conftest import EXAMPLES
 
 SMALL = str(EXAMPLES / "small_order.json")
@@ -139,7 +139,20 @@ def test_usage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         main(["run", "procurement"])
     assert info.value.code == 2
     _, err = capsys.readouterr()
-    assert "the following arguments are required: --input" in _one_line_error(err)
+    assert "one of the arguments --input --example is required" in _one_line_error(err)
+
+
+def test_an_example_is_found_by_name_and_an_unknown_one_names_the_known(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "run", "procurement", "--example", "small_order")
+    assert code == 0
+    assert "#1   intake -> inventory" in out
+    code, _, err = run(capsys, "run", "procurement", "--example", "tiny")
+    assert code == 1
+    assert _one_line_error(err) == (
+        "waybill: procurement has no example 'tiny' (known: large_order, small_order)"
+    )
 
 
 # --- bad input never gives a traceback (each case from the issue has its test) ---------------
@@ -286,7 +299,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging(
     def broken(args: object) -> int:
         raise RuntimeError("something\nwe did not foresee")
 
-    monkeypatch.setattr("console.commands.workflows.cmd_workflows", broken)
+    monkeypatch.setattr("console.cli.commands.workflows.cmd_workflows", broken)
     assert main(["workflows"]) == 1
     assert _one_line_error(capsys.readouterr().err) == (
         "waybill: unexpected error (RuntimeError: something we did not foresee); "

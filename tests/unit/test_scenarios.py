@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agents.refund.chain import build_chain as build_refund
-from console.commands import scenarios as command
+from console.cli.commands import scenarios as command
 from graph.chain import Chain, Fault, FaultContext, Invariant, InvariantContext
 from graph.runtime.registry import Registry, UnknownWorkflowError
 from graph.runtime.scenarios import (

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from console.commands import user as user_cmd
+from console.cli.commands import user as user_cmd
 from state.control.throttle import throttle_key
 from state.control.users import UserError, UserStore, check_password, user_key
 from tests.integration.console.conftest import PASSWORD, Console

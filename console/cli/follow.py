@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from console.errors import CliError
+from console.cli.errors import CliError
 from console.timeline import describe
 from state.control.models import RunEvent, RunRecord
 from state.control.plane import ControlPlane

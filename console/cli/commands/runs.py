@@ -6,9 +6,9 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from console import args as argtypes
-from console.backend import open_backend
-from console.follow import event_lines, follow
+from console.cli import args as argtypes
+from console.cli.backend import open_backend
+from console.cli.follow import event_lines, follow
 from state.control.runs import MAX_OFFSET, MAX_PAGE
 from state.status import RUN_STATUSES
 

@@ -15,7 +15,7 @@ from types import TracebackType
 import redis
 from rq import Queue, Worker
 
-from console.errors import CliError
+from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService

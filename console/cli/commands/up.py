@@ -14,7 +14,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from console.errors import CliError
+from console.cli.errors import CliError
 from console.launch import spawn_console, spawn_worker, stop_all
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from console import args as argtypes
-from console.backend import open_backend
+from console.cli import args as argtypes
+from console.cli.backend import open_backend
 from graph.runtime.principal import Principal
 from state.control.models import KillScope
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from console.backend import open_backend
+from console.cli.backend import open_backend
 from graph.runtime.registry import default_registry
 from graph.runtime.replay import replay_run
 

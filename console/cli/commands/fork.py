@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from console import args as argtypes
-from console.backend import open_backend
-from console.errors import CliError
-from console.jsonfile import NotJsonError, parse_json
+from console.cli import args as argtypes
+from console.cli.backend import open_backend
+from console.cli.errors import CliError
+from console.cli.jsonfile import NotJsonError, parse_json
 from graph.runtime.history import checkpoints
 from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry

@@ -14,11 +14,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from console import args as argtypes
-from console.backend import open_backend
-from console.commands.run_redis import pending_escalation
-from console.errors import CliError
-from console.jsonfile import load_json
+from console.cli import args as argtypes
+from console.cli.backend import open_backend
+from console.cli.errors import CliError
+from console.cli.jsonfile import load_json
+from console.cli.run_redis import pending_escalation
 from graph.runtime.principal import Principal
 from state.control.models import Escalation, RunRecord
 

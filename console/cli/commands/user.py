@@ -11,8 +11,8 @@ import getpass
 import sys
 from typing import Any
 
-from console.backend import open_backend
-from console.errors import CliError
+from console.cli.backend import open_backend
+from console.cli.errors import CliError
 from state.control.users import UserError, UserStore
 from state.roles import ROLES
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import redis
 from pydantic import ValidationError
 
-from console.commands import (
+from console.cli.commands import (
     decide,
     fork,
     kill,
@@ -29,7 +29,7 @@ from console.commands import (
     worker,
     workflows,
 )
-from console.logfile import route_logs
+from console.cli.logfile import route_logs
 from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
@@ -101,7 +101,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

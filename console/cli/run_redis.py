@@ -10,10 +10,9 @@ import argparse
 import time
 from typing import Any
 
-from console.backend import open_backend
-from console.commands.run import EXIT_CODES, make_decider
-from console.follow import follow
-from console.jsonfile import load_json
+from console.cli.backend import open_backend
+from console.cli.deciding import EXIT_CODES, make_decider
+from console.cli.follow import follow
 from console.timeline import describe_escalation
 from graph.runtime.principal import SYSTEM, Principal
 from graph.runtime.service import RunService
@@ -27,8 +26,8 @@ def pending_escalation(escalations: list[Escalation]) -> Escalation | None:
     return next((e for e in escalations if e.decision is None), None)
 
 
-def run_on_redis(args: argparse.Namespace) -> int:
-    request = load_json(args.input, "input file")
+def run_on_redis(args: argparse.Namespace, request: dict[str, Any]) -> int:
+    """Submit the run, follow it to its end or first unanswered question; the exit code."""
     decide = make_decider(args)
     who = Principal(args.user, "admin")  # an operator at the command line has Redis access
     with open_backend() as backend:

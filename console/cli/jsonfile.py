@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.errors import CliError
+from console.cli.errors import CliError
 
 MAX_DEPTH = 64
 """Deepest nesting of lists and objects accepted (real inputs stay far below)."""

@@ -1,0 +1,71 @@
+"""How ``waybill run`` answers a run's escalations: a fixed ``--decision``, or a person at the
+terminal; and the exit code of each way a run ends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from console.cli.errors import CliError
+from console.cli.jsonfile import load_json, parse_json
+from console.timeline import describe_escalation
+from graph.runtime.runner import Decider
+from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
+
+EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6}
+
+
+def check_decision(action: str, allowed: Sequence[str]) -> None:
+    """Refuse a decision the escalation does not allow."""
+    if action not in allowed:
+        raise CliError(f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})")
+
+
+def _ask(req: EscalationRequest, user: str) -> Decision:
+    while True:
+        answer = input(f"decide [{'/'.join(req.allowed)}]: ").strip().lower()
+        if answer not in req.allowed:
+            print(f"  please answer one of: {', '.join(req.allowed)}")
+            continue
+        edited = None
+        if answer == "edit":
+            raw = input("  edited payload as JSON (empty keeps the proposal): ").strip()
+            try:
+                edited = parse_json(raw, "the edit") if raw else dict(req.proposed)
+            except CliError as exc:
+                print(f"  {exc}")
+                continue
+        comment = input("  comment (optional): ").strip()
+        return Decision.model_validate(
+            {"action": answer, "user": user, "comment": comment, "edited": edited}
+        )
+
+
+def make_decider(args: argparse.Namespace) -> Decider | None:
+    """The decider the arguments ask for (``None``: nobody answers; the run waits)."""
+    if args.decision is not None:
+        check_decision(args.decision, DECISION_ACTIONS)
+        if args.decision == "edit" and args.edit is None:
+            raise CliError("--decision edit needs --edit FILE with the edited payload")
+        edited = load_json(args.edit, "edit file") if args.decision == "edit" else None
+
+        def fixed(req: EscalationRequest) -> Decision:
+            for line in describe_escalation(req):
+                print(line)
+            check_decision(args.decision, req.allowed)
+            print(f"  -> {args.decision} (from --decision)")
+            return Decision(
+                action=args.decision, user=args.user, comment=args.comment, edited=edited
+            )
+
+        return fixed
+    if sys.stdin.isatty():
+
+        def ask(req: EscalationRequest) -> Decision:
+            for line in describe_escalation(req):
+                print(line)
+            return _ask(req, args.user)
+
+        return ask
+    return None
