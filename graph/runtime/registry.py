@@ -10,6 +10,7 @@ the path (the tests use it for their own workflows).
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -110,6 +111,11 @@ class Registry:
             if name in self._broken:
                 raise BrokenWorkflowError(name, self._broken[name]) from None
             raise UnknownWorkflowError(name, sorted(self._chains)) from None
+
+    def folder(self, name: str) -> Path:
+        """The folder of the module that builds ``name`` (its examples and topology live there)."""
+        self.get(name)
+        return Path(inspect.getfile(self._factories[name])).parent
 
     def fresh(self, name: str) -> Chain:
         """A newly built chain (for a new run: faults and sources are per run)."""

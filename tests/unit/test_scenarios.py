@@ -215,6 +215,6 @@ def test_command_exits_non_zero_on_a_missed_fault(
 
 
 def test_command_names_an_unknown_workflow() -> None:
-    args = _parse("--workflow", "shipping")
+    args = _parse("--workflow", "no_such_workflow")
     with pytest.raises(UnknownWorkflowError):
         args.func(args)

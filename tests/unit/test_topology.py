@@ -1,7 +1,9 @@
-"""Topology snapshots: a change to a reference workflow's graph must be deliberate.
+"""Topology snapshots: a change to a workflow's graph must be deliberate.
 
-Regenerate a snapshot with ``WAYBILL_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_topology.py``
-and update the README's diagram with it.
+Each workflow's snapshot is ``topology.mmd`` beside the module that builds it (for the reference
+workflows, ``agents/<name>/topology.mmd``). Create or regenerate them with
+``WAYBILL_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_topology.py`` (a new workflow found through
+``WAYBILL_WORKFLOW_MODULES`` gets its own the same way) and update the README's diagram.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import pytest
 from graph.draw import dot, mermaid, topology
 from graph.runtime.registry import Registry
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 WORKFLOWS = Registry().names()
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_topology_matches_snapshot(name: str) -> None:
-    text = mermaid(Registry().get(name))
-    snapshot = SNAPSHOTS / f"{name}.mmd"
+    registry = Registry()
+    text = mermaid(registry.get(name))
+    snapshot = registry.folder(name) / "topology.mmd"
     if os.environ.get("WAYBILL_UPDATE_SNAPSHOTS") == "1":
         snapshot.write_text(text)
     assert snapshot.exists(), f"no snapshot for {name}: run with WAYBILL_UPDATE_SNAPSHOTS=1"
@@ -30,7 +33,7 @@ def test_topology_matches_snapshot(name: str) -> None:
 
 
 def test_readme_shows_the_procurement_diagram() -> None:
-    assert (SNAPSHOTS / "procurement.mmd").read_text() in README.read_text()
+    assert (ROOT / "agents" / "procurement" / "topology.mmd").read_text() in README.read_text()
 
 
 def test_every_edge_has_a_gate_and_a_review() -> None:
