@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -83,6 +83,27 @@ def with_llm_brain(
     return agent
 
 
+@overload
+def llm_brain(
+    instructions: str,
+) -> Callable[
+    [Callable[[InT, AgentContext], AgentResult[OutT]]],
+    Callable[[InT, AgentContext], AgentResult[OutT]],
+]: ...
+
+
+@overload
+def llm_brain(
+    instructions: str,
+    context: Callable[[InT, AgentContext], dict[str, Any]],
+) -> Callable[
+    [Callable[[InT, AgentContext], AgentResult[OutT]]],
+    Callable[[InT, AgentContext], AgentResult[OutT]],
+]: ...
+
+
+# Without ``context`` nothing binds InT at the decorator factory's call, so the first overload
+# keeps it free for the decorated function (a single signature would infer it as Never).
 def llm_brain(
     instructions: str,
     context: Callable[[InT, AgentContext], dict[str, Any]] | None = None,
