@@ -11,7 +11,7 @@ import pytest
 from agents.llm import ModelConfigError, init_model, llm_judge, model_for, use_brain
 from agents.llm.brain import LlmSpec, ask_model
 from agents.procurement import agents as procurement_agents
-from agents.procurement.chain import OrderSpec, PurchaseRequest
+from agents.procurement.contracts import OrderSpec, PurchaseRequest
 from graph.agent import AgentContext
 from graph.chain import Chain
 from graph.context import RunContext
@@ -78,12 +78,14 @@ def test_a_configured_client_gets_the_timeout_and_retry_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("langchain_openai")  # in the dev extra; building a client is offline
+    from langchain_openai import ChatOpenAI  # only after the skip check: an optional extra
+
     monkeypatch.setenv("WAYBILL_MODEL", "openai:gpt-4o-mini")
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     monkeypatch.setenv("WAYBILL_LLM_TIMEOUT_S", "7.5")
     monkeypatch.setenv("WAYBILL_LLM_MAX_RETRIES", "4")
     model = model_for("intake")
-    assert model is not None
+    assert isinstance(model, ChatOpenAI)
     assert (model.request_timeout, model.max_retries) == (7.5, 4)
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.checkpoint.base import empty_checkpoint
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
 
 from state.checkpoint import StrictSerializer
@@ -18,7 +17,9 @@ from state.checkpoint.records import (
 )
 
 SERDE = StrictSerializer()
-CONFIG: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "p"}}
+CONFIG: RunnableConfig = {
+    "configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "p"}
+}
 
 
 def test_versions_are_short_increase_and_differ_between_branches() -> None:
@@ -32,7 +33,7 @@ def test_versions_are_short_increase_and_differ_between_branches() -> None:
     assert next_version(next_version("0000000f.abc")).startswith("00000011.")
 
 
-def _checkpoint(channels: int, version: str) -> Any:
+def _checkpoint(channels: int, version: str) -> Checkpoint:
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {f"channel-{i}": i for i in range(channels)}
     checkpoint["channel_versions"] = dict.fromkeys(checkpoint["channel_values"], version)
@@ -67,7 +68,7 @@ def test_appended_list_is_stored_as_what_it_added() -> None:
     checkpoint["channel_values"] = {"log": [{"n": i} for i in range(200)]}
     checkpoint["channel_versions"] = {"log": "1"}
     first = encode_put(CONFIG, checkpoint, {}, {"log": "1"}, SERDE)
-    longer = {**checkpoint, "channel_values": {"log": [{"n": i} for i in range(201)]}}
+    longer: Checkpoint = {**checkpoint, "channel_values": {"log": [{"n": i} for i in range(201)]}}
     longer["channel_versions"] = {"log": "2"}
     second = encode_put(CONFIG, longer, {}, {"log": "2"}, SERDE, first.tails)
     (fld, blob, base) = second.blobs[0]
@@ -76,7 +77,7 @@ def test_appended_list_is_stored_as_what_it_added() -> None:
     blobs = Blobs([first.blobs[0][0], first.blobs[0][1], fld, blob], SERDE)
     assert blobs.value(fld) == (True, longer["channel_values"]["log"])
     # an element changed in place: stored whole
-    edited = {**longer, "channel_values": {"log": [{"n": -1}, *range(201)]}}
+    edited: Checkpoint = {**longer, "channel_values": {"log": [{"n": -1}, *range(201)]}}
     third = encode_put(CONFIG, edited, {}, {"log": "3"}, SERDE, second.tails)
     assert third.blobs[0][2] == b""
 

@@ -83,7 +83,7 @@ def _bill(inp: Contract, ctx: AgentContext) -> AgentResult[Bill]:
     return AgentResult(out, DecisionRecord(chosen="bill", rationale="bill it"))
 
 
-def meter_chain(*invariants: Invariant, faults: tuple[Fault, ...] = ()) -> Chain:
+def meter_chain(*invariants: Invariant[Any], faults: tuple[Fault, ...] = ()) -> Chain:
     return Chain(
         name="meters",
         description="test",
@@ -314,6 +314,7 @@ def example_of(chain: Chain, name: str) -> dict[str, Any]:
 def test_an_agent_output_no_run_can_store_is_a_failed_check() -> None:
     def huge(inp: Contract, ctx: AgentContext) -> AgentResult[Read]:
         result = _read(inp, ctx)
+        assert result.output is not None
         # A JSON number the model wrote: valid for pydantic, not for a checkpoint.
         return AgentResult(result.output.model_copy(update={"account": 10**30}), result.decision)
 

@@ -20,7 +20,7 @@ from state.verdicts import CheckResult
 from tests.unit.conftest import Recorder, example
 
 
-def _with_invariant(chain: Chain, source: str, target: str, inv: Invariant) -> Chain:
+def _with_invariant(chain: Chain, source: str, target: str, inv: Invariant[Any]) -> Chain:
     edges = tuple(
         replace(e, invariants=(*e.invariants, inv))
         if (e.source, e.target) == (source, target)
@@ -69,6 +69,7 @@ def test_exhausted_revision_budget_escalates(procurement: Chain) -> None:
     def tries_something_else(inp: Contract, ctx: AgentContext) -> AgentResult[Contract]:
         # A different proposal on every attempt: no loop, only a budget can end it.
         result = inventory.agent(inp, ctx)
+        assert result.output is not None
         changed = result.output.model_copy(update={"order_quantity": ctx.attempt})
         return AgentResult(changed, result.decision)
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from agents.llm import Price, price_of, usage_by_stage, usage_lines, usage_text, use_brain
 from agents.llm.brain import LlmSpec, ask_model
 from agents.llm.prices import LIST_PRICES, warn_unpriced
-from agents.procurement.chain import OrderSpec, PurchaseRequest
+from agents.procurement.contracts import OrderSpec, PurchaseRequest
 from agents.refund.chain import build_chain as build_refund
 from graph.agent import AgentContext
 from graph.budget import BudgetExhausted, BudgetLeft

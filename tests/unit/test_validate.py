@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -24,8 +24,15 @@ class B(Contract):
     y: int
 
 
-def agent(inp: Contract, ctx: AgentContext) -> AgentResult[Contract]:
+C = TypeVar("C", bound=Contract)
+
+
+def agent(inp: C, ctx: AgentContext) -> AgentResult[C]:
     return AgentResult(inp, DecisionRecord(chosen="same", rationale="test"))
+
+
+def a_to_b(inp: A, ctx: AgentContext) -> AgentResult[B]:
+    return AgentResult(B(y=inp.x), DecisionRecord(chosen="b", rationale="test"))
 
 
 def chain(**changes: Any) -> Chain:
@@ -63,7 +70,7 @@ def test_unknown_entry() -> None:
 
 def test_contract_mismatch_between_producer_and_consumer() -> None:
     stages = (
-        Stage("one", agent, A, B, owner="o"),
+        Stage("one", a_to_b, A, B, owner="o"),
         Stage("two", agent, A, A, owner="o"),
     )
     msg = problems(chain(stages=stages))
@@ -92,7 +99,9 @@ def test_cycle_without_budget() -> None:
 
 
 def test_action_without_tier() -> None:
-    action = Action(name="pay", tier=None, run=lambda out, key, src: {}, args=lambda out: {})
+    action: Action[A] = Action(
+        name="pay", tier=None, run=lambda out, key, src: {}, args=lambda out: {}
+    )
     stages = (
         Stage("one", agent, A, A, owner="o", actions=(action,)),
         Stage("two", agent, A, A, owner="o"),

@@ -81,15 +81,15 @@ def _effect(out: Contract, key: str, sources: Mapping[str, Source]) -> dict[str,
     return {"applied": applied}
 
 
-EFFECT = Action(
+EFFECT: Action[Job] = Action(
     name="effect",
     tier="auto",
     run=_effect,
     retry_safe=True,  # applied once per key, however often it is called
-    args=lambda out: {"job_id": getattr(out, "job_id", ""), "amount": getattr(out, "amount", 0)},
+    args=lambda out: {"job_id": out.job_id, "amount": out.amount},
     envelope=(
-        EnvelopeRule("big", lambda out: getattr(out, "amount", 0) > 100, "approve", "amount > 100"),
-        EnvelopeRule("announce", lambda out: bool(getattr(out, "notify", False)), "notify", "told"),
+        EnvelopeRule("big", lambda out: out.amount > 100, "approve", "amount > 100"),
+        EnvelopeRule("announce", lambda out: out.notify, "notify", "told"),
     ),
 )
 

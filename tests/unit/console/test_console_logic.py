@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agents.procurement.chain import OrderSpec, SupplierChoice
+from agents.procurement.contracts import OrderSpec, SupplierChoice
 from console.ui.forms import FieldSpec, parse_value, schema_fields
 from console.ui.progress import node_status
 from console.ui.views import age, md_escape
@@ -15,16 +15,17 @@ from state.control.models import Escalation, RunRecord
 from state.decisions import Decision
 from state.nodes import gate_node, review_node, stage_node
 from state.run_events import HandoffProposed, HumanDecided, NodeUpdate, VerdictGiven
+from state.status import RunStatus
 from state.verdicts import GateDecision, GateVerdict
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def _run(status: str, stage: str | None = None) -> RunRecord:
+def _run(status: RunStatus, stage: str | None = None) -> RunRecord:
     return RunRecord(
         run_id="r1",
         workflow="procurement",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         stage=stage,
         created_at=NOW,
         updated_at=NOW,
