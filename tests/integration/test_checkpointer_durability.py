@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
 from langgraph.checkpoint.serde.types import INTERRUPT
 from langgraph.types import Interrupt
@@ -63,8 +64,8 @@ def test_writes_put_before_their_checkpoint_are_kept(shared_server: ServerUnderT
     async def one_round(saver: AsyncRedisSaver, writes_first: bool) -> None:
         thread = f"race-{uuid.uuid4().hex}"
         checkpoint = empty_checkpoint()
-        config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
-        target = {
+        config: RunnableConfig = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+        target: RunnableConfig = {
             **config,
             "configurable": {**config["configurable"], "checkpoint_id": checkpoint["id"]},
         }

@@ -8,25 +8,31 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Durability
 
 from state.checkpoint import AsyncRedisSaver, RedisSaver
 from tests.integration.checkpoint_helpers.graphs import RECURSION_LIMIT, build_approval_graph
+from tests.integration.checkpoint_helpers.resume_worker import ResumeJob
 from tests.redis_servers import ServerUnderTest
 
 REPETITIONS = 100
 REPO = Path(__file__).resolve().parents[2]
 MODES: list[Durability] = ["exit", "async", "sync"]
+SAVERS: list[tuple[Literal["sync", "async"], list[Durability]]] = [
+    ("sync", MODES),
+    ("async", ["async"]),
+]
 
 
-def _config(thread_id: str) -> Any:
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
 
 
-def _interrupt_sync(url: str, jobs: list[dict[str, Any]]) -> None:
+def _interrupt_sync(url: str, jobs: list[ResumeJob]) -> None:
     with RedisSaver.from_url(url) as saver:
         graph = build_approval_graph().compile(checkpointer=saver)
         for job in jobs:
@@ -36,7 +42,7 @@ def _interrupt_sync(url: str, jobs: list[dict[str, Any]]) -> None:
             assert graph.get_state(config).interrupts, job
 
 
-async def _interrupt_async(url: str, jobs: list[dict[str, Any]]) -> None:
+async def _interrupt_async(url: str, jobs: list[ResumeJob]) -> None:
     async with AsyncRedisSaver.from_url(url) as saver:
         graph = build_approval_graph().compile(checkpointer=saver)
         for job in jobs:
@@ -48,10 +54,10 @@ async def _interrupt_async(url: str, jobs: list[dict[str, Any]]) -> None:
 @pytest.mark.parametrize("shared_server", ["valkey"], indirect=True)
 def test_interrupt_then_resume_in_new_process(shared_server: ServerUnderTest) -> None:
     run = uuid.uuid4().hex[:8]
-    jobs = [
+    jobs: list[ResumeJob] = [
         {"thread_id": f"resume-{run}-{saver}-{mode}-{i}", "durability": mode, "saver": saver,
          "value": i}
-        for saver, modes in (("sync", MODES), ("async", ["async"]))
+        for saver, modes in SAVERS
         for mode in modes
         for i in range(REPETITIONS)
     ]  # fmt: skip

@@ -80,14 +80,14 @@ def test_odd_thread_ids_do_not_collide(saver: RedisSaver) -> None:
             checkpoint["channel_values"] = {"owner:ch": [thread, ns]}
             checkpoint["channel_versions"] = {"owner:ch": saver.get_next_version(None, None)}
             config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ns}}
-            saver.put(config, checkpoint, {"i": i}, checkpoint["channel_versions"])
+            saver.put(config, checkpoint, {"step": i}, checkpoint["channel_versions"])
     seen_keys: set[str] = set()
     for i, thread in enumerate(threads):
         for ns in ("", "child:1", "child%3A1"):
             got = saver.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": ns}})
             assert got is not None
             assert got.checkpoint["channel_values"] == {"owner:ch": [thread, ns]}
-            assert got.metadata["i"] == i
+            assert got.metadata["step"] == i
         keys = set(saver.storage_keys(thread))
         # every key carries the thread's own hash tag: one Cluster slot per thread
         assert all(k.startswith(f"wb:{{{escape(thread)}}}:") for k in keys)

@@ -13,16 +13,21 @@ from typing_extensions import TypedDict
 RECURSION_LIMIT = 50
 
 
-class ApprovalState(TypedDict):
-    """State of the approval graph."""
+class ApprovalInput(TypedDict):
+    """Input of the approval graph."""
 
     value: int
     """Set by the input, doubled by ``prepare``."""
+
+
+class ApprovalState(ApprovalInput):
+    """State of the approval graph."""
+
     approved: str
     """The human's answer, written after the interrupt."""
 
 
-def build_approval_graph() -> StateGraph[ApprovalState]:
+def build_approval_graph() -> StateGraph[ApprovalState, None, ApprovalInput]:
     """prepare -> approve (interrupts, asking about ``value``) -> finish."""
 
     def prepare(state: ApprovalState) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def build_approval_graph() -> StateGraph[ApprovalState]:
     def finish(state: ApprovalState) -> dict[str, Any]:
         return {"approved": state["approved"] + "!"}
 
-    graph = StateGraph(ApprovalState)
+    graph = StateGraph(ApprovalState, input_schema=ApprovalInput)
     graph.add_node("prepare", prepare)
     graph.add_node("approve", approve)
     graph.add_node("finish", finish)

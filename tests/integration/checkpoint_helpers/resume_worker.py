@@ -11,12 +11,24 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import Any, Literal
 
-from langgraph.types import Command
+from langgraph.types import Command, Durability
+from typing_extensions import TypedDict
 
 from state.checkpoint import AsyncRedisSaver, RedisSaver
 from tests.integration.checkpoint_helpers.graphs import RECURSION_LIMIT, build_approval_graph
+
+
+class ResumeJob(TypedDict):
+    """One approval run to interrupt in the test's process and resume here."""
+
+    thread_id: str
+    durability: Durability
+    saver: Literal["sync", "async"]
+    """Which saver interrupts and resumes it."""
+    value: int
+    """The graph's input."""
 
 
 def _check(job: dict[str, Any], snapshot: Any, result: dict[str, Any]) -> str | None:
