@@ -27,6 +27,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def decoded(reply: object) -> str:
+    """A reply of a client without ``decode_responses`` as text.
+
+    redis-py types every reply ``bytes | str``; such a client's replies are bytes (anything else
+    fails the test).
+    """
+    assert isinstance(reply, bytes), reply
+    return reply.decode()
+
+
 def require_redis7() -> None:
     """Skip locally (with the reason) when redis-server is missing; under CI=true fail instead."""
     if Path(REDIS7_BINARY).exists():

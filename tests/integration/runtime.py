@@ -112,5 +112,9 @@ def service(url: str) -> tuple[RunService, ControlPlane, redis.Redis]:
     queue = Queue("waybill", connection=raw)
     registry = Registry()
     registry.register(steps.build_chain)
-    svc = RunService(cp, registry, lambda run_id: enqueue_run(queue, run_id) and None, raw=raw)
+
+    def enqueue(run_id: str) -> None:
+        enqueue_run(queue, run_id)
+
+    svc = RunService(cp, registry, enqueue, raw=raw)
     return svc, cp, raw

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from state.checkpoint.layout import ThreadKeys
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ROOT, worker_env
 from tests.integration.test_cli_redis import SMALL, _run_id, waybill
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, decoded
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -28,10 +29,13 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 def _latest_checkpoint(client: redis.Redis, run_id: str) -> tuple[str, str]:
     keys = ThreadKeys(run_id)
     [latest] = client.zrevrange(keys.index(""), 0, 0)
-    return keys.records(""), latest.decode()
+    return keys.records(""), decoded(latest)
 
 
-DAMAGE = {
+Damage = Callable[[redis.Redis, str, str], object]
+"""Spoils the checkpoint record ``(client, records key, checkpoint id)``."""
+
+DAMAGE: dict[str, Damage] = {
     "garbage record": lambda c, key, ck: c.hset(key, ck, b"\x00not msgpack"),
     "record of the wrong shape": lambda c, key, ck: c.hset(key, ck, b"\x93\x01\x02\x03"),
     "key of the wrong type": lambda c, key, ck: (c.delete(key), c.set(key, "x")),

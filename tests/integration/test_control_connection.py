@@ -44,7 +44,14 @@ def test_invalid_url() -> None:
 
 def test_wrong_password(server: ServerUnderTest) -> None:
     admin = connect(server.url)
-    admin.execute_command("ACL", "SETUSER", "waybill", "on", ">right", "~*", "&*", "+@all")
+    admin.acl_setuser(
+        "waybill",
+        enabled=True,
+        passwords=["+right"],
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all"],
+    )
     with pytest.raises(RedisUnavailable, match="refused our credentials") as info:
         connect(server.url.replace("redis://", "redis://waybill:wrong@"))
     assert ":wrong@" not in str(info.value)

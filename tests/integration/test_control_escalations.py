@@ -15,19 +15,20 @@ from state.control.errors import (
     UnknownEscalation,
     UnknownRun,
 )
-from state.control.models import Escalation
+from state.control.models import Escalation, EscalationAction
 from state.control.plane import ControlPlane
+from state.status import RunStatus
 
 pytestmark = pytest.mark.integration
 
 
-def new_run(cp: ControlPlane, status: str = "waiting") -> str:
+def new_run(cp: ControlPlane, status: RunStatus = "waiting") -> str:
     run_id = f"esc-run-{uuid.uuid4().hex[:10]}"
     cp.runs.create(run_id, "procurement")
     if status != "queued":
         cp.runs.update(run_id, status="running")
     if status not in ("queued", "running"):
-        cp.runs.update(run_id, status=status)  # type: ignore[arg-type]
+        cp.runs.update(run_id, status=status)
     return run_id
 
 
@@ -71,7 +72,7 @@ def test_twenty_concurrent_deciders_one_winner(redis_url: str) -> None:
         plane = ControlPlane(connect(redis_url))
         try:
             barrier.wait()
-            action = "approve" if i % 2 else "reject"
+            action: EscalationAction = "approve" if i % 2 else "reject"
             wins.append(plane.escalations.decide(esc.escalation_id, action, user=f"user{i}"))
         except EscalationConflict as exc:
             conflicts.append(exc)
@@ -101,12 +102,12 @@ def test_twenty_concurrent_deciders_one_winner(redis_url: str) -> None:
 
 
 @pytest.mark.parametrize("final", ["killed", "succeeded", "failed", "rejected"])
-def test_decision_on_finished_run_refused(cp: ControlPlane, final: str) -> None:
+def test_decision_on_finished_run_refused(cp: ControlPlane, final: RunStatus) -> None:
     run_id = new_run(cp)
     esc = cp.escalations.create(run_id, "approve_order", {})
     if final == "succeeded":
         cp.runs.update(run_id, status="running")
-    cp.runs.update(run_id, status=final, reason="stopped by ops")  # type: ignore[arg-type]
+    cp.runs.update(run_id, status=final, reason="stopped by ops")
     with pytest.raises(RunFinished, match=f"already {final}"):
         cp.escalations.decide(esc.escalation_id, "approve", user="ana")
     assert cp.escalations.get(esc.escalation_id).pending

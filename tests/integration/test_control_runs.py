@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from typing_extensions import TypedDict
 
 from state.control.connection import connect
 from state.control.errors import (
@@ -24,6 +25,13 @@ from tests.redis_servers import ServerUnderTest
 pytestmark = pytest.mark.integration
 
 
+class Page(TypedDict, total=False):
+    """The paging arguments of ``RunRegistry.list``."""
+
+    offset: int
+    limit: int
+
+
 def uid(prefix: str = "run") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
@@ -39,7 +47,8 @@ def test_unsafe_run_ids_are_refused_and_nothing_is_created(cp: ControlPlane) -> 
             )
     with pytest.raises(UnknownRun):
         cp.runs.get(good)
-    for bad_page in ({"offset": -5}, {"limit": -1}, {"limit": 10**20}, {"offset": 10**20}):
+    bad_pages: list[Page] = [{"offset": -5}, {"limit": -1}, {"limit": 10**20}, {"offset": 10**20}]
+    for bad_page in bad_pages:
         with pytest.raises(InvalidArgument, match="a page needs"):
             cp.runs.list(**bad_page)
 

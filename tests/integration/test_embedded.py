@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from state.embedded import STATE_FILE, process_alive, resolve_redis_url, start_embedded
+from state.embedded import resolve_redis_url, start_embedded
+from state.embedded_files import STATE_FILE
+from state.embedded_probe import process_alive
 from state.settings import Settings
 from tests.redis_servers import ServerUnderTest, free_port
 

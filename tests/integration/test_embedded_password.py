@@ -13,8 +13,9 @@ import pytest
 import redis
 
 from state.control.errors import RedisUnavailable
-from state.embedded import STATE_FILE, process_alive, start_embedded
-from state.embedded_files import ACL_FILE, PASSWORD_FILE
+from state.embedded import start_embedded
+from state.embedded_files import ACL_FILE, PASSWORD_FILE, STATE_FILE
+from state.embedded_probe import process_alive
 from tests.redis_servers import ServerUnderTest
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def test_a_client_without_the_password_is_refused(data_dir: Path) -> None:
             lambda: stranger.hset("wb:user:ana", "role", "viewer"),
             lambda: stranger.keys("*"),
             lambda: stranger.config_get("requirepass"),
-            lambda: stranger.execute_command("ACL", "LIST"),
+            lambda: stranger.acl_list(),
         ):
             with pytest.raises(redis.exceptions.NoPermissionError):
                 command()

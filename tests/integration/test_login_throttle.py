@@ -6,6 +6,8 @@ import threading
 import uuid
 from collections.abc import Callable
 
+import redis
+
 from state.control.connection import connect
 from state.control.throttle import LoginThrottle, throttle_key
 from state.control.users import LoginResult, ScryptParams, User, UserStore
@@ -17,8 +19,8 @@ PASSWORD = "correct-horse"
 class CountingStore(UserStore):
     """A user store that counts how many passwords it really checked."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, client: redis.Redis, *, params: ScryptParams, free_attempts: int) -> None:
+        super().__init__(client, params=params, free_attempts=free_attempts)
         self.checked = 0
         self._lock = threading.Lock()
 

@@ -46,6 +46,7 @@ def test_a_node_that_kills_its_worker_every_time_is_a_poison_run(
         record = svc.submit("steps", {"job_id": "j2", "note": "die"}, who=APPROVER)
         done = wait_status(cp, record.run_id, {"failed", "succeeded"}, timeout=60)
         assert done.status == "failed"
+        assert done.reason is not None
         assert done.reason.startswith("poison run: 3 executions from the same checkpoint")
         queue = Queue("waybill", connection=raw)
         attempts = len(queue.failed_job_registry) + queue.count

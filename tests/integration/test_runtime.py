@@ -18,7 +18,7 @@ from tests.integration.runtime import (
     wait_for,
     wait_status,
 )
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, decoded
 
 TERMINAL = {"succeeded", "failed", "rejected", "killed"}
 
@@ -73,7 +73,7 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
             record = wait_status(cp, run_id, TERMINAL, timeout=90)
             assert record.status == "succeeded", f"{run_id}: {record.reason}"
         effects = raw.hgetall("test:effects")
-        assert {k.decode(): int(v) for k, v in effects.items()} == {f"k{i}": 1 for i in range(n)}
+        assert {decoded(k): int(v) for k, v in effects.items()} == {f"k{i}": 1 for i in range(n)}
     finally:
         survivor.stop()
 

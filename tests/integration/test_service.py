@@ -79,7 +79,9 @@ def test_first_decision_wins_and_the_second_names_the_winner(server: ServerUnder
     assert recorded.dispatched[-1] == run_id
     with pytest.raises(EscalationConflict, match="april"):
         svc.decide(esc_id, "reject", who=ADMIN)
-    assert cp.escalations.get(esc_id).decision.action == "approve"  # type: ignore[union-attr]
+    decision = cp.escalations.get(esc_id).decision
+    assert decision is not None
+    assert decision.action == "approve"
 
 
 def test_a_late_decision_after_the_run_ended_names_the_winner(server: ServerUnderTest) -> None:
@@ -92,7 +94,9 @@ def test_a_late_decision_after_the_run_ended_names_the_winner(server: ServerUnde
     cp.runs.update(run_id, status="succeeded")
     with pytest.raises(EscalationConflict, match="'april'"):
         svc.decide(esc_id, "approve", who=ADMIN)
-    assert cp.escalations.get(esc_id).decision.user == "april"  # type: ignore[union-attr]
+    decision = cp.escalations.get(esc_id).decision
+    assert decision is not None
+    assert decision.user == "april"
 
 
 def test_an_invalid_edit_is_refused_with_field_errors_and_nothing_recorded(
@@ -109,7 +113,9 @@ def test_an_invalid_edit_is_refused_with_field_errors_and_nothing_recorded(
     assert cp.escalations.get(esc_id).pending
     assert recorded.dispatched == [run_id]  # only the submit
     svc.decide(esc_id, "edit", who=APPROVER, edited={"job_id": "e1", "sleep_s": 0})
-    assert cp.escalations.get(esc_id).decision.edited == {  # type: ignore[union-attr]
+    decision = cp.escalations.get(esc_id).decision
+    assert decision is not None
+    assert decision.edited == {
         "job_id": "e1",
         "sleep_s": 0.0,
         "amount": 10.0,

@@ -11,7 +11,6 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -21,7 +20,7 @@ from state.checkpoint import RedisSaver
 from state.control.plane import ControlPlane
 from state.run_events import node_updates
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_for
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, decoded
 from tests.workflows import steps
 
 RUNS = int(os.environ.get("WAYBILL_SOAK_RUNS", "10"))
@@ -88,7 +87,7 @@ def test_soak_kills_of_workers_and_redis_lose_nothing(
     assert kills["worker"], kills
     assert kills["redis"], kills
     records = {r: cp.runs.get(r) for r in run_ids}
-    effects = {k.decode(): int(v) for k, v in raw.hgetall("test:effects").items()}
+    effects = {decoded(k): int(v) for k, v in raw.hgetall("test:effects").items()}
     for job, run_id in zip(jobs, run_ids, strict=True):
         record = records[run_id]
         asked = [e.request.get("why") for e in cp.escalations.for_run(run_id)]
@@ -100,5 +99,5 @@ def test_soak_kills_of_workers_and_redis_lose_nothing(
     assert _ok(kills)
 
 
-def _ok(kills: dict[str, Any]) -> bool:
+def _ok(kills: dict[str, int]) -> bool:
     return sum(kills.values()) >= 3
