@@ -24,6 +24,7 @@ from console.launch import console_command
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
+from state.roles import Role
 from tests.redis_servers import ServerUnderTest, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 MODULES = ["tests.e2e.slow_workflow", "tests.e2e.hostile_workflow"]
 PASSWORD = "correct-horse"
-USERS = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
+USERS: dict[str, Role] = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,7 +34,7 @@ def node_fills(page: Page) -> dict[str, str]:
     return fills
 
 
-def test_approve_an_escalated_order(page: Page, stack: Stack, screenshots) -> None:  # type: ignore[no-untyped-def]
+def test_approve_an_escalated_order(page: Page, stack: Stack, screenshots: Path) -> None:
     login(page, "ana")
     run_id = start_run(page, "procurement")  # the first example: large_order
     expect(page.get_by_text(re.compile(r"status waiting"))).to_be_visible(timeout=30_000)
@@ -122,7 +123,7 @@ def test_hostile_agent_output_is_text(page: Page, stack: Stack) -> None:
     assert outside == [], outside
 
 
-def test_viewer_cannot_approve_or_kill(page: Page, stack: Stack, screenshots) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_approve_or_kill(page: Page, stack: Stack, screenshots: Path) -> None:
     run_id, esc_id = escalated_order(stack.cp, stack.redis_url)
     login(page, "vic")
     go(page, "Escalations")

@@ -4,6 +4,7 @@ switches page shows the state right after each action, a graph node shows what i
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -36,8 +37,8 @@ def _pending(page: Page) -> int:
 
 
 def test_a_new_escalation_appears_in_the_open_inbox_and_the_badge(
-    page: Page, stack: Stack, screenshots
-) -> None:  # type: ignore[no-untyped-def]
+    page: Page, stack: Stack, screenshots: Path
+) -> None:
     _, first = loop_escalation(stack.cp, stack.redis_url)
     login(page, "cleo", at=f"/inbox?esc={quote(first)}")
     focused = page.locator(focus_css(first))
@@ -92,8 +93,8 @@ def test_a_new_escalation_appears_in_the_open_inbox_and_the_badge(
 
 
 def test_kill_switches_show_the_state_right_after_trip_and_clear(
-    page: Page, stack: Stack, screenshots
-) -> None:  # type: ignore[no-untyped-def]
+    page: Page, stack: Stack, screenshots: Path
+) -> None:
     login(page, "ana", at="/kills")
     expect(page.get_by_role("heading", name="Kill switches")).to_be_visible()
     page.get_by_label("Scope").click()
@@ -119,7 +120,9 @@ def test_kill_switches_show_the_state_right_after_trip_and_clear(
     assert ("workflow", "slow") not in [(s.scope, s.target) for s in stack.cp.kills.list()]
 
 
-def test_clicking_a_graph_node_shows_its_verdicts(page: Page, stack: Stack, screenshots) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_a_graph_node_shows_its_verdicts(
+    page: Page, stack: Stack, screenshots: Path
+) -> None:
     run = service(stack.cp, stack.redis_url).submit(
         "procurement", SMALL_ORDER, who=Principal("ana", "admin"), inject="bad_extraction"
     )

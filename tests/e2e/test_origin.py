@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.e2e.conftest import Stack
 from tests.redis_servers import free_port
@@ -30,7 +31,8 @@ def _ws_url(stack: Stack) -> str:
 def _handshake(stack: Stack, origin: str | None) -> int:
     """The HTTP status the console answers a websocket handshake with."""
     try:
-        with connect(_ws_url(stack), origin=origin, open_timeout=10) as ws:  # type: ignore[arg-type]
+        sent = Origin(origin) if origin is not None else None
+        with connect(_ws_url(stack), origin=sent, open_timeout=10) as ws:
             assert ws.response is not None
             return int(ws.response.status_code)
     except InvalidStatus as exc:

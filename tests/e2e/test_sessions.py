@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -18,8 +19,8 @@ PROMPT = "You are not logged in, or your session has ended."
 
 
 def test_a_shared_deep_link_lands_on_the_escalation_through_login_and_reloads(
-    browser: Browser, stack: Stack, screenshots
-) -> None:  # type: ignore[no-untyped-def]
+    browser: Browser, stack: Stack, screenshots: Path
+) -> None:
     run_id, esc_id = escalated_order(stack.cp, stack.redis_url)
     link = f"/inbox?esc={quote(esc_id)}"
     context = browser.new_context(base_url=stack.url, viewport={"width": 1400, "height": 1000})

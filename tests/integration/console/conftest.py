@@ -26,13 +26,14 @@ from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
+from state.roles import Role
 from tests.redis_servers import ServerUnderTest
 
 ROOT = Path(__file__).resolve().parents[3]
 APP = str(ROOT / "console" / "app.py")
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 PASSWORD = "correct-horse"
-ROLES = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
+ROLES: dict[str, Role] = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +110,7 @@ def console(server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterato
     raw = redis.Redis.from_url(server.url)
     users = UserStore(cp.client, params=ScryptParams(n=2**10))
     for name, role in ROLES.items():
-        users.add(name, role, PASSWORD)  # type: ignore[arg-type]
+        users.add(name, role, PASSWORD)
     yield Console(server, cp, raw, users)
     cp.close()
     raw.close()

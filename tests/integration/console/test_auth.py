@@ -83,7 +83,7 @@ def test_pages_need_a_session(console: Console) -> None:
 def test_the_users_page_is_in_the_sidebar_of_admins_only(console: Console) -> None:
     admin = console.page(None, user="ana")
     viewer = console.page(None, user="vic")
-    assert "Users" in [p.label for p in admin.sidebar.get("page_link")]
-    assert "Users" not in [p.label for p in viewer.sidebar.get("page_link")]
+    assert "Users" in [p.proto.label for p in admin.sidebar.page_link]
+    assert "Users" not in [p.proto.label for p in viewer.sidebar.page_link]
     at = console.page("users", user="vic")  # the address still works: the page says no
     assert "Managing users needs the admin role." in texts(at)

@@ -6,6 +6,8 @@ import json
 import re
 from urllib.parse import quote
 
+from streamlit.testing.v1 import AppTest
+
 from console.ui import actions
 from console.ui.handles import open_handles
 from graph.runtime.principal import Principal
@@ -153,14 +155,14 @@ def unescape(label: object) -> str:
     return re.sub(r"\\(.)", r"\1", str(label))
 
 
-def _labels(at: object) -> list[str]:
-    return [unescape(p.label) for p in at.main.get("page_link")]  # type: ignore[attr-defined]
+def _labels(at: AppTest) -> list[str]:
+    return [unescape(p.proto.label) for p in at.main.page_link]
 
 
-def _escalation_links(at: object) -> list[tuple[str, str]]:
+def _escalation_links(at: AppTest) -> list[tuple[str, str]]:
     """``(href, text)`` of the links to escalations, in page order (our own escaped HTML)."""
     found = []
-    for html in at.main.get("html"):  # type: ignore[attr-defined]
+    for html in at.main.html:
         match = re.search(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', str(html.proto.body))
         if match and match.group(2).startswith("Escalation "):
             found.append((match.group(1).replace("&amp;", "&"), match.group(2)))
@@ -177,7 +179,7 @@ def test_the_list_is_newest_first_with_the_total_and_links(console: Console) -> 
         (f"/inbox?esc={quote(newer)}", f"Escalation {newer}"),
         (f"/inbox?esc={quote(older)}", f"Escalation {older}"),
     ]
-    run_link = next(p for p in at.main.get("page_link") if unescape(p.label) == f"run {newer_run}")
+    run_link = next(p for p in at.main.page_link if unescape(p.proto.label) == f"run {newer_run}")
     assert (run_link.proto.page, run_link.proto.query_string) == ("run_detail", f"run={newer_run}")
 
 

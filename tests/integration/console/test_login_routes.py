@@ -8,9 +8,9 @@ in tests/e2e cover the real one).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,6 +25,10 @@ from console.web.routes import COOKIE, WebConfig, login_routes
 from state.control.sessions import session_key, token_digest
 from state.control.users import ScryptParams, UserStore
 from tests.integration.console.conftest import PASSWORD, Console
+
+if TYPE_CHECKING:
+    # What starlette's TestClient is typed on (at run time it falls back to httpx without it).
+    from httpx2 import Response
 
 ORIGIN = "http://testserver"
 
@@ -59,7 +63,7 @@ def client(handles: Handles) -> Iterator[TestClient]:
 
 def _log_in(
     client: TestClient, user: str, password: str = PASSWORD, next_url: str = "/"
-) -> httpx.Response:
+) -> Response:
     return client.post(
         "/auth/session",
         data={"user": user, "password": password, "next": next_url},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from graph.chain import Chain
+from graph.runtime.registry import Registry
 from state.clock import utcnow
 from state.control.audit import AUDIT_KEY
 from state.control.models import NewRun
@@ -83,6 +85,13 @@ def test_run_detail_shows_what_the_picked_node_did(console: Console) -> None:
     assert "decision record of intake" in [e.label for e in at.expander]
 
 
+class _Unbuildable(Registry):
+    """A registry that fails when asked for a chain: what it is passed to must be cached."""
+
+    def get(self, name: str) -> Chain:
+        raise AssertionError(f"the topology of {name} was built again, not cached")
+
+
 def test_run_detail_caches_the_topology_per_workflow(console: Console) -> None:
     from console.ui.graph_view import cached_topology
 
@@ -90,7 +99,9 @@ def test_run_detail_caches_the_topology_per_workflow(console: Console) -> None:
     second = console.run(example("small_order"))
     console.page("run_detail", user="vic", query={"run": first})
     console.page("run_detail", user="vic", query={"run": second})
-    assert cached_topology("procurement", None) is cached_topology("procurement", None)
+    unbuildable = _Unbuildable()
+    cached = cached_topology("procurement", unbuildable)
+    assert cached_topology("procurement", unbuildable) is cached
 
 
 def test_run_detail_unknown_run(console: Console) -> None:
@@ -172,7 +183,9 @@ def test_audit_log_filters_and_verifies_the_chain(console: Console) -> None:
     assert "Hash chain verified: 2 entries, intact." in texts(at)
     at.text_input(key="audit.actor").input("bob").run()
     assert list(at.dataframe[0].value["action"]) == ["escalation.approve"]
-    raw = json.loads(console.cp.client.hget(AUDIT_KEY, "1"))
+    entry = console.cp.client.hget(AUDIT_KEY, "1")
+    assert isinstance(entry, str)  # the control plane's client decodes replies
+    raw = json.loads(entry)
     console.cp.client.hset(AUDIT_KEY, "1", json.dumps({**raw, "actor": "mallory"}))
     at.run()
     assert "Hash chain broken: entry 1" in texts(at)
