@@ -1,0 +1,130 @@
+"""Bad arguments and settings: one line naming the problem, never a traceback.
+
+What the parser refuses (unsafe run ids, paging out of range, empty or control-character names)
+exits 2; unknown workflows, faults and decisions not allowed here, bad settings and unexpected
+errors exit 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.cli.main import main
+from tests.unit.cli.helpers import LARGE, SMALL, one_line_error, run, usage_error
+
+
+def test_unknown_workflow(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "no_such_workflow", "--input", SMALL)
+    assert code == 1
+    line = one_line_error(err)
+    assert line.startswith("waybill: unknown workflow 'no_such_workflow' (known: ")
+    assert {"procurement", "refund", "research"} <= set(line.split("known: ")[1][:-1].split(", "))
+
+
+def test_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "procurement", "--input", SMALL, "--inject", "meteor")
+    assert code == 1
+    assert "unknown fault 'meteor' for procurement (known: bad_extraction" in one_line_error(err)
+
+
+def test_decision_not_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "procurement", "--input", LARGE, "--decision", "maybe")
+    assert code == 1
+    assert "decision 'maybe' is not allowed here (allowed: approve, edit, reject)" in (
+        one_line_error(err)
+    )
+
+
+def test_edit_is_not_allowed_for_an_action(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    edit = tmp_path / "edit.json"
+    edit.write_text("{}")
+    code, _, err = run(
+        capsys, "run", "procurement", "--input", LARGE, "--decision", "edit", "--edit", str(edit)
+    )
+    assert code == 1
+    assert "decision 'edit' is not allowed here (allowed: approve, reject)" in one_line_error(err)
+
+
+def test_usage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "procurement"])
+    assert info.value.code == 2
+    _, err = capsys.readouterr()
+    assert "one of the arguments --input --example is required" in one_line_error(err)
+
+
+def test_decision_edit_without_an_edit_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "procurement", "--input", LARGE, "--decision", "edit")
+    assert code == 1
+    assert one_line_error(err) == (
+        "waybill: --decision edit needs --edit FILE with the edited payload"
+    )
+
+
+@pytest.mark.parametrize("run_id", ["a{b", "a}b", "run:1", "", "a b", "x" * 65])
+def test_run_id_outside_the_safe_alphabet(capsys: pytest.CaptureFixture[str], run_id: str) -> None:
+    line = usage_error(capsys, "run", "procurement", "--input", SMALL, "--run-id", run_id)
+    assert "argument --run-id: invalid run id" in line
+    assert "use 1 to 64 letters, digits, '_' or '-'" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--limit", "-1", "argument --limit: must be between 0 and 10000, got -1"),
+        ("--offset", "-5", "argument --offset: must be between 0 and 1000000000000, got -5"),
+        ("--limit", str(10**20), "argument --limit: must be between 0 and 10000, got 1000"),
+        ("--limit", "ten", "argument --limit: 'ten' is not a whole number"),
+    ],
+)
+def test_runs_paging_out_of_range(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    assert message in usage_error(capsys, "runs", option, value)
+
+
+def test_kill_an_empty_run_id(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "kill", "--run", "", "--reason", "r", "--user", "ops")
+    assert "argument --run: must not be empty" in line
+
+
+@pytest.mark.parametrize("user", ["", "   "])
+def test_decide_by_nobody(capsys: pytest.CaptureFixture[str], user: str) -> None:
+    line = usage_error(capsys, "decide", "some-run", "--approve", "--user", user)
+    assert "argument --user: must not be empty" in line
+
+
+def test_a_bad_setting_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAYBILL_LEASE_TTL_S", "abc")
+    assert main(["runs"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith("waybill: invalid setting WAYBILL_LEASE_TTL_S: Input should be")
+    assert line.endswith("(got 'abc')")
+
+
+def test_a_name_with_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "decide", "r", "--approve", "--user", "a\tb")
+    assert "argument --user: 'a\\tb' holds control characters" in line
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("something\nwe did not foresee")
+
+    monkeypatch.setattr("console.cli.commands.workflows.cmd_workflows", broken)
+    assert main(["workflows"]) == 1
+    assert one_line_error(capsys.readouterr().err) == (
+        "waybill: unexpected error (RuntimeError: something we did not foresee); "
+        "run again with WAYBILL_DEBUG=1 for the traceback"
+    )
+    monkeypatch.setenv("WAYBILL_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["workflows"])
