@@ -25,6 +25,12 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
+def example_of(chain: Chain, name: str) -> dict[str, Any]:
+    """The example input ``name`` that ``chain`` ships with."""
+    data: dict[str, Any] = json.loads(chain.examples[name].read_text())
+    return data
+
+
 class Recorder:
     """A decider that answers every escalation the same way and remembers what it was asked."""
 
