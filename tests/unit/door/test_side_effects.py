@@ -108,7 +108,9 @@ def test_a_retry_safe_action_that_raises_is_called_again_then_handed_to_a_human(
         for s in chain.stages
     )
     decide = Recorder("approve")
-    out, sources = run_with_sources(replace(chain, stages=stages), example_of(chain, "broken_lamp"))
+    out, sources = run_with_sources(
+        replace(chain, stages=stages), example_of(chain, "broken_lamp"), decide=decide
+    )
     assert out.status == "succeeded"
     assert len(calls) == 3
     assert len(set(calls)) == 1  # always the same key
