@@ -68,6 +68,7 @@ class ExecutorConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> ExecutorConfig:
+        """The knobs as the process's settings set them."""
         return cls(
             lease_ttl_s=s.lease_ttl_s,
             kill_grace_s=s.kill_grace_s,
