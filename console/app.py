@@ -20,6 +20,8 @@ from console.web.links import DEFAULT_PAGE, PAGES, page_file, page_url
 
 
 def main() -> None:
+    """Register every page, then show the one asked for, or the login prompt on its address
+    when nobody is signed in."""
     st.set_page_config(page_title="Waybill console", page_icon="📦", layout="wide")
     user, checked = None, False
     with redis_guard():

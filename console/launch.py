@@ -23,6 +23,7 @@ def child_env(redis_url: str) -> dict[str, str]:
 
 
 def spawn_worker(redis_url: str) -> subprocess.Popen[bytes]:
+    """Start ``waybill worker`` on ``redis_url`` in a session (process group) of its own."""
     return subprocess.Popen(
         [sys.executable, "-m", "console.cli", "worker"],
         env=child_env(redis_url),
@@ -67,6 +68,8 @@ def console_command(host: str, port: int, extra_origins: Iterable[str] = ()) -> 
 def spawn_console(
     redis_url: str, host: str, port: int, extra_origins: Iterable[str] = ()
 ) -> subprocess.Popen[bytes]:
+    """Start the console (see :func:`console_command`) on ``redis_url`` in a session (process
+    group) of its own."""
     return subprocess.Popen(
         console_command(host, port, extra_origins),
         env=child_env(redis_url),

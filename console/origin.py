@@ -59,6 +59,7 @@ class OriginGuard:
         self.origins = origins
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Close a websocket handshake from a foreign origin (403); pass everything else on."""
         if scope["type"] == "websocket" and not origin_allowed(
             _header(scope, b"origin"), self.origins()
         ):

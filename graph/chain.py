@@ -147,22 +147,27 @@ class Edge:
 
     @property
     def id(self) -> str:
+        """``source->target``: how the edge is named in verdicts, counters and the console."""
         return edge_id(self.source, self.target)
 
     @property
     def gate_ref(self) -> NodeRef:
+        """The edge's gate node."""
         return gate_node(self.source, self.target)
 
     @property
     def review_ref(self) -> NodeRef:
+        """The edge's human review node (where an ``escalate`` verdict waits)."""
         return review_node(self.source, self.target)
 
     @property
     def gate(self) -> str:
+        """The LangGraph name of the edge's gate node."""
         return self.gate_ref.name
 
     @property
     def review(self) -> str:
+        """The LangGraph name of the edge's review node."""
         return self.review_ref.name
 
 
@@ -251,15 +256,18 @@ class Chain:
         raise KeyError(name)
 
     def out_edges(self, stage: str) -> list[Edge]:
+        """The edges leaving stage ``stage``, in declaration order."""
         return [e for e in self.edges if e.source == stage]
 
     def edge(self, source: str, target: str) -> Edge:
+        """The edge ``source -> target`` (KeyError, naming the edge, if none)."""
         for e in self.edges:
             if e.source == source and e.target == target:
                 return e
         raise KeyError(edge_id(source, target))
 
     def fault(self, name: str) -> Fault:
+        """The fault called ``name`` (KeyError if the chain declares none)."""
         for f in self.faults:
             if f.name == name:
                 return f

@@ -44,6 +44,7 @@ class GateInput:
 
     @property
     def contract(self) -> type[Contract]:
+        """The contract the producing stage declared: what the payload must validate as."""
         return self.chain.stage(self.edge.source).produces
 
     @cached_property

@@ -34,9 +34,15 @@ class Commit:
 
     @property
     def node(self) -> NodeRef:
+        """The act node this commit runs in."""
         return act_node(self.stage.name)
 
     def record(self, action: Action[Any], **fields: Any) -> dict[str, Any]:
+        """An ``ActionRecord`` of ``action`` on this proposal, as stored in the run state.
+
+        ``fields`` are the record's outcome (``status``, ``result``, ``error``...); the tier
+        is resolved here, from the action and the proposal.
+        """
         tier, rule = resolve_tier(action, self.output)
         record = ActionRecord(
             stage=self.stage.name,
@@ -53,6 +59,11 @@ class Commit:
     def verdict(
         self, decision: GateDecision, checks: list[CheckResult], back_to: str | None = None
     ) -> dict[str, Any]:
+        """A ``GateVerdict`` from the act node, as stored in the run state.
+
+        The act node judges the proposal again when a fact moved since the gate or an action's
+        outcome is unknown; ``back_to`` is the stage a ``revise`` sends the work back to.
+        """
         mast: list[MastCode] = sorted({m for c in checks for m in c.mast})
         verdict = GateVerdict(
             node=self.node,
@@ -80,6 +91,8 @@ def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
 
 
 def visit(state: RunState, stage: str, action: str, seq: int) -> int:
+    """Which commit of ``action`` this is: 1, plus the other handoffs of ``stage`` it was
+    already executed on (the ``visit`` of :func:`graph.actions.action_key`)."""
     earlier = {
         a.get("handoff_seq")
         for a in state.get("actions", [])

@@ -61,7 +61,9 @@ class NodeFn(Protocol):
     """A node of a compiled chain: the run state and LangGraph's runtime in, a state update
     out (the runtime carries the :class:`RunContext`)."""
 
-    def __call__(self, state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]: ...
+    def __call__(self, state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        """Run the node: the update it returns is merged into the run state."""
+        ...
 
 
 S = TypeVar("S")

@@ -122,6 +122,59 @@ def _path_edges(path: Iterable[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(steps))
 
 
+def _node_line(
+    node_id: str,
+    status: Mapping[str, str],
+    selected: str | None,
+    href: Callable[[str], str] | None,
+) -> str:
+    shape, label = _shape(node_id)
+    colour = STATUS_COLOURS.get(status.get(node_id, "pending"), STATUS_COLOURS["pending"])
+    attrs = f"label={_quote(label)}, shape={shape}, fillcolor={_quote(colour)}"
+    if shape in ("box", "circle"):
+        attrs += ", group=spine"
+    if node_id == selected:
+        attrs += ', penwidth=3, color="#111827"'
+    if href is not None:
+        attrs += f', URL={_quote(href(node_id))}, target="_self", tooltip={_quote(node_id)}'
+    return f"  {_quote(node_id)} [{attrs}];"
+
+
+def _layout_lines(topo: Topology) -> list[str]:
+    lines = ["  { rank=same; " + " ".join(_quote(n) for n in row) + " }" for row in topo.rows]
+    # The stages one under the other, at the left of their rows: the spine of the drawing.
+    spine = ["__start__", *(row[0] for row in topo.rows), "__end__"]
+    for upper, lower in itertools.pairwise(spine):
+        lines.append(f"  {_quote(upper)} -> {_quote(lower)} [style=invis, weight=20];")
+    return lines
+
+
+def _edge_line(
+    edge: DrawnEdge,
+    status: Mapping[str, str],
+    place: Mapping[str, tuple[int, int]],
+    walked: set[tuple[str, str]],
+) -> str | None:
+    style = "dashed" if edge.conditional else "solid"
+    attrs = f"style={style}"
+    if edge.label in ("block", "stop", "reject") and edge.target == "__end__":
+        # Every gate, stage and review can end the run (block, kill, reject): drawing all
+        # of those edges buries the chain's own path, so they are left out (the legend
+        # says so) unless the run actually ended that way.
+        if status.get(edge.source) != "failed":
+            return None
+        attrs += ', color="#ef4444"'
+    elif edge.label:
+        attrs += f", label={_quote(edge.label)}"
+    if place.get(edge.target, (0, 0)) < place.get(edge.source, (0, 0)):
+        # A way back (revise, refresh): drawn lighter, and kept out of the ranking so the
+        # rows stay in the chain's order.
+        attrs += ', constraint=false, color="#cbd5e1", fontcolor="#94a3b8"'
+    if (edge.source, edge.target) in walked:
+        attrs += ', penwidth=2.5, color="#1d4ed8"'
+    return f"  {_quote(edge.source)} -> {_quote(edge.target)} [{attrs}];"
+
+
 def dot(
     chain: Chain | Topology,
     node_status: Mapping[str, str] | None = None,
@@ -151,41 +204,11 @@ def dot(
         '  node [style="rounded,filled", fontsize=12, fontname="Helvetica", margin="0.1,0.04"];',
         '  edge [fontsize=10, fontname="Helvetica", color="#6b7280", fontcolor="#4b5563"];',
     ]
-    for node_id in topo.nodes:
-        shape, label = _shape(node_id)
-        colour = STATUS_COLOURS.get(status.get(node_id, "pending"), STATUS_COLOURS["pending"])
-        attrs = f"label={_quote(label)}, shape={shape}, fillcolor={_quote(colour)}"
-        if shape in ("box", "circle"):
-            attrs += ", group=spine"
-        if node_id == selected:
-            attrs += ', penwidth=3, color="#111827"'
-        if href is not None:
-            attrs += f', URL={_quote(href(node_id))}, target="_self", tooltip={_quote(node_id)}'
-        lines.append(f"  {_quote(node_id)} [{attrs}];")
-    for row in topo.rows:
-        lines.append("  { rank=same; " + " ".join(_quote(n) for n in row) + " }")
-    # The stages one under the other, at the left of their rows: the spine of the drawing.
-    spine = ["__start__", *(row[0] for row in topo.rows), "__end__"]
-    for upper, lower in itertools.pairwise(spine):
-        lines.append(f"  {_quote(upper)} -> {_quote(lower)} [style=invis, weight=20];")
+    lines += [_node_line(node_id, status, selected, href) for node_id in topo.nodes]
+    lines += _layout_lines(topo)
     for edge in topo.edges:
-        style = "dashed" if edge.conditional else "solid"
-        attrs = f"style={style}"
-        if edge.label in ("block", "stop", "reject") and edge.target == "__end__":
-            # Every gate, stage and review can end the run (block, kill, reject): drawing all
-            # of those edges buries the chain's own path, so they are left out (the legend
-            # says so) unless the run actually ended that way.
-            if status.get(edge.source) != "failed":
-                continue
-            attrs += ', color="#ef4444"'
-        elif edge.label:
-            attrs += f", label={_quote(edge.label)}"
-        if place.get(edge.target, (0, 0)) < place.get(edge.source, (0, 0)):
-            # A way back (revise, refresh): drawn lighter, and kept out of the ranking so the
-            # rows stay in the chain's order.
-            attrs += ', constraint=false, color="#cbd5e1", fontcolor="#94a3b8"'
-        if (edge.source, edge.target) in walked:
-            attrs += ', penwidth=2.5, color="#1d4ed8"'
-        lines.append(f"  {_quote(edge.source)} -> {_quote(edge.target)} [{attrs}];")
+        line = _edge_line(edge, status, place, walked)
+        if line is not None:
+            lines.append(line)
     lines.append("}")
     return "\n".join(lines)

@@ -52,6 +52,34 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
     )
 
 
+def _allowed(decision: Decision, request: EscalationRequest) -> Decision:
+    if decision.action in request.allowed:
+        return decision
+    # Callers check this first; a decision that slips through fails closed.
+    return decision.model_copy(
+        update={
+            "action": "reject",
+            "comment": f"'{decision.action}' is not allowed here: treated as reject",
+        }
+    )
+
+
+def _edited_handoff(state: RunState, decision: Decision) -> Handoff:
+    """The human's edit as the next handoff, which goes back through the edge's gate."""
+    edited = decision.edited or {}
+    bad = unstorable(edited)
+    if bad:  # never stored as it is: its gate sends it back to a human
+        edited = {}
+    return {
+        **state["handoffs"][-1],
+        "seq": len(state["handoffs"]) + 1,
+        "payload": edited,
+        "hash": decision_hash(edited),
+        "by": f"human:{decision.user}",
+        "error": f"the edit holds a value no run can store ({bad})" if bad else "",
+    }
+
+
 def make_review_node(chain: Chain, edge: Edge) -> NodeFn:
     """The review node of ``edge``."""
 
@@ -61,39 +89,17 @@ def make_review_node(chain: Chain, edge: Edge) -> NodeFn:
         decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
         if ctx.tape is not None:
             ctx.tape.human(request.scope, decision.model_dump(mode="json"))
-        if decision.action not in request.allowed:
-            # Callers check this first; a decision that slips through fails closed.
-            decision = decision.model_copy(
-                update={
-                    "action": "reject",
-                    "comment": f"'{decision.action}' is not allowed here: treated as reject",
-                }
-            )
+        decision = _allowed(decision, request)
+        handoff = state["handoffs"][-1]
         record = HumanDecided(
-            node=edge.review_ref,
-            handoff_seq=state["handoffs"][-1]["seq"],
-            what=request.what,
-            decision=decision,
+            node=edge.review_ref, handoff_seq=handoff["seq"], what=request.what, decision=decision
         )
         update: dict[str, Any] = {"human": [record.model_dump(mode="json")]}
-        handoff = state["handoffs"][-1]
         if decision.action == "approve":
             if not chain.stage(edge.source).actions:  # else the act node commits it
                 update |= deliver(edge, handoff["payload"], handoff["seq"])
         elif decision.action == "edit":
-            edited = decision.edited or {}
-            bad = unstorable(edited)
-            if bad:  # never stored as it is: its gate sends it back to a human
-                edited = {}
-            new: Handoff = {
-                **handoff,
-                "seq": len(state["handoffs"]) + 1,
-                "payload": edited,
-                "hash": decision_hash(edited),
-                "by": f"human:{decision.user}",
-                "error": f"the edit holds a value no run can store ({bad})" if bad else "",
-            }
-            update["handoffs"] = [new]
+            update["handoffs"] = [_edited_handoff(state, decision)]
         else:
             update |= {
                 "status": "rejected",

@@ -118,6 +118,63 @@ def _inject(
     return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 
+def _agent_context(
+    chain: Chain, stage: Stage[Any, Any], state: RunState, ctx: RunContext, input_seq: int
+) -> tuple[AgentContext, str]:
+    """What the agent is told on this attempt, and the attempt's scope on the tape."""
+    attempt = 1 + sum(
+        1
+        for h in state.get("handoffs", [])
+        if h["stage"] == stage.name and h["input_seq"] == input_seq
+    )
+    scope = f"{stage.name}|{input_seq}|{attempt}"
+    actx = AgentContext(
+        run_id=ctx.run_id,
+        stage=stage.name,
+        attempt=attempt,
+        feedback=list(state.get("feedback", {}).get(stage.name, [])),
+        sources=ctx.sources_for(f"stage|{scope}"),
+        budget=budget.left(chain.budgets, state),
+    )
+    return actx, scope
+
+
+def _ask(
+    stage: Stage[Any, Any], inp: Contract, actx: AgentContext, ctx: RunContext, scope: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Through the tape: a node re-run on resume gets the agent's first answer again (no
+    # second model call), and a replay gets the recorded one (failures included).
+    if ctx.tape is not None:
+        return ctx.tape.agent(scope, lambda: call_agent(stage, inp, actx))
+    return call_agent(stage, inp, actx)
+
+
+def _decision(stage: Stage[Any, Any], state: RunState, recorded: dict[str, Any]) -> DecisionRecord:
+    agent_decision = DecisionRecord.model_validate(recorded)
+    return agent_decision.model_copy(
+        update={
+            "stage": stage.name,
+            "agent": agent_decision.agent or getattr(stage.agent, "__name__", stage.name),
+            "step": state.get("steps", 0) + 1,
+        }
+    )
+
+
+def _proposal(
+    stage: Stage[Any, Any], handoff: Handoff, decision: DecisionRecord, marks: list[FaultMark]
+) -> dict[str, Any]:
+    """The node's state update: the handoff proposed to the gate and how it was decided."""
+    return {
+        "steps": 1,
+        "feedback": {stage.name: []},
+        "facts": _facts(stage, handoff["payload"]),
+        "faults": marks,
+        "handoffs": [handoff],
+        "decisions": [decision.model_dump(mode="json")],
+        "usage": {"tokens": decision.tokens, "cost": decision.cost},
+    }
+
+
 def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
     """The node of ``stage``."""
 
@@ -127,40 +184,15 @@ def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
         if spent:
             return budget.refusal(stage.name, state, spent, ctx.clock())
         inp, input_seq = input_of(chain, stage, state)
-        attempt = 1 + sum(
-            1
-            for h in state.get("handoffs", [])
-            if h["stage"] == stage.name and h["input_seq"] == input_seq
-        )
-        scope = f"{stage.name}|{input_seq}|{attempt}"
-        actx = AgentContext(
-            run_id=ctx.run_id,
-            stage=stage.name,
-            attempt=attempt,
-            feedback=list(state.get("feedback", {}).get(stage.name, [])),
-            sources=ctx.sources_for(f"stage|{scope}"),
-            budget=budget.left(chain.budgets, state),
-        )
+        actx, scope = _agent_context(chain, stage, state, ctx, input_seq)
         try:
-            # Through the tape: a node re-run on resume gets the agent's first answer again (no
-            # second model call), and a replay gets the recorded one (failures included).
-            if ctx.tape is not None:
-                payload, recorded = ctx.tape.agent(scope, lambda: call_agent(stage, inp, actx))
-            else:
-                payload, recorded = call_agent(stage, inp, actx)
+            payload, recorded = _ask(stage, inp, actx, ctx, scope)
         except budget.BudgetExhausted as exc:
             return budget.refusal(stage.name, state, str(exc), ctx.clock())
-        agent_decision = DecisionRecord.model_validate(recorded)
+        decision = _decision(stage, state, recorded)
         seq = len(state.get("handoffs", [])) + 1
         payload, marks = _inject(chain, stage, state, ctx, payload, seq)
         target, route_error = _target(chain, stage, payload)
-        decision = agent_decision.model_copy(
-            update={
-                "stage": stage.name,
-                "agent": agent_decision.agent or getattr(stage.agent, "__name__", stage.name),
-                "step": state.get("steps", 0) + 1,
-            }
-        )
         handoff: Handoff = {
             "seq": seq,
             "stage": stage.name,
@@ -168,20 +200,12 @@ def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
             "contract": stage.produces.__name__,
             "payload": payload,
             "hash": decision_hash(payload),
-            "attempt": attempt,
+            "attempt": actx.attempt,
             "input_seq": input_seq,
             "by": decision.agent,
             "error": decision.error or route_error,
         }
-        return {
-            "steps": 1,
-            "feedback": {stage.name: []},
-            "facts": _facts(stage, payload),
-            "faults": marks,
-            "handoffs": [handoff],
-            "decisions": [decision.model_dump(mode="json")],
-            "usage": {"tokens": decision.tokens, "cost": decision.cost},
-        }
+        return _proposal(stage, handoff, decision, marks)
 
     node.__name__ = f"stage_{stage.name}"
     return node

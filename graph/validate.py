@@ -194,13 +194,24 @@ def _cycle_problems(chain: Chain) -> list[str]:
     for edge in chain.edges:
         if edge.max_traversals is None and edge.target != END:
             unbounded.setdefault(edge.source, []).append(edge)
+    cycle = _find_cycle(unbounded, [stage.name for stage in chain.stages])
+    if cycle is None:
+        return []
+    return [f"cycle {' -> '.join(cycle)} has no budget: set max_traversals on one of its edges"]
+
+
+def _find_cycle(out_edges: dict[str, list[Edge]], starts: list[str]) -> list[str] | None:
+    """A cycle through ``out_edges`` (its nodes, the first one repeated last), or None.
+
+    A depth-first search from each start in turn, so the cycle reported is always the same one.
+    """
     colour: dict[str, int] = {}
     path: list[str] = []
 
     def visit(node: str) -> list[str] | None:
         colour[node] = 1
         path.append(node)
-        for edge in unbounded.get(node, []):
+        for edge in out_edges.get(node, []):
             nxt = edge.target
             if colour.get(nxt) == 1:
                 return [*path[path.index(nxt) :], nxt]
@@ -212,12 +223,9 @@ def _cycle_problems(chain: Chain) -> list[str]:
         path.pop()
         return None
 
-    for stage in chain.stages:
-        if stage.name not in colour:
-            cycle = visit(stage.name)
+    for start in starts:
+        if start not in colour:
+            cycle = visit(start)
             if cycle:
-                return [
-                    f"cycle {' -> '.join(cycle)} has no budget: set max_traversals on one "
-                    "of its edges"
-                ]
-    return []
+                return cycle
+    return None

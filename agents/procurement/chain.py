@@ -54,6 +54,7 @@ def _numbers_in(text: str) -> set[int]:
 
 @invariant("FM-1.1")
 def quantity_in_request(out: OrderSpec, ictx: InvariantContext) -> str | None:
+    """The quantity is a number written in the request, not one the intake made up."""
     if out.quantity not in _numbers_in(out.text):
         return f"quantity {out.quantity} does not appear in the request text {out.text!r}"
     return None
@@ -61,11 +62,13 @@ def quantity_in_request(out: OrderSpec, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-1.1")
 def sku_in_request(out: OrderSpec, ictx: InvariantContext) -> str | None:
+    """The SKU is written in the request text."""
     return None if out.sku in out.text else f"SKU {out.sku} does not appear in the request text"
 
 
 @invariant("FM-2.6")
 def supplier_offers_sku(out: SupplierChoice, ictx: InvariantContext) -> str | None:
+    """The chosen supplier lists the SKU in the catalogue, at the unit price quoted."""
     offer = next((o for o in offers_for(out.sku) if o.supplier == out.supplier), None)
     if offer is None:
         return f"{out.supplier} has no catalogue offer for {out.sku}"
@@ -76,6 +79,7 @@ def supplier_offers_sku(out: SupplierChoice, ictx: InvariantContext) -> str | No
 
 @invariant("FM-2.6")
 def total_matches_lines(out: PurchaseOrder, ictx: InvariantContext) -> str | None:
+    """The PO's total is its quantity times its unit price (to the cent)."""
     expected = round(out.order_quantity * out.unit_price, 2)
     if abs(out.total - expected) > 0.005:
         return f"total {out.total} is not {out.order_quantity} x {out.unit_price} = {expected}"
@@ -112,6 +116,7 @@ def _orders_at_portal(sources: Mapping[str, Source]) -> list[Effect]:
 
 @envelope("approve", f"order total is above the {APPROVAL_LIMIT:,.0f} approval limit")
 def amount_over_limit(out: OrderPlaced) -> bool:
+    """Holds for an order above ``APPROVAL_LIMIT``: placing it then needs a human."""
     return out.total > APPROVAL_LIMIT
 
 

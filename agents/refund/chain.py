@@ -58,6 +58,7 @@ _PROMISE = re.compile(
 
 @invariant("FM-1.2")
 def triage_does_not_decide(out: Triage, ictx: InvariantContext) -> str | None:
+    """Triage's reply to the customer neither grants nor refuses the refund."""
     # Triage's role is to classify and acknowledge; deciding a refund is the decide stage's.
     hit = _PROMISE.search(out.acknowledgement)
     if hit:
@@ -67,11 +68,13 @@ def triage_does_not_decide(out: Triage, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-1.1")
 def order_in_ticket(out: RefundClaim, ictx: InvariantContext) -> str | None:
+    """The order id is written in the ticket."""
     return None if out.order_id in out.text else f"order {out.order_id} is not in the ticket"
 
 
 @invariant("FM-1.1")
 def stated_amount_in_ticket(out: RefundClaim, ictx: InvariantContext) -> str | None:
+    """An amount said to be stated is one of the amounts the ticket states."""
     stated = amounts_in(out.text)
     if out.amount_basis == "stated" and stated and out.amount not in stated:
         return f"amount {out.amount} is not one the ticket states ({sorted(stated)})"
@@ -80,6 +83,7 @@ def stated_amount_in_ticket(out: RefundClaim, ictx: InvariantContext) -> str | N
 
 @invariant("FM-2.2")
 def amount_not_assumed(out: RefundClaim, ictx: InvariantContext) -> str | None:
+    """A ticket without an amount gets the order's total, never an amount claimed as stated."""
     # A ticket without an amount must be resolved from the order book (or by asking), never by
     # assuming one: that is a failure to ask for clarification.
     if not amounts_in(out.text) and out.amount_basis != "order_total":
@@ -92,6 +96,8 @@ def amount_not_assumed(out: RefundClaim, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-2.6")
 def decision_follows_findings(out: RefundDecision, ictx: InvariantContext) -> str | None:
+    """The decision does what the policy check found: no payment on a denial, no refund
+    of an ineligible claim, an amount within the refundable maximum."""
     if out.outcome == "deny" and out.refund_amount > 0:
         return f"the decision denies the refund but pays {out.refund_amount}"
     if out.outcome == "refund" and not out.eligible:
@@ -123,11 +129,13 @@ def _payments_made(sources: Mapping[str, Source]) -> list[Effect]:
 
 @envelope("notify", f"the classifier's confidence is below {CONFIDENCE_FLOOR}")
 def low_confidence(out: RefundPaid) -> bool:
+    """Holds when the classifier was unsure: the payout then waits out a veto window."""
     return out.confidence < CONFIDENCE_FLOOR
 
 
 @envelope("approve", f"refund is above the {AUTO_LIMIT:,.0f} auto limit")
 def amount_over_limit(out: RefundPaid) -> bool:
+    """Holds for a refund above ``AUTO_LIMIT``: paying it then needs a human."""
     return out.refund_amount > AUTO_LIMIT
 
 

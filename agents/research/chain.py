@@ -42,6 +42,7 @@ from graph import (
 
 @invariant("FM-2.3")
 def notes_on_topic(out: Notes, ictx: InvariantContext) -> str | None:
+    """Every note comes from a library document tagged for the question it serves."""
     library = ictx.sources["library"]
     for note in out.notes:
         doc = library.read(note.doc).value
@@ -58,6 +59,7 @@ def _texts(out: Notes, cites: list[str]) -> list[str]:
 
 @invariant("FM-1.4")
 def claims_supported(out: Digest, ictx: InvariantContext) -> str | None:
+    """Every claim says what the notes it cites say (figures and content words)."""
     for claim in out.claims:
         problem = unsupported(claim.text, _texts(out, claim.cites))
         if problem:
@@ -67,6 +69,7 @@ def claims_supported(out: Digest, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-2.4")
 def every_note_covered(out: Digest, ictx: InvariantContext) -> str | None:
+    """Every note is cited by some claim, so none is withheld from the next hop."""
     # A note no claim carries on is information the next hop never sees (e.g. a caveat).
     cited = {c for claim in out.claims for c in claim.cites}
     dropped = [n.id for n in out.notes if n.id not in cited]
@@ -75,6 +78,7 @@ def every_note_covered(out: Digest, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-1.4")
 def findings_supported(out: Synthesis, ictx: InvariantContext) -> str | None:
+    """Every finding says what the notes it cites say (figures and content words)."""
     for finding in out.findings:
         problem = unsupported(finding.text, _texts(out, finding.cites))
         if problem:
@@ -84,12 +88,14 @@ def findings_supported(out: Synthesis, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-3.2")
 def checks_complete(out: CheckedSummary, ictx: InvariantContext) -> str | None:
+    """Every finding was fact-checked."""
     unchecked = {f.question for f in out.findings} - {c.question for c in out.checks}
     return f"findings for questions {sorted(unchecked)} were not checked" if unchecked else None
 
 
 @invariant("FM-3.3")
 def checks_correct(out: CheckedSummary, ictx: InvariantContext) -> str | None:
+    """Each fact-check agrees with the notes, and ``all_supported`` with the checks."""
     findings = {f.question: f for f in out.findings}
     for check in out.checks:
         finding = findings.get(check.question)
@@ -108,6 +114,7 @@ def checks_correct(out: CheckedSummary, ictx: InvariantContext) -> str | None:
 
 @invariant("FM-3.1")
 def every_question_answered(out: Brief, ictx: InvariantContext) -> str | None:
+    """The brief answers every question it was asked."""
     answered = [s.question for s in out.sections if s.answer.strip()]
     missing = [q for q in out.questions if q not in answered]
     return f"the brief ends without answering {missing}" if missing else None

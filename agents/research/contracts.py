@@ -20,6 +20,8 @@ class Item(BaseModel):
 
 
 class Note(Item):
+    """One sentence quoted from a library document, for one question."""
+
     id: str
     doc: str
     question: int = Field(ge=0, description="Index of the question the note serves.")
@@ -27,6 +29,8 @@ class Note(Item):
 
 
 class Claim(Item):
+    """A condensed statement for one question, citing the notes it rests on."""
+
     id: str
     question: int = Field(ge=0)
     text: str
@@ -34,18 +38,24 @@ class Claim(Item):
 
 
 class Finding(Item):
+    """The answer to one question, merged from claims, citing the notes it rests on."""
+
     question: int = Field(ge=0)
     text: str
     cites: list[str]
 
 
 class FindingCheck(Item):
+    """The fact-checker's verdict on the finding for one question."""
+
     question: int = Field(ge=0)
     supported: bool
     detail: str
 
 
 class Section(Item):
+    """The brief's answer to one question, citing its notes."""
+
     question: str
     answer: str
     cites: list[str]

@@ -42,6 +42,7 @@ class Backend:
     """What stopped an inline execution (the run is left for a worker to resume)."""
 
     def workers_listening(self) -> int:
+        """How many RQ workers listen on the runs queue right now."""
         return int(Worker.count(queue=self.queue))
 
     def service(self, *, inline: bool | None = None) -> RunService:

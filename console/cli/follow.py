@@ -39,9 +39,14 @@ def follow(
     """Print the run's events until its status is terminal or ``waiting``.
 
     Args:
+        cp: Where the run's record and event stream are read.
+        run_id: The run.
+        after: The last event id already shown (``"0-0"``: follow from the start).
+        out: Where each timeline line goes.
         still_running: True while the run is executing in this process (keep following).
         stalled: Why nothing will advance the run (e.g. ``Backend.nothing_executing``), or
             ``None``; checked between ticks, so following never waits forever on a dead run.
+        tick: Longest wait, in seconds, for new events before the run is checked again.
         timeout: Stop following after this many seconds (the run goes on).
 
     Returns:

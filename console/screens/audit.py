@@ -14,6 +14,7 @@ PAGE = 100
 
 
 def body(ctx: PageContext) -> None:
+    """The hash chain's check, the filters, and one page of the log."""
     audit = ctx.h.cp.audit
     check = audit.verify()
     if check.ok:

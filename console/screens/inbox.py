@@ -99,6 +99,7 @@ def _filters(ctx: PageContext) -> tuple[str | None, str | None]:
 
 
 def body(ctx: PageContext) -> None:
+    """The escalation the address names (``?esc=ID``), if any, then the filtered live list."""
     focused = st.query_params.get("esc", "").strip()
     if focused:
         _focused(ctx, focused)

@@ -90,6 +90,7 @@ def _clear(labels: list[str]) -> None:
 
 
 def body(ctx: PageContext) -> None:
+    """The outcome of the last trip or clear, the tripped switches, and (admins) the forms."""
     last = st.session_state.pop(LAST, None)
     if last is not None:
         notify(last)

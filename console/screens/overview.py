@@ -16,11 +16,14 @@ NEWEST = 5
 
 
 def body(ctx: PageContext) -> None:
+    """The live overview (everything on this page refreshes)."""
     live(ctx)
 
 
 @st.fragment(run_every=REFRESH_S)
 def live(ctx: PageContext) -> None:
+    """Counts by status, runs and escalations waiting for a human, tripped switches, gate
+    health; redrawn every ``REFRESH_S`` seconds."""
     with redis_guard():
         cp = ctx.h.cp
         counts = cp.runs.counts()

@@ -47,6 +47,8 @@ def _read(ctx: PageContext, run_id: str) -> tuple[RunRecord, list[RunEvent], Any
 
 
 def body(ctx: PageContext) -> None:
+    """The run the address names (``?run=ID``): its drawing and node details, live while it
+    can still move, then its kill box and history."""
     current = st.query_params.get("run", "")
     if st.session_state.get("detail.run") != current:
         st.session_state["detail.run"] = current  # the address wins (a link, back, a click)
@@ -129,6 +131,7 @@ def on_kill(run_id: str) -> None:
 
 
 def kill_box(ctx: PageContext, run_id: str) -> None:
+    """The kill form of the run, for admins only."""
     if not ctx.can("admin"):
         return
     with st.expander("Kill this run"), st.form("kill-run"):

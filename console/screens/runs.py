@@ -20,6 +20,7 @@ def _first_page() -> None:
 
 
 def body(ctx: PageContext) -> None:
+    """The filters, one page of runs, and a jump to the run whose row is selected."""
     cp = ctx.h.cp
     workflows = sorted(set(ctx.h.registry.names()) | set(cp.runs.workflows()))
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])

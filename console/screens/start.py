@@ -24,6 +24,8 @@ def _example(path: Any) -> str:
 
 
 def body(ctx: PageContext) -> None:
+    """The workflow picker, its input (an example's JSON, or a form from its contract), the
+    fault to inject, and the submit (approvers only)."""
     if not ctx.can("approver"):
         st.info("Starting runs needs the approver role.")
         return

@@ -20,6 +20,7 @@ def _done(out: actions.Outcome) -> None:
 
 
 def body(ctx: PageContext) -> None:
+    """The users (admins only), and the forms to add one and to change a role."""
     if not ctx.can("admin"):
         st.info("Managing users needs the admin role.")
         return

@@ -25,6 +25,7 @@ class InboxItem:
 
     @property
     def workflow(self) -> str:
+        """The run's workflow (``""`` when the run record is gone)."""
         return self.run.workflow if self.run else ""
 
 

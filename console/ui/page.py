@@ -23,6 +23,7 @@ class PageContext:
 
     @property
     def who(self) -> Principal:
+        """The signed-in user as the run service's principal (name and role)."""
         return auth.principal_of(self.user)
 
     def can(self, role: str) -> bool:

@@ -34,6 +34,7 @@ class SessionGate:
         self.paths = page_paths()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Redirect a page request without a live session to the login page; pass the rest on."""
         if (
             scope["type"] == "http"
             and scope.get("method") in ("GET", "HEAD")

@@ -58,9 +58,9 @@ def page_url(url_path: str, params: dict[str, str]) -> str:
 
 
 def safe_next(value: str | None) -> str:
-    """Where to go after login: a path of this console, else ``/``.
+    r"""Where to go after login: a path of this console, else ``/``.
 
-    Refuses anything that could leave the site (``//host``, ``/\\host``, a scheme) or loop back
+    Refuses anything that could leave the site (``//host``, ``/\host``, a scheme) or loop back
     to the login routes.
     """
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):

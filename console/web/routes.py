@@ -54,66 +54,78 @@ def login_routes(config: WebConfig) -> list[Route]:
     """The routes, for ``st.App(routes=...)``."""
 
     async def show_login(request: Request) -> Response:
-        target = safe_next(request.query_params.get("next"))
-        if config.oidc():
-            return _see_other(target)  # the identity provider's login runs inside the app
-        token = request.cookies.get(COOKIE)
-        if token:
-            try:
-                live = await run_in_threadpool(lambda: config.handles().sessions.get(token))
-            except (*DOWN_ERRORS, NotConfiguredError):
-                live = None
-            if live is not None:
-                return _see_other(target)
-            # A dead cookie (expired or revoked) is dropped; the user just logs in again.
-            return _forget_cookie(login_page(target, info="Your session has ended: log in again."))
-        return login_page(target)
+        return await _show_login(config, request)
 
     async def create_session(request: Request) -> Response:
-        if config.oidc():
-            return PlainTextResponse("Password logins are disabled (OIDC).", status_code=404)
-        if not origin_allowed(request.headers.get("origin"), config.origins()):
-            return PlainTextResponse("Forbidden: foreign origin.", status_code=403)
-        form = await request.form()
-        name, password = str(form.get("user") or ""), str(form.get("password") or "")
-        target = safe_next(str(form.get("next") or ""))
-        ip = throttle_address(request.client.host if request.client else None)
-        try:
-            outcome = await run_in_threadpool(_log_in, config, name, password, ip)
-        except (*DOWN_ERRORS, NotConfiguredError):
-            return login_page(target, user=name, error=REDIS_DOWN, status=503)
-        if outcome.token is None:
-            status = 429 if outcome.result.throttled else 401
-            message = failure_message(outcome.result)
-            return login_page(target, user=name, error=message, status=status)
-        response = _see_other(target)
-        response.set_cookie(
-            COOKIE,
-            outcome.token,
-            max_age=config.handles().sessions.max_age_s,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-        return response
+        return await _create_session(config, request)
 
     async def end_session(request: Request) -> Response:
-        if not origin_allowed(request.headers.get("origin"), config.origins()):
-            return PlainTextResponse("Forbidden: foreign origin.", status_code=403)
-        token = request.cookies.get(COOKIE)
-        if token:
-            try:
-                await run_in_threadpool(_log_out, config, token)
-            except (*DOWN_ERRORS, NotConfiguredError):
-                pass  # the cookie is dropped anyway; the session ends at its expiry
-        return _forget_cookie(_see_other(login_url("/")))
+        return await _end_session(config, request)
 
     return [
         Route(LOGIN_PATH, show_login, methods=["GET"]),
         Route("/auth/session", create_session, methods=["POST"]),
         Route("/auth/session/end", end_session, methods=["POST"]),
     ]
+
+
+async def _show_login(config: WebConfig, request: Request) -> Response:
+    target = safe_next(request.query_params.get("next"))
+    if config.oidc():
+        return _see_other(target)  # the identity provider's login runs inside the app
+    token = request.cookies.get(COOKIE)
+    if token:
+        try:
+            live = await run_in_threadpool(lambda: config.handles().sessions.get(token))
+        except (*DOWN_ERRORS, NotConfiguredError):
+            live = None
+        if live is not None:
+            return _see_other(target)
+        # A dead cookie (expired or revoked) is dropped; the user just logs in again.
+        return _forget_cookie(login_page(target, info="Your session has ended: log in again."))
+    return login_page(target)
+
+
+async def _create_session(config: WebConfig, request: Request) -> Response:
+    if config.oidc():
+        return PlainTextResponse("Password logins are disabled (OIDC).", status_code=404)
+    if not origin_allowed(request.headers.get("origin"), config.origins()):
+        return PlainTextResponse("Forbidden: foreign origin.", status_code=403)
+    form = await request.form()
+    name, password = str(form.get("user") or ""), str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or ""))
+    ip = throttle_address(request.client.host if request.client else None)
+    try:
+        outcome = await run_in_threadpool(_log_in, config, name, password, ip)
+    except (*DOWN_ERRORS, NotConfiguredError):
+        return login_page(target, user=name, error=REDIS_DOWN, status=503)
+    if outcome.token is None:
+        status = 429 if outcome.result.throttled else 401
+        message = failure_message(outcome.result)
+        return login_page(target, user=name, error=message, status=status)
+    response = _see_other(target)
+    response.set_cookie(
+        COOKIE,
+        outcome.token,
+        max_age=config.handles().sessions.max_age_s,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+async def _end_session(config: WebConfig, request: Request) -> Response:
+    if not origin_allowed(request.headers.get("origin"), config.origins()):
+        return PlainTextResponse("Forbidden: foreign origin.", status_code=403)
+    token = request.cookies.get(COOKIE)
+    if token:
+        try:
+            await run_in_threadpool(_log_out, config, token)
+        except (*DOWN_ERRORS, NotConfiguredError):
+            pass  # the cookie is dropped anyway; the session ends at its expiry
+    return _forget_cookie(_see_other(login_url("/")))
 
 
 def _log_in(config: WebConfig, name: str, password: str, ip: str | None) -> LoginOutcome:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import redis
+from langchain_core.runnables import RunnableConfig
 
 from graph.act import WorkerCrash
 from graph.chain import Chain
@@ -24,6 +25,7 @@ from graph.runtime.events import node_event, saved_updates, stream_committed
 from graph.runtime.hardstop import HardStop
 from graph.runtime.registry import Registry
 from graph.runtime.runner import (
+    Compiled,
     compile_chain,
     initial_state,
     run_config,
@@ -66,6 +68,7 @@ class ExecutorConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> ExecutorConfig:
+        """The knobs as the process's settings set them."""
         return cls(
             lease_ttl_s=s.lease_ttl_s,
             kill_grace_s=s.kill_grace_s,
@@ -255,17 +258,28 @@ class RunExecutor:
                 "no progress (the worker died each time); not retried again"
             )
             return self._fail(run_id, token, reason)
+        self._stream(graph, payload, config, ctx, nodes)
+        return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
+
+    def _stream(
+        self,
+        graph: Compiled,
+        payload: Any,
+        config: RunnableConfig,
+        ctx: RunContext,
+        nodes: dict[str, NodeRef],
+    ) -> None:
+        """Run the graph from ``payload`` to its next stop, with an event per committed node."""
         while True:
             try:
                 for key, node, update in stream_committed(graph, payload, config, ctx):
-                    self._event(run_id, key, nodes[node], update)
-                break
+                    self._event(ctx.run_id, key, nodes[node], update)
+                return
             except WorkerCrash as crash:
                 # An injected worker death (``after_call`` faults): go on from the last
                 # checkpoint, as the next worker would.
-                log.warning("run %s: %s; resuming from the last checkpoint", run_id, crash)
+                log.warning("run %s: %s; resuming from the last checkpoint", ctx.run_id, crash)
                 payload = None
-        return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
 
     def _event(self, run_id: str, key: str, node: NodeRef, update: dict[str, Any]) -> None:
         data = node_event(node, update)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from graph.chain import Chain
 from graph.hashing import decision_hash, unstorable
 from state.errors import WaybillError
-from state.run_state import Handoff, RunState
+from state.run_state import Delivery, Handoff, RunState
 
 if TYPE_CHECKING:
     from graph.runtime.runner import Compiled
@@ -80,6 +80,46 @@ def _edited(values: RunState, sets: dict[str, Any], next_nodes: tuple[str, ...])
     return {}
 
 
+def _checked_request(
+    chain: Chain, next_nodes: tuple[str, ...], request: dict[str, Any]
+) -> dict[str, Any]:
+    """The edited request, once it is known to fit the entry contract and to be storable."""
+    if next_nodes != (chain.entry,):
+        raise ForkError("request.* can be edited only before the first stage runs")
+    try:
+        chain.stage(chain.entry).consumes.model_validate(request)
+    except ValidationError as exc:
+        raise ForkError(f"the edited request is not valid: {exc.errors()[0]['msg']}") from None
+    bad = unstorable(request)
+    if bad:
+        raise ForkError(f"the edited request cannot be stored: {bad}")
+    return request
+
+
+def _fork_handoff(
+    chain: Chain, values: RunState, stage: str, delivery: Delivery, user: str
+) -> Handoff:
+    """The edited delivery to ``stage`` as a new handoff from the stage that produced it."""
+    bad = unstorable(delivery["payload"])
+    if bad:
+        raise ForkError(f"the edited payload cannot be stored: {bad}")
+    source = chain.stage(delivery["source"])
+    handoffs = values.get("handoffs", [])
+    delivered = next((h for h in handoffs if h["seq"] == delivery["seq"]), None)
+    return {
+        "seq": len(handoffs) + 1,
+        "stage": source.name,
+        "target": stage,
+        "contract": source.produces.__name__,
+        "payload": delivery["payload"],
+        "hash": decision_hash(delivery["payload"]),
+        "attempt": (delivered["attempt"] + 1) if delivered else 1,
+        "input_seq": delivered["input_seq"] if delivered else 0,
+        "by": f"human:{user} (fork)",
+        "error": "",
+    }
+
+
 def fork_update(
     chain: Chain,
     values: RunState,
@@ -98,40 +138,14 @@ def fork_update(
     update: dict[str, Any] = {"run_id": Overwrite(new_run_id)}
     edited = _edited(values, sets, next_nodes)
     if "request" in edited:
-        if next_nodes != (chain.entry,):
-            raise ForkError("request.* can be edited only before the first stage runs")
-        try:
-            chain.stage(chain.entry).consumes.model_validate(edited["request"])
-        except ValidationError as exc:
-            raise ForkError(f"the edited request is not valid: {exc.errors()[0]['msg']}") from None
-        bad = unstorable(edited["request"])
-        if bad:
-            raise ForkError(f"the edited request cannot be stored: {bad}")
-        update["request"] = Overwrite(edited["request"])
+        update["request"] = Overwrite(_checked_request(chain, next_nodes, edited["request"]))
         return update, None
     if "inbox" in edited:
         stage, delivery = edited["inbox"]
-        bad = unstorable(delivery["payload"])
-        if bad:
-            raise ForkError(f"the edited payload cannot be stored: {bad}")
-        source = chain.stage(delivery["source"])
-        handoffs = values.get("handoffs", [])
-        delivered = next((h for h in handoffs if h["seq"] == delivery["seq"]), None)
-        handoff: Handoff = {
-            "seq": len(handoffs) + 1,
-            "stage": source.name,
-            "target": stage,
-            "contract": source.produces.__name__,
-            "payload": delivery["payload"],
-            "hash": decision_hash(delivery["payload"]),
-            "attempt": (delivered["attempt"] + 1) if delivered else 1,
-            "input_seq": delivered["input_seq"] if delivered else 0,
-            "by": f"human:{user} (fork)",
-            "error": "",
-        }
+        handoff = _fork_handoff(chain, values, stage, delivery, user)
         update["handoffs"] = [handoff]
         # Applied as the producing stage: its router sends the edit to the gate of its edge.
-        return update, source.name
+        return update, handoff["stage"]
     return update, None
 
 

@@ -28,10 +28,14 @@ class Timing(Protocol):
     """How long a lease lives, and how long a kill waits for a node to stop on its own."""
 
     @property
-    def lease_ttl_s(self) -> float: ...
+    def lease_ttl_s(self) -> float:
+        """Seconds a lease lives without renewal."""
+        ...
 
     @property
-    def kill_grace_s(self) -> float: ...
+    def kill_grace_s(self) -> float:
+        """Seconds a node gets to stop on its own after a kill before it is hard-stopped."""
+        ...
 
 
 class Watched(Protocol):
@@ -42,7 +46,9 @@ class Watched(Protocol):
     job_id: str | None
 
     @property
-    def config(self) -> Timing: ...
+    def config(self) -> Timing:
+        """The lease and kill timings of the run."""
+        ...
 
     def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
         """Why a kill switch stops the run now, or None."""
@@ -74,9 +80,11 @@ class HardStop:
         self._stage = stage
 
     def start(self) -> None:
+        """Start watching (a daemon thread, which also renews the lease)."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop watching; returns at once (the thread exits at its next poll)."""
         # Not joined: the thread notices within one poll and exits (it is a daemon); waiting
         # for it would add a poll interval to every run.
         self._done.set()

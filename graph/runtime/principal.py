@@ -16,6 +16,7 @@ class Principal:
     role: Role
 
     def can(self, needed: Role) -> bool:
+        """Whether this principal's role ranks at least ``needed`` (admin > approver > viewer)."""
         return ROLE_RANK[self.role] >= ROLE_RANK[needed]
 
 

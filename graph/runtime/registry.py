@@ -99,6 +99,7 @@ class Registry:
         return dict(self._broken)
 
     def names(self) -> list[str]:
+        """Names of the workflows that loaded, sorted (see :meth:`broken` for the others)."""
         self.discover()
         return sorted(self._chains)
 

@@ -42,6 +42,7 @@ class ReplayReport:
 
     @property
     def identical(self) -> bool:
+        """True when the replay made the same run without a single live call."""
         return not self.divergences and self.live_calls == 0
 
 

@@ -53,6 +53,7 @@ class Scenario:
 
     @property
     def name(self) -> str:
+        """The fault's name, or ``clean: <example>`` for a run without one."""
         return self.fault.name if self.fault else f"clean: {self.example}"
 
 
@@ -275,6 +276,7 @@ class Summary:
 
     @property
     def ok(self) -> bool:
+        """True when every fault was caught and no clean run raised an alarm."""
         return self.caught == self.faults and self.false_alarms == 0
 
 

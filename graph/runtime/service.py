@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
 from graph.hashing import unstorable
@@ -31,6 +30,18 @@ from state.status import TERMINAL_STATUSES
 
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
+
+
+def _decidable(esc: Escalation, action: str) -> None:
+    """Raises ``EscalationConflict`` once decided, ``ServiceError`` for an action not offered."""
+    if esc.decision is not None:  # a late decision is told who decided, even once the run ended
+        d = esc.decision
+        raise EscalationConflict(esc.escalation_id, d.user, d.action, d.decided_at.isoformat())
+    allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
+    if action not in allowed:
+        raise ServiceError(
+            f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})"
+        )
 
 
 class RunService:
@@ -117,14 +128,7 @@ class RunService:
         """
         esc = self.cp.escalations.get(escalation_id, run_id=run_id)
         self._require(who, "approver", f"{action} an escalation", esc.run_id)
-        if esc.decision is not None:  # a late decision is told who decided, even once the run ended
-            d = esc.decision
-            raise EscalationConflict(escalation_id, d.user, d.action, d.decided_at.isoformat())
-        allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
-        if action not in allowed:
-            raise ServiceError(
-                f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})"
-            )
+        _decidable(esc, action)
         if action == "edit":
             edited = self._validated_edit(esc, edited)
         self._not_killed(esc.run_id)
@@ -267,9 +271,6 @@ class RunService:
         new_id = uuid.uuid4().hex[:12]
         saver = RedisSaver(self.raw)
         graph = compile_chain(chain, saver)
-        at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
-        if not graph.get_state(at).values:
-            raise ServiceError(f"run {run_id} has no checkpoint {checkpoint_id}")
         request, inject = RunInputs(self.cp.client).get(run_id)
         try:  # the checkpoints first: a run is registered only once it has them
             fork_thread(

@@ -7,6 +7,7 @@ The job functions below are what the queue holds; they only need the run id.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -14,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import redis
@@ -27,10 +29,12 @@ from graph.runtime.runner import compile_chain
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
+from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.embedded_probe import process_alive
 from state.keys import fence_key, run_key
 from state.settings import get_settings
+from state.status import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -150,40 +154,55 @@ def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
     (lease + fencing + terminal check), so a rare double re-queue costs nothing but a no-op job.
     """
     requeued = []
-    waiting_jobs: set[str] | None = None
+    # The queue's job ids, read once per sweep and only if a queued run needs them.
+    waiting_jobs = functools.cache(lambda: {j.rsplit("-", 1)[0] + "-" for j in queue.job_ids})
     now = time.time()
     for listed in ("running", "queued"):
-        offset = 0
-        while True:
-            page = cp.runs.list(status=listed, offset=offset, limit=200)
-            for record in page.items:
-                status = record.status  # the run's hash: an index entry may lag or lead it
-                if status != listed:
-                    cp.runs.reindex(record.run_id)
-                if status not in ("running", "queued"):
-                    continue
-                if cp.leases.current(record.run_id) is not None:
-                    continue
-                if status == "queued":
-                    if now - record.updated_at.timestamp() < QUEUED_GRACE_S:
-                        continue
-                    if waiting_jobs is None:
-                        waiting_jobs = {j.rsplit("-", 1)[0] + "-" for j in queue.job_ids}
-                    if job_prefix(record.run_id) in waiting_jobs:
-                        continue
-                # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even
-                # with many workers sweeping; a run orphaned again later is recovered again.
-                token = cp.client.get(fence_key(record.run_id)) or "0"
-                guard = run_key(record.run_id, "recovering", str(token))
-                if cp.client.set(guard, "1", nx=True, ex=60):
-                    cp.complete(record.run_id)  # a transition's audit entry, if it was lost
-                    log.warning("run %s lost its worker: re-queued", record.run_id)
-                    enqueue_run(queue, record.run_id)
-                    requeued.append(record.run_id)
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
+        for record in _listed(cp, listed):
+            status = record.status  # the run's hash: an index entry may lag or lead it
+            if status != listed:
+                cp.runs.reindex(record.run_id)
+            if status not in ("running", "queued"):
+                continue
+            if cp.leases.current(record.run_id) is not None:
+                continue
+            if status == "queued" and _job_pending(record, now, waiting_jobs):
+                continue
+            if _requeue_once(cp, queue, record.run_id):
+                requeued.append(record.run_id)
     return requeued
+
+
+def _listed(cp: ControlPlane, status: RunStatus) -> Iterator[RunRecord]:
+    """Every run the index lists under ``status``, fetched a page at a time."""
+    offset = 0
+    while True:
+        page = cp.runs.list(status=status, offset=offset, limit=200)
+        yield from page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return
+
+
+def _job_pending(record: RunRecord, now: float, waiting_jobs: Callable[[], set[str]]) -> bool:
+    """Whether a queued run may still be picked up: queued recently, or its job is waiting."""
+    if now - record.updated_at.timestamp() < QUEUED_GRACE_S:
+        return True
+    return job_prefix(record.run_id) in waiting_jobs()
+
+
+def _requeue_once(cp: ControlPlane, queue: Queue, run_id: str) -> bool:
+    """Re-queue an orphaned run, unless another sweeper already did (then False)."""
+    # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even with many
+    # workers sweeping; a run orphaned again later is recovered again.
+    token = cp.client.get(fence_key(run_id)) or "0"
+    guard = run_key(run_id, "recovering", str(token))
+    if not cp.client.set(guard, "1", nx=True, ex=60):
+        return False
+    cp.complete(run_id)  # a transition's audit entry, if it was lost
+    log.warning("run %s lost its worker: re-queued", run_id)
+    enqueue_run(queue, run_id)
+    return True
 
 
 def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Event) -> None:

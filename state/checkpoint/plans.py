@@ -162,6 +162,17 @@ def get_tuple_plan(
     return records.assemble(thread_id, ns, stored, Blobs(pieces, serde), writes, serde)
 
 
+def _namespaces_plan(
+    keys: ThreadKeys, config: RunnableConfig
+) -> Generator[Request, list[Any], list[str]]:
+    """The namespaces to list: the config's, else every one of the thread (one round trip)."""
+    ns_given = config["configurable"].get("checkpoint_ns")
+    if ns_given is not None:
+        return [str(ns_given)]
+    (names,) = yield Request([Call(("HKEYS", keys.namespaces))])
+    return sorted(text(n) for n in names)
+
+
 def list_plan(
     scripts: Scripts,
     config: RunnableConfig | None,
@@ -181,12 +192,7 @@ def list_plan(
         raise ValueError("RedisSaver.list() needs a config with a thread_id")
     thread_id, _, only_id = thread_of(config)
     keys = ThreadKeys(thread_id)
-    ns_given = config["configurable"].get("checkpoint_ns")
-    if ns_given is None:
-        (names,) = yield Request([Call(("HKEYS", keys.namespaces))])
-        namespaces = sorted(text(n) for n in names)
-    else:
-        namespaces = [str(ns_given)]
+    namespaces = yield from _namespaces_plan(keys, config)
     before_id = get_checkpoint_id(before) if before else None
     remaining = limit
     for ns in namespaces:

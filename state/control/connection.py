@@ -84,30 +84,49 @@ def connect(
             credentials, or is older than Redis 6.2.
     """
     masked = mask_url(url)
+    first = _retry(check_retries if check else retries, backoff_base, backoff_cap)
+    client = _open(url, masked, first, connect_timeout, socket_timeout)
+    if check:
+        _check_or_close(client, masked, hint)
+        client.set_retry(_retry(retries, backoff_base, backoff_cap))
+    return client
 
-    def retry(times: int) -> Retry:
-        backoff = ExponentialWithJitterBackoff(cap=backoff_cap, base=backoff_base)
-        return Retry(backoff, times, supported_errors=(redis.ConnectionError, redis.TimeoutError))
 
+def _retry(times: int, base: float, cap: float) -> Retry:
+    """Up to ``times`` retries of a command after a connection error or timeout, with
+    exponential backoff and jitter."""
+    backoff = ExponentialWithJitterBackoff(cap=cap, base=base)
+    return Retry(backoff, times, supported_errors=(redis.ConnectionError, redis.TimeoutError))
+
+
+def _open(
+    url: str,
+    masked_url: str,
+    retry: Retry,
+    connect_timeout: float,
+    socket_timeout: float | None,
+) -> redis.Redis:
+    """A text client on ``url`` (no command sent yet); ``RedisUnavailable`` for a bad URL."""
     try:
-        client = redis.Redis.from_url(
+        return redis.Redis.from_url(
             url,
             decode_responses=True,
-            retry=retry(check_retries if check else retries),
+            retry=retry,
             socket_connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
             health_check_interval=30,
         )
     except ValueError as exc:
-        raise RedisUnavailable(f"invalid Redis URL {masked}: {_one_line(exc)}") from None
-    if check:
-        try:
-            check_server(client, masked, hint=hint)
-        except RedisUnavailable:
-            client.close()
-            raise
-        client.set_retry(retry(retries))
-    return client
+        raise RedisUnavailable(f"invalid Redis URL {masked_url}: {_one_line(exc)}") from None
+
+
+def _check_or_close(client: redis.Redis, masked_url: str, hint: str) -> None:
+    """``check_server``; a client whose server fails the check is closed before the error."""
+    try:
+        check_server(client, masked_url, hint=hint)
+    except RedisUnavailable:
+        client.close()
+        raise
 
 
 def check_server(client: redis.Redis, masked_url: str, *, hint: str = _HINT) -> None:

@@ -73,6 +73,50 @@ def _text_map(fields: dict[Any, Any]) -> dict[str, str]:
     return {text(k): text(v) for k, v in fields.items()}
 
 
+def _create_keys(run_id: str, escalation_id: str) -> list[str]:
+    """The keys ``CREATE_ESCALATION`` reads, in its ``KEYS`` order."""
+    return [
+        escalation_key(run_id, escalation_id),
+        run_key(run_id, "escs"),
+        run_hash_key(run_id),
+        events_key(run_id),
+    ]
+
+
+def _decide_keys(run_id: str, escalation_id: str) -> list[str]:
+    """The keys ``DECIDE_ESCALATION`` reads, in its ``KEYS`` order."""
+    return [
+        escalation_key(run_id, escalation_id),
+        run_hash_key(run_id),
+        events_key(run_id),
+        outbox_key(run_id),
+    ]
+
+
+def _check_decision(action: str, user: str, edited: dict[str, Any] | None) -> None:
+    if action not in ("approve", "edit", "reject", "retry"):
+        raise InvalidArgument(f"unknown action {action!r}: use approve, edit, reject or retry")
+    if not user.strip():
+        raise InvalidArgument("a decision needs the deciding user")
+    if action == "edit" and edited is None:
+        raise InvalidArgument("an edit decision needs the edited payload")
+
+
+def _raise_refusal(outcome: str, rest: list[str], *, run_id: str, escalation_id: str) -> None:
+    """Raise the error a script's refusal names; return for any other outcome."""
+    if outcome == "unknown":
+        raise UnknownEscalation(escalation_id)
+    if outcome == "norun":
+        raise UnknownRun(run_id)
+    if outcome == "conflict":
+        decided_by, prior, decided_at = rest
+        raise EscalationConflict(
+            escalation_id, decided_by, prior, from_epoch(decided_at).isoformat()
+        )
+    if outcome == "finished":
+        raise RunFinished(run_id, rest[0])
+
+
 class Escalations:
     """Create, read, list and decide escalations."""
 
@@ -115,17 +159,9 @@ class Escalations:
         args = [_TERMINAL, self._maxlen, esc_id, now, data]
         for key, value in fields.items():
             args += [key, value]
-        keys = [
-            escalation_key(run_id, esc_id),
-            run_key(run_id, "escs"),
-            run_hash_key(run_id),
-            events_key(run_id),
-        ]
+        keys = _create_keys(run_id, esc_id)
         outcome, *rest = (text(x) for x in self._create(keys=keys, args=args))
-        if outcome == "norun":
-            raise UnknownRun(run_id)
-        if outcome == "finished":
-            raise RunFinished(run_id, rest[0])
+        _raise_refusal(outcome, rest, run_id=run_id, escalation_id=esc_id)
         if outcome == "exists":
             existing = self.get(esc_id, run_id=run_id)
             if existing.decision is None:  # listed again, if a crash lost the first listing
@@ -230,35 +266,15 @@ class Escalations:
             RunFinished: The run is finished or killed.
             InvalidArgument: Bad action, missing user, or ``edit`` without ``edited``.
         """
-        if action not in ("approve", "edit", "reject", "retry"):
-            raise InvalidArgument(f"unknown action {action!r}: use approve, edit, reject or retry")
-        if not user.strip():
-            raise InvalidArgument("a decision needs the deciding user")
-        if action == "edit" and edited is None:
-            raise InvalidArgument("an edit decision needs the edited payload")
+        _check_decision(action, user, edited)
         run_id = run_id or self._run_of(escalation_id)
         now = repr(to_epoch(utcnow()))
         data = json.dumps({"escalation_id": escalation_id, "action": action, "user": user})
         edited_json = json.dumps(edited, allow_nan=False) if edited is not None else ""
         args = [_TERMINAL, self._maxlen, action, user, comment, edited_json, now, data]
         args += intent.args() if intent is not None else ["", ""]
-        keys = [
-            escalation_key(run_id, escalation_id),
-            run_hash_key(run_id),
-            events_key(run_id),
-            outbox_key(run_id),
-        ]
+        keys = _decide_keys(run_id, escalation_id)
         outcome, *rest = (text(x) for x in self._decide(keys=keys, args=args))
-        if outcome == "unknown":
-            raise UnknownEscalation(escalation_id)
-        if outcome == "norun":
-            raise UnknownRun(run_id)
-        if outcome == "conflict":
-            decided_by, prior, decided_at = rest
-            raise EscalationConflict(
-                escalation_id, decided_by, prior, from_epoch(decided_at).isoformat()
-            )
-        if outcome == "finished":
-            raise RunFinished(run_id, rest[0])
+        _raise_refusal(outcome, rest, run_id=run_id, escalation_id=escalation_id)
         self._r.zrem(_PENDING, escalation_id)
         return self.get(escalation_id, run_id=run_id)

@@ -53,6 +53,21 @@ def run_hash_key(run_id: str) -> str:
     return run_key(run_id, "run")
 
 
+def _raise_refusal(
+    run_id: str, outcome: str, rest: list[Any], *, fence: int | None, status: str | None
+) -> None:
+    """Raise the error for the update script's ``outcome``; return when the write happened."""
+    if outcome == "unknown":
+        raise UnknownRun(run_id)
+    if outcome == "fenced":
+        current = text(rest[0])
+        raise LeaseLost(run_id, fence or 0, int(current) if current else None)
+    if outcome == "finished":
+        raise RunFinished(run_id, text(rest[0]))
+    if outcome == "transition":
+        raise InvalidTransition(f"run {run_id!r}: status {text(rest[0])} cannot become {status}")
+
+
 class RunRegistry:
     """Create, read, update and list runs.
 
@@ -218,18 +233,7 @@ class RunRegistry:
                 args += [name, value]
         keys = [run_hash_key(run_id), fence_key(run_id), events_key(run_id)]
         outcome, *rest = self._update(keys=keys, args=args)
-        outcome = text(outcome)
-        if outcome == "unknown":
-            raise UnknownRun(run_id)
-        if outcome == "fenced":
-            current = text(rest[0])
-            raise LeaseLost(run_id, fence or 0, int(current) if current else None)
-        if outcome == "finished":
-            raise RunFinished(run_id, text(rest[0]))
-        if outcome == "transition":
-            raise InvalidTransition(
-                f"run {run_id!r}: status {text(rest[0])} cannot become {status}"
-            )
+        _raise_refusal(run_id, text(outcome), rest, fence=fence, status=status)
         old, flat = text(rest[0]), texts(rest[1])
         record = record_of(dict(zip(flat[::2], flat[1::2], strict=True)))
         if record.status != old:

@@ -59,16 +59,20 @@ class MemoryLedger:
         self._entries: dict[str, LedgerEntry] = {}
 
     def entry(self, key: str) -> LedgerEntry | None:
+        """What is recorded under ``key``, or None when the action was never started."""
         return self._entries.get(key)
 
     def begin(self, key: str, args: dict[str, Any]) -> None:
+        """Record the intent to call ``key`` with ``args`` (before the call)."""
         self._entries[key] = LedgerEntry(args, None)
 
     def finish(self, key: str, result: dict[str, Any]) -> None:
+        """Record the result of ``key``, keeping the intent's arguments."""
         args = self._entries[key].args if key in self._entries else {}
         self._entries[key] = LedgerEntry(args, result)
 
     def fail(self, key: str, error: str) -> None:
+        """Record that the call of ``key`` raised ``error``, keeping the intent's arguments."""
         args = self._entries[key].args if key in self._entries else {}
         self._entries[key] = LedgerEntry(args, None, error)
 
@@ -81,6 +85,7 @@ class RedisLedger:
         self._key = run_key(run_id, "actions")
 
     def entry(self, key: str) -> LedgerEntry | None:
+        """What the run's hash holds under ``key``, or None when the action was never started."""
         raw = self._r.hget(self._key, key)
         if raw is None:
             return None
@@ -88,13 +93,16 @@ class RedisLedger:
         return LedgerEntry(dict(data.get("args") or {}), data.get("result"), data.get("error", ""))
 
     def begin(self, key: str, args: dict[str, Any]) -> None:
+        """Write the intent (``result`` null) before the call; a later write replaces it."""
         self._put(key, {"args": args, "result": None})
 
     def finish(self, key: str, result: dict[str, Any]) -> None:
+        """Write the result of ``key``, keeping the intent's arguments."""
         found = self.entry(key)
         self._put(key, {"args": found.args if found else {}, "result": result})
 
     def fail(self, key: str, error: str) -> None:
+        """Write that the call of ``key`` raised ``error``: its outcome stays unknown."""
         found = self.entry(key)
         self._put(key, {"args": found.args if found else {}, "result": None, "error": error})
 

@@ -14,9 +14,13 @@ from state.keys import run_key
 class TapeStore(Protocol):
     """Where a tape's entries live (JSON text by key)."""
 
-    def get(self, key: str) -> str | None: ...
+    def get(self, key: str) -> str | None:
+        """The entry recorded under ``key``, or None."""
+        ...
 
-    def put(self, key: str, value: str) -> None: ...
+    def put(self, key: str, value: str) -> None:
+        """Record ``value`` under ``key`` (a later put replaces it)."""
+        ...
 
 
 @dataclass
@@ -26,9 +30,11 @@ class MemoryTapeStore:
     entries: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> str | None:
+        """The entry recorded under ``key``, or None."""
         return self.entries.get(key)
 
     def put(self, key: str, value: str) -> None:
+        """Record ``value`` under ``key``."""
         self.entries[key] = value
 
 
@@ -40,13 +46,16 @@ class RedisTapeStore:
         self.key = run_key(run_id, "tape")
 
     def get(self, key: str) -> str | None:
+        """The entry recorded under ``key`` in the run's hash, or None."""
         raw = self._r.hget(self.key, key)
         return raw.decode() if isinstance(raw, bytes) else raw
 
     def put(self, key: str, value: str) -> None:
+        """Record ``value`` under ``key`` in the run's hash."""
         self._r.hset(self.key, key, value)
 
     def entries(self) -> dict[str, str]:
+        """The whole tape, by key (a replay copies it into memory)."""
         raw: dict[Any, Any] = self._r.hgetall(self.key)
         return {
             (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)

@@ -24,6 +24,7 @@ from state.control.models import Escalation, RunRecord
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill decide`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("decide", help="approve, edit or reject a run's pending escalation")
     p.add_argument("run_id", metavar="RUN")
     group = p.add_mutually_exclusive_group(required=True)
@@ -56,6 +57,8 @@ def nothing_pending(record: RunRecord, escalations: list[Escalation]) -> CliErro
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    """Decide the run's pending escalation as the options say; 0 once the decision is recorded
+    (the run resumes on a worker, or in this process when none listens)."""
     action = (
         "approve"
         if args.approve

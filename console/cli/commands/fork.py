@@ -15,6 +15,7 @@ from graph.runtime.registry import default_registry
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill fork`` and ``waybill history`` on the subcommands ``sub``."""
     p = sub.add_parser("fork", help="start a new run from a checkpoint, with edited state")
     p.add_argument("run_id", metavar="RUN")
     p.add_argument("--at", required=True, metavar="CHECKPOINT", help="see `waybill history RUN`")
@@ -47,6 +48,7 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
+    """Fork the run at ``--at`` with the ``--set`` edits and queue the new run; 0 when queued."""
     sets = parse_sets(args.set)
     with open_backend() as backend:
         record = backend.service().fork(
@@ -57,6 +59,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    """Print the run's checkpoints, newest first, with where each would resume; 0."""
     with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
         chain = default_registry().get(record.workflow)

@@ -21,6 +21,7 @@ def _scope_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill kill``, ``unkill`` and ``kills`` on the subcommands ``sub``."""
     k = sub.add_parser("kill", help="trip a kill switch")
     _scope_args(k)
     k.add_argument("--reason", type=argtypes.nonempty, required=True)
@@ -33,6 +34,7 @@ def add_parser(sub: Any) -> None:
 
 
 def scope_of(args: argparse.Namespace) -> tuple[KillScope, str | None]:
+    """The kill switch the options name: ``(scope, target)``, target None for ``--global``."""
     if args.everything:
         return "global", None
     # `is not None`: an empty target must never fall through to another scope.
@@ -44,6 +46,7 @@ def scope_of(args: argparse.Namespace) -> tuple[KillScope, str | None]:
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
+    """Trip the kill switch and mark the idle runs it covers killed; 0."""
     scope, target = scope_of(args)
     with open_backend() as backend:
         idle = backend.service(inline=False).kill(
@@ -57,6 +60,7 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_unkill(args: argparse.Namespace) -> int:
+    """Clear the kill switch (killed runs stay killed); 0, whether or not it was set."""
     scope, target = scope_of(args)
     with open_backend() as backend:
         cleared = backend.service(inline=False).unkill(
@@ -67,6 +71,7 @@ def cmd_unkill(args: argparse.Namespace) -> int:
 
 
 def cmd_kills(args: argparse.Namespace) -> int:
+    """Print the tripped kill switches; 0."""
     with open_backend() as backend:
         switches = backend.cp.kills.list()
         for s in switches:

@@ -11,12 +11,14 @@ from graph.runtime.replay import replay_run
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill replay`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("replay", help="re-run a run from its recorded results (no model calls)")
     p.add_argument("run_id", metavar="RUN")
     p.set_defaults(func=cmd_replay)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay the run from its tape and print the divergences; 0 when identical, else 3."""
     with open_backend() as backend:
         report = replay_run(backend.cp, backend.raw, default_registry(), args.run_id)
     print(

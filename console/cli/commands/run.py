@@ -16,6 +16,7 @@ from graph.runtime.registry import default_registry
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill run`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("run", help="run a workflow and print its timeline")
     p.add_argument("workflow", help="a registered workflow (see `waybill workflows`)")
     given = p.add_mutually_exclusive_group(required=True)

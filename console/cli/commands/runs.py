@@ -14,6 +14,7 @@ from state.status import RUN_STATUSES
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill runs`` and ``waybill show`` on the subcommands ``sub``."""
     p = sub.add_parser("runs", help="list runs, newest first")
     p.add_argument("--status", choices=RUN_STATUSES)
     p.add_argument("--workflow", type=argtypes.name)
@@ -41,6 +42,7 @@ def _age(ts: datetime) -> str:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    """Print one page of runs, newest first, filtered by status and workflow; 0."""
     with open_backend() as backend:
         page = backend.cp.runs.list(
             status=args.status, workflow=args.workflow, offset=args.offset, limit=args.limit
@@ -57,6 +59,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """Print the run's timeline (followed live with ``--follow``), status and escalations; 0."""
     with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
         print(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}")

@@ -31,6 +31,7 @@ COLUMNS = (
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill scenarios`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser(
         "scenarios",
         help="run every workflow clean and with each injected fault; print where gates caught them",
@@ -91,6 +92,8 @@ def summary_lines(s: Summary) -> list[str]:
 
 
 def cmd_scenarios(args: argparse.Namespace, err: TextIO | None = None) -> int:
+    """Run the suite, progress to ``err`` (stderr), the table and summary to stdout; 0 when
+    every fault was caught and no clean run raised an alarm, else ``EXIT_MISSED``."""
     stream = err or sys.stderr
 
     def show(i: int, total: int, result: ScenarioResult) -> None:

@@ -24,6 +24,7 @@ from state.settings import get_settings
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill up`` and ``waybill console`` on the subcommands ``sub``."""
     p = sub.add_parser("up", help="start Redis (embedded), a worker and the console")
     p.add_argument("--workers", type=int, default=1, help="how many workers to start")
     p.add_argument("--port", type=int, help="console port (default: WAYBILL_CONSOLE_PORT)")
@@ -104,8 +105,12 @@ def ensure_first_admin(cp: ControlPlane) -> str | None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """Serve Redis, ``--workers`` workers and the console until Ctrl+C or SIGTERM; 1 when a
+    child exited on its own, else 0."""
     return _serve(args.workers, args.port)
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    """Serve the console alone (Redis as for ``up``, no worker) until Ctrl+C or SIGTERM; 1
+    when it exited on its own, else 0."""
     return _serve(0, args.port)

@@ -18,6 +18,8 @@ from state.roles import ROLES
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill user`` and its ``add``, ``list``, ``role`` and ``passwd`` on the
+    subcommands ``sub``."""
     p = sub.add_parser("user", help="manage console users (add, list, role, passwd)")
     users = p.add_subparsers(dest="user_command", required=True, parser_class=type(p))
     a = users.add_parser("add", help="add a user")
@@ -62,6 +64,7 @@ def read_password(from_stdin: bool) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    """Add a console user (audited); 0."""
     password = None if args.no_password else read_password(args.password_stdin)
     with open_backend() as backend:
         try:
@@ -78,6 +81,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Print every user with role and e-mail; 0."""
     with open_backend() as backend:
         users = UserStore(backend.cp.client).list()
         for u in users:
@@ -88,6 +92,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
+    """Change a user's role (audited); 0."""
     with open_backend() as backend:
         try:
             user = UserStore(backend.cp.client).set_role(args.name, args.role)
@@ -99,6 +104,7 @@ def cmd_role(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
+    """Set a user's password and end their console sessions (audited); 0."""
     password = read_password(args.password_stdin)
     with open_backend() as backend:
         try:

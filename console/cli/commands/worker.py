@@ -11,6 +11,7 @@ from graph.runtime.worker import run_worker
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill worker`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("worker", help="run a worker that executes runs from the queue")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument(
@@ -22,6 +23,8 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a worker on the runs queue until it is stopped (or, with ``--burst``, the queue is
+    empty); 0."""
     with open_backend() as backend:
         print(f"waybill worker on queue '{backend.settings.queue_name}'", flush=True)
         run_worker(backend.url, burst=args.burst, name=args.name)

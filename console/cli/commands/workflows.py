@@ -9,11 +9,13 @@ from graph.runtime.registry import default_registry
 
 
 def add_parser(sub: Any) -> None:
+    """Register ``waybill workflows`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("workflows", help="list the registered workflows")
     p.set_defaults(func=cmd_workflows)
 
 
 def cmd_workflows(args: argparse.Namespace) -> int:
+    """Print every registered workflow (stages, faults, examples) and every broken one; 0."""
     registry = default_registry()
     for name in registry.names():
         chain = registry.get(name)

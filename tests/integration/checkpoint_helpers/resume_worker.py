@@ -80,7 +80,8 @@ def main() -> None:
     outcomes = run_sync(url, [j for j in jobs if j["saver"] == "sync"])
     outcomes += asyncio.run(run_async(url, [j for j in jobs if j["saver"] == "async"]))
     problems = [o for o in outcomes if o is not None]
-    print(json.dumps({"ok": len(outcomes) - len(problems), "problems": problems}))
+    # The report is this process's output, read by the test that started it.
+    sys.stdout.write(json.dumps({"ok": len(outcomes) - len(problems), "problems": problems}) + "\n")
 
 
 if __name__ == "__main__":
