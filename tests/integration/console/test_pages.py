@@ -50,6 +50,25 @@ def test_runs_page_shows_one_page_of_many_and_filters(console: Console) -> None:
     assert "run=([^&]+)" in str(at.dataframe[0].proto.columns)  # shown as the id, links to it
 
 
+def test_runs_page_searches_inputs_and_payloads(console: Console) -> None:
+    small = console.run(example("small_order"))
+    large = console.run(example("large_order"))
+    at = console.page("runs", user="vic")
+    assert "2 run(s), page 1 of 1" in texts(at)
+    assert {"tokens", "cost $"} <= set(at.dataframe[0].value.columns)
+    at.text_input(key="runs.text").set_value("PO-R-1002").run()  # only in a payload
+    assert "1 run(s) found among 2" in texts(at)
+    assert list(at.dataframe[0].value["run"]) == [f"/run_detail?run={large}"]
+    at.text_input(key="runs.text").set_value("").run()
+    at.text_input(key="runs.stage").set_value("place_order").run()
+    assert set(at.dataframe[0].value["run"]) == {
+        f"/run_detail?run={small}",
+        f"/run_detail?run={large}",
+    }
+    at.text_input(key="runs.user").set_value("nobody").run()
+    assert "0 run(s) found among 2" in texts(at)
+
+
 def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
     run_id = console.run(example("small_order"))
     at = console.page("run_detail", user="vic", query={"run": run_id})
