@@ -18,6 +18,7 @@ from console.ui.guard import redis_guard
 from console.ui.history_view import show_history
 from console.ui.page import PageContext, decision_context, run_page
 from console.ui.progress import node_status
+from console.ui.replay_view import replay_box
 from console.ui.views import md_escape, notify, show_event, usage_frame
 from graph.draw import Topology
 from graph.runtime.registry import UnknownWorkflowError
@@ -75,6 +76,7 @@ def body(ctx: PageContext) -> None:
     node = node_picker(topo) if topo is not None else None
     st.fragment(run_every=every)(live_node)(ctx, run_id, node)
     kill_box(ctx, run_id)
+    replay_box(ctx, run)
     show_history(ctx, run_id)
 
 

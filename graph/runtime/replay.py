@@ -9,11 +9,13 @@ difference with the recorded run is reported as a divergence.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
+from graph.chain import Chain
 from graph.context import RunContext
 from graph.runtime.history import reading
 from graph.runtime.registry import Registry
@@ -39,6 +41,10 @@ class ReplayReport:
     divergences: list[str] = field(default_factory=list)
     live_calls: int = 0
     """Agent calls or source reads the replay had to make live (0 for a faithful replay)."""
+    recorded: list[str] = field(default_factory=list)
+    """The recorded run as comparable lines (handoffs, verdicts, human decisions, actions)."""
+    replayed: list[str] = field(default_factory=list)
+    """The replayed run as the same kind of lines."""
 
     @property
     def identical(self) -> bool:
@@ -67,6 +73,23 @@ def _trace(state: dict[str, Any]) -> list[str]:
     return lines
 
 
+Row = tuple[str, str, bool]
+"""One line of a side-by-side comparison: recorded, replayed, and whether they are the same."""
+
+
+def side_by_side(recorded: list[str], replayed: list[str]) -> list[Row]:
+    """The two traces aligned line by line (a line missing on one side is empty there)."""
+    rows: list[Row] = []
+    matcher = difflib.SequenceMatcher(a=recorded, b=replayed, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        left, right = recorded[a1:a2], replayed[b1:b2]
+        for n in range(max(len(left), len(right))):
+            a = left[n] if n < len(left) else ""
+            b = right[n] if n < len(right) else ""
+            rows.append((a, b, op == "equal"))
+    return rows
+
+
 def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     """Lines present in one run's trace and not in the other's, in order."""
     a, b = _trace(recorded), _trace(replayed)
@@ -75,15 +98,23 @@ def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     return out
 
 
-def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: str) -> ReplayReport:
-    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape.
+def replay_run(
+    cp: ControlPlane,
+    raw: redis.Redis,
+    registry: Registry,
+    run_id: str,
+    *,
+    chain: Chain | None = None,
+) -> ReplayReport:
+    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape, through the
+    workflow's gates as they are now (or through ``chain``, e.g. with a rule changed).
 
     Raises:
         UnknownRun: no such run.
         DamagedCheckpointError: its last checkpoint or its tape cannot be read.
     """
     record = cp.runs.get(run_id)
-    chain = registry.fresh(record.workflow)
+    chain = chain or registry.fresh(record.workflow)
     request, inject = RunInputs(cp.client).get(run_id)
     with reading(run_id):
         recorded: dict[str, Any] = dict(
@@ -103,7 +134,7 @@ def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: s
     ctx = RunContext(
         run_id=run_id, inject=inject, sources=chain.sources(), ledger=ledger, tape=tape
     )
-    report = ReplayReport(run_id, record.status, "diverged")
+    report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
     try:
         outcome: RunOutcome = run_chain(
             chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx
@@ -114,4 +145,5 @@ def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: s
     report.replayed_status = outcome.status
     report.live_calls = tape.computed
     report.divergences = compare(recorded, dict(outcome.state))
+    report.replayed = _trace(dict(outcome.state))
     return report

@@ -85,6 +85,19 @@ def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
     assert not [b for b in at.button if b.label == "Fork from this checkpoint"]
 
 
+def test_run_detail_replays_a_finished_run_side_by_side(console: Console) -> None:
+    run_id = console.run(example("small_order"))
+    at = console.page("run_detail", user="vic", query={"run": run_id})
+    button(at, "Replay and compare").click().run()
+    page = texts(at)
+    assert "recorded succeeded, replayed succeeded; 0 live call(s) during the replay;" in page
+    assert "identical: today's gates would have done the same" in page
+    [table] = [d for d in at.dataframe if "replayed today" in d.value.columns]
+    assert list(table.value["recorded"]) == list(table.value["replayed today"])
+    assert "action place_order [auto]: executed" in list(table.value["recorded"])
+    assert set(table.value[""]) == {""}  # no line marked different
+
+
 def test_run_detail_shows_what_the_picked_node_did(console: Console) -> None:
     run_id = console.run(example("small_order"), inject="bad_extraction")  # revised once
     gate = "gate intake->inventory"
