@@ -41,6 +41,7 @@ from graph.tape import Tape
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
+from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.nodes import NodeRef
 from state.settings import Settings
@@ -223,6 +224,7 @@ class RunExecutor:
             should_stop=should_stop,
             veto_window_s=self.config.veto_window_s,
             tape=Tape(RedisTapeStore(self.raw, run_id)),
+            limits=Limits(self.cp.client).of(chain.name),
         )
 
     def _advance(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> str:

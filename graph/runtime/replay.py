@@ -10,6 +10,7 @@ difference with the recorded run is reported as a divergence.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from graph.runtime.runner import RunOutcome, compile_chain, run_chain, run_confi
 from graph.tape import Tape, TapeMissingError
 from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs
+from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
 from state.run_events import HumanDecided
@@ -98,6 +100,49 @@ def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     return out
 
 
+def recorded_ledger(recorded: Mapping[str, Any]) -> MemoryLedger:
+    """The results of a recorded run's executed actions, standing in for them in a replay."""
+    ledger = MemoryLedger()
+    for action in recorded.get("actions", []):
+        if action["status"] == "executed":
+            ledger.begin(action["idempotency_key"], action["args"])
+            ledger.finish(action["idempotency_key"], action["result"])
+    return ledger
+
+
+def replay_state(
+    chain: Chain,
+    request: Any,
+    *,
+    run_id: str,
+    recorded: Mapping[str, Any],
+    tape: Tape,
+    inject: str | None = None,
+    limits: Mapping[str, float] | None = None,
+) -> RunOutcome:
+    """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
+    decisions from the tape, actions from ``recorded``'s results (one it has none for is
+    simulated, never called), gates live.
+
+    Raises:
+        TapeMissingError: the replay asked for something the run never recorded.
+    """
+
+    def decide(req: EscalationRequest) -> Decision:
+        return Decision.model_validate(tape.decision_for(req.scope))
+
+    # Real (fresh) sources only for faults that poke them; every read comes from the tape.
+    ctx = RunContext(
+        run_id=run_id,
+        inject=inject,
+        sources=chain.sources(),
+        ledger=recorded_ledger(recorded),
+        tape=tape,
+        limits=limits or {},
+    )
+    return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
+
+
 def replay_run(
     cp: ControlPlane,
     raw: redis.Redis,
@@ -105,9 +150,11 @@ def replay_run(
     run_id: str,
     *,
     chain: Chain | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> ReplayReport:
     """Replay ``run_id`` (finished, failed, rejected or killed) from its tape, through the
-    workflow's gates as they are now (or through ``chain``, e.g. with a rule changed).
+    workflow's gates and adopted envelope limits as they are now (or through ``chain``, e.g.
+    with a rule changed, and ``limits``, e.g. a limit an insight proposes).
 
     Raises:
         UnknownRun: no such run.
@@ -121,23 +168,18 @@ def replay_run(
             compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
         )
         tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
-    ledger = MemoryLedger()
-    for action in recorded.get("actions", []):
-        if action["status"] == "executed":
-            ledger.begin(action["idempotency_key"], action["args"])
-            ledger.finish(action["idempotency_key"], action["result"])
-
-    def decide(req: EscalationRequest) -> Decision:
-        return Decision.model_validate(tape.decision_for(req.scope))
-
-    # Real (fresh) sources only for faults that poke them; every read comes from the tape.
-    ctx = RunContext(
-        run_id=run_id, inject=inject, sources=chain.sources(), ledger=ledger, tape=tape
-    )
+    if limits is None:
+        limits = Limits(cp.client).of(record.workflow)
     report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
     try:
-        outcome: RunOutcome = run_chain(
-            chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx
+        outcome = replay_state(
+            chain,
+            request,
+            run_id=run_id,
+            inject=inject,
+            recorded=recorded,
+            tape=tape,
+            limits=limits,
         )
     except TapeMissingError as exc:
         report.divergences.append(str(exc))
