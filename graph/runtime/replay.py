@@ -47,6 +47,8 @@ class ReplayReport:
     """The recorded run as comparable lines (handoffs, verdicts, human decisions, actions)."""
     replayed: list[str] = field(default_factory=list)
     """The replayed run as the same kind of lines."""
+    assumed: int = 0
+    """Source reads a what-if replay assumed (see ``replay_run``)."""
 
     @property
     def identical(self) -> bool:
@@ -143,6 +145,18 @@ def replay_state(
     return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
 
 
+def _recording(
+    raw: redis.Redis, chain: Chain, run_id: str, what_if: bool
+) -> tuple[dict[str, Any], Tape]:
+    """The run's last saved state and its tape, opened for a replay."""
+    with reading(run_id):
+        recorded = dict(compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values)
+        entries = RedisTapeStore(raw, run_id).entries()
+    return recorded, Tape(
+        MemoryTapeStore(entries), "replay", assume_from=entries if what_if else None
+    )
+
+
 def replay_run(
     cp: ControlPlane,
     raw: redis.Redis,
@@ -151,10 +165,13 @@ def replay_run(
     *,
     chain: Chain | None = None,
     limits: Mapping[str, float] | None = None,
+    what_if: bool = False,
 ) -> ReplayReport:
     """Replay ``run_id`` (finished, failed, rejected or killed) from its tape, through the
     workflow's gates and adopted envelope limits as they are now (or through ``chain``, e.g.
-    with a rule changed, and ``limits``, e.g. a limit an insight proposes).
+    with a rule changed, and ``limits``, e.g. a limit an insight proposes). ``what_if``: a
+    source read the run never made (it went another way) assumes the newest value the run read
+    of that fact instead of ending the replay as diverged; the report counts them.
 
     Raises:
         UnknownRun: no such run.
@@ -163,11 +180,7 @@ def replay_run(
     record = cp.runs.get(run_id)
     chain = chain or registry.fresh(record.workflow)
     request, inject = RunInputs(cp.client).get(run_id)
-    with reading(run_id):
-        recorded: dict[str, Any] = dict(
-            compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
-        )
-        tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
+    recorded, tape = _recording(raw, chain, run_id, what_if)
     if limits is None:
         limits = Limits(cp.client).of(record.workflow)
     report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
@@ -188,4 +201,5 @@ def replay_run(
     report.live_calls = tape.computed
     report.divergences = compare(recorded, dict(outcome.state))
     report.replayed = _trace(dict(outcome.state))
+    report.assumed = tape.assumed
     return report
