@@ -140,6 +140,8 @@ def evidence(cp: ControlPlane, chain: Chain, *, scan: int = 500) -> dict[str, li
     """Per limit rule, the decided escalations it raised among the workflow's newest runs."""
     rules = {rule.name: rule for _, rule in limit_rules(chain)}
     found: dict[str, list[Evidence]] = {name: [] for name in rules}
+    if not rules:
+        return found
     for run in cp.runs.list(workflow=chain.name, limit=scan).items:
         for esc in cp.escalations.for_run(run.run_id):
             rule = rules.get(str(esc.request.get("envelope_rule") or ""))

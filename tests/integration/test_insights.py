@@ -14,20 +14,12 @@ from state.checkpoint.client import sync_client
 from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ADMIN, APPROVER
+from tests.orders import chairs
 from tests.redis_servers import ServerUnderTest
 
 # Chairs: 5 in stock, 85.00 each from the cheapest supplier; N asked -> (N - 5) x 85 ordered.
 HISTORY = [(65, "approve"), (70, "approve"), (75, "approve"), (80, "approve"),
            (85, "approve"), (90, "approve"), (95, "reject")]  # fmt: skip
-
-
-def _order(n: int) -> dict[str, str]:
-    return {
-        "request_id": f"R-{n}",
-        "requester": "ana@example.com",
-        "cost_center": "OPS-12",
-        "text": f"Please order {n} units of SKU-CHAIR-01 for the new hires, needed by 2099-01-15.",
-    }
 
 
 class Desk:
@@ -44,7 +36,7 @@ class Desk:
 
     def run(self, n: int) -> tuple[str, str]:
         """Start an order for ``n`` chairs and execute it to its first stop."""
-        run_id = self.svc.submit("procurement", _order(n), who=APPROVER).run_id
+        run_id = self.svc.submit("procurement", chairs(n), who=APPROVER).run_id
         return run_id, self.executor.execute(run_id)
 
 
