@@ -18,6 +18,16 @@ LAST = "insights.last"
 PROOFS = "insights.proofs"
 
 
+def _changed(differences: list[str]) -> str:
+    """What changed, shortest first: the actions' lines, as ``then: ...; now: ...``."""
+    lines = [d for d in differences if "action " in d] or differences
+    short = [
+        d.replace("recorded only:", "then:").replace("replay only:", "now:").replace("  ", " ")
+        for d in lines
+    ]
+    return "; ".join(s.replace("action ", "") for s in short)
+
+
 def proof_frame(proofs: list[insights.Proof]) -> pd.DataFrame:
     """One row per replayed run: what the human decided, the run then, the run now."""
     rows = [
@@ -26,8 +36,7 @@ def proof_frame(proofs: list[insights.Proof]) -> pd.DataFrame:
             "decided then": p.decided,
             "recorded": p.recorded,
             "with the new limit": p.replayed,
-            "changed": "; ".join(d.strip() for d in p.differences if "action" in d)
-            or "; ".join(p.differences),
+            "changed": _changed(p.differences),
             "facts assumed": p.assumed,
         }
         for p in proofs

@@ -4,6 +4,7 @@ replay proof, and an admin adopting it."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -32,7 +33,9 @@ def _seed(stack: Stack) -> list[str]:
     return runs
 
 
-def test_an_insight_from_history_with_its_replay_proof(page: Page, stack: Stack) -> None:
+def test_an_insight_from_history_with_its_replay_proof(
+    page: Page, stack: Stack, screenshots: Path
+) -> None:
     runs = _seed(stack)
     login(page, "ana")
     go(page, "Insights")
@@ -47,6 +50,7 @@ def test_an_insight_from_history_with_its_replay_proof(page: Page, stack: Stack)
     )
     for run_id in runs:  # the run column: one cell per replayed run (the grid's accessible cells)
         expect(page.locator("[data-testid^='glide-cell-0-']", has_text=run_id)).to_have_count(1)
+    page.screenshot(path=str(screenshots / "insights.png"), full_page=True)
     page.get_by_role("button", name="Adopt this limit").click()
     settle(page)
     expect(
