@@ -25,6 +25,15 @@ EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 SMALL = json.loads((EXAMPLES / "small_order.json").read_text())
 
 
+def _desk(server: ServerUnderTest) -> tuple[ControlPlane, redis.Redis, Registry, RunService]:
+    """A control plane, a raw client, the default registry and a run service queueing nowhere
+    (the tests execute runs inline)."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = Registry()
+    return cp, raw, registry, RunService(cp, registry, lambda run_id: None, raw=raw)
+
+
 def _tight_procurement() -> Registry:
     registry = Registry()
     registry.register(lambda: replace(build_chain(), budgets=Budgets(max_steps=3)))
@@ -80,10 +89,7 @@ def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     server: ServerUnderTest,
 ) -> None:
     """Sources that change during a run keep their state in Redis: a resume elsewhere sees it."""
-    cp = ControlPlane.from_url(server.url)
-    raw = redis.Redis.from_url(server.url)
-    registry = Registry()
-    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    cp, raw, registry, service = _desk(server)
     large = json.loads(
         (ROOT / "agents" / "procurement" / "examples" / "large_order.json").read_text()
     )
@@ -101,10 +107,7 @@ def test_replay_through_changed_gates_shows_both_runs_side_by_side(
     server: ServerUnderTest,
 ) -> None:
     """A gate made stricter since: the replay says what it would have done to the run."""
-    cp = ControlPlane.from_url(server.url)
-    raw = redis.Redis.from_url(server.url)
-    registry = Registry()
-    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    cp, raw, registry, service = _desk(server)
     executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
     run_id = service.submit("procurement", SMALL, who=ANA).run_id
     assert executor.execute(run_id) == "succeeded"

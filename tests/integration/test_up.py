@@ -38,6 +38,19 @@ def _health(url: str) -> bool:
         return False
 
 
+def _run_small_order(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``waybill run procurement --example small_order`` from another terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "run", "procurement", "--example", "small_order"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> None:
     data_dir = tmp_path / "waybill-up-data"
     port = free_port()
@@ -67,16 +80,7 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
             client = redis.Redis.from_url(found.url)
             wait_for(lambda: Worker.count(connection=client) == 1, 60, "the worker", tick=0.3)
             client.close()
-        small = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
-        done = subprocess.run(
-            [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _run_small_order(env)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "executing on 1 worker(s)" in done.stdout
         up.send_signal(signal.SIGTERM)
@@ -125,16 +129,7 @@ def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_han
         client = redis.Redis.from_url(found.url)
         assert Worker.count(connection=client) == 0  # no stale registration
         client.close()
-    small = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
-    done = subprocess.run(
-        [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_small_order(env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "executing on this process (no worker is listening)" in done.stdout
     assert _processes_with(str(data_dir)) == []
