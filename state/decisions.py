@@ -33,6 +33,10 @@ class DecisionRecord(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     tokens: int = 0
     cost: float = 0.0
+    model: str = Field(default="", description="The chat model that answered, if one did.")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = Field(default=0, description="Tool calls the agent made (MCP tools).")
     step: int = 0
     error: str = Field(
         default="", description="The agent raised or returned the wrong type: what happened."
