@@ -20,6 +20,7 @@ from console.cli.commands import (
     decide,
     fork,
     kill,
+    mcp,
     metrics,
     replay,
     run,
@@ -47,6 +48,7 @@ COMMANDS = (
     workflows,
     scenarios,
     metrics,
+    mcp,
 )
 
 
