@@ -17,6 +17,7 @@ import redis
 from pydantic import ValidationError
 
 from console.cli.commands import (
+    a2a,
     decide,
     fork,
     kill,
@@ -49,6 +50,7 @@ COMMANDS = (
     scenarios,
     metrics,
     mcp,
+    a2a,
 )
 
 
