@@ -1,6 +1,6 @@
 """Every workflow as a graph for LangGraph's own Agent Server (``langgraph dev``, Studio).
 
-``langgraph.json`` names ``./graph/runtime/studio.py:<workflow>`` for each registered workflow,
+``langgraph.json`` names ``graph.runtime.studio:<workflow>`` for each registered workflow,
 a :class:`WorkflowGraph` below (a fork adds one line here and one there for a new workflow);
 the graph is built when the server first asks for it (never at import). The
 graph takes ``{"request": <the entry contract as JSON>}`` and runs the chain as a subgraph with

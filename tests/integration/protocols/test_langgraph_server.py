@@ -32,7 +32,7 @@ LANGGRAPH = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or 
 def test_langgraph_json_names_every_registered_workflow() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text())
     names = Registry().names()
-    assert config["graphs"] == {name: f"./graph/runtime/studio.py:{name}" for name in names}
+    assert config["graphs"] == {name: f"graph.runtime.studio:{name}" for name in names}
     for name in names:
         factory = getattr(studio, name)
         assert isinstance(factory, studio.WorkflowGraph)
@@ -54,9 +54,10 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         "LANGSMITH_TRACING": "false",
     }
-    proc = subprocess.Popen(
-        [LANGGRAPH, "dev", "--no-browser", "--no-reload", "--allow-blocking", "--port", str(port)],
-        cwd=ROOT,
+    command = [LANGGRAPH, "dev", "--config", str(ROOT / "langgraph.json"), "--no-browser"]
+    proc = subprocess.Popen(  # from a scratch dir: the server keeps its state in its cwd
+        [*command, "--no-reload", "--allow-blocking", "--port", str(port)],
+        cwd=log.parent,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
