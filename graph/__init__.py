@@ -14,18 +14,17 @@ from graph.chain import (
     Chain,
     Edge,
     Effect,
-    EnvelopeRule,
     Fault,
     FaultContext,
     Invariant,
     InvariantContext,
     Json,
     Stage,
-    envelope,
     fault,
     invariant,
 )
 from graph.context import source_of
+from graph.envelope import EnvelopeRule, above, envelope
 from graph.examples import examples_of
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
@@ -54,6 +53,7 @@ __all__ = [
     "Json",
     "Source",
     "Stage",
+    "above",
     "act_node",
     "decided",
     "envelope",

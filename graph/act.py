@@ -80,7 +80,11 @@ def _unknown(c: Commit, action: Action[Any], key: str) -> tuple[Decision | None,
 
 
 def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool) -> dict[str, Any]:
-    """Call the action (its intent is recorded) and record what came back."""
+    """Call the action (its intent is recorded) and record what came back; a replay never
+    calls one (it has no recorded result for it: the run never made that call)."""
+    if c.ctx.tape is not None and c.ctx.tape.mode == "replay":
+        rec = c.record(action, status="simulated", idempotency_key=key, decided_by=by)
+        return {"actions": [rec]}
     try:
         result = action.run(c.output, key, c.ctx.sources)
     except Exception as exc:
@@ -102,7 +106,7 @@ def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool)
 
 def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dict[str, Any]]:
     """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
-    tier, rule = resolve_tier(action, c.output)
+    tier, rule = resolve_tier(action, c.output, c.ctx.limits)
     earlier = [
         a
         for a in c.state.get("actions", [])
@@ -195,7 +199,9 @@ def make_act_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
         done = executed_on(state, stage.name, c.seq)
         todo = [a for a in stage.actions if a.name not in done]
         update = commit(c, todo[0])
-        finished = [r for r in update.get("actions", []) if r["status"] == "executed"]
+        finished = [
+            r for r in update.get("actions", []) if r["status"] in ("executed", "simulated")
+        ]
         if finished and len(todo) == 1 and "status" not in update:
             update |= deliver(edge, handoff["payload"], c.seq)
         return update

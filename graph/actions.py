@@ -14,8 +14,9 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from graph.chain import Action, EnvelopeRule, Stage
+from graph.chain import Action, Stage
 from graph.context import RunContext
+from graph.envelope import EnvelopeRule
 from state.contracts import Contract, Fact
 from state.decisions import Decision, EscalationRequest, Tier, resume_decision
 from state.sources import Source
@@ -24,13 +25,16 @@ from state.stores.ledger import LedgerEntry
 _RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
 
 
-def resolve_tier(action: Action[Any], output: Contract) -> tuple[Tier, EnvelopeRule[Any] | None]:
-    """The action's declared tier, raised by the first envelope rule that holds and raises it."""
+def resolve_tier(
+    action: Action[Any], output: Contract, limits: Mapping[str, float] | None = None
+) -> tuple[Tier, EnvelopeRule[Any] | None]:
+    """The action's declared tier, raised by the first envelope rule that holds and raises it
+    (``limits``: the workflow's adopted limits by rule name)."""
     assert action.tier is not None, "validate_chain rejects actions without a tier"
     tier: Tier = action.tier
     raised_by: EnvelopeRule[Any] | None = None
     for rule in action.envelope:
-        if _RANK[rule.raise_to] > _RANK[tier] and rule.when(output):
+        if _RANK[rule.raise_to] > _RANK[tier] and rule.holds(output, limits):
             tier, raised_by = rule.raise_to, rule
     return tier, raised_by
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from graph.agent import AgentContext, AgentResult
+from graph.envelope import EnvelopeRule
 from graph.tools import ToolSet
 from state.budgets import Budgets
 from state.contracts import Contract
@@ -34,25 +35,6 @@ FailureMode = Literal[
     "lossy_summary", "handoff_loop", "stale_state", "silent_error", "unknown_outcome"
 ]
 """The four handoff failures, and the side effect whose outcome was lost (a worker died)."""
-
-
-@dataclass(frozen=True)
-class EnvelopeRule(Generic[OutT]):
-    """A rule of the operating envelope that raises an action's tier when it holds."""
-
-    name: str
-    when: Callable[[OutT], bool]
-    raise_to: Tier
-    reason: str
-
-
-def envelope(raise_to: Tier, reason: str) -> Callable[[Callable[[OutT], bool]], EnvelopeRule[OutT]]:
-    """Decorator: the function is the rule's condition, its name the rule's name."""
-
-    def make(when: Callable[[OutT], bool]) -> EnvelopeRule[OutT]:
-        return EnvelopeRule(when.__name__, when, raise_to, reason)
-
-    return make
 
 
 Effect = tuple[str, dict[str, Any]]

@@ -43,7 +43,7 @@ class Commit:
         ``fields`` are the record's outcome (``status``, ``result``, ``error``...); the tier
         is resolved here, from the action and the proposal.
         """
-        tier, rule = resolve_tier(action, self.output)
+        tier, rule = resolve_tier(action, self.output, self.ctx.limits)
         record = ActionRecord(
             stage=self.stage.name,
             action=action.name,
@@ -86,7 +86,9 @@ def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
     return {
         a["action"]
         for a in state.get("actions", [])
-        if a["stage"] == stage and a.get("handoff_seq") == seq and a["status"] == "executed"
+        if a["stage"] == stage
+        and a.get("handoff_seq") == seq
+        and a["status"] in ("executed", "simulated")
     }
 
 

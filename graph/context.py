@@ -43,6 +43,8 @@ class RunContext:
     clock: Callable[[], datetime] = utcnow
     tape: Tape | None = None
     """Records (or replays) agent results, source reads and human decisions of the run."""
+    limits: Mapping[str, float] = field(default_factory=dict)
+    """The workflow's adopted envelope limits by rule name (``graph.envelope.above`` rules)."""
     struck: set[str] = field(default_factory=set)
     """Faults this process already applied at acting time (so a re-run node does not move the
     world twice)."""

@@ -35,11 +35,37 @@ class TapeMissingError(WaybillError, LookupError):
 class Tape:
     """Record or replay one run's agent results, source reads and human decisions."""
 
-    def __init__(self, store: TapeStore, mode: TapeMode = "record") -> None:
+    def __init__(
+        self,
+        store: TapeStore,
+        mode: TapeMode = "record",
+        *,
+        assume_from: Mapping[str, str] | None = None,
+    ) -> None:
         self.store = store
         self.mode = mode
         self.computed = 0
         """Entries computed live (model/agent calls and source reads) since this tape opened."""
+        self.assume_from = assume_from
+        """A what-if replay: the recorded entries a source read the run never made may assume
+        its value from (the newest version of that fact the run read anywhere)."""
+        self.assumed = 0
+        """Source reads a what-if replay assumed."""
+
+    def assumed_read(self, name: str, key: str) -> dict[str, Any] | None:
+        """For a what-if replay, the newest recorded read of ``name/key`` (None if none)."""
+        if self.assume_from is None:
+            return None
+        reads = [
+            json.loads(v)
+            for k, v in self.assume_from.items()
+            if k.startswith("read|") and k.rsplit("|", 2)[1] == f"{name}/{key}"
+        ]
+        if not reads:
+            return None
+        self.assumed += 1
+        newest: dict[str, Any] = max(reads, key=lambda fact: int(fact.get("version") or 0))
+        return newest
 
     def _through(self, key: str, compute: Callable[[], Any]) -> Any:
         raw = self.store.get(key)
@@ -108,6 +134,10 @@ class _TapedSources(Mapping[str, Source]):
         n = self._counts.get(f"{name}/{key}", 0)
         self._counts[f"{name}/{key}"] = n + 1
         entry = f"read|{self._scope}|{name}/{key}|{n}"
+        if self._tape.store.get(entry) is None:
+            assumed = self._tape.assumed_read(name, key)
+            if assumed is not None:
+                return Fact.model_validate(assumed)
         value = self._tape._through(
             entry, lambda: self._real[name].read(key).model_dump(mode="json")
         )

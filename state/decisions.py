@@ -136,9 +136,10 @@ class ActionRecord(BaseModel):
     action: str
     tier: Tier
     raised_by: str | None = Field(default=None, description="Envelope rule that raised the tier.")
-    status: Literal["executed", "rejected", "vetoed", "skipped", "unknown", "aborted"]
+    status: Literal["executed", "rejected", "vetoed", "skipped", "unknown", "aborted", "simulated"]
     """executed (or confirmed done by a human), rejected/vetoed by a human, skipped (a fact it
-    depends on moved), unknown (called, no result recorded), aborted (by a human after that)."""
+    depends on moved), unknown (called, no result recorded), aborted (by a human after that),
+    simulated (a replay reached a call the run never made: it would run now; not called)."""
     idempotency_key: str
     handoff_seq: int = Field(default=0, description="The committed handoff it acted on.")
     error: str = ""

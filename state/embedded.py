@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -233,7 +234,8 @@ def _start_server(
             aclfile=f'"{acl}"',
         )
         try:
-            server.start(timeout=timeout)
+            with _deaf_to_the_terminal():
+                server.start(timeout=timeout)
         except ValkeyServerError as exc:
             last = exc
             continue
@@ -245,6 +247,19 @@ def _start_server(
             client.close()
         return server, url, int(info["process_id"])
     raise RedisUnavailable(f"could not start the embedded Valkey in {redis_dir}: {last}")
+
+
+@contextlib.contextmanager
+def _deaf_to_the_terminal() -> Iterator[None]:
+    """Start the server with the terminal's signals blocked (a child inherits the mask across
+    exec): Ctrl+C reaches the whole foreground process group, and the server must outlive the
+    worker and the console it serves, which deregister on their way out; its owner stops it
+    last, with SIGTERM."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGQUIT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _free_port() -> int:

@@ -28,7 +28,8 @@ from langchain_mcp_adapters.sessions import (
 )
 from mcp.types import CallToolResult, TextContent
 
-from graph.chain import Action, EnvelopeRule
+from graph.chain import Action
+from graph.envelope import EnvelopeRule
 from graph.tools import ToolResult
 from state.contracts import Contract
 from state.decisions import Tier

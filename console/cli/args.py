@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 
 from state.keys import valid_run_id
 
@@ -73,3 +74,11 @@ def seconds(value: str) -> float:
     if not 0 <= number <= 86_400:
         raise argparse.ArgumentTypeError(f"seconds must be between 0 and 86400, got {value}")
     return number
+
+
+def day(value: str) -> datetime:
+    """A ``YYYY-MM-DD`` date, as the start of that day in UTC."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None

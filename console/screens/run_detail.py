@@ -18,11 +18,13 @@ from console.ui.guard import redis_guard
 from console.ui.history_view import show_history
 from console.ui.page import PageContext, decision_context, run_page
 from console.ui.progress import node_status
-from console.ui.views import md_escape, notify, show_event
+from console.ui.replay_view import replay_box
+from console.ui.views import md_escape, notify, show_event, usage_frame
 from graph.draw import Topology
 from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import RunEvent, RunRecord
+from state.control.search import usage_of
 from state.run_events import node_updates
 from state.status import TERMINAL_STATUSES
 
@@ -74,6 +76,7 @@ def body(ctx: PageContext) -> None:
     node = node_picker(topo) if topo is not None else None
     st.fragment(run_every=every)(live_node)(ctx, run_id, node)
     kill_box(ctx, run_id)
+    replay_box(ctx, run)
     show_history(ctx, run_id)
 
 
@@ -110,6 +113,10 @@ def live_node(ctx: PageContext, run_id: str, node: str | None) -> None:
         run, events, pending = _read(ctx, run_id)
         if node is not None:
             node_panel(node, events, node_status(node_updates(events), run, pending))
+        usage = usage_of(node_updates(events))
+        if usage.tokens or usage.cost:
+            with st.expander(f"Model usage: {usage.tokens} tokens, ${usage.cost:.4f}"):
+                st.dataframe(usage_frame(usage), hide_index=True)
         with st.expander("Timeline", expanded=run.status in TERMINAL_STATUSES and node is None):
             for event in events:
                 show_event(event)

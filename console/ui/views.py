@@ -8,6 +8,7 @@ no link, image or script. Labels (expanders, metrics) hold only our own identifi
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -18,6 +19,7 @@ import streamlit as st
 from console.timeline import describe
 from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
+from state.control.search import Usage
 from state.run_events import AgentDecided, HandoffProposed, VerdictGiven, parse_node_update
 from state.verdicts import GateVerdict
 
@@ -75,9 +77,15 @@ RUN_COLUMNS = {
 its id (the link is built from the id, URL-encoded; agent text is never a link)."""
 
 
-def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFrame:
+def runs_frame(
+    runs: list[RunRecord],
+    now: datetime | None = None,
+    usage: Mapping[str, Usage] | None = None,
+) -> pd.DataFrame:
     """The runs table (one row per run; the ``run`` column holds the run's address, shown as
-    its id with :data:`RUN_COLUMNS`, everything else is plain text)."""
+    its id with :data:`RUN_COLUMNS`, everything else is plain text); ``usage`` adds the tokens
+    and cost each run's agents reported."""
+    spent = usage or {}
     rows = [
         {
             "run": run_url(r.run_id),
@@ -88,12 +96,25 @@ def runs_frame(runs: list[RunRecord], now: datetime | None = None) -> pd.DataFra
             "age": age(r.created_at, now),
             "updated": age(r.updated_at, now),
             "user": r.user or "",
+            "tokens": spent[r.run_id].tokens if r.run_id in spent else None,
+            "cost $": round(spent[r.run_id].cost, 4) if r.run_id in spent else None,
             "input": r.input_summary,
         }
         for r in runs
     ]
-    columns = ["run", "workflow", "status", "waiting", "stage", "age", "updated", "user", "input"]
+    columns = ["run", "workflow", "status", "waiting", "stage", "age", "updated", "user"]
+    columns += ["tokens", "cost $", "input"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def usage_frame(usage: Usage) -> pd.DataFrame:
+    """Tokens and cost per stage, and the run's total."""
+    rows = [
+        {"stage": stage, "tokens": u.tokens, "cost $": round(u.cost, 4)}
+        for stage, u in usage.by_stage.items()
+    ]
+    rows.append({"stage": "(run)", "tokens": usage.tokens, "cost $": round(usage.cost, 4)})
+    return pd.DataFrame(rows, columns=["stage", "tokens", "cost $"])
 
 
 def failed_checks_frame(verdict: GateVerdict) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode, urlsplit
 PAGES: dict[str, list[tuple[str, str]]] = {
     "Watch": [("overview", "Overview"), ("runs", "Runs"), ("run_detail", "Run detail")],
     "Act": [("inbox", "Escalations"), ("start", "Start a run"), ("kills", "Kill switches")],
-    "Govern": [("audit", "Audit log"), ("users", "Users")],
+    "Govern": [("insights", "Insights"), ("audit", "Audit log"), ("users", "Users")],
 }
 """Navigation sections: ``(page name, title)``; the file is ``console/screens/<name>.py``."""
 

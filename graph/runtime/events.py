@@ -11,7 +11,7 @@ checkpoint and its event leaves no hole in the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -32,13 +32,19 @@ def node_event(node: NodeRef, update: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_node_event(
-    cp: ControlPlane, run_id: str, key: str, node: NodeRef, update: dict[str, Any]
-) -> NodeUpdate | None:
-    """Append a node's typed events to the run's stream once; them, when written just now."""
+    cp: ControlPlane,
+    run_id: str,
+    key: str,
+    node: NodeRef,
+    update: dict[str, Any],
+    written: Callable[[str, NodeUpdate], None],
+) -> None:
+    """Append a node's typed events to the run's stream once; ``written(run, events)`` is
+    told when they were appended just now (telemetry counts each node once)."""
     events = node_update(node, update)
     data = events.model_dump(mode="json")
-    appended = cp.events.append_once(run_id, key, "node", stage=node.stage, data=data)
-    return events if appended else None
+    if cp.events.append_once(run_id, key, "node", stage=node.stage, data=data):
+        written(run_id, events)
 
 
 def event_key(checkpoint_id: str, node: str) -> str:

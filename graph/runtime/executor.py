@@ -38,6 +38,7 @@ from graph.telemetry.observer import RunObserver, default_observer
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
+from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.nodes import NodeRef
 from state.settings import Settings
@@ -224,6 +225,7 @@ class RunExecutor:
             should_stop=should_stop,
             veto_window_s=self.config.veto_window_s,
             tape=Tape(RedisTapeStore(self.raw, run_id)),
+            limits=Limits(self.cp.client).of(chain.name),
         )
 
     def _advance(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> str:
@@ -284,9 +286,7 @@ class RunExecutor:
                 payload = None
 
     def _event(self, run_id: str, key: str, node: NodeRef, update: dict[str, Any]) -> None:
-        written = write_node_event(self.cp, run_id, key, node, update)
-        if written is not None:
-            self.observer.node(run_id, written)
+        write_node_event(self.cp, run_id, key, node, update, self.observer.node)
 
     def _evented(self, run_id: str, key: str) -> bool:
         return self.cp.events.appended(run_id, key)

@@ -9,11 +9,14 @@ difference with the recorded run is reported as a divergence.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
+from graph.chain import Chain
 from graph.context import RunContext
 from graph.runtime.history import reading
 from graph.runtime.registry import Registry
@@ -21,6 +24,7 @@ from graph.runtime.runner import RunOutcome, compile_chain, run_chain, run_confi
 from graph.tape import Tape, TapeMissingError
 from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs
+from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
 from state.run_events import HumanDecided
@@ -39,6 +43,12 @@ class ReplayReport:
     divergences: list[str] = field(default_factory=list)
     live_calls: int = 0
     """Agent calls or source reads the replay had to make live (0 for a faithful replay)."""
+    recorded: list[str] = field(default_factory=list)
+    """The recorded run as comparable lines (handoffs, verdicts, human decisions, actions)."""
+    replayed: list[str] = field(default_factory=list)
+    """The replayed run as the same kind of lines."""
+    assumed: int = 0
+    """Source reads a what-if replay assumed (see ``replay_run``)."""
 
     @property
     def identical(self) -> bool:
@@ -67,6 +77,23 @@ def _trace(state: dict[str, Any]) -> list[str]:
     return lines
 
 
+Row = tuple[str, str, bool]
+"""One line of a side-by-side comparison: recorded, replayed, and whether they are the same."""
+
+
+def side_by_side(recorded: list[str], replayed: list[str]) -> list[Row]:
+    """The two traces aligned line by line (a line missing on one side is empty there)."""
+    rows: list[Row] = []
+    matcher = difflib.SequenceMatcher(a=recorded, b=replayed, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        left, right = recorded[a1:a2], replayed[b1:b2]
+        for n in range(max(len(left), len(right))):
+            a = left[n] if n < len(left) else ""
+            b = right[n] if n < len(right) else ""
+            rows.append((a, b, op == "equal"))
+    return rows
+
+
 def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     """Lines present in one run's trace and not in the other's, in order."""
     a, b = _trace(recorded), _trace(replayed)
@@ -75,38 +102,97 @@ def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     return out
 
 
-def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: str) -> ReplayReport:
-    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape.
-
-    Raises:
-        UnknownRun: no such run.
-        DamagedCheckpointError: its last checkpoint or its tape cannot be read.
-    """
-    record = cp.runs.get(run_id)
-    chain = registry.fresh(record.workflow)
-    request, inject = RunInputs(cp.client).get(run_id)
-    with reading(run_id):
-        recorded: dict[str, Any] = dict(
-            compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values
-        )
-        tape = Tape(MemoryTapeStore(RedisTapeStore(raw, run_id).entries()), mode="replay")
+def recorded_ledger(recorded: Mapping[str, Any]) -> MemoryLedger:
+    """The results of a recorded run's executed actions, standing in for them in a replay."""
     ledger = MemoryLedger()
     for action in recorded.get("actions", []):
         if action["status"] == "executed":
             ledger.begin(action["idempotency_key"], action["args"])
             ledger.finish(action["idempotency_key"], action["result"])
+    return ledger
+
+
+def replay_state(
+    chain: Chain,
+    request: Any,
+    *,
+    run_id: str,
+    recorded: Mapping[str, Any],
+    tape: Tape,
+    inject: str | None = None,
+    limits: Mapping[str, float] | None = None,
+) -> RunOutcome:
+    """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
+    decisions from the tape, actions from ``recorded``'s results (one it has none for is
+    simulated, never called), gates live.
+
+    Raises:
+        TapeMissingError: the replay asked for something the run never recorded.
+    """
 
     def decide(req: EscalationRequest) -> Decision:
         return Decision.model_validate(tape.decision_for(req.scope))
 
     # Real (fresh) sources only for faults that poke them; every read comes from the tape.
     ctx = RunContext(
-        run_id=run_id, inject=inject, sources=chain.sources(), ledger=ledger, tape=tape
+        run_id=run_id,
+        inject=inject,
+        sources=chain.sources(),
+        ledger=recorded_ledger(recorded),
+        tape=tape,
+        limits=limits or {},
     )
-    report = ReplayReport(run_id, record.status, "diverged")
+    return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
+
+
+def _recording(
+    raw: redis.Redis, chain: Chain, run_id: str, what_if: bool
+) -> tuple[dict[str, Any], Tape]:
+    """The run's last saved state and its tape, opened for a replay."""
+    with reading(run_id):
+        recorded = dict(compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values)
+        entries = RedisTapeStore(raw, run_id).entries()
+    return recorded, Tape(
+        MemoryTapeStore(entries), "replay", assume_from=entries if what_if else None
+    )
+
+
+def replay_run(
+    cp: ControlPlane,
+    raw: redis.Redis,
+    registry: Registry,
+    run_id: str,
+    *,
+    chain: Chain | None = None,
+    limits: Mapping[str, float] | None = None,
+    what_if: bool = False,
+) -> ReplayReport:
+    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape, through the
+    workflow's gates and adopted envelope limits as they are now (or through ``chain``, e.g.
+    with a rule changed, and ``limits``, e.g. a limit an insight proposes). ``what_if``: a
+    source read the run never made (it went another way) assumes the newest value the run read
+    of that fact instead of ending the replay as diverged; the report counts them.
+
+    Raises:
+        UnknownRun: no such run.
+        DamagedCheckpointError: its last checkpoint or its tape cannot be read.
+    """
+    record = cp.runs.get(run_id)
+    chain = chain or registry.fresh(record.workflow)
+    request, inject = RunInputs(cp.client).get(run_id)
+    recorded, tape = _recording(raw, chain, run_id, what_if)
+    if limits is None:
+        limits = Limits(cp.client).of(record.workflow)
+    report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
     try:
-        outcome: RunOutcome = run_chain(
-            chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx
+        outcome = replay_state(
+            chain,
+            request,
+            run_id=run_id,
+            inject=inject,
+            recorded=recorded,
+            tape=tape,
+            limits=limits,
         )
     except TapeMissingError as exc:
         report.divergences.append(str(exc))
@@ -114,4 +200,6 @@ def replay_run(cp: ControlPlane, raw: redis.Redis, registry: Registry, run_id: s
     report.replayed_status = outcome.status
     report.live_calls = tape.computed
     report.divergences = compare(recorded, dict(outcome.state))
+    report.replayed = _trace(dict(outcome.state))
+    report.assumed = tape.assumed
     return report

@@ -71,7 +71,8 @@ def dump_data(data: dict[str, Any] | None) -> str:
         return json.dumps(_finite(data or {}), allow_nan=False, default=str)
 
 
-def _parse(entry_id: str, fields: dict[str, str]) -> RunEvent:
+def parse_event(entry_id: str, fields: dict[str, str]) -> RunEvent:
+    """A stream entry (its id and fields) as a ``RunEvent``."""
     data = json.loads(fields.get("data") or "{}")
     return RunEvent(
         id=entry_id,
@@ -156,7 +157,7 @@ class RunEvents:
     def read(self, run_id: str, *, after: str = "0-0", count: int = 100) -> list[RunEvent]:
         """Events strictly after stream id ``after`` (``"0-0"``: from the start), oldest first."""
         entries: Any = self._r.xrange(events_key(run_id), min=f"({after}", max="+", count=count)
-        return [_parse(text(eid), fields) for eid, fields in entries]
+        return [parse_event(text(eid), fields) for eid, fields in entries]
 
     def tail(
         self, run_id: str, *, after: str = "$", timeout: float = 5.0, count: int = 100
@@ -173,7 +174,9 @@ class RunEvents:
         if not reply:
             return []
         streams = reply.items() if isinstance(reply, dict) else ((s[0], s[1]) for s in reply)
-        return [_parse(text(eid), fields) for _key, entries in streams for eid, fields in entries]
+        return [
+            parse_event(text(eid), fields) for _key, entries in streams for eid, fields in entries
+        ]
 
     def count(self, run_id: str) -> int:
         """Number of events kept for the run."""

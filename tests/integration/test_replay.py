@@ -12,7 +12,7 @@ from agents.procurement.chain import build_chain
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import Principal
 from graph.runtime.registry import Registry
-from graph.runtime.replay import replay_run
+from graph.runtime.replay import replay_run, side_by_side
 from graph.runtime.service import RunService
 from state.budgets import Budgets
 from state.control.plane import ControlPlane
@@ -95,3 +95,29 @@ def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     second = RunExecutor(cp, raw, registry, worker="second", config=ExecutorConfig())
     assert second.execute(run_id) == "succeeded"  # its fresh sources were bound to the run's
     assert cp.runs.get(run_id).worker == "second"
+
+
+def test_replay_through_changed_gates_shows_both_runs_side_by_side(
+    server: ServerUnderTest,
+) -> None:
+    """A gate made stricter since: the replay says what it would have done to the run."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = Registry()
+    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    run_id = service.submit("procurement", SMALL, who=ANA).run_id
+    assert executor.execute(run_id) == "succeeded"
+    same = replay_run(cp, raw, registry, run_id)
+    assert same.identical
+    assert all(equal for _, _, equal in side_by_side(same.recorded, same.replayed))
+    stricter = replace(build_chain(), budgets=Budgets(max_steps=3))
+    report = replay_run(cp, raw, registry, run_id, chain=stricter)
+    assert (report.recorded_status, report.replayed_status) == ("succeeded", "failed")
+    rows = side_by_side(report.recorded, report.replayed)
+    changed = [(a, b) for a, b, equal in rows if not equal]
+    assert any(a.startswith("status succeeded") for a, _ in changed)
+    assert any(b.startswith("status failed") for _, b in changed)
+    assert any(a.startswith("action place_order [auto]: executed") for a, _ in changed)
+    assert [a for a, _, _ in rows if a] == report.recorded  # nothing lost on either side
+    assert [b for _, b, _ in rows if b] == report.replayed

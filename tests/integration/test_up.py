@@ -87,3 +87,54 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
     time.sleep(0.5)
     assert _processes_with(str(data_dir)) == []
     assert not _health(f"http://127.0.0.1:{port}")
+
+
+def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_hang(
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C is SIGINT to the terminal's whole foreground process group: the embedded Valkey
+    must outlive the worker and the console, which deregister first; nothing stays behind."""
+    data_dir = tmp_path / "waybill-ctrl-c"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
+    log_path = tmp_path / "up.log"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
+        wait_for(lambda: "waybill worker on queue" in log_path.read_text(), 60, "the worker")
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    out = log_path.read_text()
+    assert "waybill: stopping" in out
+    assert "Traceback" not in out, out
+    time.sleep(0.5)
+    assert _processes_with(str(data_dir)) == []
+    with start_embedded(data_dir, handle_signals=False) as found:
+        client = redis.Redis.from_url(found.url)
+        assert Worker.count(connection=client) == 0  # no stale registration
+        client.close()
+    small = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "executing on this process (no worker is listening)" in done.stdout
+    assert _processes_with(str(data_dir)) == []

@@ -10,11 +10,10 @@ import pytest
 from agents.llm import use_brain
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runtime.replay import compare
+from graph.runtime.replay import compare, replay_state
 from graph.runtime.runner import run_chain
 from graph.tape import Tape, TapeMissingError
 from state.budgets import Budgets
-from state.decisions import Decision, EscalationRequest
 from state.stores.tape import MemoryTapeStore
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.unit.conftest import Recorder, example
@@ -33,17 +32,12 @@ def _record(chain: Chain, request: dict[str, object]) -> tuple[State, MemoryTape
 
 
 def _replay(
-    chain: Chain, request: dict[str, object], store: MemoryTapeStore
+    chain: Chain, request: dict[str, object], store: MemoryTapeStore, recorded: State
 ) -> tuple[State, FakeChatModel]:
     replay_tape = Tape(MemoryTapeStore(dict(store.entries)), mode="replay")
-
-    def decide(req: EscalationRequest) -> Decision:
-        return Decision.model_validate(replay_tape.decision_for(req.scope))
-
     counting = FakeChatModel(responder=rules_mirror(chain, chain.sources()))
-    ctx = RunContext(run_id="rec", sources=chain.sources(), tape=replay_tape)
     with use_brain(counting):
-        out = run_chain(chain, request, run_id="rec", ctx=ctx, decide=decide)
+        out = replay_state(chain, request, run_id="rec", recorded=recorded, tape=replay_tape)
     assert replay_tape.computed == 0
     return dict(out.state), counting
 
@@ -52,7 +46,7 @@ def test_a_failed_llm_run_replays_exactly_with_zero_model_calls(procurement: Cha
     chain = replace(procurement, budgets=Budgets(max_steps=3))
     recorded, tape = _record(chain, example("small_order"))
     assert recorded["status"] == "failed"
-    replayed, counting = _replay(chain, example("small_order"), tape)
+    replayed, counting = _replay(chain, example("small_order"), tape, recorded)
     assert len(counting.calls) == 0
     assert replayed["status"] == "failed"
     assert compare(recorded, replayed) == []
@@ -62,7 +56,7 @@ def test_an_escalated_run_replays_its_human_decision(procurement: Chain) -> None
     recorded, tape = _record(procurement, example("large_order"))
     assert recorded["status"] == "succeeded"
     assert any(k.startswith("human|action|place_order") for k in tape.entries)
-    replayed, counting = _replay(procurement, example("large_order"), tape)
+    replayed, counting = _replay(procurement, example("large_order"), tape, recorded)
     assert len(counting.calls) == 0
     assert compare(recorded, replayed) == []
 
@@ -70,16 +64,16 @@ def test_an_escalated_run_replays_its_human_decision(procurement: Chain) -> None
 def test_a_changed_gate_shows_as_a_divergence(procurement: Chain) -> None:
     recorded, tape = _record(procurement, example("small_order"))
     stricter = replace(procurement, budgets=Budgets(max_steps=2))  # what if we had this budget?
-    replayed, _ = _replay(stricter, example("small_order"), tape)
+    replayed, _ = _replay(stricter, example("small_order"), tape, recorded)
     diff = compare(recorded, replayed)
     assert replayed["status"] == "failed"
     assert any(line.startswith("replay only:   status failed") for line in diff)
 
 
 def test_a_replay_never_calls_what_was_not_recorded(procurement: Chain) -> None:
-    _, tape = _record(procurement, example("small_order"))
+    recorded, tape = _record(procurement, example("small_order"))
     with pytest.raises(TapeMissingError, match="agent\\|intake"):
-        _replay(procurement, example("large_order"), tape)  # another input: nothing recorded
+        _replay(procurement, example("large_order"), tape, recorded)  # another input
 
 
 def test_a_rerun_node_gets_the_first_answer_again() -> None:

@@ -18,7 +18,8 @@ from typing import Any
 import redis
 
 from graph.agent import AgentContext, AgentResult
-from graph.chain import Action, Chain, Edge, EnvelopeRule, Stage
+from graph.chain import Action, Chain, Edge, Stage
+from graph.envelope import EnvelopeRule
 from state.budgets import Budgets
 from state.contracts import Contract, Fact
 from state.decisions import DecisionRecord

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.follow import event_lines, follow
+from state.control.models import RunRecord
 from state.control.runs import MAX_OFFSET, MAX_PAGE
+from state.control.search import RunQuery, RunSearch, Usage
 from state.status import RUN_STATUSES
 
 
@@ -20,6 +22,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--workflow", type=argtypes.name)
     p.add_argument("--limit", type=argtypes.int_between(0, MAX_PAGE), default=20)
     p.add_argument("--offset", type=argtypes.int_between(0, MAX_OFFSET), default=0)
+    p.add_argument("--search", metavar="TEXT", help="text in the run's input or any payload")
+    p.add_argument("--stage", type=argtypes.name, help="runs that reached this stage")
+    p.add_argument("--user", type=argtypes.user, help="runs started by this user")
+    p.add_argument(
+        "--since", type=argtypes.day, metavar="YYYY-MM-DD", help="started that day or later"
+    )
+    p.add_argument(
+        "--until", type=argtypes.day, metavar="YYYY-MM-DD", help="started that day or earlier"
+    )
     p.set_defaults(func=cmd_runs)
     s = sub.add_parser("show", help="print a run's timeline from its event stream")
     s.add_argument("run_id", metavar="RUN")
@@ -41,18 +52,52 @@ def _age(ts: datetime) -> str:
     return f"{seconds}s"
 
 
+def _print_runs(runs: list[RunRecord], usage: dict[str, Usage]) -> None:
+    print(
+        f"{'RUN':<14} {'WORKFLOW':<13} {'STATUS':<10} {'STAGE':<13} {'AGE':>5} "
+        f"{'TOKENS':>7} {'COST $':>8}  REASON"
+    )
+    for r in runs:
+        spent = usage.get(r.run_id, Usage())
+        print(
+            f"{r.run_id:<14} {r.workflow:<13} {r.status:<10} {(r.stage or ''):<13} "
+            f"{_age(r.created_at):>5} {spent.tokens:>7} {spent.cost:>8.4f}  {(r.reason or '')[:60]}"
+        )
+
+
+def _query(args: argparse.Namespace) -> RunQuery | None:
+    if not (args.search or args.stage or args.user or args.since or args.until):
+        return None
+    return RunQuery(
+        workflow=args.workflow,
+        status=args.status,
+        stage=args.stage,
+        user=args.user,
+        since=args.since,
+        until=args.until + timedelta(days=1) if args.until else None,
+        text=args.search or "",
+        limit=max(1, args.limit),
+    )
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Print one page of runs, newest first, filtered by status and workflow; 0."""
+    """Print one page of runs, newest first, filtered by status and workflow, or the runs a
+    search finds (text, stage reached, user, dates), with their tokens and cost; 0."""
     with open_backend() as backend:
+        search = RunSearch(backend.cp.client)
+        query = _query(args)
+        if query is not None:
+            found = search.find(query)
+            _print_runs(
+                [h.record for h in found.hits], {h.record.run_id: h.usage for h in found.hits}
+            )
+            scope = "" if found.complete else f", searched the newest {found.examined}"
+            print(f"({len(found.hits)} found among {found.candidates}{scope})")
+            return 0
         page = backend.cp.runs.list(
             status=args.status, workflow=args.workflow, offset=args.offset, limit=args.limit
         )
-        print(f"{'RUN':<14} {'WORKFLOW':<13} {'STATUS':<10} {'STAGE':<13} {'AGE':>5}  REASON")
-        for r in page.items:
-            print(
-                f"{r.run_id:<14} {r.workflow:<13} {r.status:<10} {(r.stage or ''):<13} "
-                f"{_age(r.created_at):>5}  {(r.reason or '')[:60]}"
-            )
+        _print_runs(page.items, search.usage([r.run_id for r in page.items]))
         shown = f"{page.offset + 1}-{page.offset + len(page.items)}" if page.items else "none"
         print(f"({shown} of {page.total})")
         return 0

@@ -50,6 +50,25 @@ def test_runs_page_shows_one_page_of_many_and_filters(console: Console) -> None:
     assert "run=([^&]+)" in str(at.dataframe[0].proto.columns)  # shown as the id, links to it
 
 
+def test_runs_page_searches_inputs_and_payloads(console: Console) -> None:
+    small = console.run(example("small_order"))
+    large = console.run(example("large_order"))
+    at = console.page("runs", user="vic")
+    assert "2 run(s), page 1 of 1" in texts(at)
+    assert {"tokens", "cost $"} <= set(at.dataframe[0].value.columns)
+    at.text_input(key="runs.text").set_value("PO-R-1002").run()  # only in a payload
+    assert "1 run(s) found among 2" in texts(at)
+    assert list(at.dataframe[0].value["run"]) == [f"/run_detail?run={large}"]
+    at.text_input(key="runs.text").set_value("").run()
+    at.text_input(key="runs.stage").set_value("place_order").run()
+    assert set(at.dataframe[0].value["run"]) == {
+        f"/run_detail?run={small}",
+        f"/run_detail?run={large}",
+    }
+    at.text_input(key="runs.user").set_value("nobody").run()
+    assert "0 run(s) found among 2" in texts(at)
+
+
 def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
     run_id = console.run(example("small_order"))
     at = console.page("run_detail", user="vic", query={"run": run_id})
@@ -64,6 +83,19 @@ def test_run_detail_draws_the_run_and_its_timeline(console: Console) -> None:
     assert "gate intake->inventory" in page  # the verdicts of the timeline
     assert "Kill this run" not in [e.label for e in at.expander]  # viewers cannot kill
     assert not [b for b in at.button if b.label == "Fork from this checkpoint"]
+
+
+def test_run_detail_replays_a_finished_run_side_by_side(console: Console) -> None:
+    run_id = console.run(example("small_order"))
+    at = console.page("run_detail", user="vic", query={"run": run_id})
+    button(at, "Replay and compare").click().run()
+    page = texts(at)
+    assert "recorded succeeded, replayed succeeded; 0 live call(s) during the replay;" in page
+    assert "identical: today's gates would have done the same" in page
+    [table] = [d for d in at.dataframe if "replayed today" in d.value.columns]
+    assert list(table.value["recorded"]) == list(table.value["replayed today"])
+    assert "action place_order [auto]: executed" in list(table.value["recorded"])
+    assert set(table.value[""]) == {""}  # no line marked different
 
 
 def test_run_detail_shows_what_the_picked_node_did(console: Console) -> None:

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 import pytest
 
+from agents.procurement.domain import SupplierPortal
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Chain, Fault, FaultContext, Invariant, InvariantContext
-from graph.context import RunContext
-from graph.runtime.replay import compare
+from graph.context import RunContext, source_of
+from graph.runtime.replay import compare, recorded_ledger
 from graph.runtime.runner import run_chain
 from graph.tape import Tape
 from graph.validate import ChainError, validate_chain
@@ -23,7 +24,7 @@ from state.clock import utcnow
 from state.contracts import Carried, Contract, Fact
 from state.decisions import Decision, EscalationRequest
 from state.nodes import END, gate_node
-from state.run_state import verdicts_of
+from state.run_state import actions_of, verdicts_of
 from state.stores.tape import MemoryTapeStore
 from tests.unit.conftest import Recorder, example
 from tests.unit.gaps.meters import ASK, Meter, meter_chain
@@ -132,7 +133,24 @@ def test_an_old_run_replays_identical(procurement: Chain) -> None:
     def decide(req: EscalationRequest) -> Decision:
         return Decision.model_validate(tape.decision_for(req.scope))
 
-    ctx = RunContext(run_id="old", sources=procurement.sources(), tape=tape, clock=lambda: later)
+    ledger = recorded_ledger(dict(recorded.state))  # the recorded results stand in for actions
+    ctx = RunContext(
+        run_id="old", sources=procurement.sources(), tape=tape, clock=lambda: later, ledger=ledger
+    )
     replayed = run_chain(procurement, example("small_order"), run_id="old", ctx=ctx, decide=decide)
     assert tape.computed == 0
     assert compare(dict(recorded.state), dict(replayed.state)) == []
+
+
+def test_a_replay_never_calls_an_action_it_has_no_result_for(procurement: Chain) -> None:
+    """Without the recorded results, the order is simulated, not placed again."""
+    store = MemoryTapeStore()
+    ctx = RunContext(run_id="old", sources=procurement.sources(), tape=Tape(store))
+    run_chain(procurement, example("small_order"), run_id="old", ctx=ctx)
+    fresh = procurement.sources()
+    tape = Tape(MemoryTapeStore(dict(store.entries)), mode="replay")
+    ctx = RunContext(run_id="old", sources=fresh, tape=tape)
+    replayed = run_chain(procurement, example("small_order"), run_id="old", ctx=ctx)
+    assert replayed.status == "succeeded"
+    assert [a.status for a in actions_of(replayed.state)] == ["simulated"]
+    assert source_of(fresh, "portal", SupplierPortal).orders == {}
