@@ -18,7 +18,7 @@ from graph.chain import Action, Stage
 from graph.context import RunContext
 from graph.envelope import EnvelopeRule
 from state.contracts import Contract, Fact
-from state.decisions import Decision, EscalationRequest, Tier
+from state.decisions import Decision, EscalationRequest, Tier, resume_decision
 from state.sources import Source
 from state.stores.ledger import LedgerEntry
 
@@ -57,7 +57,7 @@ def action_key(run_id: str, stage: str, action: str, visit: int = 1) -> str:
 
 def ask(request: EscalationRequest, ctx: RunContext) -> Decision:
     """Pause for a human (``interrupt``) and record the answer on the run's tape."""
-    decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+    decision = resume_decision(interrupt(request.model_dump(mode="json")))
     if ctx.tape is not None and request.scope:
         ctx.tape.human(request.scope, decision.model_dump(mode="json"))
     return decision

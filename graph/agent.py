@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from graph.budget import BudgetLeft
+from graph.tools import ToolBox
 from state.contracts import Contract
 from state.decisions import DecisionRecord
 from state.sources import Source
@@ -33,6 +34,9 @@ class AgentContext:
     sources: Mapping[str, Source] = field(default_factory=dict)
     budget: BudgetLeft = field(default_factory=BudgetLeft)
     """What is left of the run's token and cost budgets: check it before a model call."""
+    tools: ToolBox = field(default_factory=ToolBox)
+    """The tools the stage declared (``tools.call(name, **arguments)``): on the run's tape,
+    counted in its budget."""
 
 
 @dataclass(frozen=True)

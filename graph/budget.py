@@ -33,6 +33,8 @@ class BudgetLeft:
     cost: float | None = None
     tokens_limit: int | None = None
     cost_limit: float | None = None
+    tool_calls: int | None = None
+    tool_calls_limit: int | None = None
 
 
 def spent(state: RunState) -> tuple[int, float]:
@@ -49,6 +51,10 @@ def left(budgets: Budgets, state: RunState) -> BudgetLeft:
         cost=None if budgets.max_cost is None else budgets.max_cost - cost,
         tokens_limit=budgets.max_tokens,
         cost_limit=budgets.max_cost,
+        tool_calls=None
+        if budgets.max_tool_calls is None
+        else budgets.max_tool_calls - int(state.get("usage", {}).get("tool_calls", 0)),
+        tool_calls_limit=budgets.max_tool_calls,
     )
 
 
@@ -117,6 +123,10 @@ def limits(budgets: Budgets, state: RunState, now: float | None = None) -> list[
                 "budget:cost", cost <= budgets.max_cost, f"{cost:,.4f}", f"{budgets.max_cost:,.4f}"
             )
         )
+    if budgets.max_tool_calls is not None:
+        calls = int(state.get("usage", {}).get("tool_calls", 0))
+        ok = calls <= budgets.max_tool_calls
+        out.append(Limit("budget:tool_calls", ok, f"{calls}", f"{budgets.max_tool_calls}"))
     return out
 
 

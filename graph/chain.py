@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from graph.agent import AgentContext, AgentResult
 from graph.envelope import EnvelopeRule
+from graph.tools import ToolSet
 from state.budgets import Budgets
 from state.contracts import Contract
 from state.decisions import Tier
@@ -115,6 +116,8 @@ class Stage(Generic[InT, OutT]):
     route: Callable[[OutT], str] | None = None
     """For a stage with several outgoing edges: picks the target from the output."""
     description: str = ""
+    tools: tuple[ToolSet, ...] = ()
+    """Tool sets (e.g. MCP servers) whose allowed, read-only tools the agent may call."""
 
 
 @dataclass(frozen=True)

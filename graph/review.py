@@ -18,7 +18,7 @@ from graph.chain import Chain, Edge
 from graph.context import NodeFn, RunContext
 from graph.gate import deliver
 from graph.hashing import decision_hash, unstorable
-from state.decisions import Decision, DecisionAction, EscalationRequest
+from state.decisions import Decision, DecisionAction, EscalationRequest, resume_decision
 from state.nodes import END, act_node
 from state.run_events import HumanDecided
 from state.run_state import TERMINAL, Handoff, RunState
@@ -86,7 +86,7 @@ def make_review_node(chain: Chain, edge: Edge) -> NodeFn:
     def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
         request = escalation_for(chain, edge, state, ctx.run_id)
-        decision = Decision.model_validate(interrupt(request.model_dump(mode="json")))
+        decision = resume_decision(interrupt(request.model_dump(mode="json")))
         if ctx.tape is not None:
             ctx.tape.human(request.scope, decision.model_dump(mode="json"))
         decision = _allowed(decision, request)

@@ -8,6 +8,7 @@ handoff: revise within the edge's budget, then a human.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -19,6 +20,7 @@ from graph.chain import Chain, FaultContext, Stage
 from graph.context import NodeFn, RunContext
 from graph.hashing import decision_hash, unstorable
 from graph.lineage import input_of
+from graph.tools import ToolBox
 from state.contracts import Contract
 from state.decisions import DecisionRecord
 from state.run_state import TERMINAL, FaultMark, Handoff, RunState
@@ -51,6 +53,11 @@ def call_agent(
     """
     try:
         result = stage.agent(inp, actx)
+        if isinstance(result, AgentResult):
+            calls = {"tool_calls": actx.tools.calls}
+            result = AgentResult(
+                result.output, result.decision.model_copy(update=calls), result.raw
+            )
         wrong = _wrong_type(stage, result)
         if not isinstance(result, AgentResult):
             record = DecisionRecord(chosen="nothing usable", rationale=wrong, confidence=0.0)
@@ -67,7 +74,11 @@ def call_agent(
     except Exception as exc:  # an agent's failure is a failed handoff, never a crashed run
         error = f"the agent raised {_error(exc)}"
         record = DecisionRecord(
-            chosen="nothing: the agent failed", rationale=error, confidence=0.0, error=error
+            chosen="nothing: the agent failed",
+            rationale=error,
+            confidence=0.0,
+            error=error,
+            tool_calls=actx.tools.calls,
         )
         return {}, record.model_dump(mode="json")
 
@@ -118,6 +129,10 @@ def _inject(
     return fault.apply(payload, FaultContext(ctx.run_id, ctx.sources)), [mark]
 
 
+def _live(key: str, compute: Callable[[], Any]) -> Any:
+    return compute()
+
+
 def _agent_context(
     chain: Chain, stage: Stage[Any, Any], state: RunState, ctx: RunContext, input_seq: int
 ) -> tuple[AgentContext, str]:
@@ -128,13 +143,22 @@ def _agent_context(
         if h["stage"] == stage.name and h["input_seq"] == input_seq
     )
     scope = f"{stage.name}|{input_seq}|{attempt}"
+    left = budget.left(chain.budgets, state)
+    tools = ToolBox(
+        stage.tools,
+        scope=scope,
+        record=ctx.tape.tool if ctx.tape is not None else _live,
+        calls_left=left.tool_calls,
+        calls_limit=left.tool_calls_limit,
+    )
     actx = AgentContext(
         run_id=ctx.run_id,
         stage=stage.name,
         attempt=attempt,
         feedback=list(state.get("feedback", {}).get(stage.name, [])),
         sources=ctx.sources_for(f"stage|{scope}"),
-        budget=budget.left(chain.budgets, state),
+        budget=left,
+        tools=tools,
     )
     return actx, scope
 
@@ -171,7 +195,11 @@ def _proposal(
         "faults": marks,
         "handoffs": [handoff],
         "decisions": [decision.model_dump(mode="json")],
-        "usage": {"tokens": decision.tokens, "cost": decision.cost},
+        "usage": {
+            "tokens": decision.tokens,
+            "cost": decision.cost,
+            "tool_calls": decision.tool_calls,
+        },
     }
 
 

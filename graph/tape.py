@@ -7,7 +7,8 @@ every entry must exist: ``waybill replay`` re-runs a finished or failed run from
 no model call and no tool call, and any entry it asks for that is not there is a divergence.
 
 Entries are keyed by *where* they happen, not by order: ``agent|<stage>|<input seq>|<attempt>``,
-``read|<scope>|<source>/<key>|<n>``, ``time|<scope>`` (the clock a gate judged TTLs by),
+``read|<scope>|<source>/<key>|<n>``, ``tool|<scope>|<tool set>/<tool>|<n>`` (a tool call and its
+result), ``time|<scope>`` (the clock a gate judged TTLs by),
 ``human|<scope>``.
 """
 
@@ -83,6 +84,10 @@ class Tape:
         """An agent's ``(output payload, decision record)`` for ``scope``."""
         value = self._through(f"agent|{scope}", lambda: list(compute()))
         return dict(value[0]), dict(value[1])
+
+    def tool(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A tool call's arguments and result under ``key`` (``tool|<scope>|<set>/<tool>|<n>``)."""
+        return self._through(key, compute)
 
     def sources(self, scope: str, real: Mapping[str, Source]) -> Mapping[str, Source]:
         """``real`` sources whose reads are recorded (or replayed) under ``scope``."""

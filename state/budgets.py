@@ -15,3 +15,6 @@ class Budgets(BaseModel):
     max_wall_s: float = Field(default=600.0, gt=0, description="Wall-clock seconds per run.")
     max_tokens: int | None = Field(default=None, ge=0, description="Model tokens per run.")
     max_cost: float | None = Field(default=None, ge=0, description="Model cost per run.")
+    max_tool_calls: int | None = Field(
+        default=None, ge=0, description="Tool calls (MCP tools) per run, checked before each."
+    )

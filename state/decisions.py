@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from state.clock import utcnow
+from state.inbox import INBOX_KEYS, ActionRequest, HumanResponse, InterruptConfig, decision_fields
 from state.verdicts import GateVerdict
 
 Tier = Literal["auto", "notify", "approve"]
@@ -33,6 +34,10 @@ class DecisionRecord(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     tokens: int = 0
     cost: float = 0.0
+    model: str = Field(default="", description="The chat model that answered, if one did.")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = Field(default=0, description="Tool calls the agent made (MCP tools).")
     step: int = 0
     error: str = Field(
         default="", description="The agent raised or returned the wrong type: what happened."
@@ -67,6 +72,38 @@ class EscalationRequest(BaseModel):
     )
     scope: str = Field(default="", description="Where in the run it was asked (the tape key).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_inbox_view(cls, data: Any) -> Any:
+        # The Agent Inbox keys are computed from the rest: read back, they are dropped.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in INBOX_KEYS}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def action_request(self) -> ActionRequest:
+        """Agent Inbox: what is proposed (the stage's handoff or action, and its arguments)."""
+        what = f"{self.stage} -> {self.target or 'END'}" if self.kind == "gate" else self.stage
+        return ActionRequest(action=f"{self.kind}: {what}", args=self.proposed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def config(self) -> InterruptConfig:
+        """Agent Inbox: the answers offered (ignore and free text are not: they decide nothing)."""
+        return InterruptConfig(
+            allow_ignore=False,
+            allow_respond=False,
+            allow_edit="edit" in self.allowed,
+            allow_accept="approve" in self.allowed,
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
+        """Agent Inbox: the question and why it is asked (markdown)."""
+        return "\n".join([self.what, "", *(f"- {why}" for why in self.why)])
+
 
 class Decision(BaseModel):
     """A human's answer to an escalation."""
@@ -78,6 +115,16 @@ class Decision(BaseModel):
     comment: str = ""
     edited: dict[str, Any] | None = None
     decided_at: datetime = Field(default_factory=utcnow)
+
+
+def resume_decision(value: Any) -> Decision:
+    """The decision a review interrupt was resumed with: a :class:`Decision`, or an Agent Inbox
+    ``HumanResponse`` (alone or in a one-item list, as the inbox sends it)."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict) and "type" in value and "action" not in value:
+        return Decision.model_validate(decision_fields(HumanResponse.model_validate(value)))
+    return Decision.model_validate(value)
 
 
 class ActionRecord(BaseModel):

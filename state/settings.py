@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     login_audit_per_minute: int = Field(
         default=30, ge=1, description="Failed console logins written to the audit log per minute."
     )
+    metrics: bool = Field(
+        default=True,
+        description="Count gate verdicts, MAST codes, actions and human decisions in Redis for "
+        "the metrics endpoint (`waybill metrics`); one pipelined round trip per node.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP endpoint of a trace collector; unset means no tracing at all "
+        "(the exporter reads the other standard OTEL_EXPORTER_OTLP_* variables itself).",
+    )
+    user: str | None = Field(
+        default=None,
+        description="The console user `waybill mcp` and `waybill a2a` act as (roles and audit).",
+    )
+    password: SecretStr | None = Field(
+        default=None, description="That console user's password (WAYBILL_PASSWORD)."
+    )
     debug: bool = Field(
         default=False, description="Show tracebacks of unexpected errors in the CLI."
     )

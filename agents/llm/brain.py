@@ -214,6 +214,7 @@ def ask_model(
                 chosen="no answer",
                 rationale=f"model call failed: {type(exc).__name__}: {exc}",
                 confidence=0.0,
+                model=label,
             ),
         )
     raw, parsed, error = answer.get("raw"), answer.get("parsed"), answer.get("parsing_error")
@@ -229,6 +230,9 @@ def ask_model(
                 inputs_used=inputs,
                 tokens=used.total_tokens,
                 cost=used.cost,
+                model=label,
+                input_tokens=used.input_tokens,
+                output_tokens=used.output_tokens,
             ),
         )
     return AgentResult.invalid(
@@ -242,5 +246,8 @@ def ask_model(
             confidence=0.0,
             tokens=used.total_tokens,
             cost=used.cost,
+            model=label,
+            input_tokens=used.input_tokens,
+            output_tokens=used.output_tokens,
         ),
     )

@@ -17,9 +17,12 @@ import redis
 from pydantic import ValidationError
 
 from console.cli.commands import (
+    a2a,
     decide,
     fork,
     kill,
+    mcp,
+    metrics,
     replay,
     run,
     runs,
@@ -33,7 +36,22 @@ from console.cli.logfile import route_logs
 from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
-COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
+COMMANDS = (
+    run,
+    runs,
+    decide,
+    kill,
+    fork,
+    replay,
+    worker,
+    up,
+    user,
+    workflows,
+    scenarios,
+    metrics,
+    mcp,
+    a2a,
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -11,15 +11,16 @@ checkpoint and its event leaves no hole in the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Durability
 
 from graph.context import RunContext
+from state.control.plane import ControlPlane
 from state.nodes import NodeRef
-from state.run_events import node_update
+from state.run_events import NodeUpdate, node_update
 
 Committed = tuple[str, str, dict[str, Any]]
 """``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
@@ -28,6 +29,22 @@ Committed = tuple[str, str, dict[str, Any]]
 def node_event(node: NodeRef, update: dict[str, Any]) -> dict[str, Any]:
     """The data of the event for one node's update: its typed events."""
     return node_update(node, update).model_dump(mode="json")
+
+
+def write_node_event(
+    cp: ControlPlane,
+    run_id: str,
+    key: str,
+    node: NodeRef,
+    update: dict[str, Any],
+    written: Callable[[str, NodeUpdate], None],
+) -> None:
+    """Append a node's typed events to the run's stream once; ``written(run, events)`` is
+    told when they were appended just now (telemetry counts each node once)."""
+    events = node_update(node, update)
+    data = events.model_dump(mode="json")
+    if cp.events.append_once(run_id, key, "node", stage=node.stage, data=data):
+        written(run_id, events)
 
 
 def event_key(checkpoint_id: str, node: str) -> str:

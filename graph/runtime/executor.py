@@ -21,23 +21,20 @@ from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import RunContext
 from graph.runtime.endings import record_failed
-from graph.runtime.events import node_event, saved_updates, stream_committed
+from graph.runtime.events import saved_updates, stream_committed, write_node_event
 from graph.runtime.hardstop import HardStop
 from graph.runtime.registry import Registry
-from graph.runtime.runner import (
-    Compiled,
-    compile_chain,
-    initial_state,
-    run_config,
-)
+from graph.runtime.runner import Compiled, compile_chain, initial_state, run_config
 from graph.runtime.stops import (
     ScheduleVeto,
     count_attempt,
     decision_command,
+    escalation_id,
     settle,
     wait_for_human,
 )
 from graph.tape import Tape
+from graph.telemetry.observer import RunObserver, default_observer
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.inputs import RunInputs
@@ -97,6 +94,7 @@ class RunExecutor:
         config: ExecutorConfig,
         job_id: str | None = None,
         schedule_veto: ScheduleVeto | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.cp = cp
         self.raw = raw
@@ -105,6 +103,7 @@ class RunExecutor:
         self.config = config
         self.job_id = job_id
         self.schedule_veto = schedule_veto
+        self.observer = observer if observer is not None else default_observer(cp)
 
     def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
         """Why a kill switch stops this run now, or None."""
@@ -145,6 +144,7 @@ class RunExecutor:
         stopper.start()
         try:
             self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
+            self.observer.started(run_id, record, self.worker)
             # The registered chain (not a fresh build): its compiled graph is cached; sources
             # are built per run by the context.
             chain = self.registry.get(record.workflow)
@@ -168,6 +168,7 @@ class RunExecutor:
             reason = f"the run failed in a node: {type(exc).__name__}: {exc}"
             return self._fail(run_id, token, reason)
         finally:
+            self.observer.ended(run_id)
             stopper.stop()
             try:
                 self.cp.leases.release(run_id, token)
@@ -248,6 +249,7 @@ class RunExecutor:
                 return wait_for_human(
                     self.cp, graph, run_id, config, token, self.schedule_veto
                 )  # not decided yet
+            self.observer.decided(run_id, escalation_id(run_id, snap.interrupts[0].id))
         elif not (snap.next or snap.tasks):
             # ``next`` leaves out tasks whose writes were saved before a crash (they are not
             # run again, but the run is not over): ``tasks`` still lists them.
@@ -284,8 +286,7 @@ class RunExecutor:
                 payload = None
 
     def _event(self, run_id: str, key: str, node: NodeRef, update: dict[str, Any]) -> None:
-        data = node_event(node, update)
-        self.cp.events.append_once(run_id, key, "node", stage=node.stage, data=data)
+        write_node_event(self.cp, run_id, key, node, update, self.observer.node)
 
     def _evented(self, run_id: str, key: str) -> bool:
         return self.cp.events.appended(run_id, key)

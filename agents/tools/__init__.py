@@ -1,0 +1,1 @@
+"""Tool sets agents can be given: MCP servers (``agents.tools.mcp``)."""

@@ -1,0 +1,135 @@
+"""The A2A side of a run: starting it from a message, and reading its task back.
+
+:class:`RunAgentExecutor` starts a run from the data part of a message (the task id is the run
+id) and answers when the run waits for a human or ends (or after ``wait_s``, still working);
+:class:`RunTaskHandler` answers ``tasks/get`` from the run's live status, so the task follows
+the run after the first answer, whatever process moves it. A message to a task that waits is
+not a way to answer its escalation: humans decide, in the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from a2a.helpers.proto_helpers import get_data_parts, new_text_message
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.context import ServerCallContext
+from a2a.server.events import EventQueue
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.types import (
+    GetTaskRequest,
+    InvalidParamsError,
+    Role,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskNotFoundError,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+    UnsupportedOperationError,
+)
+
+from console.a2a.tasks import SETTLED, task_of
+from state.control.errors import UnknownRun
+from state.control.models import RunRecord
+from state.control.plane import ControlPlane
+from state.errors import WaybillError
+
+Start = Callable[[dict[str, Any], str], RunRecord]
+"""Starts a run of the workflow with this input and run id (raises a one-line WaybillError)."""
+
+
+def rejected(task_id: str, context_id: str, why: str) -> Task:
+    """A task refused before any run started (bad input, a kill switch, a role)."""
+    message = new_text_message(why, context_id=context_id, task_id=task_id, role=Role.ROLE_AGENT)
+    return Task(
+        id=task_id,
+        context_id=context_id,
+        status=TaskStatus(state=TaskState.TASK_STATE_REJECTED, message=message),
+    )
+
+
+class RunAgentExecutor(AgentExecutor):
+    """Starts one workflow's runs from A2A messages."""
+
+    def __init__(self, workflow: str, cp: ControlPlane, start: Start, wait_s: float = 30.0) -> None:
+        self.workflow = workflow
+        self.cp = cp
+        self.start = start
+        self.wait_s = wait_s
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        """Start the run; publish its task when it waits, ends, or ``wait_s`` passed."""
+        task_id, context_id = str(context.task_id), str(context.context_id)
+        if context.current_task is not None:
+            raise InvalidParamsError(
+                message="a Waybill task takes no follow-up messages: escalations are decided by "
+                "humans, in the Waybill console"
+            )
+        data = get_data_parts(context.message.parts) if context.message else []
+        if len(data) != 1 or not isinstance(data[0], dict):
+            why = f"send exactly one data part: a JSON object, the input of {self.workflow}"
+            await event_queue.enqueue_event(rejected(task_id, context_id, why))
+            return
+        try:
+            record = await asyncio.to_thread(self.start, data[0], task_id)
+        except WaybillError as exc:
+            await event_queue.enqueue_event(
+                rejected(task_id, context_id, " ".join(str(exc).split()))
+            )
+            return
+        await event_queue.enqueue_event(
+            await asyncio.to_thread(task_of, self.cp, record, context_id)
+        )
+        deadline = time.monotonic() + self.wait_s
+        while record.status not in SETTLED and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            record = await asyncio.to_thread(self.cp.runs.get, task_id)
+        now = await asyncio.to_thread(task_of, self.cp, record, context_id)
+        for artifact in now.artifacts:
+            await event_queue.enqueue_event(
+                TaskArtifactUpdateEvent(task_id=task_id, context_id=context_id, artifact=artifact)
+            )
+        await event_queue.enqueue_event(
+            TaskStatusUpdateEvent(task_id=task_id, context_id=context_id, status=now.status)
+        )
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        """Runs are stopped with a kill switch (an admin's, audited), not over A2A."""
+        raise UnsupportedOperationError(
+            message="stop a Waybill run with its kill switch (`waybill kill --run ID`)"
+        )
+
+
+class RunTaskHandler(DefaultRequestHandler):
+    """``tasks/get`` answered from the run's live status (the task follows the run)."""
+
+    def __init__(self, workflow: str, cp: ControlPlane, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workflow = workflow
+        self.cp = cp
+
+    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
+        """The task as the run stands now (a run of this workflow), else as stored."""
+        try:
+            stored = await super().on_get_task(params, context)
+        except TaskNotFoundError:
+            stored = None
+        try:
+            record = await asyncio.to_thread(self.cp.runs.get, params.id)
+        except UnknownRun:
+            record = None
+        if record is None or record.workflow != self.workflow:
+            if stored is None:
+                raise TaskNotFoundError
+            known: Task = stored
+            return known
+        live = await asyncio.to_thread(
+            task_of, self.cp, record, stored.context_id if stored is not None else record.run_id
+        )
+        if stored is not None:
+            live.history.extend(stored.history)
+        return live

@@ -1,0 +1,34 @@
+"""``waybill metrics``: a Prometheus endpoint for the whole deployment (runs, gates, actions,
+escalations, queue, workers), read from Redis at each scrape."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+from console.cli import args as argtypes
+from console.cli.backend import open_backend
+from graph.telemetry.prometheus import serve_metrics
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``waybill metrics`` on the subcommands ``sub``."""
+    p = sub.add_parser("metrics", help="serve Prometheus metrics on /metrics")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=argtypes.int_between(0, 65535), default=9464, help="0: a free port"
+    )
+    p.set_defaults(func=cmd_metrics)
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Serve until interrupted; prints the URL (with the port, when 0 was asked) first."""
+    with open_backend() as backend:
+        server = serve_metrics(backend.cp, backend.queue, args.host, args.port)
+        print(f"waybill metrics on http://{args.host}:{server.server_port}/metrics", flush=True)
+        try:
+            threading.Event().wait()
+        finally:
+            server.shutdown()
+        return 0

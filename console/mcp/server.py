@@ -1,0 +1,119 @@
+"""The oversight MCP server: FastMCP over :class:`console.mcp.tools.Oversight`.
+
+Read-only tools carry ``readOnlyHint``; the kill switch is marked destructive. A call of any
+tool this server does not have — an assistant trying ``approve_escalation``, ``decide`` or
+anything else — is refused with a message saying that escalations are decided by humans only,
+and the attempt is audited (an agent approving its own escalation is the confused-deputy hole
+this closes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from mcp.types import ContentBlock, ToolAnnotations
+
+from console.mcp.tools import HUMANS_ONLY, KillResult, Oversight, PendingEscalation
+from state.control.models import KillScope, KillSwitch, RunPage, RunRecord
+from state.run_events import NodeUpdate
+from state.status import RunStatus
+from state.verdicts import GateVerdict
+
+INSTRUCTIONS = (
+    "Oversight of Waybill runs: list and search runs, read a run's timeline and gate verdicts "
+    "(MAST failure-mode codes), list escalations waiting for a human, and trip kill switches. "
+    + HUMANS_ONLY
+)
+READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
+KILL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True)
+
+
+class OversightServer(FastMCP[Any]):
+    """FastMCP that refuses (and audits) calls of tools it does not have."""
+
+    def __init__(self, oversight: Oversight) -> None:
+        super().__init__("waybill", instructions=INSTRUCTIONS, log_level="WARNING")
+        self.oversight = oversight
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any]
+    ) -> Sequence[ContentBlock] | dict[str, Any]:
+        """Call a tool; an unknown name (e.g. an attempt to decide an escalation) is refused."""
+        if self._tool_manager.get_tool(name) is None:
+            who = self.oversight.who.name
+            self.oversight.cp.audit.append(
+                who, "mcp.refused", name, {"arguments": sorted(arguments)}
+            )
+            raise ToolError(f"refused: '{name}' is not a tool of this server. {HUMANS_ONLY}")
+        return await super().call_tool(name, arguments)
+
+
+def build_server(oversight: Oversight) -> OversightServer:
+    """The MCP server with every oversight tool registered."""
+    server = OversightServer(oversight)
+    o = oversight
+
+    @server.tool(
+        annotations=READ,
+        description=f"Runs, newest first, filtered by status or "
+        f"workflow (a page of at most 500). {HUMANS_ONLY}",
+    )
+    def list_runs(
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> RunPage:
+        return o.list_runs(status, workflow, limit, offset)
+
+    @server.tool(
+        annotations=READ,
+        description="Recent runs whose id, workflow, stage, input, "
+        f"user or reason contain the text (case-insensitive). {HUMANS_ONLY}",
+    )
+    def search_runs(query: str, limit: int = 20) -> list[RunRecord]:
+        return o.search_runs(query, limit)
+
+    @server.tool(
+        annotations=READ,
+        description="A run's timeline: what each node did (handoffs "
+        "with payloads, agent decisions, gate verdicts with failed checks and MAST codes, "
+        f"actions, human decisions), oldest first. {HUMANS_ONLY}",
+    )
+    def run_timeline(run_id: str, last: int = 200) -> list[NodeUpdate]:
+        return o.timeline(run_id, last)
+
+    @server.tool(
+        annotations=READ,
+        description="Every gate verdict of a run (decision, checks, "
+        f"MAST codes, reasons), oldest first. {HUMANS_ONLY}",
+    )
+    def run_verdicts(run_id: str) -> list[GateVerdict]:
+        return o.verdicts(run_id)
+
+    @server.tool(
+        annotations=READ,
+        description="Escalations waiting for a human decision, "
+        f"oldest first. Read-only. {HUMANS_ONLY}",
+    )
+    def pending_escalations(limit: int = 50) -> list[PendingEscalation]:
+        return o.pending(limit)
+
+    @server.tool(annotations=READ, description=f"Kill switches tripped now. {HUMANS_ONLY}")
+    def kill_switches() -> list[KillSwitch]:
+        return o.kill_switches()
+
+    @server.tool(
+        annotations=KILL,
+        description="Trip a kill switch (scope global, workflow, "
+        "agent or run; target: the workflow, stage or run id) with a reason: runs it "
+        "covers stop at their next node boundary, waiting ones at once. Needs the admin "
+        f"role; audited under your console user. {HUMANS_ONLY}",
+    )
+    def trip_kill_switch(scope: KillScope, reason: str, target: str | None = None) -> KillResult:
+        return o.trip_kill_switch(scope, target, reason)
+
+    return server

@@ -1,0 +1,86 @@
+"""Counting what runs did, for the metrics endpoint: verdicts, MAST codes, actions, decisions.
+
+Counts go to Redis (``state.control.metrics``), so every worker process adds to the same
+counters and a scrape of ``waybill metrics`` sees them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import redis
+
+from state.control.errors import ControlPlaneError
+from state.control.metrics import MetricCounters
+from state.control.models import RunRecord
+from state.control.plane import ControlPlane
+from state.run_events import ActionRecorded, NodeUpdate, VerdictGiven
+
+log = logging.getLogger(__name__)
+
+Count = tuple[str, Mapping[str, str], float]
+
+
+def counts_of(workflow: str, update: NodeUpdate) -> list[Count]:
+    """The counter increments one node's typed events make."""
+    out: list[Count] = []
+    for given in update.of_kind(VerdictGiven):
+        v = given.verdict
+        out.append(("waybill_gate_verdicts", {"workflow": workflow, "decision": v.decision}, 1))
+        for code in v.mast:
+            out.append(
+                (
+                    "waybill_gate_mast",
+                    {"workflow": workflow, "code": code, "decision": v.decision},
+                    1,
+                )
+            )
+    for recorded in update.of_kind(ActionRecorded):
+        r = recorded.record
+        labels = {"workflow": workflow, "action": r.action, "status": r.status}
+        out.append(("waybill_actions", labels, 1))
+    return out
+
+
+class MetricsRecorder:
+    """A run observer that adds to the shared counters; a Redis error is logged, never raised
+    (a run must not fail because a counter could not be written)."""
+
+    def __init__(self, cp: ControlPlane) -> None:
+        self.cp = cp
+        self.counters = MetricCounters(cp.client)
+        self._workflow: dict[str, str] = {}
+
+    def started(self, run_id: str, record: RunRecord, worker: str) -> None:
+        """Remember the run's workflow (a label of its counts)."""
+        self._workflow[run_id] = record.workflow
+
+    def node(self, run_id: str, update: NodeUpdate) -> None:
+        """Count the node's verdicts, MAST codes and action outcomes."""
+        try:
+            self.counters.add(counts_of(self._workflow.get(run_id, ""), update))
+        except redis.RedisError:
+            log.warning("run %s: could not count a node's events", run_id, exc_info=True)
+
+    def decided(self, run_id: str, escalation_id: str) -> None:
+        """Record how long the escalation waited for its decision."""
+        try:
+            esc = self.cp.escalations.get(escalation_id, run_id=run_id)
+        except (ControlPlaneError, redis.RedisError):
+            log.warning("run %s: escalation %s not found", run_id, escalation_id)
+            return
+        if esc.decision is None:
+            return
+        waited = max(0.0, (esc.decision.decided_at - esc.created_at).total_seconds())
+        labels = {"workflow": self._workflow.get(run_id, ""), "kind": esc.kind}
+        try:
+            self.counters.observe("waybill_escalation_decision_seconds", labels, waited)
+            decided = {**labels, "action": esc.decision.action}
+            self.counters.add([("waybill_human_decisions", decided, 1)])
+        except redis.RedisError:
+            log.warning("run %s: could not count a decision", run_id, exc_info=True)
+
+    def ended(self, run_id: str) -> None:
+        """Forget the run (its next execution may be in another process)."""
+        self._workflow.pop(run_id, None)

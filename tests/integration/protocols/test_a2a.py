@@ -1,0 +1,175 @@
+"""A2A both ways with the official a2a-sdk: a workflow published by ``waybill a2a`` (card from
+the chain, a task that is a run, ``input-required`` while its escalation waits, ``completed``
+after a human approves), and a stage answered by a second Waybill process over A2A whose bad
+reply the local gate catches."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+from a2a.helpers.proto_helpers import get_data_parts, new_data_part
+from a2a.types import (
+    AgentCard,
+    GetTaskRequest,
+    Message,
+    Role,
+    SendMessageConfiguration,
+    SendMessageRequest,
+    Task,
+    TaskState,
+)
+from google.protobuf.json_format import MessageToDict
+
+from agents.remote.a2a import a2a_agent
+from graph.chain import Chain, Edge, InvariantContext, Stage, invariant
+from graph.runtime.registry import Registry
+from graph.runtime.service import RunService
+from state.control.plane import ControlPlane
+from state.nodes import END
+from state.run_events import VerdictGiven, node_updates
+from tests.integration.protocols.a2a_servers import a2a_server
+from tests.integration.protocols.inline import inline
+from tests.integration.runtime import APPROVER, WorkerProcess, wait_for
+from tests.redis_servers import ServerUnderTest
+from tests.unit.conftest import example
+from tests.workflows.quoting import Quote, QuoteAsk
+
+pytestmark = pytest.mark.integration
+
+
+async def _card(base: str) -> AgentCard:
+    async with httpx.AsyncClient() as http:
+        return await A2ACardResolver(http, base).get_agent_card()
+
+
+async def _send_and_follow(base: str, payload: dict[str, Any], until: set[int]) -> Task:
+    async with httpx.AsyncClient(timeout=30) as http:
+        card = await A2ACardResolver(http, base).get_agent_card()
+        client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
+        message = Message(
+            message_id=uuid.uuid4().hex, role=Role.ROLE_USER, parts=[new_data_part(payload)]
+        )
+        request = SendMessageRequest(
+            message=message, configuration=SendMessageConfiguration(return_immediately=True)
+        )
+        task = Task()
+        async for response in client.send_message(request):
+            task = response.task
+        for _ in range(240):
+            if task.status.state in until:
+                return task
+            await asyncio.sleep(0.25)
+            task = await client.get_task(GetTaskRequest(id=task.id))
+        raise AssertionError(f"task stayed {TaskState.Name(task.status.state)}")
+
+
+async def _get(base: str, task_id: str) -> Task:
+    async with httpx.AsyncClient(timeout=30) as http:
+        card = await A2ACardResolver(http, base).get_agent_card()
+        client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
+        return await client.get_task(GetTaskRequest(id=task_id))
+
+
+def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(server.url, tmp_path, "w-a2a")
+    cp = ControlPlane.from_url(server.url)
+    console = RunService(cp, Registry(), lambda run_id: None)  # what the console's inbox calls
+    try:
+        with a2a_server(server.url, tmp_path, '["tests.workflows.steps"]') as base:
+            card = asyncio.run(_card(f"{base}/procurement"))
+            assert card.name == "procurement"
+            assert card.supported_interfaces[0].url == f"{base}/procurement/"
+            [skill] = card.skills
+            assert "PurchaseRequest" in skill.description
+            schemas = MessageToDict(card.capabilities.extensions[0].params)
+            assert set(schemas["input_schema"]["properties"]) >= {"request_id", "text"}
+            assert "request_id" in schemas["input_schema"]["required"]
+
+            waiting = asyncio.run(
+                _send_and_follow(
+                    f"{base}/procurement",
+                    example("large_order"),
+                    {TaskState.TASK_STATE_INPUT_REQUIRED},
+                )
+            )
+            run = cp.runs.get(waiting.id)  # the task is the run
+            assert (run.workflow, run.status, run.user) == ("procurement", "waiting", "a2a")
+            assert "waiting for a human" in waiting.status.message.parts[0].text
+            [esc] = cp.escalations.for_run(waiting.id)
+            console.decide(esc.escalation_id, "approve", who=APPROVER, comment="budget ok")
+            done = wait_for(
+                lambda: (
+                    (t := asyncio.run(_get(f"{base}/procurement", waiting.id))).status.state
+                    == TaskState.TASK_STATE_COMPLETED
+                    and t
+                ),
+                60,
+                "the task to complete",
+                tick=0.3,
+            )
+            [result] = [d for a in done.artifacts for d in get_data_parts(a.parts)]
+            assert result["request_id"] == "R-1002"
+            assert (result["sku"], result["status"]) == ("SKU-MON-27", "placed")
+
+            refused = asyncio.run(
+                _send_and_follow(
+                    f"{base}/procurement", {"text": "no id"}, {TaskState.TASK_STATE_REJECTED}
+                )
+            )
+            assert "not a valid PurchaseRequest" in refused.status.message.parts[0].text
+    finally:
+        worker.stop()
+        cp.close()
+
+
+@invariant("FM-2.5")
+def sane_price(out: Quote, ictx: InvariantContext) -> str | None:
+    return None if out.unit_price <= 1000 else f"a unit price of {out.unit_price} is not sane"
+
+
+def test_a_remote_stage_reply_is_a_handoff_checked_by_its_gate(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    remote = ServerUnderTest("valkey", tmp_path / "remote-redis")  # the second Waybill's own
+    remote.start()
+    try:
+        with a2a_server(remote.url, tmp_path / "remote", '["tests.workflows.quoting"]') as base:
+            quote = a2a_agent(f"{base}/quoting", Quote, timeout_s=60)
+
+            def buyer() -> Chain:
+                return Chain(
+                    name="buyer",
+                    description="Asks a remote Waybill for a quote.",
+                    entry="quote",
+                    stages=(Stage("quote", quote, QuoteAsk, Quote, owner="remote sales"),),
+                    edges=(Edge("quote", END, invariants=(sane_price,)),),
+                )
+
+            box = inline(server.url)
+            box.registry.register(buyer)
+            good = box.service.submit("buyer", {"sku": "SKU-CHAIR-01", "quantity": 3}, who=APPROVER)
+            bad = box.service.submit("buyer", {"sku": "SKU-GOLD", "quantity": 1}, who=APPROVER)
+    finally:
+        remote.stop()
+    assert box.cp.runs.get(good.run_id).status == "succeeded"
+    record = box.cp.runs.get(bad.run_id)
+    assert record.status == "waiting"  # the same bad reply again: a loop, a human decides
+    verdicts = [
+        e.verdict
+        for u in node_updates(box.cp.events.read(bad.run_id, count=1000))
+        for e in u.of_kind(VerdictGiven)
+    ]
+    assert [v.decision for v in verdicts] == ["revise", "escalate"]
+    assert verdicts[0].mast == ["FM-2.5"]
+    assert "not sane" in verdicts[0].failed[0].detail
+    assert {c.check for c in verdicts[1].failed} == {"domain", "loop"}
+    [esc] = box.cp.escalations.for_run(bad.run_id)
+    assert esc.request["proposed"]["unit_price"] == 1_000_000.0
