@@ -1,7 +1,8 @@
 """Every workflow as a graph for LangGraph's own Agent Server (``langgraph dev``, Studio).
 
-``langgraph.json`` names ``graph.runtime.studio:<workflow>`` for each registered workflow,
-a :class:`WorkflowGraph` below (a fork adds one line here and one there for a new workflow);
+``langgraph.json`` names ``graph.runtime.studio:<workflow>`` for each workflow Studio should
+serve, a :class:`WorkflowGraph` below (to show a new workflow in Studio, a fork adds one line
+here and one there; nothing else needs them);
 the graph is built when the server first asks for it (never at import). The
 graph takes ``{"request": <the entry contract as JSON>}`` and runs the chain as a subgraph with
 the Agent Server's own checkpointer, so its review interrupts show on the thread — their
@@ -89,7 +90,8 @@ class WorkflowGraph:
         return _graphs[self.workflow]
 
 
-# One line per workflow, named as in langgraph.json (a test checks both list every workflow).
+# The workflows Studio serves, named as in langgraph.json (the Agent Server reads the module's
+# globals, so each needs its line; a workflow left out still runs everywhere else).
 procurement = WorkflowGraph("procurement")
 refund = WorkflowGraph("refund")
 research = WorkflowGraph("research")
