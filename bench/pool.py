@@ -23,6 +23,7 @@ from graph.runtime.principal import Principal
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
+from state.control.runs import run_hash_key
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 BATCH = 40
@@ -61,14 +62,18 @@ class Fleet:
         return [self.service.submit("procurement", body, who=self.who).run_id for _ in range(n)]
 
     def succeeded(self, ids: list[str]) -> bool:
-        """Whether every run in ``ids`` succeeded."""
-        return all(self.cp.runs.get(r).status == "succeeded" for r in ids)
+        """Whether every run in ``ids`` succeeded (one round trip)."""
+        pipe = self.cp.client.pipeline(transaction=False)
+        for run_id in ids:
+            pipe.hget(run_hash_key(run_id), "status")
+        return all(status == "succeeded" for status in pipe.execute())
 
     def batch(self, n: int) -> float:
-        """Seconds from submitting ``n`` runs to all of them succeeded."""
+        """Seconds from submitting ``n`` runs to all of them succeeded (polled every 10 ms, so
+        that watching costs the workers little)."""
         start = time.perf_counter()
         ids = self.submit(n)
-        wait(partial(self.succeeded, ids), 300)
+        wait(partial(self.succeeded, ids), 300, tick=0.01)
         return time.perf_counter() - start
 
 
