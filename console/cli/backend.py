@@ -17,9 +17,9 @@ from rq import Queue, Worker
 
 from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.jobs import enqueue_run
 from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService
-from graph.runtime.worker import enqueue_run
 from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
@@ -69,6 +69,8 @@ class Backend:
                 executor.execute(run_id)
             except Exception as exc:  # reported by nothing_executing(), not as a traceback
                 self.inline_errors.append(exc)
+            finally:
+                executor.close()
 
         thread = threading.Thread(target=execute, daemon=True)
         thread.start()
@@ -137,11 +139,12 @@ def open_backend(settings: Settings | None = None) -> Backend:
     except RedisUnavailable as exc:
         raise CliError(str(exc)) from None
     raw = sync_client(url)
+    queue_url = settings.queue_url.get_secret_value() if settings.queue_url else None
     return Backend(
         url=url,
         cp=cp,
         raw=raw,
-        queue=Queue(settings.queue_name, connection=raw),
+        queue=Queue(settings.queue_name, connection=sync_client(queue_url) if queue_url else raw),
         settings=settings,
         embedded=embedded,
     )

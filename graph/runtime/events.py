@@ -12,6 +12,7 @@ checkpoint and its event leaves no hole in the timeline.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -35,14 +36,28 @@ def event_key(checkpoint_id: str, node: str) -> str:
     return f"{checkpoint_id}:{node}"
 
 
+@dataclass
+class Progress:
+    """Where a streamed run got to: the values of its last saved checkpoint and the nodes
+    next, or the question it stopped at (so its outcome needs no ``get_state``)."""
+
+    values: dict[str, Any] | None = None
+    next: list[str] = field(default_factory=list)
+    interrupt: tuple[str, Any] | None = None
+    """``(interrupt id, value)`` of the first interrupt the run stopped at."""
+
+
 def stream_committed(
     graph: Any,
     payload: Any,
     config: RunnableConfig,
     ctx: RunContext,
     durability: Durability = "sync",
+    progress: Progress | None = None,
 ) -> Iterator[Committed]:
-    """Run the graph and yield each node's update once the checkpoint holding it is saved."""
+    """Run the graph and yield each node's update once the checkpoint holding it is saved;
+    ``progress`` is kept up to date as the run goes."""
+    seen = progress or Progress()
     pending: list[tuple[str, dict[str, Any]]] = []
     for mode, chunk in graph.stream(
         payload,
@@ -52,12 +67,16 @@ def stream_committed(
         durability=durability,
     ):
         if mode == "updates":
+            if "__interrupt__" in chunk and seen.interrupt is None and chunk["__interrupt__"]:
+                first = chunk["__interrupt__"][0]
+                seen.interrupt = (str(first.id), first.value)
             pending += [
                 (node, update)
                 for node, update in chunk.items()
                 if not node.startswith("__") and isinstance(update, dict)
             ]
             continue
+        seen.values, seen.next = chunk.get("values"), list(chunk.get("next") or [])
         parent = (chunk.get("parent_config") or {}).get("configurable", {})
         for node, update in pending:
             yield event_key(str(parent.get("checkpoint_id", "")), node), node, update

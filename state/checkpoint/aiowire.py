@@ -25,6 +25,10 @@ class AsyncWire:
     """
 
     def __init__(self, client: redis.asyncio.Redis, scripts: Scripts) -> None:
+        if not hasattr(client, "connection_pool"):
+            raise TypeError(
+                "AsyncRedisSaver needs a single-server client (RedisSaver runs on a Cluster)"
+            )
         pool = client.connection_pool
         kwargs = dict(pool.connection_kwargs)
         self.scripts = scripts

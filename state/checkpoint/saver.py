@@ -78,6 +78,11 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         saver._owns_client = True
         return saver
 
+    @property
+    def wire(self) -> Wire:
+        """The saver's connection: a run's other writes may ride on its round trips."""
+        return self._wire
+
     def with_fence(self, token: int | None) -> Self:
         """A copy sharing this saver's connection whose writes are fenced by ``token``."""
         clone = copy.copy(self)
@@ -87,7 +92,7 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         return clone
 
     def close(self) -> None:
-        """Read any reply still pending, close the connection, and the client if owned."""
+        """Send what is held, read every reply, close the connection (and an owned client)."""
         self._wire.close()
         if self._owns_client:
             self.client.close()
@@ -257,10 +262,8 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         """
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be positive, not {ttl_s!r}")
-        expired: bool = self._run(
-            maintenance.expire_plan(self._writer(), thread_id, max(1, round(ttl_s * 1000)))
-        )
-        return expired
+        ttl_ms = max(1, round(ttl_s * 1000))
+        return bool(self._run(maintenance.expire_plan(self._writer(), thread_id, ttl_ms)))
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """See ``records.next_version``."""
@@ -271,8 +274,7 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         keys: Sequence[str] = self._run(maintenance.storage_keys_plan(self._writer(), thread_id))
         return keys
 
-    # -- async API: not offered by the sync saver -------------------------------------------
-
+    # -- async API: not offered by the sync saver (use AsyncRedisSaver) ----------------------
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Not supported: use ``AsyncRedisSaver``."""
         raise NotImplementedError(_USE_ASYNC)
