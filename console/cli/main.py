@@ -20,6 +20,7 @@ from console.cli.commands import (
     decide,
     fork,
     kill,
+    prune,
     replay,
     run,
     runs,
@@ -33,7 +34,20 @@ from console.cli.logfile import route_logs
 from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
-COMMANDS = (run, runs, decide, kill, fork, replay, worker, up, user, workflows, scenarios)
+COMMANDS = (
+    run,
+    runs,
+    decide,
+    kill,
+    fork,
+    replay,
+    prune,
+    worker,
+    up,
+    user,
+    workflows,
+    scenarios,
+)
 
 
 class _Parser(argparse.ArgumentParser):
