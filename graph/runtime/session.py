@@ -158,8 +158,8 @@ class RunSession:
             self.released = True
         updated = self.wire.send(calls)[0]
         assert isinstance(updated, Updated)
-        if updated.record.status != updated.old:
-            self._later(moved(updated, self.retention_s))
+        if updated.record.status != updated.old:  # sent now: no round trip may follow
+            self._later(moved(updated, self.retention_s), flush=True)
         return updated.record
 
     def release(self, *, clean: bool) -> None:
@@ -173,5 +173,5 @@ class RunSession:
         at = self.begun.at if clean and self.begun is not None else ""
         return release_call(self.run_id, self.token, at)
 
-    def _later(self, commands: list[tuple[Any, ...]]) -> None:
-        self.wire.send([Call(c) for c in commands], wait=False)
+    def _later(self, commands: list[tuple[Any, ...]], *, flush: bool = False) -> None:
+        self.wire.send([Call(c) for c in commands], wait=False, flush=flush)

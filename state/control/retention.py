@@ -107,21 +107,21 @@ class Retention:
 
     def finished_before(self, cutoff: float, *, page: int = 500) -> Iterator[tuple[str, str]]:
         """``(run, workflow)`` of every finished run whose last change is older than epoch
-        ``cutoff`` (read a page at a time from the status listings; for ``waybill prune``)."""
+        ``cutoff`` (read a page at a time from the status listings; for ``waybill prune``).
+        Take them all before purging any: purging moves the pages."""
         for status in sorted(TERMINAL_STATUSES):
-            index, skipped = run_index.index_key(status=status), 0
+            index, offset = run_index.index_key(status=status), 0
             while True:
-                ids = texts(self._r.zrangebyscore(index, "-inf", cutoff, start=skipped, num=page))
+                ids = texts(self._r.zrangebyscore(index, "-inf", cutoff, start=offset, num=page))
                 if not ids:
                     break
+                offset += len(ids)
                 pipe = self._r.pipeline(transaction=False)
                 for run_id in ids:
                     pipe.hmget(run_hash_key(run_id), ["workflow", "updated_at"])
                 for run_id, (workflow, updated) in zip(ids, pipe.execute(), strict=True):
                     if workflow is not None and float(updated or 0) <= cutoff:
                         yield run_id, text(workflow)
-                    else:
-                        skipped += 1
 
     def scheduled(self) -> int:
         """How many finished runs wait for their retention to end."""
