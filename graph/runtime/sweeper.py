@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from graph.runtime.jobs import enqueue_run, job_of_key
 from state.control.connection import text, texts
@@ -107,8 +107,8 @@ def _job_waiting(queue: Queue, run_id: str) -> bool:
     if job_id is None:
         return False
     try:
-        job = Job.fetch(text(job_id), connection=queue.connection)
-        return str(job.get_status()) in _WAITING_JOB
+        status = Job.fetch(text(job_id), connection=queue.connection).get_status()
+        return status is not None and JobStatus(status).value in _WAITING_JOB
     except Exception:  # the job expired or was deleted
         return False
 

@@ -24,7 +24,7 @@ from tests.integration.runtime import (
     wait_status,
 )
 from tests.integration.test_cli_redis import waybill
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, decoded
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 
@@ -48,7 +48,7 @@ def _indexed(raw: redis.Redis, run_id: str, lg_runs: set[str]) -> list[str]:
         if raw.type(k) == b"zset" and raw.zscore(k, run_id) is not None
     ]
     found += [f"ckrun {r}" for r in lg_runs if raw.sismember(run_index_key(r), run_id)]
-    if any(json.loads(m)[0] == run_id for m in raw.zrange(EXPIRY_KEY, 0, -1)):
+    if any(json.loads(decoded(m))[0] == run_id for m in raw.zrange(EXPIRY_KEY, 0, -1)):
         found.append("expiry")
     return found
 
@@ -70,7 +70,7 @@ def test_a_finished_run_is_deleted_after_its_retention_and_the_audit_verifies(
         # checkpoints, events, tape, ledger, input, sources' state, escalations, the record
         assert {"ck", "events", "tape", "actions", "input", "source", "esc", "run"} <= kinds
         # LangGraph runs that named themselves (a config's run_id) are indexed globally too
-        lg_runs = {m.decode() for m in raw.smembers(run_tag(done) + ":ck:runs")}
+        lg_runs = {decoded(m) for m in raw.smembers(run_tag(done) + ":ck:runs")}
         assert _indexed(raw, done, lg_runs)
         wait_for(lambda: not keys_of(raw, done), 20, "the finished run's keys to go")
         assert _indexed(raw, done, lg_runs) == []
