@@ -19,6 +19,11 @@ import redis
 from redis.cluster import RedisCluster
 
 
+def clustered(client: redis.Redis) -> bool:
+    """Whether ``client`` is a ``RedisCluster`` (no round trip)."""
+    return isinstance(client, RedisCluster)
+
+
 def is_cluster(client: redis.Redis) -> bool:
     """Whether the server behind ``client`` is a node of a Redis Cluster (one round trip)."""
     if isinstance(client, RedisCluster):

@@ -17,7 +17,7 @@ from rq import Queue, Worker
 
 from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
-from graph.runtime.jobs import enqueue_run
+from graph.runtime.jobs import QueueNeedsItsOwnRedis, enqueue_run, queue_url
 from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
@@ -36,6 +36,8 @@ class Backend:
     raw: redis.Redis
     queue: Queue
     settings: Settings
+    queue_url: str = ""
+    """The queue's Redis (``WAYBILL_QUEUE_URL``, or the state's)."""
     embedded: EmbeddedRedis | None = None
     inline_threads: list[threading.Thread] = field(default_factory=list)
     inline_errors: list[BaseException] = field(default_factory=list)
@@ -139,12 +141,18 @@ def open_backend(settings: Settings | None = None) -> Backend:
     except RedisUnavailable as exc:
         raise CliError(str(exc)) from None
     raw = sync_client(url)
-    queue_url = settings.queue_url.get_secret_value() if settings.queue_url else None
+    try:
+        queue_at = queue_url(url, cp.client)
+    except QueueNeedsItsOwnRedis as exc:
+        raise CliError(str(exc)) from None
     return Backend(
         url=url,
         cp=cp,
         raw=raw,
-        queue=Queue(settings.queue_name, connection=sync_client(queue_url) if queue_url else raw),
+        queue=Queue(
+            settings.queue_name, connection=sync_client(queue_at) if queue_at != url else raw
+        ),
+        queue_url=queue_at,
         settings=settings,
         embedded=embedded,
     )

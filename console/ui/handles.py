@@ -13,7 +13,7 @@ import redis
 import streamlit as st
 from rq import Queue
 
-from graph.runtime.jobs import make_service
+from graph.runtime.jobs import make_service, queue_url
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
@@ -64,8 +64,8 @@ def open_handles(url: str) -> Handles:
     client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
     cp = ControlPlane(client)
     raw = sync_client(url, socket_connect_timeout=1.0, socket_timeout=5.0)
-    queue_url = settings.queue_url.get_secret_value() if settings.queue_url else None
-    queue_raw = sync_client(queue_url, socket_timeout=5.0) if queue_url else raw
+    queue_at = queue_url(url, client)
+    queue_raw = sync_client(queue_at, socket_timeout=5.0) if queue_at != url else raw
     queue = Queue(settings.queue_name, connection=queue_raw)
     return Handles(
         url=url,

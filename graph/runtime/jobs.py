@@ -28,8 +28,10 @@ from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import SYSTEM
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.service import RunService
+from state.cluster import clustered
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
+from state.errors import WaybillError
 from state.keys import global_key
 from state.settings import get_settings
 
@@ -40,6 +42,27 @@ SOCKET_TIMEOUT_S = 10.0
 RETRY = Retry(max=3, interval=[1, 2, 5])
 EXECUTE = "graph.runtime.jobs.execute_run"
 VETO = "graph.runtime.jobs.veto_window_elapsed"
+
+
+class QueueNeedsItsOwnRedis(WaybillError):  # noqa: N818 - reads as what is wrong
+    """The state is on a Redis Cluster and no ``WAYBILL_QUEUE_URL`` says where the queue is."""
+
+
+def queue_url(url: str, state: redis.Redis) -> str:
+    """Where the runs queue lives: ``WAYBILL_QUEUE_URL``, else the state's own Redis.
+
+    Raises:
+        QueueNeedsItsOwnRedis: ``state`` is a cluster client and no queue URL is set.
+    """
+    settings = get_settings()
+    if settings.queue_url is not None:
+        return settings.queue_url.get_secret_value()
+    if clustered(state):
+        raise QueueNeedsItsOwnRedis(
+            "REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no hash "
+            "tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
+        )
+    return url
 
 
 def job_prefix(run_id: str) -> str:

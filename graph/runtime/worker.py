@@ -36,7 +36,6 @@ from graph.runtime.runner import compile_chain
 from graph.runtime.workproc import HARD_STOPPED, work_process
 from state.checkpoint.client import sync_client
 from state.embedded_probe import process_alive
-from state.settings import get_settings
 
 __all__ = ["WorkerNameTaken", "claim_worker_name", "execute_run", "run_worker"]
 __all__ += ["veto_window_elapsed"]  # jobs queued before the jobs module existed name these
@@ -162,14 +161,21 @@ class Supervisor:
         return os.waitstatus_to_exitcode(status)
 
 
-def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> bool:
+def run_worker(
+    url: str, *, burst: bool = False, name: str | None = None, queue_url: str | None = None
+) -> bool:
     """Run a worker on the runs queue (blocking). Returns True when it stopped cleanly.
+
+    Args:
+        url: The state's Redis (a Redis Cluster too).
+        burst: Stop when the queue is empty.
+        name: The worker's name (default: host and a random suffix).
+        queue_url: The queue's Redis when it is not the state's (``WAYBILL_QUEUE_URL``).
 
     Raises:
         WorkerNameTaken: ``name`` belongs to a live worker (see :func:`claim_worker_name`).
     """
-    settings = get_settings()
-    queue_url = settings.queue_url.get_secret_value() if settings.queue_url else url
+    queue_url = queue_url or url
     name = name or f"waybill-{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
     raw = sync_client(queue_url)
     try:

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from state.cluster import clustered
 from state.control import run_index
 from state.control.connection import text, texts
 from state.control.errors import (
@@ -128,7 +129,8 @@ class RunRegistry:
         pipe.execute()
 
     def create_many(self, runs: Iterable[NewRun]) -> builtins.list[RunRecord]:
-        """Register many runs in two round trips (imports, seeding, tests).
+        """Register many runs in two round trips (imports, seeding, tests; on a Redis Cluster,
+        one per run and one).
 
         Each run is created by its own script, so one duplicate does not block the others.
 
@@ -140,8 +142,11 @@ class RunRegistry:
         for spec in runs:
             if not valid_run_id(spec.run_id):
                 raise InvalidRunId(spec.run_id)
-        pipe = self._r.pipeline(transaction=False)
+        # One pipeline of scripts on one server; on a Redis Cluster (whose pipelines take no
+        # scripts) one script per run.
+        pipe = None if clustered(self._r) else self._r.pipeline(transaction=False)
         records: builtins.list[dict[str, str]] = []
+        created: builtins.list[Any] = []
         for spec in runs:
             mapping = new_mapping(spec)
             ts = mapping["created_at"]
@@ -149,9 +154,10 @@ class RunRegistry:
             for key, value in mapping.items():
                 args += [key, value]
             keys = [run_hash_key(spec.run_id), events_key(spec.run_id)]
-            self._create(keys=keys, args=args, client=pipe)
+            created.append(self._create(keys=keys, args=args, client=pipe))
             records.append(mapping)
-        created = pipe.execute() if records else []
+        if pipe is not None:
+            created = pipe.execute() if records else []
         pipe = self._r.pipeline(transaction=False)
         duplicates = []
         for mapping, ok in zip(records, created, strict=True):
