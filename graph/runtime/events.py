@@ -11,12 +11,11 @@ checkpoint and its event leaves no hole in the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Durability
 
 from graph.context import RunContext
 from state.nodes import NodeRef
@@ -38,11 +37,10 @@ def event_key(checkpoint_id: str, node: str) -> str:
 
 @dataclass
 class Progress:
-    """Where a streamed run got to: the values of its last saved checkpoint and the nodes
-    next, or the question it stopped at (so its outcome needs no ``get_state``)."""
+    """Where a streamed run got to: its state after its last step, or the question it stopped
+    at (so its outcome needs no ``get_state``)."""
 
     values: dict[str, Any] | None = None
-    next: list[str] = field(default_factory=list)
     interrupt: tuple[str, Any] | None = None
     """``(interrupt id, value)`` of the first interrupt the run stopped at."""
 
@@ -52,35 +50,38 @@ def stream_committed(
     payload: Any,
     config: RunnableConfig,
     ctx: RunContext,
-    durability: Durability = "sync",
+    ran_from: Callable[[], str],
     progress: Progress | None = None,
 ) -> Iterator[Committed]:
-    """Run the graph and yield each node's update once the checkpoint holding it is saved;
-    ``progress`` is kept up to date as the run goes."""
+    """Run the graph (``durability="sync"``) and yield each node's update once the checkpoint
+    holding it is saved; ``progress`` is kept up to date as the run goes.
+
+    ``ran_from()`` names the checkpoint the graph stands on (the last one stored): a step's
+    nodes ran from it, and once it changes the step's own checkpoint is stored. Under
+    ``sync`` durability a step's checkpoint is saved before the next step starts, so an update
+    is yielded when a later step reports (or the run ends), never before its checkpoint.
+    """
     seen = progress or Progress()
-    pending: list[tuple[str, dict[str, Any]]] = []
+    pending: list[Committed] = []
     for mode, chunk in graph.stream(
-        payload,
-        config,
-        context=ctx,
-        stream_mode=["updates", "checkpoints"],
-        durability=durability,
+        payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
     ):
-        if mode == "updates":
-            if "__interrupt__" in chunk and seen.interrupt is None and chunk["__interrupt__"]:
-                first = chunk["__interrupt__"][0]
-                seen.interrupt = (str(first.id), first.value)
-            pending += [
-                (node, update)
-                for node, update in chunk.items()
-                if not node.startswith("__") and isinstance(update, dict)
-            ]
+        if mode == "values":
+            if "__interrupt__" not in chunk:
+                seen.values = chunk
             continue
-        seen.values, seen.next = chunk.get("values"), list(chunk.get("next") or [])
-        parent = (chunk.get("parent_config") or {}).get("configurable", {})
-        for node, update in pending:
-            yield event_key(str(parent.get("checkpoint_id", "")), node), node, update
-        pending = []
+        here = ran_from()
+        yield from (c for c in pending if not c[0].startswith(f"{here}:"))
+        pending = [c for c in pending if c[0].startswith(f"{here}:")]
+        if chunk.get("__interrupt__") and seen.interrupt is None:
+            first = chunk["__interrupt__"][0]
+            seen.interrupt = (str(first.id), first.value)
+        pending += [
+            (event_key(here, node), node, update)
+            for node, update in chunk.items()
+            if not node.startswith("__") and isinstance(update, dict)
+        ]
+    yield from pending
 
 
 def saved_updates(graph: Any, config: RunnableConfig, seen: Any) -> list[Committed]:

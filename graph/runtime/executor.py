@@ -42,6 +42,7 @@ from state.control.killcache import KillCache
 from state.control.plane import ControlPlane
 from state.keys import run_key
 from state.sources import Source
+from state.status import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -247,10 +248,18 @@ class RunExecutor:
                 "not retried again"
             )
             return record_failed(self.cp, run_id, session.token, reason)
+        saver, start = graph.checkpointer, begun.at
+        assert isinstance(saver, RedisSaver)
+
+        def ran_from() -> str:
+            return saver.last_put(run_id) or start
+
         progress = Progress()
-        stream_events(graph, payload, config, ctx, nodes, session, progress)
+        stream_events(graph, payload, config, ctx, nodes, session, progress, ran_from)
         outcome = outcome_from(run_id, progress) or outcome_of(graph, run_id, config)
-        return settle(self.cp, session, outcome, progress.next, self.schedule_veto)
+        if outcome.pending is None and outcome.status not in TERMINAL_STATUSES:
+            nxt = list(graph.get_state(config).next)  # a run that stopped with no outcome
+        return settle(self.cp, session, outcome, nxt, self.schedule_veto)
 
     def _resume(
         self,

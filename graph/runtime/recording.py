@@ -4,6 +4,7 @@ event rides on the round trip of the checkpoint after it), and the events a cras
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -39,12 +40,14 @@ def stream_events(
     nodes: dict[str, NodeRef],
     session: RunSession,
     progress: Progress,
+    ran_from: Callable[[], str],
 ) -> None:
-    """Run the graph from ``payload`` to its next stop, with an event per committed node."""
+    """Run the graph from ``payload`` to its next stop, with an event per committed node
+    (``ran_from``: see ``stream_committed``)."""
     while True:
         try:
             for key, node, update in stream_committed(
-                graph, payload, config, ctx, progress=progress
+                graph, payload, config, ctx, ran_from, progress=progress
             ):
                 ref = nodes[node]
                 session.event(key, ref.stage, node_event(ref, update))

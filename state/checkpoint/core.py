@@ -76,6 +76,11 @@ class SaverCore:
     def _writer(self) -> Writer:
         return Writer(SCRIPTS, self.fence_token, self._ttl_ms, self._tails, self._indexed)
 
+    def last_put(self, thread_id: str, ns: str = "") -> str | None:
+        """The id of the checkpoint this saver was last asked to store for the thread (and
+        namespace), or ``None``."""
+        return self._last_put.get((thread_id, ns))
+
     def _note_put(self, thread_id: str, ns: str, checkpoint_id: str) -> None:
         if len(self._last_put) >= _LAST_PUTS:
             self._last_put.clear()

@@ -193,7 +193,7 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         entries = encode_writes(writes, task_id, task_path, self.serde)
         call = plans.put_writes_call(self._writer(), config, entries, checkpoint_id)
         wait = not self._may_defer(thread_id, ns, checkpoint_id, writes)
-        self._wire.send([call], wait=wait)
+        self._wire.send([call], wait=wait, flush=True)  # sent now; its reply read later
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
