@@ -226,13 +226,14 @@ class RunExecutor:
         self, chain: Chain, session: RunSession, stopper: HardStop, sources: Sources
     ) -> str:
         run_id = session.run_id
-        graph = compile_chain(chain, self.saver.with_fence(session.token))
+        begun = session.begun
+        assert begun is not None
+        fresh = run_id if begun.at == "start" else None  # known to have no checkpoint yet
+        graph = compile_chain(chain, self.saver.with_fence(session.token, empty=fresh))
         config = run_config(run_id, self.config.recursion_limit)
         request, inject = session.inputs()
         ctx = self._context(chain, session, inject, stopper, sources)
         nodes = chain.nodes()
-        begun = session.begun
-        assert begun is not None
         nxt: list[str] = []
         if begun.at == "start":  # no checkpoint yet: a new run (no state to read)
             payload: Any = initial_state(chain, run_id, request)

@@ -31,6 +31,31 @@ class Call:
     """Order of sending, set by the wire (calls are sent again in this order)."""
 
 
+def pack(commands: Sequence[Command]) -> bytes:
+    """``commands`` in Redis's protocol (RESP), as redis-py encodes arguments (bytes as they
+    are, text as UTF-8, numbers by ``repr``), in one buffer. Several times faster than redis-py's
+    ``pack_commands`` for a checkpoint's long argument lists.
+
+    Raises:
+        TypeError: An argument is a bool or of another type Redis cannot take.
+    """
+    parts: list[bytes] = []
+    append = parts.append
+    for command in commands:
+        append(b"*%d\r\n" % len(command))
+        for arg in command:
+            if isinstance(arg, bytes):
+                data = arg
+            elif isinstance(arg, str):
+                data = arg.encode()
+            elif isinstance(arg, int | float) and not isinstance(arg, bool):
+                data = repr(arg).encode()
+            else:
+                raise TypeError(f"a Redis argument cannot be a {type(arg).__name__}")
+            append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 def key_of(command: Command) -> Any:
     """The key a command is routed by (a script's first key), or ``None`` for none."""
     name = str(command[0]).upper()

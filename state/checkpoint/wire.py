@@ -29,7 +29,7 @@ import redis
 from redis.connection import AbstractConnection
 from redis.exceptions import ResponseError
 
-from state.checkpoint.calls import Call, Command, Outbox, Scripts, key_of
+from state.checkpoint.calls import Call, Command, Outbox, Scripts, key_of, pack
 from state.checkpoint.routes import Maker, router_for
 
 __all__ = ["Call", "Command", "Outbox", "Scripts", "Wire"]
@@ -171,8 +171,7 @@ class Wire:
             commands, link.loads = link.loads, []
         commands += [c.command for c in box.calls[box.sent :]]
         if commands:
-            packed = link.conn.pack_commands(commands)  # type: ignore[no-untyped-call]
-            link.conn.send_packed_command(packed)  # type: ignore[no-untyped-call]
+            link.conn.send_packed_command([pack(commands)])  # type: ignore[no-untyped-call]
             box.sent = len(box.calls)
 
     def _read_all(self, link: _Link, done: dict[int, Any]) -> None:
