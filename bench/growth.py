@@ -22,6 +22,7 @@ from tests.integration.checkpoint_helpers.growth import (
     build_ledger_graph,
     counting_client,
 )
+from tests.integration.checkpoint_helpers.runstate import build_run_state_graph, first_state
 
 
 def free_port() -> int:
@@ -48,14 +49,15 @@ def count_round_trips(url: str) -> tuple[float, float]:
     return (costs[2] - costs[1]) / 30, per_get
 
 
-def _grow(graph_factory: Callable[[], Any], first: Callable[[int], Any]) -> Any:
+def _grow(graph_factory: Callable[[], Any], first: Callable[[int], Any], per_step: int = 1) -> Any:
     def run(saver: RedisSaver, steps: int) -> tuple[float, float, float]:
-        """Bytes per step held for the thread, the run's seconds, one get_state's seconds."""
+        """Bytes per step held for the thread, the run's seconds, one get_state's seconds
+        (``per_step``: super-steps that one input step stands for)."""
         graph = graph_factory().compile(checkpointer=saver)
         thread = uuid.uuid4().hex
         config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": steps + 10}
         start = time.perf_counter()
-        graph.invoke(first(steps), config, durability="sync")
+        graph.invoke(first(steps // per_step), config, durability="sync")
         run_s = time.perf_counter() - start
         start = time.perf_counter()
         graph.get_state(config)
@@ -76,6 +78,10 @@ def _ledger(n: int) -> dict[str, Any]:
 
 
 GROWING = [
+    (
+        "Waybill run state (procurement)",
+        _grow(build_run_state_graph, first_state, per_step=2),
+    ),
     ("chat, add_messages", _grow(lambda: build_chat_graph(ChatState), _chat)),
     ("chat, DeltaChannel(add_messages)", _grow(lambda: build_chat_graph(DeltaChatState), _chat)),
     ("3 operator.add logs (run state)", _grow(build_ledger_graph, _ledger)),

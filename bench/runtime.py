@@ -1,23 +1,25 @@
 """Benchmark: what Waybill's orchestration costs, and how fast it reacts, in one run.
 
-Run: ``.venv/bin/python bench/runtime.py`` (starts its own embedded Valkey and workers; ~1 min).
+Run: ``.venv/bin/python bench/runtime.py`` (starts its own embedded Valkey and workers; ~2 min).
 
-1. Overhead per handoff, procurement with its deterministic agents, measured in this process:
-   the same five agents as a bare LangGraph chain with ``InMemorySaver`` (the baseline), the
-   Waybill chain (gates, reviews) with ``InMemorySaver``, the same with a commit step on every
-   handoff (each stage given a no-op ``auto`` action, so a passed proposal goes through its
-   ``act`` node: ledger, facts read again, the call), and the Waybill chain executed as a
-   worker does (Redis checkpoints with fencing, events, lease, registry). Ratios are against
-   the baseline measured here, now.
-2. Runs per second with 1 and 2 worker processes.
-3. Escalation created -> listed by the control plane; decision -> resumed run running again.
-4. Kill-switch stop latency for a run between nodes (cooperative stop at the next boundary).
+1. Overhead per handoff, procurement with its deterministic agents, measured in this process
+   in interleaved rounds (medians): the same five agents as a bare LangGraph chain with
+   ``InMemorySaver`` (the baseline), the Waybill chain (gates, reviews) with ``InMemorySaver``,
+   the same with a commit step on every handoff (each stage given a no-op ``auto`` action), and
+   the Waybill chain executed as a worker executes it (``RunExecutor.execute``: Redis
+   checkpoints with fencing, events, lease, registry), with its round trips (counted at the
+   client) and the commands Redis ran for it (``INFO commandstats``, scripts' inner commands
+   included).
+2. Worker processes (``waybill worker``): submit -> succeeded with an idle worker; CPU per
+   small-order run (the worker's whole process tree, and the Redis server); runs per second with
+   1 and 2 workers, in interleaved rounds.
+3. Escalation created -> listed by the control plane; decision -> resumed run running again;
+   kill-switch stop latency for a run between nodes (cooperative stop at the next boundary).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -41,7 +43,8 @@ if __package__ in (None, ""):  # run as a script: the repository root is not on 
 from agents.procurement import agents as procurement_agents
 from agents.procurement.chain import build_chain
 from agents.procurement.contracts import PurchaseRequest
-from bench.workers import ROOT, start_workers, stop_workers, wait, workers_at_least
+from bench.measure import CountingConnection, commands, counting, median
+from bench.pool import Fleet, reactions_rows, small_order, worker_rows
 from graph.agent import AgentContext
 from graph.chain import Action, Chain
 from graph.runtime.executor import ExecutorConfig, RunExecutor
@@ -49,11 +52,9 @@ from graph.runtime.principal import Principal
 from graph.runtime.registry import Registry
 from graph.runtime.runner import run_chain
 from graph.runtime.service import RunService
-from graph.runtime.worker import enqueue_run
 from state.contracts import Contract
 from state.control.plane import ControlPlane
 
-EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 WHO = Principal("bench", "admin")
 HANDOFFS = 5
 
@@ -76,13 +77,7 @@ def bare_graph() -> Any:
     chain = build_chain()
     sources = chain.sources()
     order = ["intake", "inventory", "sourcing", "po_draft", "place_order"]
-    fns: dict[str, Any] = {
-        "intake": procurement_agents.intake,
-        "inventory": procurement_agents.inventory,
-        "sourcing": procurement_agents.sourcing,
-        "po_draft": procurement_agents.po_draft,
-        "place_order": procurement_agents.place_order,
-    }
+    fns: dict[str, Any] = {name: getattr(procurement_agents, name) for name in order}
     builder: Any = StateGraph(Bare)
 
     def node(name: str) -> Callable[[Bare], Bare]:
@@ -114,140 +109,56 @@ def with_commit_steps(chain: Chain) -> Chain:
     )
 
 
+def _timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) / HANDOFFS
+
+
 def overhead(url: str, n: int = 60) -> None:
-    """Section 1: time per handoff of the bare chain, the Waybill chain in memory (with and
-    without a commit step on every handoff) and the Waybill chain executed as a worker does."""
-    request = json.loads((EXAMPLES / "small_order.json").read_text())
+    """Section 1: time per handoff of the four variants, in interleaved rounds."""
+    request = small_order()
     graph = bare_graph()
-    bare: list[float] = []
-    for i in range(n):
-        t = time.perf_counter()
-        graph.invoke(
-            {"payload": PurchaseRequest.model_validate(request)},
-            {"configurable": {"thread_id": f"b{i}"}, "recursion_limit": 50},
-        )
-        bare.append((time.perf_counter() - t) / HANDOFFS)
-    chain = build_chain()
-    memory: list[float] = []
-    committed: list[float] = []
-    every = with_commit_steps(chain)
-    for _ in range(n):
-        t = time.perf_counter()
-        run_chain(chain, request)
-        memory.append((time.perf_counter() - t) / HANDOFFS)
-        t = time.perf_counter()
-        run_chain(every, request)
-        committed.append((time.perf_counter() - t) / HANDOFFS)
-    cp = ControlPlane.from_url(url)
-    raw = redis.Redis.from_url(url)
+    chain, every = build_chain(), with_commit_steps(build_chain())
+    cp = ControlPlane(counting(url, decode=True))
+    raw = counting(url, decode=False)
     registry = Registry()
     service = RunService(cp, registry, lambda run_id: None, raw=raw)
     executor = RunExecutor(cp, raw, registry, worker="bench", config=ExecutorConfig(lease_ttl_s=30))
-    full: list[float] = []
-    for _ in range(n):
+    samples: dict[str, list[float]] = {"bare": [], "memory": [], "commit": [], "worker": []}
+    trips: list[int] = []
+    ran: list[int] = []
+    for i in range(n + 5):  # the first rounds warm up every variant (imports, caches)
+        payload = {"payload": PurchaseRequest.model_validate(request)}
+        config: Any = {"configurable": {"thread_id": f"b{i}"}, "recursion_limit": 50}
         run_id = service.submit("procurement", request, who=WHO).run_id
-        t = time.perf_counter()
-        assert executor.execute(run_id) == "succeeded"
-        full.append((time.perf_counter() - t) / HANDOFFS)
-    base = statistics.median(bare)
-    print(f"\n1. Overhead per handoff (procurement, deterministic agents, n={n})")
+        before, executed = CountingConnection.round_trips, commands(raw)
+        worker = _timed(partial(executor.execute, run_id))
+        trips.append(CountingConnection.round_trips - before)
+        ran.append(commands(raw) - executed - 1)  # less the INFO that read the count
+        assert cp.runs.get(run_id).status == "succeeded"
+        round_ = {
+            "bare": _timed(partial(graph.invoke, payload, config)),
+            "memory": _timed(partial(run_chain, chain, request)),
+            "commit": _timed(partial(run_chain, every, request)),
+            "worker": worker,
+        }
+        if i >= 5:
+            for name, value in round_.items():
+                samples[name].append(value)
+    base = median(samples["bare"])
+    print(f"\n1. Overhead per handoff (procurement small order, deterministic agents, n={n})")
     print(f"   {'variant':<52} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
-    for name, samples in (
-        ("bare LangGraph + InMemorySaver (baseline)", bare),
-        ("Waybill chain + InMemorySaver (gates)", memory),
-        ("  ... with a commit step on every handoff", committed),
-        ("Waybill as a worker runs it (Redis, events, lease)", full),
+    for key, name in (
+        ("bare", "bare LangGraph + InMemorySaver (baseline)"),
+        ("memory", "Waybill chain + InMemorySaver (gates)"),
+        ("commit", "  ... with a commit step on every handoff"),
+        ("worker", "Waybill as a worker executes it (Redis)"),
     ):
-        med, p95 = stats(samples)
-        print(f"   {name:<52} {med:>10.2f} {p95:>8.2f} {statistics.median(samples) / base:>10.1f}x")
-    step = statistics.median(committed) - statistics.median(memory)
-    print(f"   the commit step costs {step * 1000:.2f} ms per handoff in process")
-    cp.close()
-
-
-def _listed(cp: ControlPlane, run_id: str) -> bool:
-    return any(e.run_id == run_id for e in cp.escalations.list_pending())
-
-
-def _status_in(cp: ControlPlane, run_id: str, statuses: tuple[str, ...]) -> bool:
-    return cp.runs.get(run_id).status in statuses
-
-
-def _at_stage(cp: ControlPlane, run_id: str, stage: str) -> bool:
-    return cp.runs.get(run_id).stage == stage
-
-
-def _all_succeeded(cp: ControlPlane, ids: list[str]) -> bool:
-    return all(cp.runs.get(r).status == "succeeded" for r in ids)
-
-
-def _enqueue(queue: Queue, run_id: str) -> None:
-    enqueue_run(queue, run_id)
-
-
-def throughput(url: str, data_dir: Path) -> None:
-    """Section 2: runs per second of 30 small orders with 1, then 2 worker processes."""
-    cp = ControlPlane.from_url(url)
-    raw = redis.Redis.from_url(url)
-    queue = Queue("waybill", connection=raw)
-    service = RunService(cp, Registry(), lambda r: _enqueue(queue, r), raw=raw)
-    request = json.loads((EXAMPLES / "small_order.json").read_text())
-    print("\n2. Throughput (procurement small orders, worker processes)")
-    for k in (1, 2):
-        workers = start_workers(url, data_dir, k)
-
-        wait(partial(workers_at_least, queue, k))
-        n = 30
-        t = time.perf_counter()
-        ids = [service.submit("procurement", request, who=WHO).run_id for _ in range(n)]
-        wait(partial(_all_succeeded, cp, ids), 120)
-        elapsed = time.perf_counter() - t
-        print(f"   {k} worker(s): {n / elapsed:6.1f} runs/s ({n} runs in {elapsed:.1f}s)")
-        stop_workers(workers)
-    cp.close()
-
-
-def reactions(url: str, data_dir: Path) -> None:
-    """Section 3: how soon an escalation is listed, a decided run resumes and a killed run
-    stops, with one worker."""
-    cp = ControlPlane.from_url(url)
-    raw = redis.Redis.from_url(url)
-    queue = Queue("waybill", connection=raw)
-    registry = Registry()
-    service = RunService(cp, registry, lambda r: _enqueue(queue, r), raw=raw)
-    large = json.loads((EXAMPLES / "large_order.json").read_text())
-    workers = start_workers(url, data_dir, 1)
-    wait(partial(workers_at_least, queue, 1))
-    listed: list[float] = []
-    resumed: list[float] = []
-    for _ in range(15):
-        run_id = service.submit("procurement", large, who=WHO).run_id
-        wait(partial(_listed, cp, run_id))
-        seen = time.time()
-        [esc] = cp.escalations.for_run(run_id)
-        listed.append(seen - esc.created_at.timestamp())
-        t = time.time()
-        service.decide(esc.escalation_id, "approve", who=WHO, run_id=run_id)
-        wait(partial(_status_in, cp, run_id, ("running", "succeeded")))
-        resumed.append(time.time() - t)
-    stopped: list[float] = []
-    for i in range(10):
-        run_id = service.submit("steps", {"job_id": f"k{i}", "sleep_s": 0.3}, who=WHO).run_id
-        wait(partial(_at_stage, cp, run_id, "slow"))
-        t = time.time()
-        service.kill("run", run_id, who=WHO, reason="bench")
-        wait(partial(_status_in, cp, run_id, ("killed",)))
-        stopped.append(time.time() - t)
-    stop_workers(workers)
-    print("\n3. Reactions (1 worker)")
-    print(f"   {'what':<58} {'median ms':>10} {'p95 ms':>8}")
-    for name, samples in (
-        ("escalation created -> listed by the control plane", listed),
-        ("decision -> resumed run running again", resumed),
-        ("kill tripped -> run killed (node of 0.3 s, next boundary)", stopped),
-    ):
-        med, p95 = stats(samples)
-        print(f"   {name:<58} {med:>10.1f} {p95:>8.1f}")
+        med, p95 = stats(samples[key])
+        print(f"   {name:<52} {med:>10.2f} {p95:>8.2f} {median(samples[key]) / base:>10.2f}x")
+    print(f"   a run on Redis: {median([float(t) for t in trips[5:]]):.0f} round trips, "
+          f"{median([float(c) for c in ran[5:]]):.0f} commands run by Redis")  # fmt: skip
     cp.close()
 
 
@@ -257,10 +168,10 @@ def main() -> None:
         url = srv.connection_url + "/0"
         os.environ["REDIS_URL"] = url  # the steps workflow's effect store reads it
         os.environ["WAYBILL_WORKFLOW_MODULES"] = '["tests.workflows.steps"]'
-        sys.path.insert(0, str(ROOT))
         overhead(url)
-        throughput(url, Path(tmp))
-        reactions(url, Path(tmp))
+        fleet = Fleet(url, Path(tmp), WHO)
+        worker_rows(fleet, redis.Redis.from_url(url))
+        reactions_rows(fleet, Queue("waybill", connection=redis.Redis.from_url(url)))
 
 
 if __name__ == "__main__":

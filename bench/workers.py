@@ -45,10 +45,11 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
     stop_all(workers, timeout=5)
 
 
-def wait(cond: Callable[[], bool], timeout: float = 60) -> None:
-    """Poll ``cond`` every 2 ms until it holds; ``TimeoutError`` after ``timeout`` seconds."""
+def wait(cond: Callable[[], bool], timeout: float = 60, tick: float = 0.002) -> None:
+    """Poll ``cond`` every ``tick`` seconds until it holds; ``TimeoutError`` after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark condition not reached")
-        time.sleep(0.002)
+        time.sleep(tick)

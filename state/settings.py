@@ -5,6 +5,8 @@ Per-run knobs go through LangGraph's ``context_schema`` (see ``graph.context``),
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr
@@ -74,6 +76,17 @@ class Settings(BaseSettings):
         description="How long a run waits for a Redis that went away before it is failed; "
         "within it, the run resumes from its last checkpoint when Redis is back.",
     )
+    run_retention_s: float = Field(
+        default=30 * 86400,
+        ge=0,
+        description="How long a finished run is kept (seconds; 0 keeps it forever): then the "
+        "workers delete its checkpoints, events, tape, ledger and input (`waybill prune`).",
+    )
+    queue_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL of the runs queue when it cannot live with the state (a Redis "
+        "Cluster: RQ's keys have no hash tags); unset means the state's Redis.",
+    )
     max_attempts: int = Field(
         default=3,
         ge=1,
@@ -120,6 +133,43 @@ class Settings(BaseSettings):
     )
 
 
+_built: tuple[tuple[str | None, ...], Settings] | None = None
+_lock = threading.Lock()
+
+
+def _names() -> tuple[str, ...]:
+    """The variables the settings read (and ``HOME``, the data directory's default)."""
+    names = ["HOME"]
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices]
+        else:
+            names.append(f"WAYBILL_{name.upper()}")
+    return tuple(names)
+
+
+_NAMES: tuple[str, ...] = ()
+
+
+def _environment() -> tuple[str | None, ...]:
+    """The values of the variables the settings read (upper-case names)."""
+    global _NAMES
+    if not _NAMES:
+        _NAMES = _names()
+    return tuple(map(os.environ.get, _NAMES))
+
+
 def get_settings() -> Settings:
-    """Read the settings now (never at import time)."""
-    return Settings()
+    """The process's settings, read from the environment on first use (never at import time).
+
+    Building them costs milliseconds, so they are built once and again only when a variable
+    they read changed (a test that sets one sees it at once; names in upper case, as
+    documented). Treat the result as read-only.
+    """
+    global _built
+    env = _environment()
+    with _lock:
+        if _built is None or _built[0] != env:
+            _built = (env, Settings())
+        return _built[1]

@@ -17,9 +17,9 @@ from rq import Queue, Worker
 
 from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.jobs import QueueNeedsItsOwnRedis, enqueue_run, queue_url
 from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService
-from graph.runtime.worker import enqueue_run
 from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
@@ -36,6 +36,8 @@ class Backend:
     raw: redis.Redis
     queue: Queue
     settings: Settings
+    queue_url: str = ""
+    """The queue's Redis (``WAYBILL_QUEUE_URL``, or the state's)."""
     embedded: EmbeddedRedis | None = None
     inline_threads: list[threading.Thread] = field(default_factory=list)
     inline_errors: list[BaseException] = field(default_factory=list)
@@ -69,6 +71,8 @@ class Backend:
                 executor.execute(run_id)
             except Exception as exc:  # reported by nothing_executing(), not as a traceback
                 self.inline_errors.append(exc)
+            finally:
+                executor.close()
 
         thread = threading.Thread(target=execute, daemon=True)
         thread.start()
@@ -137,11 +141,18 @@ def open_backend(settings: Settings | None = None) -> Backend:
     except RedisUnavailable as exc:
         raise CliError(str(exc)) from None
     raw = sync_client(url)
+    try:
+        queue_at = queue_url(url, cp.client)
+    except QueueNeedsItsOwnRedis as exc:
+        raise CliError(str(exc)) from None
     return Backend(
         url=url,
         cp=cp,
         raw=raw,
-        queue=Queue(settings.queue_name, connection=raw),
+        queue=Queue(
+            settings.queue_name, connection=sync_client(queue_at) if queue_at != url else raw
+        ),
+        queue_url=queue_at,
         settings=settings,
         embedded=embedded,
     )

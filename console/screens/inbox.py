@@ -47,9 +47,10 @@ def live(ctx: PageContext, workflow: str | None, user: str | None, focused: str)
     with redis_guard():
         show_last()
         items = pending_items(ctx.h.cp)
+        in_all = max(ctx.h.cp.escalations.count_pending(), len(items))
         shown = filter_items(items, workflow=workflow, user=user)
         total = f"{len(shown)} pending escalation(s), newest first"
-        st.text(total + (f" ({len(items)} in all)" if len(shown) != len(items) else ""))
+        st.text(total + (f" ({in_all} in all)" if len(shown) != in_all else ""))
         if not ctx.can("approver"):
             st.info("You can read escalations; deciding needs the approver role.")
         for item in shown:

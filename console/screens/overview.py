@@ -34,9 +34,10 @@ def live(ctx: PageContext) -> None:
         with left:
             st.subheader("Waiting for a human")
             waiting = cp.runs.list(status="waiting", limit=20)
-            pending = cp.escalations.list_pending(limit=100)
-            st.text(f"{counts['waiting']} run(s) waiting; {len(pending)} escalation(s) pending")
-            for esc in pending[::-1][:NEWEST]:
+            pending = cp.escalations.list_pending(limit=NEWEST, newest=True)
+            total = cp.escalations.count_pending()
+            st.text(f"{counts['waiting']} run(s) waiting; {total} escalation(s) pending")
+            for esc in pending:
                 st.page_link(
                     "screens/inbox.py",
                     label=md_escape(f"Escalation {esc.escalation_id} (run {esc.run_id})"),

@@ -13,9 +13,10 @@ import redis
 import streamlit as st
 from rq import Queue
 
+from graph.runtime.jobs import make_service, queue_url
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.service import RunService
-from graph.runtime.worker import make_service
+from state.checkpoint.client import sync_client
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.sessions import SessionStore
@@ -62,14 +63,16 @@ def open_handles(url: str) -> Handles:
     settings = get_settings()
     client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
     cp = ControlPlane(client)
-    raw = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
-    queue = Queue(settings.queue_name, connection=raw)
+    raw = sync_client(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+    queue_at = queue_url(url, client)
+    queue_raw = sync_client(queue_at, socket_timeout=5.0) if queue_at != url else raw
+    queue = Queue(settings.queue_name, connection=queue_raw)
     return Handles(
         url=url,
         cp=cp,
         raw=raw,
         queue=queue,
-        service=make_service(cp, queue),
+        service=make_service(cp, queue, raw),
         users=UserStore(client, audit_per_minute=settings.login_audit_per_minute),
         registry=default_registry(),
         sessions=SessionStore(

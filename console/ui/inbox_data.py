@@ -1,8 +1,10 @@
 """What the inbox lists: pending escalations with their runs, newest first, filtered.
 
-``Escalations.list_pending`` reads the pending index oldest first; the inbox shows the newest
-first and filters by the run's workflow and by who started it ("mine"), so each escalation is
-paired with its run record (the waiting runs in one page read, any other run on its own).
+The inbox reads the newest pending escalations (``Escalations.list_pending(newest=True)``), so a
+new one is always listed however many older ones wait, says how many there are in all
+(``count_pending``), and filters by the run's workflow and by who started it ("mine"), so each
+escalation is paired with its run record (the waiting runs in one page read, any other run on
+its own).
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ class InboxItem:
 
 def pending_items(cp: ControlPlane, *, limit: int = LIMIT) -> list[InboxItem]:
     """Pending escalations (up to ``limit``), newest first, each with its run."""
-    pending = cp.escalations.list_pending(limit=limit)
+    pending = cp.escalations.list_pending(limit=limit, newest=True)
     if not pending:
         return []
     runs = {r.run_id: r for r in cp.runs.list(status="waiting", limit=limit).items}
     items = []
-    for esc in reversed(pending):
+    for esc in pending:
         run = runs.get(esc.run_id)
         if run is None:
             try:

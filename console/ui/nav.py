@@ -18,13 +18,12 @@ from console.web.links import ADMIN_PAGES
 from state.control.users import User
 
 BADGE_S = 3
-PENDING_LIMIT = 1000
 
 
 def pending_count() -> int | None:
     """Pending escalations now (``None`` when Redis cannot say)."""
     try:
-        return len(get_handles().cp.escalations.list_pending(limit=PENDING_LIMIT))
+        return get_handles().cp.escalations.count_pending()
     except DOWN_ERRORS:
         return None
 

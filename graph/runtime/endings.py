@@ -1,5 +1,6 @@
 """Recording how a run ended when it could not end on its own (a broken node, a poison run,
-Redis lost mid-run): one line for the user, fenced by the worker's lease."""
+Redis lost mid-run): one line for the user, fenced by the worker's lease; and waiting for a
+Redis that went away."""
 
 from __future__ import annotations
 
@@ -36,3 +37,41 @@ def record_failed(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def poison_reason(attempt: int, nxt: list[str]) -> str:
+    """Why a run executed ``attempt`` times from the same checkpoint is not retried again."""
+    return (
+        f"poison run: {attempt - 1} executions from the same checkpoint (at "
+        f"{', '.join(nxt) or 'the start'}) made no progress (the worker died each time); "
+        "not retried again"
+    )
+
+
+def redis_back(cp: ControlPlane, within_s: float) -> bool:
+    """Whether Redis answers again within ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            cp.client.ping()
+            return True
+        except (redis.ConnectionError, redis.TimeoutError):
+            time.sleep(1.0)
+    return False
+
+
+def lost_redis(cp: ControlPlane, run_id: str, token: int, exc: Exception, outage_s: float) -> str:
+    """Record the run failed, with the reason, as soon as Redis answers again.
+
+    Every checkpoint written before the outage was acknowledged and stays: the run can be
+    forked from its last one. If Redis does not answer for ten times the wait, the error
+    propagates (a sweeper re-queues the run when Redis is back).
+    """
+    reason = (
+        f"lost the connection to Redis for more than {outage_s:g}s "
+        f"mid-run ({type(exc).__name__}: {exc}); the last acknowledged checkpoint is kept "
+        "(waybill history / fork to go on)"
+    )
+    if not redis_back(cp, max(600.0, 10 * outage_s)):
+        raise exc
+    return record_failed(cp, run_id, token, reason)

@@ -12,39 +12,15 @@ checkpoint and its event leaves no hole in the timeline.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Durability
 
 from graph.context import RunContext
-from state.control.plane import ControlPlane
-from state.nodes import NodeRef
-from state.run_events import NodeUpdate, node_update
 
 Committed = tuple[str, str, dict[str, Any]]
 """``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
-
-
-def node_event(node: NodeRef, update: dict[str, Any]) -> dict[str, Any]:
-    """The data of the event for one node's update: its typed events."""
-    return node_update(node, update).model_dump(mode="json")
-
-
-def write_node_event(
-    cp: ControlPlane,
-    run_id: str,
-    key: str,
-    node: NodeRef,
-    update: dict[str, Any],
-    written: Callable[[str, NodeUpdate], None],
-) -> None:
-    """Append a node's typed events to the run's stream once; ``written(run, events)`` is
-    told when they were appended just now (telemetry counts each node once)."""
-    events = node_update(node, update)
-    data = events.model_dump(mode="json")
-    if cp.events.append_once(run_id, key, "node", stage=node.stage, data=data):
-        written(run_id, events)
 
 
 def event_key(checkpoint_id: str, node: str) -> str:
@@ -52,33 +28,53 @@ def event_key(checkpoint_id: str, node: str) -> str:
     return f"{checkpoint_id}:{node}"
 
 
+@dataclass
+class Progress:
+    """Where a streamed run got to: its state after its last step, or the question it stopped
+    at (so its outcome needs no ``get_state``)."""
+
+    values: dict[str, Any] | None = None
+    interrupt: tuple[str, Any] | None = None
+    """``(interrupt id, value)`` of the first interrupt the run stopped at."""
+
+
 def stream_committed(
     graph: Any,
     payload: Any,
     config: RunnableConfig,
     ctx: RunContext,
-    durability: Durability = "sync",
+    ran_from: Callable[[], str],
+    progress: Progress | None = None,
 ) -> Iterator[Committed]:
-    """Run the graph and yield each node's update once the checkpoint holding it is saved."""
-    pending: list[tuple[str, dict[str, Any]]] = []
+    """Run the graph (``durability="sync"``) and yield each node's update once the checkpoint
+    holding it is saved; ``progress`` is kept up to date as the run goes.
+
+    ``ran_from()`` names the checkpoint the graph stands on (the last one stored): a step's
+    nodes ran from it, and once it changes the step's own checkpoint is stored. Under
+    ``sync`` durability a step's checkpoint is saved before the next step starts, so an update
+    is yielded when a later step reports (or the run ends), never before its checkpoint.
+    """
+    seen = progress or Progress()
+    pending: list[Committed] = []
     for mode, chunk in graph.stream(
-        payload,
-        config,
-        context=ctx,
-        stream_mode=["updates", "checkpoints"],
-        durability=durability,
+        payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
     ):
-        if mode == "updates":
-            pending += [
-                (node, update)
-                for node, update in chunk.items()
-                if not node.startswith("__") and isinstance(update, dict)
-            ]
+        if mode == "values":
+            if "__interrupt__" not in chunk:
+                seen.values = chunk
             continue
-        parent = (chunk.get("parent_config") or {}).get("configurable", {})
-        for node, update in pending:
-            yield event_key(str(parent.get("checkpoint_id", "")), node), node, update
-        pending = []
+        here = ran_from()
+        yield from (c for c in pending if not c[0].startswith(f"{here}:"))
+        pending = [c for c in pending if c[0].startswith(f"{here}:")]
+        if chunk.get("__interrupt__") and seen.interrupt is None:
+            first = chunk["__interrupt__"][0]
+            seen.interrupt = (str(first.id), first.value)
+        pending += [
+            (event_key(here, node), node, update)
+            for node, update in chunk.items()
+            if not node.startswith("__") and isinstance(update, dict)
+        ]
+    yield from pending
 
 
 def saved_updates(graph: Any, config: RunnableConfig, seen: Any) -> list[Committed]:

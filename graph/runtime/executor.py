@@ -1,80 +1,51 @@
 """Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills.
 
-Called by the RQ job (``graph.runtime.worker.execute_run``) and, when no worker is listening,
-inline by ``waybill run``. Any process can pick up any run: the state is in Redis, and the
-lease's fencing token makes sure only one of them writes at a time.
+Called by a worker's jobs (``graph.runtime.jobs``) and, when no worker is listening, inline by
+``waybill run``. Any process can pick up any run: the state is in Redis, and the lease's fencing
+token makes sure only one of them writes at a time.
+
+An executor is built once per process and executes run after run: its checkpointer (one
+pipelined connection, the tails of append-only lists) and its view of the kill switches
+(``KillCache``) are kept between runs; each execution's Redis I/O is a ``RunSession``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
-from langchain_core.runnables import RunnableConfig
 
-from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import RunContext
-from graph.runtime.endings import record_failed
-from graph.runtime.events import saved_updates, stream_committed, write_node_event
-from graph.runtime.hardstop import HardStop
+from graph.runtime.endings import lost_redis, poison_reason, record_failed, redis_back
+from graph.runtime.events import Progress
+from graph.runtime.hardstop import HardStop, Watchman
+from graph.runtime.recording import stream_events
 from graph.runtime.registry import Registry
-from graph.runtime.runner import Compiled, compile_chain, initial_state, run_config
+from graph.runtime.resumption import resume_point
+from graph.runtime.runner import compile_chain, initial_state, outcome_of, run_config
+from graph.runtime.session import RunSession
 from graph.runtime.stops import (
     ScheduleVeto,
-    count_attempt,
-    decision_command,
-    escalation_id,
+    outcome_from,
     settle,
-    wait_for_human,
 )
-from graph.tape import Tape
+from graph.runtime.timing import ExecutorConfig as ExecutorConfig
 from graph.telemetry.observer import RunObserver, default_observer
 from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
-from state.control.inputs import RunInputs
+from state.control.killcache import KillCache
 from state.control.limits import Limits
 from state.control.plane import ControlPlane
-from state.nodes import NodeRef
-from state.settings import Settings
+from state.sources import Source
 from state.status import TERMINAL_STATUSES
-from state.stores.ledger import RedisLedger
-from state.stores.runstore import RedisRunStore, bind_sources
-from state.stores.tape import RedisTapeStore
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ExecutorConfig:
-    """Timing knobs of run execution."""
-
-    lease_ttl_s: float = 10.0
-    kill_grace_s: float = 5.0
-    veto_window_s: float = 30.0
-    recursion_limit: int = 200
-    redis_outage_s: float = 60.0
-    """How long a run waits for a Redis that went away, to resume from its last checkpoint;
-    a longer outage fails the run, recorded as soon as Redis answers."""
-    max_attempts: int = 3
-    """Executions from the same checkpoint before the run is recorded failed (poison run)."""
-
-    @classmethod
-    def from_settings(cls, s: Settings) -> ExecutorConfig:
-        """The knobs as the process's settings set them."""
-        return cls(
-            lease_ttl_s=s.lease_ttl_s,
-            kill_grace_s=s.kill_grace_s,
-            veto_window_s=s.veto_window_s,
-            recursion_limit=s.recursion_limit,
-            max_attempts=s.max_attempts,
-            redis_outage_s=s.redis_outage_s,
-        )
+Sources = Mapping[str, Source]
 
 
 _REDIS_BACK = "redis-back"
@@ -82,7 +53,18 @@ _REDIS_BACK = "redis-back"
 
 
 class RunExecutor:
-    """Runs (or resumes) one run to its next stop: an escalation, the end, a kill."""
+    """Runs (or resumes) runs to their next stop: an escalation, the end, a kill.
+
+    Args:
+        cp: The control plane.
+        raw: A client without ``decode_responses`` (the checkpointer's).
+        registry: The workflows.
+        worker: The name this process holds leases under.
+        config: Timings.
+        schedule_veto: Schedules the end of a notify-tier veto window.
+        on_hard_stop: Stops whatever runs a node that ignored a kill (a worker replaces its
+            work process); without it a hard stop only records the run killed and fences it.
+    """
 
     def __init__(
         self,
@@ -92,8 +74,8 @@ class RunExecutor:
         *,
         worker: str,
         config: ExecutorConfig,
-        job_id: str | None = None,
         schedule_veto: ScheduleVeto | None = None,
+        on_hard_stop: Callable[[str], None] | None = None,
         observer: RunObserver | None = None,
     ) -> None:
         self.cp = cp
@@ -101,18 +83,59 @@ class RunExecutor:
         self.registry = registry
         self.worker = worker
         self.config = config
-        self.job_id = job_id
         self.schedule_veto = schedule_veto
+        self._on_hard_stop = on_hard_stop
         self.observer = observer if observer is not None else default_observer(cp)
+        self._saver: RedisSaver | None = None
+        self._kills: KillCache | None = None
+        self._watchman: Watchman | None = None
+
+    @property
+    def saver(self) -> RedisSaver:
+        """The process's checkpointer (made on first use, kept for every run)."""
+        if self._saver is None:
+            self._saver = RedisSaver(self.raw)
+        return self._saver
+
+    @property
+    def kills(self) -> KillCache:
+        """The kill switches as this process follows them (read on first use)."""
+        if self._kills is None:
+            self._kills = KillCache(self.cp.client)
+            self._kills.start()
+        return self._kills
+
+    @property
+    def watchman(self) -> Watchman:
+        """The thread that renews leases and hard-stops runs (made on first use)."""
+        if self._watchman is None:
+            self._watchman = Watchman(self, self.kills)
+        return self._watchman
+
+    def close(self) -> None:
+        """Stop following the kill switches and close the checkpointer's connection."""
+        if self._kills is not None:
+            self._kills.close()
+        if self._saver is not None:
+            self._saver.close()
 
     def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
-        """Why a kill switch stops this run now, or None."""
-        switch = self.cp.kills.check(run_id=run_id, workflow=workflow, agent=stage)
+        """Why a kill switch stops this run now, or None (no round trip)."""
+        switch = self.kills.check(run_id=run_id, workflow=workflow, agent=stage)
         if switch is None:
             return None
         return (
             f"kill switch {switch.scope}:{switch.target} tripped by {switch.user}: {switch.reason}"
         )
+
+    def hard_stop(self, run_id: str) -> None:
+        """Stop what runs ``run_id``'s node (``on_hard_stop``), if anything can."""
+        if self._on_hard_stop is not None:
+            self._on_hard_stop(run_id)
+        else:
+            # Inline: the run is recorded killed and its lease released; the thread still
+            # inside the node finishes the node but can no longer write.
+            log.warning("run %s: killed while inside a node (inline, nothing to stop)", run_id)
 
     def execute(self, run_id: str) -> str:
         """Advance ``run_id`` as far as it goes; returns the run's status afterwards.
@@ -128,27 +151,43 @@ class RunExecutor:
             log.warning("run %s: Redis is back; resuming from the last checkpoint", run_id)
 
     def _execute_once(self, run_id: str) -> str:
-        record = self.cp.runs.get(run_id)
-        self.cp.complete(run_id)  # what its last transition left to do (an audit entry)
-        if record.status in TERMINAL_STATUSES:
-            return record.status
-        reason = self.kill_reason(run_id, record.workflow, None)
-        if reason:
-            self.finish_killed(run_id, reason, token=None)
-            return "killed"
+        session = RunSession(self.saver.wire, run_id, retention_s=self.cp.runs.retention_s)
         try:
-            token = self.cp.leases.acquire(run_id, self.worker, self.config.lease_ttl_s)
+            begun = session.begin(self.worker, self.config.lease_ttl_s)
         except LeaseHeld:
             return "busy"
-        stopper = HardStop(self, run_id, record.workflow, token)
+        if begun.intents:
+            self.cp.complete(run_id)  # what its last transition left to do (an audit entry)
+        if not begun.token:
+            return begun.old  # finished
+        assert begun.record is not None
+        workflow = begun.record.workflow
+        stopper = self.watchman.watch(run_id, workflow, begun.token)
         stopper.start()
         try:
-            self.cp.runs.update(run_id, status="running", worker=self.worker, fence=token)
-            self.observer.started(run_id, record, self.worker)
-            # The registered chain (not a fresh build): its compiled graph is cached; sources
-            # are built per run by the context.
-            chain = self.registry.get(record.workflow)
-            return self._advance(chain, run_id, token, stopper)
+            self.observer.started(run_id, begun.record, self.worker)
+            reason = self.kill_reason(run_id, workflow, None)
+            if reason:
+                self.finish_killed(run_id, reason, token=begun.token)
+                return "killed"
+            # The registered chain (not a fresh build): its compiled graph is cached; its
+            # sources are built per run.
+            chain = self.registry.get(workflow)
+            return self._guarded(chain, session, stopper, chain.sources())
+        finally:
+            self.observer.ended(run_id)
+            stopper.stop()
+            try:
+                session.release(clean=True)
+            except redis.RedisError:
+                log.warning("run %s: could not release its lease (it will expire)", run_id)
+
+    def _guarded(
+        self, chain: Chain, session: RunSession, stopper: HardStop, sources: Sources
+    ) -> str:
+        run_id, token = session.run_id, session.token
+        try:
+            return self._advance(chain, session, stopper, sources)
         except (StaleFenceError, LeaseLost):
             log.warning("run %s: lease lost, another worker owns it now", run_id)
             return "lease-lost"
@@ -157,142 +196,74 @@ class RunExecutor:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # The clients already retried with backoff; the outage outlasted them. Every
             # acknowledged checkpoint is kept: wait for Redis, then go on from the last one.
-            if self._redis_back(self.config.redis_outage_s):
+            if redis_back(self.cp, self.config.redis_outage_s):
                 return _REDIS_BACK
-            return self._lost_redis(run_id, token, exc)
+            return lost_redis(self.cp, run_id, token, exc, self.config.redis_outage_s)
         except Exception as exc:
             # Agents' and checks' failures are verdicts already; what reaches here is a broken
             # node (a damaged checkpoint, a bug). Retrying it would fail the same way: the run
             # ends, with the error, instead of looping on the queue.
             log.exception("run %s: a node raised", run_id)
             reason = f"the run failed in a node: {type(exc).__name__}: {exc}"
-            return self._fail(run_id, token, reason)
-        finally:
-            self.observer.ended(run_id)
-            stopper.stop()
-            try:
-                self.cp.leases.release(run_id, token)
-            except redis.RedisError:
-                log.warning("run %s: could not release its lease (it will expire)", run_id)
-
-    def _redis_back(self, within_s: float) -> bool:
-        """Whether Redis answers again within ``within_s`` seconds."""
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
-            try:
-                self.cp.client.ping()
-                return True
-            except (redis.ConnectionError, redis.TimeoutError):
-                time.sleep(1.0)
-        return False
-
-    def _lost_redis(self, run_id: str, token: int, exc: Exception) -> str:
-        """Record the run failed, with the reason, as soon as Redis answers again.
-
-        Every checkpoint written before the outage was acknowledged and stays: the run can be
-        forked from its last one. If Redis does not answer for ten times the wait, the error
-        propagates (a sweeper re-queues the run when Redis is back).
-        """
-        reason = (
-            f"lost the connection to Redis for more than {self.config.redis_outage_s:g}s "
-            f"mid-run ({type(exc).__name__}: {exc}); the last acknowledged checkpoint is kept "
-            "(waybill history / fork to go on)"
-        )
-        if not self._redis_back(max(600.0, 10 * self.config.redis_outage_s)):
-            raise exc
-        return record_failed(self.cp, run_id, token, reason)
+            return record_failed(self.cp, run_id, token, reason)
 
     def _context(
-        self, chain: Chain, run_id: str, inject: str | None, token: int, stopper: HardStop
+        self,
+        chain: Chain,
+        session: RunSession,
+        inject: str | None,
+        stopper: HardStop,
+        sources: Sources,
     ) -> RunContext:
-        current: list[str] = []
-
         def should_stop(stage: str) -> str | None:
             # Called as every node starts: the registry shows where the run is right now.
             stopper.at(stage)
-            if current != [stage]:
-                self.cp.runs.update(run_id, stage=stage, fence=token)
-                current[:] = [stage]
-            return self.kill_reason(run_id, chain.name, stage)
+            session.at_stage(stage)
+            return self.kill_reason(session.run_id, chain.name, stage)
 
-        sources = chain.sources()
-        bind_sources(sources, lambda name: RedisRunStore(self.cp.client, run_id, name))
-        return RunContext(
-            run_id=run_id,
-            inject=inject,
-            sources=sources,
-            ledger=RedisLedger(self.cp.client, run_id),
-            should_stop=should_stop,
-            veto_window_s=self.config.veto_window_s,
-            tape=Tape(RedisTapeStore(self.raw, run_id)),
-            limits=Limits(self.cp.client).of(chain.name),
-        )
+        ctx = session.context(sources, inject, should_stop)
+        ctx.veto_window_s = self.config.veto_window_s
+        ctx.limits = Limits(self.cp.client).of(chain.name)
+        return ctx
 
-    def _advance(self, chain: Chain, run_id: str, token: int, stopper: HardStop) -> str:
-        saver = RedisSaver(self.raw).with_fence(token)
-        graph = compile_chain(chain, saver)
+    def _advance(
+        self, chain: Chain, session: RunSession, stopper: HardStop, sources: Sources
+    ) -> str:
+        run_id = session.run_id
+        begun = session.begun
+        assert begun is not None
+        fresh = run_id if begun.at == "start" else None  # known to have no checkpoint yet
+        graph = compile_chain(chain, self.saver.with_fence(session.token, empty=fresh))
         config = run_config(run_id, self.config.recursion_limit)
-        request, inject = RunInputs(self.cp.client).get(run_id)
-        ctx = self._context(chain, run_id, inject, token, stopper)
-        snap = graph.get_state(config)
+        request, inject = session.inputs()
+        ctx = self._context(chain, session, inject, stopper, sources)
         nodes = chain.nodes()
-        if snap.values:
-            # A worker may have died between a checkpoint and its events: write them now.
-            for key, node, update in saved_updates(graph, config, partial(self._evented, run_id)):
-                self._event(run_id, key, nodes[node], update)
-        payload: Any = None
-        if not snap.values:
-            payload = initial_state(chain, run_id, request)
-        elif snap.interrupts:
-            payload = decision_command(self.cp, run_id, snap.interrupts[0].id)
-            if payload is None:
-                return wait_for_human(
-                    self.cp, graph, run_id, config, token, self.schedule_veto
-                )  # not decided yet
-            self.observer.decided(run_id, escalation_id(run_id, snap.interrupts[0].id))
-        elif not (snap.next or snap.tasks):
-            # ``next`` leaves out tasks whose writes were saved before a crash (they are not
-            # run again, but the run is not over): ``tasks`` still lists them.
-            return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
-        attempt = count_attempt(self.cp, run_id, snap.config)
-        if attempt > self.config.max_attempts:
-            nxt = ", ".join(snap.next) or "the start"
-            reason = (
-                f"poison run: {attempt - 1} executions from the same checkpoint (at {nxt}) made "
-                "no progress (the worker died each time); not retried again"
+        nxt: list[str] = []
+        if begun.at == "start":  # no checkpoint yet: a new run (no state to read)
+            payload: Any = initial_state(chain, run_id, request)
+        else:
+            found = resume_point(
+                self.cp, chain, graph, config, session, request, self.schedule_veto, self.observer
             )
-            return self._fail(run_id, token, reason)
-        self._stream(graph, payload, config, ctx, nodes)
-        return settle(self.cp, graph, run_id, config, token, self.schedule_veto)
+            if isinstance(found, str):
+                return found  # waiting for a human, or over
+            payload, nxt = found
+        if begun.attempt > self.config.max_attempts:
+            reason = poison_reason(begun.attempt, nxt)
+            return record_failed(self.cp, run_id, session.token, reason)
+        saver, start = graph.checkpointer, begun.at
+        assert isinstance(saver, RedisSaver)
 
-    def _stream(
-        self,
-        graph: Compiled,
-        payload: Any,
-        config: RunnableConfig,
-        ctx: RunContext,
-        nodes: dict[str, NodeRef],
-    ) -> None:
-        """Run the graph from ``payload`` to its next stop, with an event per committed node."""
-        while True:
-            try:
-                for key, node, update in stream_committed(graph, payload, config, ctx):
-                    self._event(ctx.run_id, key, nodes[node], update)
-                return
-            except WorkerCrash as crash:
-                # An injected worker death (``after_call`` faults): go on from the last
-                # checkpoint, as the next worker would.
-                log.warning("run %s: %s; resuming from the last checkpoint", ctx.run_id, crash)
-                payload = None
+        def ran_from() -> str:
+            return saver.last_put(run_id) or start
 
-    def _event(self, run_id: str, key: str, node: NodeRef, update: dict[str, Any]) -> None:
-        write_node_event(self.cp, run_id, key, node, update, self.observer.node)
-
-    def _evented(self, run_id: str, key: str) -> bool:
-        return self.cp.events.appended(run_id, key)
-
-    def _fail(self, run_id: str, token: int, reason: str) -> str:
-        return record_failed(self.cp, run_id, token, reason)
+        progress = Progress()
+        written = self.observer.node
+        stream_events(graph, payload, config, ctx, nodes, session, progress, ran_from, written)
+        outcome = outcome_from(run_id, progress) or outcome_of(graph, run_id, config)
+        if outcome.pending is None and outcome.status not in TERMINAL_STATUSES:
+            nxt = list(graph.get_state(config).next)  # a run that stopped with no outcome
+        return settle(self.cp, session, outcome, nxt, self.schedule_veto)
 
     def finish_killed(self, run_id: str, reason: str, token: int | None) -> None:
         """Record the run ``killed`` (fenced by ``token`` when given); a finished run stays."""

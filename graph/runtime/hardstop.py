@@ -1,10 +1,12 @@
-"""Beside a running run: keep its lease alive, and hard-stop it when a kill is not obeyed.
+"""Beside running runs: keep their leases alive, and hard-stop one when a kill is not obeyed.
 
 The first stage is cooperative (every stage, gate and review checks the kill switches before it
-runs). A node can take long (a slow model, a stuck tool), so a watcher thread beside the run
-notices a tripped switch; if the run is still inside a node after the grace period, it records
-the run as ``killed`` and has RQ stop the job (``send_stop_job_command``: the worker kills the
-process running it).
+runs). A node can take long (a slow model, a stuck tool), so one thread per process (the
+``Watchman``) follows the switches (the process's ``KillCache``: no round trip) for every run
+the process executes; if a run is still inside a node after the grace period, it records the
+run as ``killed``, releases the lease (so the node can no longer write) and asks the process to
+stop what runs the node (``Watched.hard_stop``: a worker replaces its work process; an inline
+execution has nothing to stop).
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import redis
-from rq.command import send_stop_job_command
 
+from state.control.killcache import KillCache
 from state.control.plane import ControlPlane
+from state.control.run_index import WATCH_KEY
 from state.stores.ledger import RedisLedger
-
-if TYPE_CHECKING:
-    from state.control.kills import KillWatcher
 
 
 class Timing(Protocol):
@@ -42,8 +42,6 @@ class Watched(Protocol):
     """What the watcher needs of the process running a run (the executor)."""
 
     cp: ControlPlane
-    raw: redis.Redis
-    job_id: str | None
 
     @property
     def config(self) -> Timing:
@@ -58,92 +56,113 @@ class Watched(Protocol):
         """Record the run killed."""
         ...
 
+    def hard_stop(self, run_id: str) -> None:
+        """Stop whatever still runs the run's node (or nothing, when nothing can be)."""
+        ...
+
 
 log = logging.getLogger(__name__)
+POLL_S = 0.25
 
 
 class HardStop:
-    """Watches the kill switches for one run while it executes."""
+    """One run watched: the stage it is at, when its lease was renewed, when a kill tripped."""
 
-    def __init__(self, executor: Watched, run_id: str, workflow: str, token: int) -> None:
-        self._ex = executor
-        self._run_id = run_id
-        self._workflow = workflow
-        self._token = token
-        self._stage: str | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name=f"hardstop-{run_id}", daemon=True)
+    def __init__(self, watchman: Watchman, run_id: str, workflow: str, token: int) -> None:
+        self._watchman = watchman
+        self.run_id = run_id
+        self.workflow = workflow
+        self.token = token
+        self.stage: str | None = None
+        self.renewed = time.monotonic()
+        self.tripped_at: float | None = None
         self.fired = False
+        self.done = False
 
     def at(self, stage: str) -> None:
         """The run is at ``stage`` now (so agent-scoped switches apply)."""
-        self._stage = stage
+        self.stage = stage
 
     def start(self) -> None:
-        """Start watching (a daemon thread, which also renews the lease)."""
-        self._thread.start()
+        """Start watching (the watchman's thread also renews the lease)."""
+        self._watchman.add(self)
 
     def stop(self) -> None:
-        """Stop watching; returns at once (the thread exits at its next poll)."""
-        # Not joined: the thread notices within one poll and exits (it is a daemon); waiting
-        # for it would add a poll interval to every run.
-        self._done.set()
+        """Stop watching; returns at once."""
+        self.done = True
+        self._watchman.remove(self)
 
-    def _renew(self) -> None:
-        # The same thread keeps the run's lease alive: a worker that stops renewing (frozen,
-        # dead) loses the run to another worker once the TTL passes.
+
+class Watchman:
+    """One thread beside an executor that watches every run it executes: renews their leases
+    and hard-stops a run still inside a node ``kill_grace_s`` after a kill tripped. One thread
+    for the process's lifetime, not one per run."""
+
+    def __init__(self, executor: Watched, kills: KillCache) -> None:
+        self._ex = executor
+        self._kills = kills
+        self._runs: set[HardStop] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, run_id: str, workflow: str, token: int) -> HardStop:
+        """A handle for watching one run (``start`` it)."""
+        return HardStop(self, run_id, workflow, token)
+
+    def add(self, run: HardStop) -> None:
+        """Watch ``run`` (starting the thread on first use)."""
+        with self._lock:
+            self._runs.add(run)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="watchman", daemon=True)
+                self._thread.start()
+
+    def remove(self, run: HardStop) -> None:
+        """Stop watching ``run``."""
+        with self._lock:
+            self._runs.discard(run)
+
+    def _loop(self) -> None:
+        # A Redis blip must not end the watch: without it leases are no longer renewed and
+        # another worker would run the nodes still in flight here.
+        version = self._kills.version
+        while True:
+            with self._lock:
+                runs = list(self._runs)
+            for run in runs:
+                try:
+                    self._look(run)
+                except Exception:
+                    log.exception("run %s: watching failed", run.run_id)
+            version = self._kills.wait(version, POLL_S)
+
+    def _look(self, run: HardStop) -> None:
+        ttl = self._ex.config.lease_ttl_s
+        if time.monotonic() - run.renewed >= ttl / 3:
+            self._renew(run, ttl)
+            run.renewed = time.monotonic()
+        reason = self._ex.kill_reason(run.run_id, run.workflow, run.stage)
+        if reason is None:
+            run.tripped_at = None
+            return
+        run.tripped_at = run.tripped_at or time.monotonic()
+        if time.monotonic() - run.tripped_at >= self._ex.config.kill_grace_s:
+            self._fire(run, reason)
+
+    def _renew(self, run: HardStop, ttl: float) -> None:
+        # A worker that stops renewing (frozen, dead) loses the run to another worker once the
+        # TTL passes; the sweepers' watch follows the lease's deadline.
         try:
-            self._ex.cp.leases.renew(self._run_id, self._token, self._ex.config.lease_ttl_s)
+            self._ex.cp.leases.renew(run.run_id, run.token, ttl)
+            self._ex.cp.client.zadd(WATCH_KEY, {run.run_id: time.time() + ttl})
         except Exception:
-            log.warning("run %s: lease renewal failed", self._run_id, exc_info=True)
+            log.warning("run %s: lease renewal failed", run.run_id, exc_info=True)
 
-    def _watch(self) -> None:
-        # A Redis blip must not end the watch: without it the lease is no longer renewed and
-        # another worker would run the node still in flight here. Subscribe again and go on.
-        while not self._done.is_set():
-            try:
-                with self._ex.cp.kills.subscribe() as nudges:
-                    self._loop(nudges)
-                return
-            except (redis.ConnectionError, redis.TimeoutError):
-                if self._done.is_set():
-                    return
-                log.warning("run %s: kill watcher lost Redis; watching again", self._run_id)
-                self._done.wait(0.5)
-            except Exception:
-                if not self._done.is_set():  # after stop(), the connections may close under us
-                    log.exception("run %s: kill watcher failed", self._run_id)
-                return
-
-    def _loop(self, nudges: KillWatcher) -> None:
-        renewed = time.monotonic()
-        tripped_at: float | None = None
-        self._renew()
-        while not self._done.is_set():
-            if time.monotonic() - renewed >= self._ex.config.lease_ttl_s / 3:
-                self._renew()
-                renewed = time.monotonic()
-            try:
-                reason = self._ex.kill_reason(self._run_id, self._workflow, self._stage)
-            except Exception:  # Redis blip: the next poll tries again
-                if self._done.is_set():
-                    return
-                log.exception("kill check failed for run %s", self._run_id)
-                reason = None
-            if reason is None:
-                tripped_at = None
-            else:
-                tripped_at = tripped_at or time.monotonic()
-                if time.monotonic() - tripped_at >= self._ex.config.kill_grace_s:
-                    self._fire(reason)
-                    return
-            nudges.get(timeout=0.25)
-
-    def _actions_taken(self) -> str:
+    def _actions_taken(self, run_id: str) -> str:
         """The run's side effects as its ledger has them: a node stopped mid-way cannot record
         the action it took, so the kill's reason does (done, or outcome unknown)."""
         try:
-            entries = RedisLedger(self._ex.cp.client, self._run_id).entries()
+            entries = RedisLedger(self._ex.cp.client, run_id).entries()
         except redis.RedisError:
             return ""
         if not entries:
@@ -155,24 +174,23 @@ class HardStop:
         ]
         return "; actions already called: " + ", ".join(parts)
 
-    def _fire(self, reason: str) -> None:
-        if self._done.is_set():
+    def _fire(self, run: HardStop, reason: str) -> None:
+        if run.done:
             return  # the run reached a boundary and stopped on its own
-        self.fired = True
+        run.fired = True
+        self.remove(run)
         grace = self._ex.config.kill_grace_s
-        taken = self._actions_taken()
-        self._ex.finish_killed(
-            self._run_id,
-            f"{reason} (hard stop: still running {grace:g}s after){taken}",
-            self._token,
-        )
-        # Releasing moves the fencing token on: the checkpoint the node still tries to write
-        # when it returns is refused, so the killed run does not advance.
-        self._ex.cp.leases.release(self._run_id, self._token)
-        if self._ex.job_id is not None:
-            log.warning("run %s: hard stop of job %s", self._run_id, self._ex.job_id)
-            send_stop_job_command(self._ex.raw, self._ex.job_id)
-        else:
-            # Inline (no RQ job to stop): the run is recorded killed and its lease released;
-            # the thread still inside the node finishes the node but can no longer write.
-            log.warning("run %s: killed while inside a node (inline, no job to stop)", self._run_id)
+        taken = self._actions_taken(run.run_id)
+        try:
+            self._ex.finish_killed(
+                run.run_id,
+                f"{reason} (hard stop: still running {grace:g}s after){taken}",
+                run.token,
+            )
+            # Releasing moves the fencing token on: the checkpoint the node still tries to
+            # write when it returns is refused, so the killed run does not advance.
+            self._ex.cp.leases.release(run.run_id, run.token)
+        except Exception:
+            log.exception("run %s: could not record the hard stop", run.run_id)
+        log.warning("run %s: hard stop (still inside a node after the grace period)", run.run_id)
+        self._ex.hard_stop(run.run_id)

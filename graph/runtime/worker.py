@@ -1,219 +1,49 @@
-"""RQ jobs and the worker process: where runs execute, on one machine or many.
+"""``waybill worker``: a supervisor and the long-lived work process it keeps running.
 
-``waybill worker`` runs :func:`run_worker`: an RQ worker (with its scheduler, for veto windows)
-plus a sweeper that re-queues runs whose worker died (their lease expired while ``running``).
-The job functions below are what the queue holds; they only need the run id.
+The work process executes one job after another in itself (RQ's ``SimpleWorker``: no fork per
+job), so settings, clients, compiled chains, the checkpointer's connection and the view of the
+kill switches are built once (``graph.runtime.jobs.WorkContext``); RQ's scheduler (veto
+windows, retries) and the sweeper (``graph.runtime.sweeper``) run beside it in threads.
+
+The hard stop stays: a node that ignores a kill past the grace period makes the work process
+exit at once (``HARD_STOPPED``). The supervisor does nothing else but wait: when its work
+process ends for any reason but a stop it asked for (a hard stop, a node that killed it, an OOM
+kill), it settles the job left behind with RQ (stopped, or failed and retried per its policy)
+and forks a new one, which starts warm (everything is imported and compiled in the
+supervisor). The work process dies with its supervisor (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import os
-import re
+import signal
 import socket
-import threading
+import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from types import FrameType
 
 import redis
-from rq import Queue, Retry, Worker
-from rq.job import Job, get_current_job
+from rq import Queue, Worker
+from rq.job import Job
 
-from graph.runtime.executor import ExecutorConfig, RunExecutor
-from graph.runtime.principal import SYSTEM, ServiceError
+from graph.runtime.jobs import execute_run, veto_window_elapsed
+from graph.runtime.principal import ServiceError
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import compile_chain
-from graph.runtime.service import RunService
+from graph.runtime.workproc import HARD_STOPPED, work_process
 from state.checkpoint.client import sync_client
-from state.control.errors import ControlPlaneError
-from state.control.models import RunRecord
-from state.control.plane import ControlPlane
 from state.embedded_probe import process_alive
-from state.keys import fence_key, run_key
-from state.settings import get_settings
-from state.status import RunStatus
+
+__all__ = ["WorkerNameTaken", "claim_worker_name", "execute_run", "run_worker"]
+__all__ += ["veto_window_elapsed"]  # jobs queued before the jobs module existed name these
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_S = 3600
-SOCKET_TIMEOUT_S = 10.0
-RETRY = Retry(max=3, interval=[1, 2, 5])
-
-
-def client_like(raw: redis.Redis, *, decode: bool) -> redis.Redis:
-    """A new client on the same server as ``raw`` (same credentials, same retry policy).
-
-    Jobs get RQ's connection, which blocks without a socket timeout (for its queue reads); the
-    run's own clients get one, so a hung server fails the call instead of the run hanging.
-    """
-    pool = raw.connection_pool
-    kwargs = {
-        **pool.connection_kwargs,
-        "decode_responses": decode,
-        "socket_timeout": SOCKET_TIMEOUT_S,
-    }
-    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
-
-
-def text_client(raw: redis.Redis) -> redis.Redis:
-    """A client on the same server as ``raw`` that decodes replies (for the control plane)."""
-    return client_like(raw, decode=True)
-
-
-def job_prefix(run_id: str) -> str:
-    """RQ job ids allow letters, digits, ``_`` and ``-`` only.
-
-    New run ids use that alphabet already (``state.keys.RUN_ID_PATTERN``), so the prefix names
-    one run; older ids with other characters have them replaced.
-    """
-    return "run-" + re.sub(r"[^A-Za-z0-9_-]", "_", run_id) + "-"
-
-
-def enqueue_run(queue: Queue, run_id: str) -> Job:
-    """Queue the execution (or resumption) of ``run_id``."""
-    return queue.enqueue(
-        "graph.runtime.worker.execute_run",
-        run_id,
-        job_id=job_prefix(run_id) + uuid.uuid4().hex[:8],
-        retry=RETRY,
-        job_timeout=JOB_TIMEOUT_S,
-        description=f"waybill run {run_id}",
-    )
-
-
-def make_service(cp: ControlPlane, queue: Queue) -> RunService:
-    """The run service dispatching to ``queue``."""
-
-    def dispatch(run_id: str) -> None:
-        enqueue_run(queue, run_id)
-
-    return RunService(cp, default_registry(), dispatch, raw=queue.connection)
-
-
-def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | None) -> RunExecutor:
-    settings = get_settings()
-    queue = Queue(settings.queue_name, connection=raw)
-
-    def schedule_veto(run_id: str, escalation_id: str, at: datetime) -> None:
-        queue.enqueue_at(at, "graph.runtime.worker.veto_window_elapsed", run_id, escalation_id)
-
-    return RunExecutor(
-        cp,
-        raw,
-        default_registry(),
-        worker=worker,
-        config=ExecutorConfig.from_settings(settings),
-        job_id=job_id,
-        schedule_veto=schedule_veto,
-    )
-
-
-def execute_run(run_id: str) -> str:
-    """RQ job: advance ``run_id`` until it waits, ends or is killed."""
-    job = get_current_job()
-    assert job is not None, "execute_run runs inside an RQ job"
-    raw = client_like(job.connection, decode=False)
-    cp = ControlPlane(text_client(raw))
-    try:
-        return _executor(raw, cp, job.worker_name or socket.gethostname(), job.id).execute(run_id)
-    finally:
-        cp.close()
-        raw.close()
-
-
-def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
-    """RQ job at the end of a notify-tier veto window: let the action run unless vetoed."""
-    job = get_current_job()
-    assert job is not None
-    raw = job.connection
-    cp = ControlPlane(text_client(raw))
-    queue = Queue(get_settings().queue_name, connection=raw)
-    try:
-        make_service(cp, queue).decide(
-            escalation_id, "approve", who=SYSTEM, comment="no veto within the window", run_id=run_id
-        )
-        return "proceeded"
-    except ControlPlaneError as exc:  # vetoed first (conflict), or the run ended
-        return f"not proceeded: {exc}"
-    finally:
-        cp.close()
-
-
-QUEUED_GRACE_S = 15.0
-"""A run ``queued`` this long with no job waiting for it lost its job (its worker died)."""
-
-
-def recover_orphans(cp: ControlPlane, queue: Queue) -> list[str]:
-    """Re-queue runs whose worker died.
-
-    A ``running`` run whose lease expired lost its worker mid-run; a ``queued`` run with no job
-    in the queue for a while lost it between dequeue and start. Executing a run twice is safe
-    (lease + fencing + terminal check), so a rare double re-queue costs nothing but a no-op job.
-    """
-    requeued = []
-    # The queue's job ids, read once per sweep and only if a queued run needs them.
-    waiting_jobs = functools.cache(lambda: {j.rsplit("-", 1)[0] + "-" for j in queue.job_ids})
-    now = time.time()
-    for listed in ("running", "queued"):
-        for record in _listed(cp, listed):
-            status = record.status  # the run's hash: an index entry may lag or lead it
-            if status != listed:
-                cp.runs.reindex(record.run_id)
-            if status not in ("running", "queued"):
-                continue
-            if cp.leases.current(record.run_id) is not None:
-                continue
-            if status == "queued" and _job_pending(record, now, waiting_jobs):
-                continue
-            if _requeue_once(cp, queue, record.run_id):
-                requeued.append(record.run_id)
-    return requeued
-
-
-def _listed(cp: ControlPlane, status: RunStatus) -> Iterator[RunRecord]:
-    """Every run the index lists under ``status``, fetched a page at a time."""
-    offset = 0
-    while True:
-        page = cp.runs.list(status=status, offset=offset, limit=200)
-        yield from page.items
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return
-
-
-def _job_pending(record: RunRecord, now: float, waiting_jobs: Callable[[], set[str]]) -> bool:
-    """Whether a queued run may still be picked up: queued recently, or its job is waiting."""
-    if now - record.updated_at.timestamp() < QUEUED_GRACE_S:
-        return True
-    return job_prefix(record.run_id) in waiting_jobs()
-
-
-def _requeue_once(cp: ControlPlane, queue: Queue, run_id: str) -> bool:
-    """Re-queue an orphaned run, unless another sweeper already did (then False)."""
-    # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even with many
-    # workers sweeping; a run orphaned again later is recovered again.
-    token = cp.client.get(fence_key(run_id)) or "0"
-    guard = run_key(run_id, "recovering", str(token))
-    if not cp.client.set(guard, "1", nx=True, ex=60):
-        return False
-    cp.complete(run_id)  # a transition's audit entry, if it was lost
-    log.warning("run %s lost its worker: re-queued", run_id)
-    enqueue_run(queue, run_id)
-    return True
-
-
-def _sweep_forever(url: str, queue_name: str, every: float, stop: threading.Event) -> None:
-    cp = ControlPlane.from_url(url)
-    raw = sync_client(url)
-    queue = Queue(queue_name, connection=raw)
-    while not stop.wait(every):
-        try:
-            recover_orphans(cp, queue)
-        except Exception:
-            log.exception("orphan sweep failed")
+RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+"""Waits before starting a new work process when the last ones died young (Redis down...)."""
 
 
 class WorkerNameTaken(ServiceError):  # noqa: N818 - reads as what happened
@@ -248,37 +78,112 @@ def claim_worker_name(raw: redis.Redis, name: str) -> None:
     )
 
 
-def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> bool:
-    """Run an RQ worker on the runs queue (blocking). Returns True when it stopped cleanly.
+def settle_left_job(queue_url: str, name: str, exit_code: int) -> None:
+    """Settle with RQ the job a dead work process left (stopped after a hard stop; otherwise
+    failed, and retried per its policy) and retire its registration."""
+    conn = sync_client(queue_url, socket_timeout=10.0)
+    try:
+        key = Worker.redis_worker_namespace_prefix + name
+        worker = Worker.find_by_key(key, connection=conn)
+        if worker is None or conn.hexists(key, "death"):
+            return
+        for execution in worker.get_current_executions(refresh=True):
+            with contextlib.suppress(Exception):  # the job may be gone already
+                job = Job.fetch(execution.job_id, connection=conn)
+                if exit_code == HARD_STOPPED:
+                    job.retries_left = 0  # killed: the run is over, nothing to retry
+                why = "hard-stopped" if exit_code == HARD_STOPPED else f"exit code {exit_code}"
+                worker.handle_job_failure(
+                    job,
+                    Queue(job.origin, connection=conn),
+                    exc_string=f"the work process ended ({why})",
+                    execution=execution,
+                )
+        worker.register_death()  # type: ignore[no-untyped-call]
+    finally:
+        conn.close()
+
+
+class Supervisor:
+    """Keeps one work process running until stopped (or, in burst mode, until it is done)."""
+
+    def __init__(self, url: str, queue_url: str, name: str, *, burst: bool) -> None:
+        self.url = url
+        self.queue_url = queue_url
+        self.name = name
+        self.burst = burst
+        self.child = 0
+        self.stopping = False
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # A stop for the work process too: idle, it exits; inside a job, it ends at once (as
+        # a forked work horse did) and the run resumes elsewhere from its last checkpoint.
+        self.stopping = True
+        if self.child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.child, signal.SIGTERM)
+
+    def run(self) -> bool:
+        """Run work processes until stopped; True when the last one ended cleanly."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        deaths = 0
+        while True:
+            started = time.monotonic()
+            code = self._once()
+            if code == 0 and (self.stopping or self.burst):
+                return True
+            settle_left_job(self.queue_url, self.name, code)
+            if self.stopping:
+                return False
+            deaths = deaths + 1 if time.monotonic() - started < 5 else 0
+            log.warning(
+                "worker %s: work process ended (code %s); starting another", self.name, code
+            )
+            time.sleep(RESTART_BACKOFF_S[min(deaths, len(RESTART_BACKOFF_S) - 1)])
+
+    def _once(self) -> int:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the work process
+            code = 1
+            try:
+                code = work_process(self.url, self.queue_url, self.name, self.burst, parent)
+            except BaseException:
+                log.exception("worker %s: the work process failed", self.name)
+            finally:
+                os._exit(code)
+        self.child = pid
+        _, status = os.waitpid(pid, 0)
+        self.child = 0
+        return os.waitstatus_to_exitcode(status)
+
+
+def run_worker(
+    url: str, *, burst: bool = False, name: str | None = None, queue_url: str | None = None
+) -> bool:
+    """Run a worker on the runs queue (blocking). Returns True when it stopped cleanly.
+
+    Args:
+        url: The state's Redis (a Redis Cluster too).
+        burst: Stop when the queue is empty.
+        name: The worker's name (default: host and a random suffix).
+        queue_url: The queue's Redis when it is not the state's (``WAYBILL_QUEUE_URL``).
 
     Raises:
         WorkerNameTaken: ``name`` belongs to a live worker (see :func:`claim_worker_name`).
     """
-    settings = get_settings()
-    raw = sync_client(url, socket_timeout=None)  # RQ blocks on its queue reads
-    if name is not None:
+    queue_url = queue_url or url
+    name = name or f"waybill-{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    raw = sync_client(queue_url)
+    try:
         claim_worker_name(raw, name)
-    queue = Queue(settings.queue_name, connection=raw)
-    stop = threading.Event()
-    sweeper = threading.Thread(
-        target=_sweep_forever,
-        args=(url, settings.queue_name, max(settings.lease_ttl_s / 3, 0.5), stop),
-        name="orphan-sweeper",
-        daemon=True,
-    )
-    if not burst:
-        sweeper.start()
-    # Compile every workflow once here: each job runs in a process forked from this one and
-    # inherits the compiled graphs instead of compiling its own.
+    finally:
+        raw.close()
+    # Everything is imported and compiled here, once: every work process is forked warm.
     registry = default_registry()
     for workflow in registry.names():
         compile_chain(registry.get(workflow), None)
-    worker = Worker(
-        [queue],
-        connection=raw,
-        name=name or f"waybill-{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
-    )
-    try:
-        return bool(worker.work(burst=burst, with_scheduler=True, logging_level="WARNING"))
-    finally:
-        stop.set()
+    return Supervisor(url, queue_url, name, burst=burst).run()

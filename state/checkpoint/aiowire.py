@@ -12,7 +12,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
-from state.checkpoint.wire import Call, Outbox, Scripts
+from state.checkpoint.calls import Call, Outbox, Scripts, pack
 
 
 class AsyncWire:
@@ -25,6 +25,10 @@ class AsyncWire:
     """
 
     def __init__(self, client: redis.asyncio.Redis, scripts: Scripts) -> None:
+        if not hasattr(client, "connection_pool"):
+            raise TypeError(
+                "AsyncRedisSaver needs a single-server client (RedisSaver runs on a Cluster)"
+            )
         pool = client.connection_pool
         kwargs = dict(pool.connection_kwargs)
         self.scripts = scripts
@@ -80,7 +84,7 @@ class AsyncWire:
             commands = []
         commands += [c.command for c in box.calls[box.sent :]]
         if commands:
-            await self._conn.send_packed_command(self._conn.pack_commands(commands))
+            await self._conn.send_packed_command([pack(commands)])
             box.sent = len(box.calls)
 
     async def _read_all(self, done: dict[int, Any]) -> None:

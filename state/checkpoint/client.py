@@ -11,6 +11,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 from redis.retry import Retry
 
+from state.cluster import for_url
+
 # Exponential backoff from 50 ms, capped at 2 s per wait, 8 retries (~8 s in all): rides out
 # a Redis restart or failover, then fails the call so the run can record why it stopped.
 RETRIES = 8
@@ -37,13 +39,15 @@ def _options(retry: Retry | AsyncRetry, overrides: dict[str, Any]) -> dict[str, 
 def sync_client(url: str, **overrides: Any) -> redis.Redis:
     """A ``redis.Redis`` for ``url`` that retries with exponential backoff.
 
-    Retrying is safe for the checkpointer because every write it sends is idempotent.
+    Retrying is safe for the checkpointer because every write it sends is idempotent. A node
+    of a Redis Cluster gets a ``RedisCluster`` client (``state.cluster``).
 
     Args:
         url: ``redis://[user:password@]host:port/db`` (or ``rediss://``, ``unix://``).
         **overrides: Extra ``redis.Redis`` options; they win over the defaults here.
     """
-    return redis.Redis.from_url(url, **_options(Retry(_backoff(), RETRIES), overrides))
+    options = _options(Retry(_backoff(), RETRIES), overrides)
+    return for_url(redis.Redis.from_url(url, **options), url, **options)
 
 
 def async_client(url: str, **overrides: Any) -> redis.asyncio.Redis:

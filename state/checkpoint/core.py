@@ -71,12 +71,24 @@ class SaverCore:
         self._ttl_ms, self._refresh_ms = ttl_ms(ttl)
         self._tails = AppendCache()
         self._last_put: dict[tuple[str, str], str] = {}
+        self._empty: str | None = None
         self._indexed: set[tuple[str, str]] = set()
 
     def _writer(self) -> Writer:
         return Writer(SCRIPTS, self.fence_token, self._ttl_ms, self._tails, self._indexed)
 
+    def last_put(self, thread_id: str, ns: str = "") -> str | None:
+        """The id of the checkpoint this saver was last asked to store for the thread (and
+        namespace), or ``None``."""
+        return self._last_put.get((thread_id, ns))
+
+    def _known_empty(self, thread_id: str, ns: str, checkpoint_id: str | None) -> bool:
+        """Whether the latest root checkpoint of ``thread_id`` is known not to exist (see
+        ``with_fence``): ``get_tuple`` then answers ``None`` without a round trip."""
+        return self._empty == thread_id and ns == "" and checkpoint_id is None
+
     def _note_put(self, thread_id: str, ns: str, checkpoint_id: str) -> None:
+        self._empty = None
         if len(self._last_put) >= _LAST_PUTS:
             self._last_put.clear()
         self._last_put[(thread_id, ns)] = checkpoint_id

@@ -54,7 +54,8 @@ def delete_runs_plan(w: Writer, run_ids: Sequence[str]) -> Plan:
         yield Request([_thread_call(w, "delete_runs", t, args) for t in threads])
     for thread_id in threads:
         w.tails.forget(thread_id)
-    yield Request([Call(("DEL", *(run_index_key(r) for r in run_ids)))])
+    # one DEL per key: on a Redis Cluster the runs' index keys live in different slots
+    yield Request([Call(("DEL", run_index_key(r))) for r in run_ids])
 
 
 def expire_plan(w: Writer, thread_id: str, ttl_ms: int) -> Plan:

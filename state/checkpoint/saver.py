@@ -78,16 +78,22 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         saver._owns_client = True
         return saver
 
-    def with_fence(self, token: int | None) -> Self:
-        """A copy sharing this saver's connection whose writes are fenced by ``token``."""
+    @property
+    def wire(self) -> Wire:
+        """The saver's connection: a run's other writes may ride on its round trips."""
+        return self._wire
+
+    def with_fence(self, token: int | None, *, empty: str | None = None) -> Self:
+        """A copy sharing this saver's connection whose writes are fenced by ``token``;
+        ``empty``: a thread the caller (holding its lease) knows has no checkpoint yet."""
         clone = copy.copy(self)
-        clone.fence_token = token
+        clone.fence_token, clone._empty = token, empty
         clone._owns_client = False
         clone._last_put = {}
         return clone
 
     def close(self) -> None:
-        """Read any reply still pending, close the connection, and the client if owned."""
+        """Send what is held, read every reply, close the connection (and an owned client)."""
         self._wire.close()
         if self._owns_client:
             self.client.close()
@@ -114,6 +120,8 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
 
         One round trip. Returns ``None`` when the thread (or that checkpoint id) does not exist.
         """
+        if self._known_empty(*thread_of(config)):
+            return None
         plan = plans.get_tuple_plan(SCRIPTS, config, self.serde, self._refresh_ms)
         result: CheckpointTuple | None = self._run(plan)
         return result
@@ -150,9 +158,8 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Store a checkpoint and its new channel values atomically (one script).
-
-        Its round trip also reads the replies of writes sent before it without waiting.
+        """Store a checkpoint and its new channel values atomically (one script); its round
+        trip also reads the replies of writes sent before it without waiting.
 
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
@@ -183,12 +190,13 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
         thread_id, ns, checkpoint_id = thread_of(config)
+        self._empty = None
         if checkpoint_id is None:
             raise ValueError("put_writes needs a config with a checkpoint_id")
         entries = encode_writes(writes, task_id, task_path, self.serde)
         call = plans.put_writes_call(self._writer(), config, entries, checkpoint_id)
         wait = not self._may_defer(thread_id, ns, checkpoint_id, writes)
-        self._wire.send([call], wait=wait)
+        self._wire.send([call], wait=wait, flush=True)  # sent now; its reply read later
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -211,10 +219,8 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) that LangGraph runs ``run_ids`` stored,
-        in every thread, and the values no remaining checkpoint refers to.
-
-        Deleting a run whose writes a later run's ``DeltaChannel`` rebuilds from breaks that
-        channel (as LangGraph's docs warn for every saver).
+        in every thread, and the values no remaining checkpoint refers to (a later run's
+        ``DeltaChannel`` rebuilt from them breaks, as LangGraph warns for every saver).
 
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
@@ -257,13 +263,10 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         """
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be positive, not {ttl_s!r}")
-        expired: bool = self._run(
-            maintenance.expire_plan(self._writer(), thread_id, max(1, round(ttl_s * 1000)))
-        )
-        return expired
+        ttl_ms = max(1, round(ttl_s * 1000))
+        return bool(self._run(maintenance.expire_plan(self._writer(), thread_id, ttl_ms)))
 
-    def get_next_version(self, current: str | None, channel: None) -> str:
-        """See ``records.next_version``."""
+    def get_next_version(self, current: str | None, channel: None) -> str:  # noqa: D102
         return next_version(current)
 
     def storage_keys(self, thread_id: str) -> Sequence[str]:
@@ -271,8 +274,7 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         keys: Sequence[str] = self._run(maintenance.storage_keys_plan(self._writer(), thread_id))
         return keys
 
-    # -- async API: not offered by the sync saver -------------------------------------------
-
+    # -- async API: not offered by the sync saver (use AsyncRedisSaver) ----------------------
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Not supported: use ``AsyncRedisSaver``."""
         raise NotImplementedError(_USE_ASYNC)

@@ -5,103 +5,44 @@ LangGraph calls ``put_writes`` and ``put`` separately, from background threads, 
 writes before calling ``put``). Sending the writes' script without reading its reply, then the
 checkpoint's script on the same connection, makes one round trip of the two: Redis runs the
 commands of one connection in order, so the writes are applied before the checkpoint, and the
-``put`` that LangGraph waits for returns only after both replies have been read.
+``put`` that LangGraph waits for returns only after both replies have been read. Other writes of
+the same run (its events, its tape) ride on the same round trip the same way: a call that does
+not wait is held until the next one that does, and both go out in one write.
 
 Every call goes through this connection, so a read always sees this saver's earlier writes.
 A reply read on a later wait is still checked (a refused write raises there). A connection
 error resends everything not yet acknowledged (every script is idempotent) with the client's
 retry policy; a new connection first loads the scripts, in the same flight.
+
+On a Redis Cluster there is one such connection per node (``routes``): the keys of one run
+share a slot, so its calls stay in order on one connection.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
 from redis.connection import AbstractConnection
-from redis.exceptions import ConnectionError, ResponseError
-from redis.retry import Retry
+from redis.exceptions import ResponseError
 
-Command = tuple[Any, ...]
+from state.checkpoint.calls import Call, Command, Outbox, Scripts, key_of, pack
+from state.checkpoint.routes import Maker, router_for
 
-
-def _identity(reply: Any) -> Any:
-    return reply
-
-
-@dataclass
-class Call:
-    """One command and how to check its reply (``check`` may raise)."""
-
-    command: Command
-    check: Callable[[Any], Any] = _identity
-
-
-@dataclass
-class Scripts:
-    """Lua sources by name and their SHA1, as ``EVALSHA`` wants them."""
-
-    sources: dict[str, str]
-    shas: dict[str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.shas = {n: hashlib.sha1(s.encode(), usedforsecurity=False).hexdigest()
-                     for n, s in self.sources.items()}  # fmt: skip
-
-    def evalsha(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Command:
-        """The ``EVALSHA`` command running script ``name``."""
-        return ("EVALSHA", self.shas[name], len(keys), *keys, *args)
-
-    def loads(self) -> list[Command]:
-        """``SCRIPT LOAD`` of every script (sent first on a new connection)."""
-        return [("SCRIPT", "LOAD", s) for s in self.sources.values()]
-
-
-class Outbox:
-    """Calls sent (or to send) and not acknowledged yet, in order; I/O-free."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.sent = 0  # how many of ``calls`` the current connection has been sent
-        self.loading = 0  # SCRIPT LOAD replies to skip before the first call's reply
-
-    def reset(self) -> None:
-        """The connection was lost: everything unacknowledged goes again."""
-        self.sent = 0
-        self.loading = 0
-
-    def take(self, reply: Any) -> tuple[Call, Any]:
-        """Acknowledge the oldest call with ``reply``: the call and its checked value (or the
-        exception its check or Redis gave).
-
-        Raises:
-            ConnectionError: The script cache was flushed under us: reconnect and resend.
-        """
-        if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
-            raise ConnectionError("Redis lost the checkpointer's scripts; resending")
-        call = self.calls.pop(0)
-        self.sent -= 1
-        if isinstance(reply, BaseException):
-            return call, reply
-        try:
-            return call, call.check(reply)
-        except Exception as exc:  # a refused write: raised once every reply is read
-            return call, exc
+__all__ = ["Call", "Command", "Outbox", "Scripts", "Wire"]
 
 
 class _Link:
-    """The connection and its outbox (separate from ``Wire`` so a finalizer can drain it)."""
+    """One connection and its outbox (apart from ``Wire`` so a finalizer can drain it)."""
 
-    def __init__(self, make: Callable[[], AbstractConnection]) -> None:
+    def __init__(self, make: Maker) -> None:
         self.make = make
         self.conn: AbstractConnection | None = None
         self.box = Outbox()
+        self.loads: list[Command] = []  # scripts added since this connection was made
 
     def drop(self) -> None:
         if self.conn is not None:
@@ -110,57 +51,77 @@ class _Link:
         self.box.reset()
 
 
-def _drain_and_close(link: _Link) -> None:
-    """Read what is still unread before the socket closes (so nothing is cut off), quietly."""
-    try:
-        if link.conn is not None:
-            for _ in range(link.box.loading + link.box.sent):
-                link.conn.read_response(disable_decoding=True)
-    except Exception:  # noqa: S110 - best effort at garbage collection or exit
-        pass
-    finally:
-        if link.conn is not None:
-            link.conn.disconnect()  # type: ignore[no-untyped-call]
-        link.conn = None
-        link.box.calls.clear()
-        link.box.reset()
+def _drain_and_close(links: dict[str, _Link]) -> None:
+    """Read what is still unread before the sockets close (so nothing is cut off), quietly."""
+    for link in links.values():
+        try:
+            if link.conn is not None:
+                for _ in range(link.box.loading + link.box.sent):
+                    link.conn.read_response(disable_decoding=True)
+        except Exception:  # noqa: S110 - best effort at garbage collection or exit
+            pass
+        finally:
+            if link.conn is not None:
+                link.conn.disconnect()  # type: ignore[no-untyped-call]
+            link.conn = None
+            link.box.calls.clear()
+            link.box.reset()
+    links.clear()
 
 
 class Wire:
     """The saver's connection: ``send`` pipelines calls, ``wait=True`` reads every reply.
 
     Args:
-        client: The saver's ``redis.Redis``; the connection is made like its pool's ones
-            (address, credentials, TLS, timeouts) and retries with its ``retry`` policy.
-        scripts: The Lua scripts the calls run.
+        client: The saver's ``redis.Redis`` (or ``RedisCluster``); connections are made like
+            its pool's ones (address, credentials, TLS, timeouts) and retry with its ``retry``
+            policy.
+        scripts: The Lua scripts the calls run (``add_scripts`` adds more).
     """
 
     def __init__(self, client: redis.Redis, scripts: Scripts) -> None:
-        pool = client.connection_pool
-        kwargs = dict(pool.connection_kwargs)
-        self.scripts = scripts
-        self._retry: Retry = kwargs.get("retry") or Retry(NoBackoff(), 0)
-        self._link = _Link(lambda: pool.connection_class(**kwargs))
+        self.scripts = Scripts(dict(scripts.sources))
+        self._router = router_for(client)
+        self._links: dict[str, _Link] = {}
+        self._seq = 0
         self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _drain_and_close, self._link)
+        self._finalizer = weakref.finalize(self, _drain_and_close, self._links)
 
-    def send(self, calls: Sequence[Call], *, wait: bool = True) -> list[Any]:
+    def add_scripts(self, scripts: Scripts) -> None:
+        """Make ``scripts`` runnable by name on this wire (loaded before the next call)."""
+        with self._lock:
+            new = self.scripts.add(scripts)
+            for link in self._links.values():
+                link.loads += self.scripts.loads(new)
+
+    def send(self, calls: Sequence[Call], *, wait: bool = True, flush: bool = False) -> list[Any]:
         """Send ``calls``; with ``wait``, read every pending reply and return these calls'.
+
+        Without ``wait`` the calls are held and go out with the next call that waits (or
+        ``flush``es): one write to the socket for all of them, in order. Nothing is held past
+        a wait, so a held write is in Redis before any checkpoint that follows it.
 
         Raises:
             Exception: The first failed check (e.g. ``StaleFenceError``) among these calls,
                 else among earlier calls whose replies were read now; redis-py's errors.
         """
         with self._lock:
-            self._link.box.calls.extend(calls)
+            for call in calls:
+                self._seq += 1
+                call.seq = self._seq
+                self._enqueue(call)
+            if not (wait or flush):
+                return []
             done: dict[int, Any] = {}
 
             def exchange() -> None:
-                self._flush()
+                for link in list(self._links.values()):
+                    self._flush(link)
                 if wait:
-                    self._read_all(done)
+                    for link in list(self._links.values()):
+                        self._read_all(link, done)
 
-            self._retry.call_with_retry(exchange, lambda _err: self._link.drop())
+            self._router.retry.call_with_retry(exchange, lambda _err: self._reroute())
             mine = [done.pop(id(c)) for c in calls] if wait else []
             failed = [v for v in [*mine, *done.values()] if isinstance(v, BaseException)]
             if failed:
@@ -168,32 +129,59 @@ class Wire:
             return mine
 
     def close(self) -> None:
-        """Read any unread replies, then close the connection."""
+        """Send what is held, read every reply, then close the connections."""
+        try:
+            if any(link.box.calls for link in self._links.values()):
+                self.send([], wait=True)
+        except Exception:  # noqa: S110 - closing: the caller is done with this wire
+            pass
         with self._lock:
             self._finalizer()
 
-    def _flush(self) -> None:
-        link = self._link
+    def _enqueue(self, call: Call) -> None:
+        name, make = self._router.route(key_of(call.command))
+        link = self._links.get(name)
+        if link is None:
+            link = self._links[name] = _Link(make)
+        link.box.calls.append(call)
+
+    def _reroute(self) -> None:
+        """A connection failed (or a slot moved): close them all and send every unacknowledged
+        call again, in its first order, to where it belongs now."""
+        pending = sorted((c for link in self._links.values() for c in link.box.calls),
+                         key=lambda c: c.seq)  # fmt: skip
+        for link in self._links.values():
+            link.drop()
+        self._links.clear()
+        self._router.refresh()
+        for call in pending:
+            self._enqueue(call)
+
+    def _flush(self, link: _Link) -> None:
+        box = link.box
+        commands: list[Command] = []
         if link.conn is None:
             link.conn = link.make()
-            link.box.reset()
-            link.box.loading = len(self.scripts.sources)
+            box.reset()
+            box.loading = len(self.scripts.sources)
             commands = self.scripts.loads()
-        else:
-            commands = []
-        commands += [c.command for c in link.box.calls[link.box.sent :]]
+            link.loads = []
+        elif link.loads:
+            box.loading += len(link.loads)
+            commands, link.loads = link.loads, []
+        commands += [c.command for c in box.calls[box.sent :]]
         if commands:
-            packed = link.conn.pack_commands(commands)  # type: ignore[no-untyped-call]
-            link.conn.send_packed_command(packed)  # type: ignore[no-untyped-call]
-            link.box.sent = len(link.box.calls)
+            link.conn.send_packed_command([pack(commands)])  # type: ignore[no-untyped-call]
+            box.sent = len(box.calls)
 
-    def _read_all(self, done: dict[int, Any]) -> None:
-        link, box = self._link, self._link.box
-        assert link.conn is not None
+    def _read_all(self, link: _Link, done: dict[int, Any]) -> None:
+        box = link.box
+        if link.conn is None:
+            return
         while box.loading:
             link.conn.read_response()
             box.loading -= 1
-        while box.calls:
+        while box.sent:
             try:
                 reply: Any = link.conn.read_response()
             except ResponseError as exc:

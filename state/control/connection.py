@@ -17,6 +17,7 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from state.cluster import for_url
 from state.control.errors import RedisUnavailable
 
 MIN_REDIS_VERSION = (6, 2)
@@ -77,7 +78,8 @@ def connect(
         hint: What to tell the user to do when the server is unreachable.
 
     Returns:
-        A client with ``decode_responses=True``.
+        A client with ``decode_responses=True`` (a ``RedisCluster`` when ``url`` is a node of
+        a cluster and ``check`` is on: see ``state.cluster``).
 
     Raises:
         RedisUnavailable: The URL is invalid, the server is unreachable, refuses the
@@ -88,7 +90,10 @@ def connect(
     client = _open(url, masked, first, connect_timeout, socket_timeout)
     if check:
         _check_or_close(client, masked, hint)
-        client.set_retry(_retry(retries, backoff_base, backoff_cap))
+        retry = _retry(retries, backoff_base, backoff_cap)
+        client.set_retry(retry)
+        timeouts = {"socket_connect_timeout": connect_timeout, "socket_timeout": socket_timeout}
+        client = for_url(client, url, decode_responses=True, retry=retry, **timeouts)
     return client
 
 

@@ -31,14 +31,15 @@ from state.control.escalation_scripts import CREATE_ESCALATION, DECIDE_ESCALATIO
 from state.control.events import events_key
 from state.control.models import Decision, Escalation, EscalationAction, from_epoch, to_epoch
 from state.control.outbox import Intent, outbox_key
+from state.control.run_index import PENDING_ESCALATIONS, RUN_OF_ESCALATION
 from state.control.runs import run_hash_key
-from state.keys import global_key, run_key
+from state.keys import run_key
 from state.status import TERMINAL_STATUSES
 
 _TERMINAL = " ".join(sorted(TERMINAL_STATUSES))
 
-_PENDING = global_key("idx", "escalations", "pending")
-_RUN_OF = global_key("idx", "escalations", "run")
+_PENDING = PENDING_ESCALATIONS
+_RUN_OF = RUN_OF_ESCALATION
 
 
 def escalation_key(run_id: str, escalation_id: str) -> str:
@@ -199,13 +200,15 @@ class Escalations:
             pipe.hgetall(escalation_key(run_id, esc_id))
         return [_parse(_text_map(f)) for f in (pipe.execute() if ids else []) if f]
 
-    def list_pending(self, *, limit: int = 100) -> list[Escalation]:
-        """Undecided escalations of runs that can still resume, oldest first.
+    def list_pending(self, *, limit: int = 100, newest: bool = False) -> list[Escalation]:
+        """Undecided escalations of runs that can still resume, oldest first (``newest``:
+        newest first), at most ``limit``.
 
         Entries whose escalation was decided or whose run became terminal are dropped from the
         pending index as they are met. Three round trips whatever the inbox size.
         """
-        ids = texts(self._r.zrange(_PENDING, 0, max(limit, 1) - 1))
+        read = self._r.zrevrange if newest else self._r.zrange
+        ids = texts(read(_PENDING, 0, max(limit, 1) - 1))
         if not ids:
             return []
         runs = [text(r) if r is not None else "" for r in self._r.hmget(_RUN_OF, ids)]
@@ -227,7 +230,8 @@ class Escalations:
         return pending
 
     def count_pending(self) -> int:
-        """Size of the pending index (may include entries ``list_pending`` would drop)."""
+        """How many escalations are pending in all (one round trip; an escalation leaves the
+        count when it is decided or its run ends)."""
         return int(self._r.zcard(_PENDING))
 
     def decide(

@@ -76,8 +76,9 @@ class KillSwitches:
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]  # dict[str, str] is fine
         pipe.zadd(_INDEX, {key: to_epoch(switch.tripped_at)})
-        pipe.publish(CHANNEL, _nudge("tripped", switch.scope, switch.target))
         pipe.execute()
+        # After the durable write, and on its own (a cluster pipeline cannot publish).
+        self._r.publish(CHANNEL, _nudge("tripped", switch.scope, switch.target))
         return switch
 
     def clear(self, scope: KillScope, target: str | None = None) -> bool:
@@ -86,8 +87,10 @@ class KillSwitches:
         pipe = self._r.pipeline(transaction=False)
         pipe.delete(key)
         pipe.zrem(_INDEX, key)
-        pipe.publish(CHANNEL, _nudge("cleared", scope, "*" if scope == "global" else str(target)))
-        deleted, _, _ = pipe.execute()
+        deleted, _ = pipe.execute()
+        self._r.publish(
+            CHANNEL, _nudge("cleared", scope, "*" if scope == "global" else str(target))
+        )
         return bool(deleted)
 
     def list(self) -> list[KillSwitch]:

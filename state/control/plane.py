@@ -23,26 +23,35 @@ from state.control.events import RunEvents
 from state.control.kills import KillSwitches
 from state.control.leases import Leases
 from state.control.outbox import Outbox
+from state.control.retention import Retention
 from state.control.runs import RunRegistry
 from state.control.sessions import SessionStore
+from state.settings import get_settings
 
 
 class ControlPlane:
-    """Runs, events, escalations, kill switches, audit log, leases and console sessions.
+    """Runs, events, escalations, kill switches, audit log, leases, console sessions and the
+    retention of finished runs.
 
     Args:
         client: A redis-py client with ``decode_responses=True`` (see ``connection.connect``).
         events_maxlen: Approximate cap on each run's event stream (``0``: keep everything).
+        retention_s: How long finished runs are kept (``None``: ``WAYBILL_RUN_RETENTION_S``;
+            ``0``: forever).
 
     Raises:
         ValueError: The client returns bytes instead of text.
     """
 
-    def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
+    def __init__(
+        self, client: redis.Redis, *, events_maxlen: int = 0, retention_s: float | None = None
+    ) -> None:
         if not client.get_connection_kwargs().get("decode_responses"):
             raise ValueError("ControlPlane needs a client with decode_responses=True (connect())")
         self.client = client
-        self.runs = RunRegistry(client, events_maxlen=events_maxlen)
+        keep = get_settings().run_retention_s if retention_s is None else retention_s
+        self.runs = RunRegistry(client, events_maxlen=events_maxlen, retention_s=keep)
+        self.retention = Retention(client)
         self.events = RunEvents(client, maxlen=events_maxlen)
         self.escalations = Escalations(client, events_maxlen=events_maxlen)
         self.kills = KillSwitches(client)

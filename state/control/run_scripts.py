@@ -37,9 +37,11 @@ registered without its input."""
 UPDATE_RUN = (
     ADD_EVENT_LUA
     + """
--- KEYS: run hash, fence, events.
+-- KEYS: run hash, fence, events, the run's escalations.
 -- ARGV: token ('' = unfenced), new status ('' = unchanged), allowed-from (space separated),
 --       terminal statuses (space separated), updated_at, maxlen, then field/value pairs.
+-- Replies the status before, the record after and, when the run just ended, its escalations
+-- (they leave the global pending index).
 if ARGV[1] ~= '' then
   local current = redis.call('GET', KEYS[2])
   if current ~= ARGV[1] then return {'fenced', current or ''} end
@@ -62,6 +64,10 @@ if new ~= '' and new ~= old then
   add_event(KEYS[3], ARGV[6], 'status', redis.call('HGET', KEYS[1], 'stage') or '', data,
     ARGV[5])
 end
-return {'ok', old, redis.call('HGETALL', KEYS[1])}
+local ended = {}
+if new ~= '' and new ~= old and string.find(' ' .. ARGV[4] .. ' ', ' ' .. new .. ' ', 1, true) then
+  ended = redis.call('ZRANGE', KEYS[4], 0, -1)
+end
+return {'ok', old, redis.call('HGETALL', KEYS[1]), ended}
 """
 )

@@ -20,16 +20,13 @@ from typing import Any
 
 import redis
 
-from state.clock import utcnow
+from state.cluster import clustered
 from state.control import run_index
 from state.control.connection import text, texts
 from state.control.errors import (
     InvalidArgument,
     InvalidRunId,
-    InvalidTransition,
-    LeaseLost,
     RunExists,
-    RunFinished,
     UnknownRun,
 )
 from state.control.events import events_key
@@ -38,34 +35,15 @@ from state.control.models import NewRun, RunPage, RunRecord, to_epoch
 from state.control.outbox import Intent, outbox_key
 from state.control.run_records import new_mapping, record_of
 from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
-from state.keys import fence_key, run_key, valid_run_id
-from state.status import RUN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, RunStatus
+from state.control.run_updates import moved, outcome_of, update_of
+from state.control.run_updates import run_hash_key as run_hash_key
+from state.keys import valid_run_id
+from state.status import RUN_STATUSES, RunStatus
 
-_FIELDS = ("stage", "worker", "reason")
 MAX_PAGE = 10_000
 """Most runs one ``list`` call returns (a page is fetched in one pipeline)."""
 MAX_OFFSET = 10**12
 """Keeps ``offset + limit`` inside Redis's 64-bit range arguments."""
-
-
-def run_hash_key(run_id: str) -> str:
-    """The hash holding a run's record (read by the escalation script for the status)."""
-    return run_key(run_id, "run")
-
-
-def _raise_refusal(
-    run_id: str, outcome: str, rest: list[Any], *, fence: int | None, status: str | None
-) -> None:
-    """Raise the error for the update script's ``outcome``; return when the write happened."""
-    if outcome == "unknown":
-        raise UnknownRun(run_id)
-    if outcome == "fenced":
-        current = text(rest[0])
-        raise LeaseLost(run_id, fence or 0, int(current) if current else None)
-    if outcome == "finished":
-        raise RunFinished(run_id, text(rest[0]))
-    if outcome == "transition":
-        raise InvalidTransition(f"run {run_id!r}: status {text(rest[0])} cannot become {status}")
 
 
 class RunRegistry:
@@ -74,11 +52,15 @@ class RunRegistry:
     Args:
         client: A client from ``connect`` (``decode_responses=True``).
         events_maxlen: Cap passed to the event stream for ``status`` events (``0``: none).
+        retention_s: How long a run is kept once finished (``0``: forever; see ``retention``).
     """
 
-    def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
+    def __init__(
+        self, client: redis.Redis, *, events_maxlen: int = 0, retention_s: float = 0.0
+    ) -> None:
         self._r = client
         self._maxlen = str(events_maxlen)
+        self.retention_s = retention_s
         self._create = client.register_script(CREATE_RUN)
         self._submit = client.register_script(SUBMIT_RUN)
         self._update = client.register_script(UPDATE_RUN)
@@ -147,7 +129,8 @@ class RunRegistry:
         pipe.execute()
 
     def create_many(self, runs: Iterable[NewRun]) -> builtins.list[RunRecord]:
-        """Register many runs in two round trips (imports, seeding, tests).
+        """Register many runs in two round trips (imports, seeding, tests; on a Redis Cluster,
+        one per run and one).
 
         Each run is created by its own script, so one duplicate does not block the others.
 
@@ -159,8 +142,11 @@ class RunRegistry:
         for spec in runs:
             if not valid_run_id(spec.run_id):
                 raise InvalidRunId(spec.run_id)
-        pipe = self._r.pipeline(transaction=False)
+        # One pipeline of scripts on one server; on a Redis Cluster (whose pipelines take no
+        # scripts) one script per run.
+        pipe = None if clustered(self._r) else self._r.pipeline(transaction=False)
         records: builtins.list[dict[str, str]] = []
+        created: builtins.list[Any] = []
         for spec in runs:
             mapping = new_mapping(spec)
             ts = mapping["created_at"]
@@ -168,9 +154,10 @@ class RunRegistry:
             for key, value in mapping.items():
                 args += [key, value]
             keys = [run_hash_key(spec.run_id), events_key(spec.run_id)]
-            self._create(keys=keys, args=args, client=pipe)
+            created.append(self._create(keys=keys, args=args, client=pipe))
             records.append(mapping)
-        created = pipe.execute() if records else []
+        if pipe is not None:
+            created = pipe.execute() if records else []
         pipe = self._r.pipeline(transaction=False)
         duplicates = []
         for mapping, ok in zip(records, created, strict=True):
@@ -219,29 +206,21 @@ class RunRegistry:
             InvalidTransition: ``models.TRANSITIONS`` does not allow the status change.
             LeaseLost: ``fence`` is not the current token.
         """
-        allowed_from = [s for s in RUN_STATUSES if status is not None and status in TRANSITIONS[s]]
-        args = [
-            "" if fence is None else str(fence),
-            status or "",
-            " ".join(allowed_from),
-            " ".join(sorted(TERMINAL_STATUSES)),
-            repr(to_epoch(utcnow())),
-            self._maxlen,
-        ]
-        for name, value in zip(_FIELDS, (stage, worker, reason), strict=True):
-            if value is not None:
-                args += [name, value]
-        keys = [run_hash_key(run_id), fence_key(run_id), events_key(run_id)]
-        outcome, *rest = self._update(keys=keys, args=args)
-        _raise_refusal(run_id, text(outcome), rest, fence=fence, status=status)
-        old, flat = text(rest[0]), texts(rest[1])
-        record = record_of(dict(zip(flat[::2], flat[1::2], strict=True)))
-        if record.status != old:
+        change = update_of(
+            run_id,
+            status=status,
+            stage=stage,
+            worker=worker,
+            reason=reason,
+            fence=fence,
+            maxlen=self._maxlen,
+        )
+        updated = outcome_of(change, self._update(keys=change.keys, args=change.args))
+        if updated.record.status != updated.old:
             pipe = self._r.pipeline(transaction=False)
-            score = to_epoch(record.created_at)
-            run_index.move(pipe, run_id, record.workflow, old, record.status, score)
+            run_index.apply(pipe, moved(updated, self.retention_s))
             pipe.execute()
-        return record
+        return updated.record
 
     def reindex(self, run_id: str) -> None:
         """Make the run's index entries agree with its hash (repair after a lagging update)."""

@@ -94,14 +94,18 @@ class SessionStore:
         digest = token_digest(token)
         now_ms = int(time.time() * 1000)
         expires_ms = now_ms + self.max_age_s * 1000
+        # Listed under its user first (so ending all of a user's sessions never misses it),
+        # then the session itself, atomically with its idle TTL (one key: one slot).
+        pipe = self._r.pipeline(transaction=False)
+        pipe.sadd(_user_index(user), digest)
+        pipe.expire(_user_index(user), self.max_age_s)
+        pipe.execute()
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(
             session_key(digest),
             mapping={"user": user, "created_at": str(now_ms), "expires_at": str(expires_ms)},
         )
         pipe.pexpire(session_key(digest), min(self.idle_s, self.max_age_s) * 1000)
-        pipe.sadd(_user_index(user), digest)
-        pipe.expire(_user_index(user), self.max_age_s)
         pipe.execute()
         return token, _session(digest, user, now_ms, expires_ms)
 

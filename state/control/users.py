@@ -174,7 +174,8 @@ class UserStore:
         }
         if not self._r.hsetnx(user_key(name), "name", name):
             raise UserError(f"user {name!r} already exists")
-        pipe = self._r.pipeline(transaction=True)
+        # The user's hash first, then the indexes (other slots on a Redis Cluster: no MULTI).
+        pipe = self._r.pipeline(transaction=False)
         pipe.hset(user_key(name), mapping=fields)  # type: ignore[arg-type]
         pipe.sadd(_USERS, name)
         if email:

@@ -10,9 +10,9 @@ from pathlib import Path
 import redis
 from rq import Queue
 
+from graph.runtime.jobs import make_service
 from graph.runtime.principal import Principal
 from graph.runtime.service import RunService
-from graph.runtime.worker import make_service
 from state.control.plane import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,10 +16,10 @@ import redis
 from rq import Queue
 
 from console.launch import descendants
+from graph.runtime.jobs import enqueue_run
 from graph.runtime.principal import Principal
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
-from graph.runtime.worker import enqueue_run
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from tests.workflows import steps

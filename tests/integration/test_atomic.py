@@ -3,15 +3,16 @@ leaves a run that still ends, once, with one audit entry — completed by whoeve
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rq import Queue
 
-from graph.runtime import worker as worker_module
-from graph.runtime.worker import recover_orphans
+from graph.runtime.sweeper import recover_orphans
 from state.control.plane import ControlPlane
+from state.control.run_index import QUEUED_GRACE_S
 from tests.integration.runtime import APPROVER, WorkerProcess, service, wait_status
 from tests.redis_servers import ServerUnderTest
 
@@ -41,11 +42,11 @@ def _die_at(cp: ControlPlane, svc: Any, step: str, monkeypatch: pytest.MonkeyPat
 
 
 def _recover(server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a worker's sweeper does a little later (its grace period cut to nothing)."""
-    monkeypatch.setattr(worker_module, "QUEUED_GRACE_S", 0.0)
+    """What a worker's sweeper does once the run's grace period is over."""
     fresh = ControlPlane.from_url(server.url)
     try:
-        recover_orphans(fresh, Queue("waybill", connection=server.client()))
+        later = time.time() + QUEUED_GRACE_S + 1
+        recover_orphans(fresh, Queue("waybill", connection=server.client()), now=later)
     finally:
         fresh.close()
 

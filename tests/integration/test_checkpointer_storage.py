@@ -19,6 +19,7 @@ from tests.integration.checkpoint_helpers.growth import (
     build_chat_graph,
     build_ledger_graph,
 )
+from tests.integration.checkpoint_helpers.runstate import build_run_state_graph, first_state
 from tests.redis_servers import ServerUnderTest
 
 PAYLOAD = 10_000  # bytes of a field written once and never changed
@@ -141,4 +142,25 @@ def test_a_delta_channel_chat_is_flat_once_it_has_snapshots(saver: RedisSaver) -
         _bytes_per_step(saver, graph, lambda n: {"messages": [], "target": n}, n)
         for n in (200, 2000)
     )
+    assert long <= 1.2 * short, (short, long)
+
+
+def _run_state_bytes_per_step(saver: RedisSaver, graph: Any, pairs: int) -> float:
+    thread = f"runstate-{pairs}-{uuid.uuid4().hex[:8]}"
+    config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": 2 * pairs + 10}
+    graph.invoke(first_state(pairs), config, durability="sync")
+    state = graph.get_state(config).values  # what was stored reads back whole
+    assert [h["seq"] for h in state["handoffs"]] == list(range(1, pairs + 1))
+    assert len(state["verdicts"]) == len(state["decisions"]) == pairs
+    return _bytes_stored(saver, thread) / (2 * pairs)  # a stage and a gate: two steps
+
+
+@pytest.mark.parametrize("shared_server", ["valkey", "redis7"], indirect=True)
+def test_waybill_run_state_costs_the_same_per_step_however_long_the_run(
+    saver: RedisSaver,
+) -> None:
+    # the reference workflow's records on the real RunState: handoffs, verdicts and decisions
+    # appended every step, inbox, facts and counters rewritten
+    graph = build_run_state_graph().compile(checkpointer=saver)
+    short, long = (_run_state_bytes_per_step(saver, graph, pairs) for pairs in (25, 1000))
     assert long <= 1.2 * short, (short, long)

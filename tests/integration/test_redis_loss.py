@@ -11,11 +11,12 @@ import pytest
 from graph.runtime import executor as executor_module
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.runner import compile_chain, run_config
+from graph.runtime.session import RunSession
 from state.checkpoint import RedisSaver
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
-from state.nodes import NodeRef, act_node
-from state.run_events import ActionRecorded, node_updates
+from state.nodes import act_node
+from state.run_events import ActionRecorded, NodeUpdate, node_updates
 from tests.integration.runtime import ADMIN, APPROVER, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
@@ -157,16 +158,17 @@ def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
     run_id = svc.submit("steps", {"job_id": "ev"}, who=APPROVER).run_id
     config = ExecutorConfig(lease_ttl_s=0.5)
     first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
-    real = first._event
+    real = RunSession.event
 
-    def dies_at_the_act_event(run_id: str, key: str, node: NodeRef, update: Any) -> None:
-        if node == act_node("finish"):
+    def dies_at_the_act_event(self: RunSession, key: str, stage: str, data: Any) -> None:
+        if NodeUpdate.model_validate(data).node == act_node("finish"):
             raise _CrashBeforeCheckpointError  # the process dies right after the checkpoint
-        real(run_id, key, node, update)
+        real(self, key, stage, data)
 
-    monkeypatch.setattr(first, "_event", dies_at_the_act_event)
-    with pytest.raises(_CrashBeforeCheckpointError):
-        first.execute(run_id)
+    with monkeypatch.context() as patched:
+        patched.setattr(RunSession, "event", dies_at_the_act_event)
+        with pytest.raises(_CrashBeforeCheckpointError):
+            first.execute(run_id)
     assert raw.hget("test:effects", "ev") == b"1"
     time.sleep(0.6)  # the dead worker's lease expires
     second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)

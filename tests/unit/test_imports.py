@@ -57,7 +57,7 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_the_graph_sees_the_project() -> None:
     edges = import_graph()
-    assert "graph.runtime.executor" in edges["graph.runtime.worker"]
+    assert "graph.runtime.executor" in edges["graph.runtime.jobs"]
     assert "state.run_events" in edges["console.timeline"]
     assert len(edges) > 150
 

@@ -27,5 +27,5 @@ def cmd_worker(args: argparse.Namespace) -> int:
     empty); 0."""
     with open_backend() as backend:
         print(f"waybill worker on queue '{backend.settings.queue_name}'", flush=True)
-        run_worker(backend.url, burst=args.burst, name=args.name)
+        run_worker(backend.url, burst=args.burst, name=args.name, queue_url=backend.queue_url)
         return 0

@@ -89,7 +89,10 @@ class Console:
         executor = RunExecutor(
             self.cp, self.raw, default_registry(), worker="test", config=ExecutorConfig()
         )
-        return executor.execute(run_id)
+        try:
+            return executor.execute(run_id)
+        finally:
+            executor.close()
 
     def run(self, request: dict[str, Any], inject: str | None = None) -> str:
         """Submit a procurement run and execute it inline to its first stop."""

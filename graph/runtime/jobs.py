@@ -1,0 +1,198 @@
+"""RQ jobs: what the queue holds (a run id), and what a worker process keeps to execute them.
+
+A work process (``graph.runtime.worker``) installs its :class:`WorkContext` once: settings,
+the state clients, the control plane, the executor (with its checkpointer and kill switches) and
+the queue are built once per process, not per job. A job executed elsewhere (a plain
+``rq worker``) falls back to clients on its job's connection, as many per job.
+
+The queue may live on its own Redis (``WAYBILL_QUEUE_URL``): RQ's keys carry no hash tags, so
+they cannot live on a Redis Cluster with the runs' state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis
+from rq import Queue, Retry
+from rq.job import Job, get_current_job
+
+from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.principal import SYSTEM
+from graph.runtime.registry import Registry, default_registry
+from graph.runtime.service import RunService
+from state.cluster import clustered
+from state.control.errors import ControlPlaneError
+from state.control.plane import ControlPlane
+from state.errors import WaybillError
+from state.keys import global_key
+from state.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+JOB_TIMEOUT_S = 3600
+SOCKET_TIMEOUT_S = 10.0
+RETRY = Retry(max=3, interval=[1, 2, 5])
+EXECUTE = "graph.runtime.jobs.execute_run"
+VETO = "graph.runtime.jobs.veto_window_elapsed"
+
+
+class QueueNeedsItsOwnRedis(WaybillError):  # noqa: N818 - reads as what is wrong
+    """The state is on a Redis Cluster and no ``WAYBILL_QUEUE_URL`` says where the queue is."""
+
+
+def queue_url(url: str, state: redis.Redis) -> str:
+    """Where the runs queue lives: ``WAYBILL_QUEUE_URL``, else the state's own Redis.
+
+    Raises:
+        QueueNeedsItsOwnRedis: ``state`` is a cluster client and no queue URL is set.
+    """
+    settings = get_settings()
+    if settings.queue_url is not None:
+        return settings.queue_url.get_secret_value()
+    if clustered(state):
+        raise QueueNeedsItsOwnRedis(
+            "REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no hash "
+            "tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
+        )
+    return url
+
+
+def job_prefix(run_id: str) -> str:
+    """RQ job ids allow letters, digits, ``_`` and ``-`` only.
+
+    New run ids use that alphabet already (``state.keys.RUN_ID_PATTERN``), so the prefix names
+    one run; older ids with other characters have them replaced.
+    """
+    return "run-" + re.sub(r"[^A-Za-z0-9_-]", "_", run_id) + "-"
+
+
+def job_of_key(run_id: str) -> str:
+    """``wb:job:<run>`` in the queue's Redis: the id of the run's latest job (for sweepers)."""
+    return global_key("job", run_id)
+
+
+def enqueue_run(queue: Queue, run_id: str) -> Job:
+    """Queue the execution (or resumption) of ``run_id``, and note the job for sweepers."""
+    job = queue.enqueue(
+        EXECUTE,
+        run_id,
+        job_id=job_prefix(run_id) + uuid.uuid4().hex[:8],
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT_S,
+        description=f"waybill run {run_id}",
+    )
+    queue.connection.set(job_of_key(run_id), job.id, ex=JOB_TIMEOUT_S * 24)
+    return job
+
+
+def make_service(cp: ControlPlane, queue: Queue, raw: redis.Redis | None = None) -> RunService:
+    """The run service dispatching to ``queue`` (``raw``: the state's bytes client, for forks;
+    the queue's connection when the queue shares the state's Redis)."""
+
+    def dispatch(run_id: str) -> None:
+        enqueue_run(queue, run_id)
+
+    return RunService(cp, default_registry(), dispatch, raw=raw or queue.connection)
+
+
+def client_like(raw: redis.Redis, *, decode: bool) -> redis.Redis:
+    """A new client on the same server as ``raw`` (same credentials, same retry policy), with
+    a socket timeout (RQ's connection has none, for its blocking queue reads)."""
+    pool = raw.connection_pool
+    kwargs = {
+        **pool.connection_kwargs,
+        "decode_responses": decode,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+    }
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+
+
+@dataclass
+class WorkContext:
+    """What a work process keeps between jobs."""
+
+    cp: ControlPlane
+    raw: redis.Redis
+    queue: Queue
+    worker: str
+    registry: Registry = field(default_factory=default_registry)
+    on_hard_stop: Callable[[str], None] | None = None
+    executor: RunExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = RunExecutor(
+            self.cp,
+            self.raw,
+            self.registry,
+            worker=self.worker,
+            config=ExecutorConfig.from_settings(get_settings()),
+            schedule_veto=self.schedule_veto,
+            on_hard_stop=self.on_hard_stop,
+        )
+
+    def schedule_veto(self, run_id: str, escalation_id: str, at: datetime) -> None:
+        """Schedule the end of a notify-tier veto window (RQ's scheduler enqueues it then)."""
+        self.queue.enqueue_at(at, VETO, run_id, escalation_id)
+
+    def close(self) -> None:
+        """Close what the process opened."""
+        self.executor.close()
+        self.cp.close()
+        self.raw.close()
+
+
+_installed: WorkContext | None = None
+
+
+def install(context: WorkContext | None) -> None:
+    """Make ``context`` what this process's jobs use (``None``: clients per job again)."""
+    global _installed
+    _installed = context
+
+
+@contextmanager
+def _context() -> Iterator[WorkContext]:
+    """The installed context, or one on the current job's connection (closed after)."""
+    if _installed is not None:
+        yield _installed
+        return
+    job = get_current_job()
+    assert job is not None, "a Waybill job runs inside an RQ job"
+    raw = client_like(job.connection, decode=False)
+    queue = Queue(get_settings().queue_name, connection=job.connection)
+    worker = job.worker_name or socket.gethostname()
+    made = WorkContext(ControlPlane(client_like(raw, decode=True)), raw, queue, worker)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def execute_run(run_id: str) -> str:
+    """RQ job: advance ``run_id`` until it waits, ends or is killed."""
+    with _context() as ctx:
+        return ctx.executor.execute(run_id)
+
+
+def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
+    """RQ job at the end of a notify-tier veto window: let the action run unless vetoed."""
+    with _context() as ctx:
+        try:
+            make_service(ctx.cp, ctx.queue, ctx.raw).decide(
+                escalation_id,
+                "approve",
+                who=SYSTEM,
+                comment="no veto within the window",
+                run_id=run_id,
+            )
+            return "proceeded"
+        except ControlPlaneError as exc:  # vetoed first (conflict), or the run ended
+            return f"not proceeded: {exc}"

@@ -1,0 +1,159 @@
+"""The background work of a worker: runs that lost their worker, and runs whose retention ended.
+
+Both read only what fell due: ``wb:idx:watch`` scores each queued or running run by when to
+look at it (a queued run's grace period, a running run's lease deadline, pushed on at each
+renewal) and ``wb:idx:expiry`` each finished run by the end of its retention. A sweep with
+nothing due is two commands, however many runs wait, run or are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from graph.runtime.jobs import enqueue_run, job_of_key
+from state.control.connection import text, texts
+from state.control.leases import lease_key
+from state.control.models import RunRecord
+from state.control.outbox import outbox_key
+from state.control.plane import ControlPlane
+from state.control.run_index import QUEUED_GRACE_S, WATCH_KEY, WATCHED, watch
+from state.control.run_records import record_of
+from state.control.run_updates import run_hash_key
+from state.keys import fence_key, run_key
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+"""Most runs one sweep looks at (the rest wait for the next sweep)."""
+_WAITING_JOB = ("queued", "scheduled", "deferred", "started")
+
+
+def recover_orphans(cp: ControlPlane, queue: Queue, *, now: float | None = None) -> list[str]:
+    """Re-queue runs whose worker died, among the watched runs that fell due by ``now``.
+
+    A ``running`` run whose lease expired lost its worker mid-run; a ``queued`` run with no
+    lease and no job waiting for it lost it between dequeue and start (or its dispatcher died
+    before queueing it: its outbox still holds the intent). Executing a run twice is safe
+    (lease + fencing + terminal check), so a rare double re-queue costs a no-op job.
+    """
+    at = time.time() if now is None else now
+    due = texts(cp.client.zrangebyscore(WATCH_KEY, "-inf", at, start=0, num=BATCH))
+    if not due:
+        return []
+    pipe = cp.client.pipeline(transaction=False)
+    for run_id in due:
+        pipe.hgetall(run_hash_key(run_id))
+        pipe.pttl(lease_key(run_id))
+        pipe.hlen(outbox_key(run_id))
+    replies = pipe.execute()
+    requeued = []
+    for i, run_id in enumerate(due):
+        fields, lease_ms, intents = replies[3 * i : 3 * i + 3]
+        if _look(cp, queue, run_id, fields, int(lease_ms), int(intents), at):
+            requeued.append(run_id)
+    return requeued
+
+
+def _look(
+    cp: ControlPlane,
+    queue: Queue,
+    run_id: str,
+    fields: dict[str, Any],
+    lease_ms: int,
+    intents: int,
+    now: float,
+) -> bool:
+    """Look at one due run; returns whether it was re-queued."""
+    if not fields:
+        cp.client.zrem(WATCH_KEY, run_id)
+        return False
+    record = record_of({text(k): text(v) for k, v in fields.items()})
+    if record.status not in WATCHED:
+        cp.runs.reindex(run_id)  # its listings lag its hash; the watch ends there too
+        return False
+    if lease_ms > 0:  # alive: look again when its lease would end
+        _rewatch(cp, run_id, now + lease_ms / 1000)
+        return False
+    if intents:  # its dispatcher died before queueing it: complete what it left
+        cp.complete(run_id, lambda r: _enqueue(queue, r))
+        _rewatch(cp, run_id, now + QUEUED_GRACE_S)
+        return False
+    if record.status == "queued" and _job_waiting(queue, run_id):
+        # A long queue: look again later and less often the longer it waits.
+        _rewatch(cp, run_id, now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp()))
+        return False
+    _rewatch(cp, run_id, now + QUEUED_GRACE_S)
+    return _requeue_once(cp, queue, record)
+
+
+def _enqueue(queue: Queue, run_id: str) -> None:
+    enqueue_run(queue, run_id)
+
+
+def _rewatch(cp: ControlPlane, run_id: str, at: float) -> None:
+    cp.client.execute_command(*watch(run_id, at))  # type: ignore[no-untyped-call]
+
+
+def _job_waiting(queue: Queue, run_id: str) -> bool:
+    """Whether the run's latest job is still to be executed (queued, scheduled, running)."""
+    job_id = queue.connection.get(job_of_key(run_id))
+    if job_id is None:
+        return False
+    try:
+        status = Job.fetch(text(job_id), connection=queue.connection).get_status()
+        return status is not None and JobStatus(status).value in _WAITING_JOB
+    except Exception:  # the job expired or was deleted
+        return False
+
+
+def _requeue_once(cp: ControlPlane, queue: Queue, record: RunRecord) -> bool:
+    """Re-queue an orphaned run, unless another sweeper already did (then False)."""
+    # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even with many
+    # workers sweeping; a run orphaned again later is recovered again.
+    run_id = record.run_id
+    token = cp.client.get(fence_key(run_id)) or "0"
+    guard = run_key(run_id, "recovering", str(token))
+    if not cp.client.set(guard, "1", nx=True, ex=60):
+        return False
+    log.warning("run %s (%s) lost its worker: re-queued", run_id, record.status)
+    enqueue_run(queue, run_id)
+    return True
+
+
+def sweep_forever(
+    cp: ControlPlane, queue: Queue, every: float, stop: threading.Event, also: Callable[[], Any]
+) -> None:
+    """Sweep every ``every`` seconds until ``stop``: orphans, expired runs, then ``also()``."""
+    while not stop.wait(every):
+        try:
+            recover_orphans(cp, queue)
+            for purged in cp.retention.purge_due():
+                log.info("run %s (%s) purged: its retention ended", purged.run_id, purged.status)
+            also()
+        except Exception:
+            log.exception("sweep failed")
+
+
+def adopt_unwatched(cp: ControlPlane) -> int:
+    """Watch every queued or running run not watched yet (runs from before the watch existed);
+    a page at a time, once per work process. Returns how many were added."""
+    added = 0
+    for status in WATCHED:
+        offset = 0
+        while True:
+            page = cp.runs.list(status=status, offset=offset, limit=BATCH)  # type: ignore[arg-type]
+            if page.items:
+                at = time.time() + QUEUED_GRACE_S
+                mapping = {r.run_id: at for r in page.items}
+                added += int(cp.client.zadd(WATCH_KEY, mapping, nx=True))  # type: ignore[arg-type]
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+    return added

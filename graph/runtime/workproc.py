@@ -1,0 +1,133 @@
+"""The work process of a worker: RQ's in-process worker, with RQ's scheduler and the sweeper
+in threads beside it (see ``graph.runtime.worker`` for the supervisor that keeps it running).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import threading
+import time
+from types import FrameType
+
+import redis
+from rq import Queue, SimpleWorker
+from rq.scheduler import RQScheduler
+from rq.worker import WorkerStatus
+
+from graph.runtime.jobs import WorkContext, install
+from graph.runtime.sweeper import adopt_unwatched, sweep_forever
+from state.checkpoint.client import sync_client
+from state.control.connection import connect
+from state.control.plane import ControlPlane
+from state.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+HARD_STOPPED = 85
+"""Exit code of a work process that ended itself to hard-stop a run's node."""
+_PR_SET_PDEATHSIG = 1
+HEARTBEAT_S = 60.0
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its supervisor dies (Linux; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the supervisor died before the line above
+        os._exit(1)
+
+
+def exit_hard(run_id: str) -> None:
+    """End this work process now (a node ignored a kill); the supervisor starts another."""
+    log.warning("run %s: ending the work process to stop its node", run_id)
+    os._exit(HARD_STOPPED)
+
+
+class LeanWorker(SimpleWorker):
+    """RQ's in-process worker; a stop signal during a job ends the process at once (the
+    supervisor settles the job), as it ended a forked work horse."""
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Stop after this job when idle; inside a job, end the process now."""
+        if self.get_state() == WorkerStatus.BUSY:
+            os._exit(128 + signum)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+
+class SchedulerLoop:
+    """RQ's scheduler (due veto windows, retries) in a thread, under a name stable across work
+    processes: a replacement takes its predecessor's lock over at once."""
+
+    def __init__(self, conn: redis.Redis, queue_name: str, name: str) -> None:
+        self._scheduler = RQScheduler([queue_name], connection=conn, name=f"{name}-scheduler")
+        self._tried = 0.0
+
+    def tick(self) -> None:
+        """Take the lock (every 5 s while another scheduler has it), then enqueue what is due."""
+        if not self._scheduler.acquired_locks and time.monotonic() - self._tried >= 5:
+            self._tried = time.monotonic()
+            self._scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if self._scheduler.acquired_locks:
+            self._scheduler.heartbeat()  # type: ignore[no-untyped-call]
+            self._scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+
+    def forever(self, stop: threading.Event) -> None:
+        """Tick every second until ``stop``."""
+        while not stop.wait(1.0):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+        self._scheduler.release_locks()  # type: ignore[no-untyped-call]
+
+
+def _beat(worker: SimpleWorker) -> object:
+    """Keeps the worker's registration alive during a long job (RQ beats between jobs)."""
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        if time.monotonic() - last[0] >= HEARTBEAT_S:
+            last[0] = time.monotonic()
+            worker.heartbeat()
+
+    return beat
+
+
+def work_process(url: str, queue_url: str, name: str, burst: bool, parent: int) -> int:
+    """Execute jobs until stopped (or, ``burst``, until the queue is empty); the exit code."""
+    _die_with_parent(parent)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)  # RQ installs its own when it starts working
+    settings = get_settings()
+    queue_conn = sync_client(queue_url, socket_timeout=None)  # RQ blocks on its queue reads
+    queue = Queue(settings.queue_name, connection=sync_client(queue_url))
+    ctx = WorkContext(
+        ControlPlane(connect(url)), sync_client(url), queue, name, on_hard_stop=exit_hard
+    )
+    install(ctx)
+    worker = LeanWorker(
+        [Queue(settings.queue_name, connection=queue_conn)], connection=queue_conn, name=name
+    )
+    scheduler = SchedulerLoop(queue_conn, settings.queue_name, name)
+    stop = threading.Event()
+    if burst:
+        scheduler.tick()
+    else:
+        adopt_unwatched(ctx.cp)
+        every = max(settings.lease_ttl_s / 3, 0.5)
+        for target, args in (
+            (scheduler.forever, (stop,)),
+            (sweep_forever, (ctx.cp, queue, every, stop, _beat(worker))),
+        ):
+            threading.Thread(target=target, args=args, daemon=True).start()
+    try:
+        worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    finally:
+        stop.set()
+        install(None)
+    return 0

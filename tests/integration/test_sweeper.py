@@ -1,0 +1,56 @@
+"""Background work is proportional to what fell due, not to the backlog: a sweep with nothing
+due costs the same with 10 or 2,000 runs waiting; a due run is looked at once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rq import Queue
+
+from graph.runtime.jobs import enqueue_run
+from graph.runtime.sweeper import recover_orphans
+from state.control.models import NewRun
+from state.control.plane import ControlPlane
+from state.control.run_index import QUEUED_GRACE_S
+from tests.redis_servers import ServerUnderTest
+
+
+def _commands(cp: ControlPlane) -> int:
+    stats: dict[str, Any] = cp.client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+
+
+def test_a_sweep_with_nothing_due_costs_the_same_however_many_runs_wait(
+    server: ServerUnderTest,
+) -> None:
+    cp = ControlPlane.from_url(server.url)
+    queue = Queue("waybill", connection=server.client())
+    costs = []
+    for n in (10, 2000):
+        cp.runs.create_many(NewRun(run_id=f"q{n}-{i}", workflow="steps") for i in range(n))
+        before = _commands(cp)
+        assert recover_orphans(cp, queue) == []
+        assert cp.retention.purge_due() == []
+        costs.append(_commands(cp) - before)
+    assert costs[0] == costs[1] <= 2, costs  # one read of each index's due entries
+    assert cp.runs.counts()["queued"] == 2010
+    cp.close()
+
+
+def test_due_runs_are_looked_at_once_and_orphans_requeued(server: ServerUnderTest) -> None:
+    cp = ControlPlane.from_url(server.url)
+    queue = Queue("waybill", connection=server.client())
+    for run_id in ("lost-running", "waiting-job", "lost-job"):
+        cp.runs.create(run_id, "steps")
+    cp.runs.update("lost-running", status="running")  # its worker died: no lease
+    enqueue_run(queue, "waiting-job")  # its job is still in the queue
+    assert recover_orphans(cp, queue) == []  # nothing is due yet
+    later = time.time() + QUEUED_GRACE_S + 1
+    assert sorted(recover_orphans(cp, queue, now=later)) == ["lost-job", "lost-running"]
+    assert sorted(job.args[0] for job in queue.jobs) == ["lost-job", "lost-running", "waiting-job"]
+    assert recover_orphans(cp, queue, now=later) == []  # looked at again only later
+    assert recover_orphans(cp, queue, now=later + QUEUED_GRACE_S + 1) == []  # jobs wait now
+    cp.runs.update("lost-job", status="failed", reason="test")
+    assert cp.client.zscore("wb:idx:watch", "lost-job") is None  # a finished run leaves it
+    cp.close()
