@@ -6,13 +6,38 @@ Per-run knobs go through LangGraph's ``context_schema`` (see ``graph.context``),
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from state.notices import NoticeKind
 
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "waybill"
+
+
+class WebhookSink(BaseModel):
+    """Where notifications go: a generic JSON webhook (signed) or a Slack incoming webhook.
+
+    The URL is a secret too (a Slack webhook URL is its own credential): logs and pages show
+    only the sink's name and host.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    url: SecretStr
+    format: Literal["generic", "slack"] = "generic"
+    secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key: each request then carries X-Waybill-Signature "
+        "(sha256=<hex of HMAC(key, '<X-Waybill-Timestamp>.<body>')>).",
+    )
+    events: list[NoticeKind] = Field(
+        default_factory=list, description="Only these kinds of notice (empty: all)."
+    )
 
 
 class Settings(BaseSettings):
@@ -93,6 +118,33 @@ class Settings(BaseSettings):
     login_audit_per_minute: int = Field(
         default=30, ge=1, description="Failed console logins written to the audit log per minute."
     )
+    admin_fallback: bool = Field(
+        default=True,
+        description="Admins outside an escalation's group may decide it (audited as a fallback).",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="The API token the command line acts with (`waybill user token NAME`).",
+    )
+    console_url: str | None = Field(
+        default=None,
+        description="The console's base URL for links in notifications (default: "
+        "http://<console_host>:<console_port>).",
+    )
+    webhooks: list[WebhookSink] = Field(
+        default_factory=list,
+        description='Notification sinks (JSON list: [{"name": "ops", "url": "https://...", '
+        '"secret": "...", "format": "generic"|"slack", "events": [...]}]).',
+    )
+    notify_attempts: int = Field(
+        default=6, ge=1, le=20, description="Delivery attempts per notification and sink."
+    )
+    notify_backoff_s: float = Field(
+        default=2.0, gt=0, description="Wait before the first retry; doubles per attempt."
+    )
+    notify_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long one delivery attempt may take."
+    )
     debug: bool = Field(
         default=False, description="Show tracebacks of unexpected errors in the CLI."
     )
@@ -100,6 +152,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",
     )
+
+
+def console_base_url(s: Settings) -> str:
+    """Where the console is reached, for links (``WAYBILL_CONSOLE_URL`` or the bind address)."""
+    return s.console_url or f"http://{s.console_host}:{s.console_port}"
 
 
 def get_settings() -> Settings:

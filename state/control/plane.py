@@ -18,17 +18,22 @@ import redis
 
 from state.control.audit import AuditLog
 from state.control.connection import connect
+from state.control.escalation_deadlines import EscalationDeadlines
 from state.control.escalations import Escalations
 from state.control.events import RunEvents
+from state.control.groups import GroupStore
 from state.control.kills import KillSwitches
 from state.control.leases import Leases
+from state.control.notices import NoticeStore
 from state.control.outbox import Outbox
 from state.control.runs import RunRegistry
 from state.control.sessions import SessionStore
+from state.control.tokens import TokenStore
 
 
 class ControlPlane:
-    """Runs, events, escalations, kill switches, audit log, leases and console sessions.
+    """Runs, events, escalations (and their deadlines), kill switches, audit log, leases,
+    console sessions, approver groups, API tokens and notices.
 
     Args:
         client: A redis-py client with ``decode_responses=True`` (see ``connection.connect``).
@@ -42,14 +47,18 @@ class ControlPlane:
         if not client.get_connection_kwargs().get("decode_responses"):
             raise ValueError("ControlPlane needs a client with decode_responses=True (connect())")
         self.client = client
-        self.runs = RunRegistry(client, events_maxlen=events_maxlen)
+        self.notices = NoticeStore(client)
+        self.runs = RunRegistry(client, events_maxlen=events_maxlen, on_end=self.notices.run_ended)
         self.events = RunEvents(client, maxlen=events_maxlen)
         self.escalations = Escalations(client, events_maxlen=events_maxlen)
+        self.deadlines = EscalationDeadlines(client, events_maxlen=events_maxlen)
         self.kills = KillSwitches(client)
         self.audit = AuditLog(client)
         self.leases = Leases(client)
         self.outbox = Outbox(client)
         self.sessions = SessionStore(client)
+        self.groups = GroupStore(client)
+        self.tokens = TokenStore(client)
 
     @classmethod
     def from_url(cls, url: str, *, events_maxlen: int = 0) -> ControlPlane:

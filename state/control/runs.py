@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,20 +23,12 @@ import redis
 from state.clock import utcnow
 from state.control import run_index
 from state.control.connection import text, texts
-from state.control.errors import (
-    InvalidArgument,
-    InvalidRunId,
-    InvalidTransition,
-    LeaseLost,
-    RunExists,
-    RunFinished,
-    UnknownRun,
-)
+from state.control.errors import InvalidArgument, InvalidRunId, RunExists, UnknownRun
 from state.control.events import events_key
 from state.control.inputs import inputs_key
 from state.control.models import NewRun, RunPage, RunRecord, to_epoch
 from state.control.outbox import Intent, outbox_key
-from state.control.run_records import new_mapping, record_of
+from state.control.run_records import new_mapping, raise_refusal, record_of
 from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
 from state.keys import fence_key, run_key, valid_run_id
 from state.status import RUN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, RunStatus
@@ -53,31 +45,25 @@ def run_hash_key(run_id: str) -> str:
     return run_key(run_id, "run")
 
 
-def _raise_refusal(
-    run_id: str, outcome: str, rest: list[Any], *, fence: int | None, status: str | None
-) -> None:
-    """Raise the error for the update script's ``outcome``; return when the write happened."""
-    if outcome == "unknown":
-        raise UnknownRun(run_id)
-    if outcome == "fenced":
-        current = text(rest[0])
-        raise LeaseLost(run_id, fence or 0, int(current) if current else None)
-    if outcome == "finished":
-        raise RunFinished(run_id, text(rest[0]))
-    if outcome == "transition":
-        raise InvalidTransition(f"run {run_id!r}: status {text(rest[0])} cannot become {status}")
-
-
 class RunRegistry:
     """Create, read, update and list runs.
 
     Args:
         client: A client from ``connect`` (``decode_responses=True``).
         events_maxlen: Cap passed to the event stream for ``status`` events (``0``: none).
+        on_end: Told of every run that ``update`` moved to ``failed`` or ``killed`` (its
+            notifications); it must not raise.
     """
 
-    def __init__(self, client: redis.Redis, *, events_maxlen: int = 0) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        events_maxlen: int = 0,
+        on_end: Callable[[RunRecord], None] | None = None,
+    ) -> None:
         self._r = client
+        self._on_end = on_end
         self._maxlen = str(events_maxlen)
         self._create = client.register_script(CREATE_RUN)
         self._submit = client.register_script(SUBMIT_RUN)
@@ -233,7 +219,7 @@ class RunRegistry:
                 args += [name, value]
         keys = [run_hash_key(run_id), fence_key(run_id), events_key(run_id)]
         outcome, *rest = self._update(keys=keys, args=args)
-        _raise_refusal(run_id, text(outcome), rest, fence=fence, status=status)
+        raise_refusal(run_id, text(outcome), rest, fence=fence, status=status)
         old, flat = text(rest[0]), texts(rest[1])
         record = record_of(dict(zip(flat[::2], flat[1::2], strict=True)))
         if record.status != old:
@@ -241,6 +227,8 @@ class RunRegistry:
             score = to_epoch(record.created_at)
             run_index.move(pipe, run_id, record.workflow, old, record.status, score)
             pipe.execute()
+            if self._on_end is not None and record.status in ("failed", "killed"):
+                self._on_end(record)
         return record
 
     def reindex(self, run_id: str) -> None:
