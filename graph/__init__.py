@@ -29,7 +29,7 @@ from graph.context import source_of
 from graph.examples import examples_of
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
-from state.decisions import DecisionRecord
+from state.decisions import DecisionDeadline, DecisionRecord
 from state.nodes import END, act_node, gate_node
 from state.sources import Source
 
@@ -42,6 +42,7 @@ __all__ = [
     "Carried",
     "Chain",
     "Contract",
+    "DecisionDeadline",
     "DecisionRecord",
     "Edge",
     "Effect",

@@ -18,6 +18,7 @@ from rq import Queue, Worker
 from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.registry import default_registry
+from graph.runtime.schedule import RqScheduler
 from graph.runtime.service import RunService
 from graph.runtime.worker import enqueue_run
 from state.checkpoint.client import sync_client
@@ -62,6 +63,7 @@ class Backend:
             default_registry(),
             worker=f"inline-{os.getpid()}",
             config=ExecutorConfig.from_settings(self.settings),
+            schedule_veto=RqScheduler(self.queue),  # timers fire on a worker, when one runs
         )
 
         def execute() -> None:

@@ -1,7 +1,8 @@
 """RQ jobs and the worker process: where runs execute, on one machine or many.
 
-``waybill worker`` runs :func:`run_worker`: an RQ worker (with its scheduler, for veto windows)
-plus a sweeper that re-queues runs whose worker died (their lease expired while ``running``).
+``waybill worker`` runs :func:`run_worker`: an RQ worker (with its scheduler, for veto windows
+and decision deadlines), a sweeper that re-queues runs whose worker died (their lease expired
+while ``running``), and the notifier that delivers notices (``graph.runtime.notifier``).
 The job functions below are what the queue holds; they only need the run id.
 """
 
@@ -16,16 +17,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
 
 import redis
 from rq import Queue, Retry, Worker
 from rq.job import Job, get_current_job
 
 from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.notifier import start_notifier
 from graph.runtime.principal import SYSTEM, ServiceError
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import compile_chain
+from graph.runtime.schedule import RqScheduler
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import ControlPlaneError
@@ -96,10 +98,6 @@ def make_service(cp: ControlPlane, queue: Queue) -> RunService:
 def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | None) -> RunExecutor:
     settings = get_settings()
     queue = Queue(settings.queue_name, connection=raw)
-
-    def schedule_veto(run_id: str, escalation_id: str, at: datetime) -> None:
-        queue.enqueue_at(at, "graph.runtime.worker.veto_window_elapsed", run_id, escalation_id)
-
     return RunExecutor(
         cp,
         raw,
@@ -107,7 +105,7 @@ def _executor(raw: redis.Redis, cp: ControlPlane, worker: str, job_id: str | Non
         worker=worker,
         config=ExecutorConfig.from_settings(settings),
         job_id=job_id,
-        schedule_veto=schedule_veto,
+        schedule_veto=RqScheduler(queue),
     )
 
 
@@ -268,6 +266,7 @@ def run_worker(url: str, *, burst: bool = False, name: str | None = None) -> boo
     )
     if not burst:
         sweeper.start()
+        start_notifier(url, settings, stop)
     # Compile every workflow once here: each job runs in a process forked from this one and
     # inherits the compiled graphs instead of compiling its own.
     registry = default_registry()
