@@ -16,7 +16,7 @@ from state.links import run_url as run_url
 PAGES: dict[str, list[tuple[str, str]]] = {
     "Watch": [("overview", "Overview"), ("runs", "Runs"), ("run_detail", "Run detail")],
     "Act": [("inbox", "Escalations"), ("start", "Start a run"), ("kills", "Kill switches")],
-    "Govern": [("audit", "Audit log"), ("users", "Users")],
+    "Govern": [("audit", "Audit log"), ("notifications", "Notifications"), ("users", "Users")],
 }
 """Navigation sections: ``(page name, title)``; the file is ``console/screens/<name>.py``."""
 
