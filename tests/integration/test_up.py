@@ -67,10 +67,22 @@ def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> 
             client = redis.Redis.from_url(found.url)
             wait_for(lambda: Worker.count(connection=client) == 1, 60, "the worker", tick=0.3)
             client.close()
+        # The run is started as the admin `up` created, with an API token issued for it.
+        issued = subprocess.run(
+            [sys.executable, "-m", "console.cli", "user", "token", "admin"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert issued.returncode == 0, issued.stderr
+        token = issued.stdout.strip()
         small = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
         done = subprocess.run(
             [sys.executable, "-m", "console.cli", "run", "procurement", "--input", small],
-            env=env,
+            env={**env, "WAYBILL_TOKEN": token},
             cwd=ROOT,
             capture_output=True,
             text=True,
