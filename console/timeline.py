@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.llm.usage import usage_text
+from state.control.models import Escalation
 from state.decisions import EscalationRequest
 from state.run_events import (
     ActionRecorded,
@@ -85,3 +86,13 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     allowed = [f"{a} ({req.labels[a]})" if req.labels.get(a) else a for a in req.allowed]
     lines.append(f"  allowed: {', '.join(allowed)}")
     return lines
+
+
+def approval_note(esc: Escalation, user: str) -> str:
+    """What an approval by ``user`` of an escalation that needs several did."""
+    got, needed = len(esc.approvals), esc.approvals_needed
+    head = f"approval by {user} recorded for {esc.escalation_id} ({got} of {needed})"
+    d = esc.decision
+    if d is not None:
+        return f"{head}; the decision was taken meanwhile ({d.action} by {d.user})"
+    return f"{head}; waiting for {needed - got} more from {esc.group or 'an approver'}"

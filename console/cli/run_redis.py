@@ -17,7 +17,8 @@ from console.cli.backend import open_backend
 from console.cli.deciding import EXIT_CODES, make_decider
 from console.cli.follow import follow
 from console.cli.identity import acting_user
-from console.timeline import describe_escalation
+from console.timeline import approval_note, describe_escalation
+from graph.runtime.deciding import decides
 from graph.runtime.principal import SYSTEM, Forbidden, Principal
 from graph.runtime.service import RunService
 from state.control.errors import ControlPlaneError
@@ -113,8 +114,7 @@ def _decide(
     except Forbidden as exc:
         print(f"  decision not taken: {exc}")
         return False
-    if decided.decision is None:
-        got, needed = len(decided.approvals), decided.approvals_needed
-        print(f"  approval {got} of {needed} recorded; {needed - got} more needed")
-        return False
+    if not decides(decided, who.name):
+        print(f"  {approval_note(decided, who.name)}")
+        return decided.decision is not None
     return True

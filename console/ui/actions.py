@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.timeline import approval_note
 from console.ui.handles import Handles
+from graph.runtime.deciding import decides
 from graph.runtime.principal import EditInvalid, Forbidden, Principal, ServiceError
 from graph.runtime.registry import UnknownWorkflowError
 from graph.runtime.runner import InputError
@@ -86,10 +88,8 @@ def decide(
         )
     except ServiceError as exc:
         return Outcome(False, str(exc))
-    if esc.decision is None:
-        got, needed = len(esc.approvals), esc.approvals_needed
-        more = f"{needed - got} more from {esc.group or 'an approver'}"
-        return Outcome(True, f"Approval {got} of {needed} recorded; waiting for {more}.", value=esc)
+    if not decides(esc, who.name):
+        return Outcome(True, approval_note(esc, who.name).capitalize() + ".", value=esc)
     said = "veto" if esc.kind == "veto" and action == "reject" else action
     return Outcome(True, f"{said} recorded; the run resumes on a worker.", value=esc)
 

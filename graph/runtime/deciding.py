@@ -38,6 +38,11 @@ def decidable(esc: Escalation, action: str) -> None:
         )
 
 
+def decides(esc: Escalation, user: str) -> bool:
+    """Whether ``user``'s call was the decision (not one approval of several before it)."""
+    return esc.decision is not None and esc.decision.user == user
+
+
 def verb(esc: Escalation, action: str) -> str:
     """How a decision is called: a reject of a notify-tier action is a veto."""
     return "veto" if esc.kind == "veto" and action == "reject" else action
@@ -115,7 +120,10 @@ class DecisionDesk:
         except DuplicateApproval as exc:
             self.deny(who, esc.run_id, f"approve escalation {escalation_id}", str(exc))
             raise
-        self.cp.complete(esc.run_id, self.dispatch)
+        # Only the decision that committed queues the run: an approval short of M completes
+        # its own audit entry (and any other's) without handing the run to the queue twice.
+        mine = decides(decided, who.name)
+        self.cp.complete(esc.run_id, self.dispatch if mine else None)
         return decided
 
     def _intents(

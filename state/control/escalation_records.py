@@ -99,12 +99,13 @@ def _deadline(fields: dict[str, str]) -> EscalationDeadline | None:
 
 
 def _approvals(raw: dict[str, str]) -> list[Approval]:
+    """Approvals in the order the decide script counted them (``n``)."""
     found = []
     for user, body in raw.items():
         data = json.loads(body)
         at, comment = from_epoch(data["at"]), data.get("comment", "")
-        found.append(Approval(user=user, at=at, comment=comment))
-    return sorted(found, key=lambda a: a.at)
+        found.append((int(data.get("n", 0)), Approval(user=user, at=at, comment=comment)))
+    return [approval for _, approval in sorted(found, key=lambda pair: pair[0])]
 
 
 def parse(fields: dict[str, str], approvals: dict[str, str] | None = None) -> Escalation:

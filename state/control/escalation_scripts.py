@@ -52,8 +52,9 @@ if ARGV[3] == 'approve' and quorum > 1 then
   if redis.call('HEXISTS', KEYS[5], ARGV[4]) == 1 then
     return {'duplicate', tostring(redis.call('HLEN', KEYS[5])), tostring(quorum)}
   end
-  redis.call('HSET', KEYS[5], ARGV[4], ARGV[14])
-  local count = redis.call('HLEN', KEYS[5])
+  -- The approval's JSON gets its place in line ("n"), as this script decided it.
+  local count = redis.call('HLEN', KEYS[5]) + 1
+  redis.call('HSET', KEYS[5], ARGV[4], '{"n":' .. count .. ',' .. string.sub(ARGV[14], 2))
   if count < quorum then
     redis.call('HINCRBY', KEYS[1], 'version', 1)
     add_event(KEYS[3], ARGV[2], 'approval_recorded', stage, ARGV[8], ARGV[7])

@@ -25,6 +25,8 @@ from console.cli.errors import CliError
 from console.cli.identity import acting_user
 from console.cli.jsonfile import load_json
 from console.cli.run_redis import pending_escalation
+from console.timeline import approval_note
+from graph.runtime.deciding import decides
 from state.control.models import Escalation, RunRecord
 
 
@@ -104,13 +106,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
             run_id=record.run_id,
         )
         said = _said(esc, action)
-        if decided.decision is None:
-            got, needed = len(decided.approvals), decided.approvals_needed
-            print(
-                f"run {record.run_id}: approval {got} of {needed} recorded for "
-                f"{esc.escalation_id} by {who.name}; waiting for {needed - got} more "
-                f"from {decided.group or 'an approver'}"
-            )
+        if not decides(decided, who.name):
+            print(f"run {record.run_id}: {approval_note(decided, who.name)}")
             return 0
         where = "a worker" if backend.workers_listening() else "this process"
         print(
