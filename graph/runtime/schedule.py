@@ -10,7 +10,8 @@ do nothing when the escalation was decided, held, handed over or its run ended m
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from typing import Protocol
 
 from rq import Queue
@@ -39,8 +40,15 @@ def timer_id(kind: str, escalation_id: str, round_no: int = 0) -> str:
     return f"wb-{kind}-{digest}-{round_no}"
 
 
+def not_before(at: datetime) -> datetime:
+    """``at`` rounded up to a whole second: RQ keeps scheduled times in whole seconds (rounded
+    down), and a timer must never fire before its time."""
+    return datetime.fromtimestamp(math.ceil(at.timestamp()), UTC)
+
+
 class RqScheduler:
-    """:class:`Scheduler` on an RQ queue's scheduled-job registry."""
+    """:class:`Scheduler` on an RQ queue's scheduled-job registry (never early: see
+    :func:`not_before`)."""
 
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
@@ -48,14 +56,16 @@ class RqScheduler:
     def veto_window(self, run_id: str, escalation_id: str, at: datetime) -> None:
         """See :class:`Scheduler`."""
         job_id = timer_id("veto", escalation_id)
-        self.queue.enqueue_at(at, VETO_JOB, run_id, escalation_id, job_id=job_id)
+        self.queue.enqueue_at(not_before(at), VETO_JOB, run_id, escalation_id, job_id=job_id)
 
     def reminder(self, run_id: str, escalation_id: str, round_no: int, at: datetime) -> None:
         """See :class:`Scheduler`."""
         job_id = timer_id("remind", escalation_id, round_no)
-        self.queue.enqueue_at(at, REMINDER_JOB, run_id, escalation_id, round_no, job_id=job_id)
+        args = (run_id, escalation_id, round_no)
+        self.queue.enqueue_at(not_before(at), REMINDER_JOB, *args, job_id=job_id)
 
     def deadline(self, run_id: str, escalation_id: str, round_no: int, at: datetime) -> None:
         """See :class:`Scheduler`."""
         job_id = timer_id("deadline", escalation_id, round_no)
-        self.queue.enqueue_at(at, DEADLINE_JOB, run_id, escalation_id, round_no, job_id=job_id)
+        args = (run_id, escalation_id, round_no)
+        self.queue.enqueue_at(not_before(at), DEADLINE_JOB, *args, job_id=job_id)
