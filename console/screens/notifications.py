@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console.ui.page import PageContext, run_page
-from console.ui.views import html_link
+from console.ui.views import html_link, md_escape
 from graph.runtime.webhooks import shown
 from state.notices import NoticeRecord
 from state.settings import get_settings
@@ -18,21 +18,25 @@ from state.settings import get_settings
 LIMIT = 100
 
 
+def _status(record: NoticeRecord) -> str:
+    return ", ".join(f"{s}: {state}" for s, state in sorted(record.status.items())) or "no sink"
+
+
 def _row(record: NoticeRecord) -> dict[str, str]:
     notice = record.notice
-    status = ", ".join(f"{sink}: {state}" for sink, state in sorted(record.status.items()))
     return {
         "at": f"{notice.at:%Y-%m-%d %H:%M:%S}",
         "event": notice.kind,
         "title": notice.title,
-        "deliveries": status or "no sink",
+        "deliveries": _status(record),
         "attempts": str(len(record.attempts)),
     }
 
 
 def _details(record: NoticeRecord) -> None:
     notice = record.notice
-    with st.expander(f"{notice.at:%H:%M:%S} {notice.kind} ({len(record.attempts)} attempts)"):
+    label = f"{notice.at:%H:%M:%S} {notice.kind} · {_status(record)}"
+    with st.expander(md_escape(label)):
         st.text(notice.title)
         for line in notice.lines:
             st.text(line)
