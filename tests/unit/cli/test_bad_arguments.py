@@ -128,3 +128,18 @@ def test_an_unexpected_error_is_one_line_unless_debugging(
     monkeypatch.setenv("WAYBILL_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["workflows"])
+
+
+def test_one_decision_at_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "decide", "r", "--approve", "--veto")
+    assert "argument --veto: not allowed with argument --approve" in line
+
+
+def test_revoke_needs_a_token_id_or_all(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "user", "revoke", "bob")
+    assert "one of the arguments TOKEN_ID --all is required" in line
+
+
+def test_join_needs_a_group(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "user", "join", "bob")
+    assert "the following arguments are required: GROUP" in line
