@@ -85,6 +85,18 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     lines.append(f"  proposed: {_payload_line(req.proposed, width=400)}")
     allowed = [f"{a} ({req.labels[a]})" if req.labels.get(a) else a for a in req.allowed]
     lines.append(f"  allowed: {', '.join(allowed)}")
+    if req.group:
+        many = f", {req.approvals} approvals needed" if req.approvals > 1 else ""
+        eyes = "; not by whoever started the run (four eyes)" if req.four_eyes else ""
+        lines.append(f"  decided by: group {req.group}{many}{eyes}")
+    deadline = req.decision_deadline
+    if deadline is not None:
+        then = (
+            f"{deadline.then} ({deadline.backup_group})" if deadline.backup_group else deadline.then
+        )
+        lines.append(f"  deadline: {deadline.after_s:g}s after it was asked, then {then}")
+    if req.deadline is not None:
+        lines.append(f"  veto window: runs at {req.deadline:%H:%M:%S} UTC unless vetoed")
     return lines
 
 

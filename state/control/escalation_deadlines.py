@@ -16,7 +16,7 @@ from typing import Literal
 import redis
 
 from state.clock import utcnow
-from state.control.escalation_records import deadline_fields, escalation_key, text_map
+from state.control.escalation_records import deadline_fields, escalation_key
 from state.control.escalation_scripts import (
     HAND_OVER_ESCALATION,
     HOLD_ESCALATION,
@@ -74,11 +74,6 @@ class EscalationDeadlines:
         args += ["reminded", ""]
         step: DeadlineStep = self._step(self._hand_over(keys=keys, args=args))
         return step
-
-    def round_of(self, run_id: str, escalation_id: str) -> int:
-        """The escalation's current deadline round (0: it has no deadline)."""
-        fields = text_map(self._r.hgetall(escalation_key(run_id, escalation_id)))
-        return int(fields.get("round") or "0")
 
     @staticmethod
     def _step(reply: object) -> DeadlineStep:

@@ -97,9 +97,15 @@ class NoticeStore:
             return False
 
     def run_ended(self, record: RunRecord) -> None:
-        """Publish the notice of a run that just failed or was killed."""
-        if record.status in ("failed", "killed"):
-            self.publish(run_ended_notice(record))
+        """Publish the notice of a run that just failed or was killed (never raises)."""
+        if record.status not in ("failed", "killed"):
+            return
+        try:
+            notice = run_ended_notice(record)
+        except Exception:
+            log.exception("could not build the notice of run %s", record.run_id)
+            return
+        self.publish(notice)
 
     def claim(self, now: datetime, lease_s: float, limit: int = 20) -> list[str]:
         """Due entries (``<id>`` or ``<id>|<sink>``), leased to the caller for ``lease_s``."""
