@@ -16,6 +16,7 @@ from console.ui.inbox_data import InboxItem, filter_items, pending_items
 from console.ui.page import PageContext, run_page
 from console.ui.views import age, html_link, md_escape, show_escalation
 from console.web.links import escalation_url
+from graph.runtime.deciding import verb
 from state.control.errors import UnknownEscalation, UnknownRun
 from state.control.models import RunRecord
 
@@ -80,7 +81,7 @@ def _still_pending(ctx: PageContext, esc_id: str) -> None:
         if esc.decision is not None:
             st.warning(
                 md_escape(
-                    f"Decided meanwhile: {esc.decision.action} by {esc.decision.user}; "
+                    f"Decided meanwhile: {verb(esc, esc.decision.action)} by {esc.decision.user}; "
                     "a decision from here will be refused."
                 )
             )
@@ -100,7 +101,8 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
             _countdown(ctx, esc_id)
         if esc.decision is not None:
             d = esc.decision
-            st.text(f"decided: {d.action} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
+            said = verb(esc, d.action)
+            st.text(f"decided: {said} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
             if d.comment:
                 st.text(f"comment: {d.comment}")
         elif ctx.can("approver"):

@@ -30,7 +30,8 @@ def decidable(esc: Escalation, action: str) -> None:
     """Raises ``EscalationConflict`` once decided, ``ServiceError`` for an action not offered."""
     if esc.decision is not None:  # a late decision is told who decided, even once the run ended
         d = esc.decision
-        raise EscalationConflict(esc.escalation_id, d.user, d.action, d.decided_at.isoformat())
+        said = verb(esc, d.action)
+        raise EscalationConflict(esc.escalation_id, d.user, said, d.decided_at.isoformat())
     allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
     if action not in allowed:
         raise ServiceError(

@@ -26,7 +26,7 @@ from console.cli.identity import acting_user
 from console.cli.jsonfile import load_json
 from console.cli.run_redis import pending_escalation
 from console.timeline import approval_note
-from graph.runtime.deciding import decides
+from graph.runtime.deciding import decides, verb
 from state.control.models import Escalation, RunRecord
 
 
@@ -63,7 +63,7 @@ def nothing_pending(record: RunRecord, escalations: list[Escalation]) -> CliErro
     d = last.decision
     return CliError(
         f"run {record.run_id} has no pending escalation: {last.escalation_id} was already "
-        f"decided ({d.action}) by {d.user!r} at {d.decided_at.isoformat()} "
+        f"decided ({verb(last, d.action)}) by {d.user!r} at {d.decided_at.isoformat()} "
         f"(status: {record.status})"
     )
 
@@ -74,11 +74,6 @@ def action_of(args: argparse.Namespace) -> str:
         if getattr(args, action):
             return action
     return "reject" if args.veto else "edit"
-
-
-def _said(esc: Escalation, action: str) -> str:
-    """What the decision is called: a veto for a notify-tier action's reject."""
-    return "veto" if esc.kind == "veto" and action == "reject" else action
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -105,7 +100,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
             edited=edited,
             run_id=record.run_id,
         )
-        said = _said(esc, action)
+        said = verb(esc, action)
         if not decides(decided, who.name):
             print(f"run {record.run_id}: {approval_note(decided, who.name)}")
             return 0
