@@ -32,6 +32,11 @@ Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
 
 
+def _via(who: Principal) -> dict[str, Any]:
+    """How the actor signed in, for the audit entry (nothing for the system)."""
+    return {"via": who.via} if who.via else {}
+
+
 class RunService:
     """Start, decide, kill: every human operation on runs, checked and audited."""
 
@@ -90,7 +95,7 @@ class RunService:
         run_id = run_id or uuid.uuid4().hex[:12]
         summary = ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])[:160]
         spec = NewRun(run_id=run_id, workflow=workflow, input_summary=summary, user=who.name)
-        details = {"workflow": workflow, "inject": inject}
+        details = {"workflow": workflow, "inject": inject} | _via(who)
         intent = Intent(
             actor=who.name, action="run.start", target=run_id, details=details, dispatch=True
         )
@@ -143,7 +148,7 @@ class RunService:
         if scope == "run":
             self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
         switch = self.cp.kills.trip(scope, target, reason=reason, user=who.name)
-        details = {"reason": reason} | ({"via": who.via} if who.via else {})
+        details = {"reason": reason} | _via(who)
         self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", details)
         self.cp.notices.publish(
             kill_notice(
@@ -190,7 +195,7 @@ class RunService:
         """Clear a kill switch; killed runs stay killed (``killed`` is terminal)."""
         self._require(who, "admin", "clear a kill switch", f"{scope}:{target or '*'}")
         cleared = self.cp.kills.clear(scope, target)
-        details = {"via": who.via} if who.via else {}
+        details = _via(who)
         self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", details)
         if cleared:
             self.cp.notices.publish(
@@ -241,6 +246,7 @@ class RunService:
         summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
         spec = NewRun(run_id=new_id, workflow=source.workflow, input_summary=summary, user=who.name)
         details = {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}}
+        details |= _via(who)
         intent = Intent(
             actor=who.name, action="run.fork", target=new_id, details=details, dispatch=True
         )
