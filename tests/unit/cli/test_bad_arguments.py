@@ -143,3 +143,18 @@ def test_revoke_needs_a_token_id_or_all(capsys: pytest.CaptureFixture[str]) -> N
 def test_join_needs_a_group(capsys: pytest.CaptureFixture[str]) -> None:
     line = usage_error(capsys, "user", "join", "bob")
     assert "the following arguments are required: GROUP" in line
+
+
+def test_a_bad_webhook_setting_never_shows_its_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = '[{"url": "https://hooks.example/T0/secretpath", "secret": "topsecret"}]'
+    monkeypatch.setenv("WAYBILL_WEBHOOKS", sink)
+    assert main(["runs"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line == "waybill: invalid setting WAYBILL_WEBHOOKS at 0.name: Field required"
+    monkeypatch.setenv("WAYBILL_WEBHOOKS", sink[:-1])  # not even JSON
+    assert main(["runs"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith('waybill: invalid setting: error parsing value for field "webhooks"')
+    assert "topsecret" not in line
