@@ -44,7 +44,10 @@ class DecisionDeadline(BaseModel):
         default="reject", description="What happens when the backup group does not decide either."
     )
     remind_before_s: float | None = Field(
-        default=None, gt=0, description="A reminder goes out this long before the deadline."
+        default=None,
+        ge=0,
+        description="A reminder goes out this long before the deadline (default: a fifth of "
+        "after_s; 0: no reminder).",
     )
 
     @model_validator(mode="after")
@@ -54,6 +57,11 @@ class DecisionDeadline(BaseModel):
         if self.remind_before_s is not None and self.remind_before_s >= self.after_s:
             raise ValueError("remind_before_s must be shorter than after_s")
         return self
+
+    @property
+    def reminder_s(self) -> float:
+        """How long before the deadline the reminder goes out (0: none)."""
+        return self.after_s / 5 if self.remind_before_s is None else self.remind_before_s
 
 
 class DecisionRecord(BaseModel):

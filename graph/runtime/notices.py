@@ -15,7 +15,7 @@ from graph.runtime.eligibility import who_may_decide
 from state.clock import utcnow
 from state.control.models import Escalation, KillScope, RunRecord, to_epoch
 from state.control.plane import ControlPlane
-from state.links import KILLS_URL, escalation_url
+from state.links import KILLS_URL, escalation_url, run_url
 from state.notices import Notice
 
 EscalationNoticeKind = Literal["escalation_created", "reminder", "deadline_passed"]
@@ -103,5 +103,7 @@ def kill_notice(
         at=when,
         title=f"Kill switch {label} {verb} by {user}",
         lines=[f"reason: {reason}"] if reason else [],
-        link=KILLS_URL,
+        link=run_url(target) if scope == "run" and target else KILLS_URL,
+        run_id=target if scope == "run" else None,
+        workflow=target if scope == "workflow" else None,
     )

@@ -47,7 +47,7 @@ def deadline_fields(
 ) -> dict[str, str]:
     """The deadline fields of a question asked at ``start`` (round 2: the backup group's)."""
     due = start + timedelta(seconds=policy.after_s)
-    remind = due - timedelta(seconds=policy.remind_before_s) if policy.remind_before_s else None
+    remind = due - timedelta(seconds=policy.reminder_s) if policy.reminder_s else None
     then = policy.then if round_no == 1 else policy.backup_then
     return {
         "due_at": repr(to_epoch(due)),

@@ -135,8 +135,21 @@ def test_kill_switches_and_a_killed_run_are_announced(
     [tripped] = hook.events("kill_tripped")
     assert tripped.json()["title"] == f"Kill switch run:{run.run_id} tripped by ada"
     assert tripped.json()["lines"] == ["reason: wrong payee"]
-    assert tripped.json()["link"] == f"{CONSOLE_URL}/kills"
+    assert tripped.json()["link"] == f"{CONSOLE_URL}/run_detail?run={run.run_id}"
     [killed] = hook.events("run_killed")
     assert killed.json()["link"] == f"{CONSOLE_URL}/run_detail?run={run.run_id}"
     assert "wrong payee" in killed.json()["lines"][0]
     assert _notice(cp, "run_killed", run.run_id) is not None
+
+
+def test_a_failed_run_is_announced_by_the_control_plane(server: ServerUnderTest) -> None:
+    cp = ControlPlane.from_url(server.url)
+    cp.runs.create("doomed-1", "approvals")
+    cp.runs.update("doomed-1", status="running")
+    cp.runs.update("doomed-1", status="failed", reason="budget:steps exhausted")
+    record = cp.notices.get("run:doomed-1:failed")
+    assert record is not None
+    assert record.notice.kind == "run_failed"
+    assert record.notice.link == "/run_detail?run=doomed-1"
+    assert record.notice.lines == ["reason: budget:steps exhausted"]
+    cp.close()

@@ -75,8 +75,15 @@ def test_the_question_carries_group_approvals_four_eyes_and_deadline() -> None:
         ({"after_s": 60, "then": "approve"}, "Input should be 'reject', 'hold' or 'handover'"),
         ({"after_s": 60, "remind_before_s": 60}, "remind_before_s must be shorter than after_s"),
         ({"after_s": 0}, "greater than 0"),
+        ({"after_s": 60, "remind_before_s": -1}, "greater than or equal to 0"),
     ],
 )
 def test_a_deadline_never_approves_and_is_checked(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         DecisionDeadline.model_validate(fields)
+
+
+def test_a_reminder_goes_out_by_default() -> None:
+    assert DecisionDeadline(after_s=100).reminder_s == 20
+    assert DecisionDeadline(after_s=100, remind_before_s=0).reminder_s == 0
+    assert DecisionDeadline(after_s=100, remind_before_s=30).reminder_s == 30
