@@ -1,17 +1,16 @@
 """Who a protocol server (``waybill mcp``, ``waybill a2a``) acts as: one console user.
 
-:func:`operator_principal` is the one place such a server authenticates. Today it checks
-``WAYBILL_USER`` / ``WAYBILL_PASSWORD`` against the console's users (scrypt hashes, with the
-login throttle, audited like a console login); when console users get API tokens, this is the
-function to point at them. The role is read again before every operation (:func:`current`), so
-a user demoted or removed in the console loses the rights at once.
+:func:`operator_principal` is the one place such a server authenticates: with the API token in
+``WAYBILL_TOKEN`` (issued by ``waybill user token NAME``; stored hashed, revocable), exactly as
+the command line does. The role is read again before every operation (:func:`current`), so a
+user demoted or removed in the console, or whose token was revoked, loses the rights at once.
 """
 
 from __future__ import annotations
 
+from graph.runtime.eligibility import roles_of
 from graph.runtime.principal import Forbidden, Principal
 from state.control.plane import ControlPlane
-from state.control.users import UserStore
 from state.errors import WaybillError
 from state.settings import Settings
 
@@ -21,26 +20,27 @@ class OperatorAuthError(WaybillError):
 
 
 def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Principal:
-    """The console user ``settings`` names, once their password checked (throttled, audited).
+    """The console user whose API token ``settings`` holds (audited either way).
 
     Raises:
-        OperatorAuthError: no credentials, a wrong password, or too many recent failures.
+        OperatorAuthError: no token, or a wrong or revoked one.
     """
-    if not settings.user or settings.password is None:
+    secret = settings.token
+    token = secret.get_secret_value().strip() if secret is not None else ""
+    if not token:
         raise OperatorAuthError(
-            f"waybill {via} acts as a console user: set WAYBILL_USER and WAYBILL_PASSWORD "
-            "(add one with `waybill user add NAME --role viewer|approver|admin`)"
+            f"waybill {via} acts as a console user: set WAYBILL_TOKEN to their API token "
+            "(an admin issues one with `waybill user token NAME`)"
         )
-    result = UserStore(cp.client).login(settings.user, settings.password.get_secret_value())
-    if result.user is None:
-        cp.audit.append(settings.user[:64], "login.failed", settings.user[:64], {"via": via})
-        wait = f"; retry in {result.retry_after_s:.0f} s" if result.retry_after_s else ""
+    info = cp.tokens.verify(token)
+    role = roles_of(cp, [info.user]).get(info.user) if info is not None else None
+    if info is None or role is None:
+        cp.audit.append(f"{via}:server", "denied", via, {"why": "invalid API token"})
         raise OperatorAuthError(
-            f"WAYBILL_USER/WAYBILL_PASSWORD were refused for {settings.user!r} "
-            f"(no such user or a wrong password{wait})"
+            f"WAYBILL_TOKEN was refused: invalid or revoked API token (waybill {via} not started)"
         )
-    cp.audit.append(result.user.name, "login", result.user.name, {"via": via})
-    return Principal(result.user.name, result.user.role)
+    cp.audit.append(info.user, "login", info.user, {"via": f"{via} token {info.id}"})
+    return Principal(info.user, role, via=f"{via} token {info.id}")
 
 
 def current(cp: ControlPlane, who: Principal) -> Principal:
@@ -49,7 +49,7 @@ def current(cp: ControlPlane, who: Principal) -> Principal:
     Raises:
         Forbidden: the user was removed since the server started.
     """
-    user = UserStore(cp.client).get(who.name)
-    if user is None:
+    role = roles_of(cp, [who.name]).get(who.name)
+    if role is None:
         raise Forbidden(f"console user {who.name!r} no longer exists")
-    return Principal(user.name, user.role)
+    return Principal(who.name, role, via=who.via)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.llm.usage import usage_text
+from state.control.models import Escalation
 from state.decisions import EscalationRequest
 from state.run_events import (
     ActionRecorded,
@@ -84,4 +85,26 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     lines.append(f"  proposed: {_payload_line(req.proposed, width=400)}")
     allowed = [f"{a} ({req.labels[a]})" if req.labels.get(a) else a for a in req.allowed]
     lines.append(f"  allowed: {', '.join(allowed)}")
+    if req.group:
+        many = f", {req.approvals} approvals needed" if req.approvals > 1 else ""
+        eyes = "; not by whoever started the run (four eyes)" if req.four_eyes else ""
+        lines.append(f"  decided by: group {req.group}{many}{eyes}")
+    deadline = req.decision_deadline
+    if deadline is not None:
+        then = (
+            f"{deadline.then} ({deadline.backup_group})" if deadline.backup_group else deadline.then
+        )
+        lines.append(f"  deadline: {deadline.after_s:g}s after it was asked, then {then}")
+    if req.deadline is not None:
+        lines.append(f"  veto window: runs at {req.deadline:%H:%M:%S} UTC unless vetoed")
     return lines
+
+
+def approval_note(esc: Escalation, user: str) -> str:
+    """What an approval by ``user`` of an escalation that needs several did."""
+    got, needed = len(esc.approvals), esc.approvals_needed
+    head = f"approval by {user} recorded for {esc.escalation_id} ({got} of {needed})"
+    d = esc.decision
+    if d is not None:
+        return f"{head}; the decision was taken meanwhile ({d.action} by {d.user})"
+    return f"{head}; waiting for {needed - got} more from {esc.group or 'an approver'}"

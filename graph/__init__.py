@@ -28,7 +28,7 @@ from graph.envelope import EnvelopeRule, above, envelope
 from graph.examples import examples_of
 from state.budgets import Budgets
 from state.contracts import Carried, Contract, Fact
-from state.decisions import DecisionRecord
+from state.decisions import DecisionDeadline, DecisionRecord
 from state.nodes import END, act_node, gate_node
 from state.sources import Source
 
@@ -41,6 +41,7 @@ __all__ = [
     "Carried",
     "Chain",
     "Contract",
+    "DecisionDeadline",
     "DecisionRecord",
     "Edge",
     "Effect",

@@ -30,7 +30,7 @@ from graph.actions import (
     ask,
     moved_facts,
     needs_human,
-    resolve_tier,
+    resolve_policy,
     tier_request,
     unknown_request,
 )
@@ -106,7 +106,8 @@ def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool)
 
 def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dict[str, Any]]:
     """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
-    tier, rule = resolve_tier(action, c.output, c.ctx.limits)
+    policy = resolve_policy(action, c.output, c.ctx.limits)
+    tier = policy.tier
     earlier = [
         a
         for a in c.state.get("actions", [])
@@ -117,7 +118,7 @@ def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dic
     if not needs_human(tier, c.ctx):
         return None, {}
     args = action.args(c.output)
-    request = tier_request(c.stage, action, args, tier, rule, c.ctx, f"{c.stage.name}|{c.seq}")
+    request = tier_request(c.stage, action, args, policy, c.ctx, f"{c.stage.name}|{c.seq}")
     decision = ask(request, c.ctx)
     if decision.action == "approve":
         return decision.user, {}

@@ -9,6 +9,7 @@ an action's ledger entry (intent, then result) tells a re-run what already happe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,25 +19,61 @@ from graph.chain import Action, Stage
 from graph.context import RunContext
 from graph.envelope import EnvelopeRule
 from state.contracts import Contract, Fact
-from state.decisions import Decision, EscalationRequest, Tier, resume_decision
+from state.decisions import Decision, DecisionDeadline, EscalationRequest, Tier, resume_decision
 from state.sources import Source
 from state.stores.ledger import LedgerEntry
 
 _RANK: dict[Tier, int] = {"auto": 0, "notify": 1, "approve": 2}
 
 
+@dataclass(frozen=True)
+class TierPolicy:
+    """What the autonomy policy asks of one action on one proposal."""
+
+    tier: Tier
+    rule: EnvelopeRule[Any] | None
+    """The envelope rule that governs (raised the tier, or asks for more approvals)."""
+    approvals: int = 1
+    group: str | None = None
+    """The rule's approver group; ``None``: the stage's owner decides."""
+    deadline: DecisionDeadline | None = None
+
+
+def resolve_policy(
+    action: Action[Any], output: Contract, limits: Mapping[str, float] | None = None
+) -> TierPolicy:
+    """The action's declared tier, raised by the strictest envelope rule that holds.
+
+    Rules are compared by tier, then by the approvals they ask for; the first of equals wins.
+    The governing rule's group and deadline apply (its deadline, else the action's own);
+    ``limits``: the workflow's adopted limits by rule name.
+    """
+    assert action.tier is not None, "validate_chain rejects actions without a tier"
+    tier: Tier = action.tier
+    rule: EnvelopeRule[Any] | None = None
+    approvals = 1
+    for candidate in action.envelope:
+        asks = candidate.approvals if candidate.raise_to == "approve" else 1
+        stronger = (_RANK[candidate.raise_to], asks) > (_RANK[tier], approvals)
+        if stronger and candidate.holds(output, limits):
+            tier, rule, approvals = candidate.raise_to, candidate, asks
+    deadline = rule.deadline if rule is not None and rule.deadline else action.deadline
+    return TierPolicy(
+        tier=tier,
+        rule=rule,
+        approvals=approvals,
+        group=rule.group if rule is not None else None,
+        deadline=deadline if tier == "approve" else None,
+    )
+
+
 def resolve_tier(
     action: Action[Any], output: Contract, limits: Mapping[str, float] | None = None
 ) -> tuple[Tier, EnvelopeRule[Any] | None]:
-    """The action's declared tier, raised by the first envelope rule that holds and raises it
-    (``limits``: the workflow's adopted limits by rule name)."""
-    assert action.tier is not None, "validate_chain rejects actions without a tier"
-    tier: Tier = action.tier
-    raised_by: EnvelopeRule[Any] | None = None
-    for rule in action.envelope:
-        if _RANK[rule.raise_to] > _RANK[tier] and rule.holds(output, limits):
-            tier, raised_by = rule.raise_to, rule
-    return tier, raised_by
+    """The action's tier on ``output`` and the envelope rule that governs it (see
+    :func:`resolve_policy`)."""
+    policy = resolve_policy(action, output, limits)
+    return policy.tier, policy.rule
 
 
 def needs_human(tier: Tier, ctx: RunContext) -> bool:
@@ -67,23 +104,25 @@ def tier_request(
     stage: Stage[Any, Any],
     action: Action[Any],
     args: dict[str, object],
-    tier: Tier,
-    rule: EnvelopeRule[Any] | None,
+    policy: TierPolicy,
     ctx: RunContext,
     scope: str,
 ) -> EscalationRequest:
     """What a human sees for an approve-tier action, or a notify-tier action's veto window."""
     deadline = None
     labels: dict[str, str] = {}
+    rule, tier = policy.rule, policy.tier
+    group = policy.group or stage.owner
     if tier == "notify":
         deadline = ctx.clock() + timedelta(seconds=ctx.veto_window_s)
         what = (
-            f"Action[Any] '{action.name}' of stage '{stage.name}' runs at {deadline:%H:%M:%S} UTC "
+            f"Action '{action.name}' of stage '{stage.name}' runs at {deadline:%H:%M:%S} UTC "
             f"unless vetoed (owner: {stage.owner})"
         )
         labels = {"approve": "let it run", "reject": "veto"}
     else:
-        what = f"Approve action '{action.name}' of stage '{stage.name}' (owner: {stage.owner})"
+        many = f" ({policy.approvals} approvals of {group})" if policy.approvals > 1 else ""
+        what = f"Approve action '{action.name}' of stage '{stage.name}' (owner: {group}){many}"
     return EscalationRequest(
         kind="action",
         run_id=ctx.run_id,
@@ -97,6 +136,10 @@ def tier_request(
         allowed=["approve", "reject"],
         labels=labels,
         scope=f"action|{scope}|{action.name}",
+        group=group,
+        approvals=policy.approvals if tier == "approve" else 1,
+        four_eyes=tier == "approve" and not action.self_approval,
+        decision_deadline=policy.deadline,
     )
 
 
@@ -131,6 +174,7 @@ def unknown_request(
         allowed=["approve", "retry", "reject"],
         labels={"approve": "confirm done", "retry": "retry", "reject": "abort"},
         scope=f"unknown|{scope}|{action.name}",
+        group=stage.owner,
     )
 
 

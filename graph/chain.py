@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from graph.agent import AgentContext, AgentResult
-from graph.envelope import EnvelopeRule
+from graph.policy import Action as Action
+from graph.policy import Effect as Effect
+from graph.policy import EnvelopeRule as EnvelopeRule
+from graph.policy import envelope as envelope
 from graph.tools import ToolSet
 from state.budgets import Budgets
 from state.contracts import Contract
-from state.decisions import Tier
 from state.mast import MastCode
 from state.nodes import END, NodeRef, act_node, edge_id, gate_node, review_node, stage_node
 from state.sources import Source
@@ -35,35 +37,6 @@ FailureMode = Literal[
     "lossy_summary", "handoff_loop", "stale_state", "silent_error", "unknown_outcome"
 ]
 """The four handoff failures, and the side effect whose outcome was lost (a worker died)."""
-
-
-Effect = tuple[str, dict[str, Any]]
-"""A side effect as the target system shows it: the idempotency key it was given, and what was
-done (in the shape of the action's ``args``)."""
-
-
-@dataclass(frozen=True)
-class Action(Generic[OutT]):
-    """A side effect a stage may take, with its autonomy tier.
-
-    It runs only on a proposal its gate passed, after any human approval, and after every fact
-    its payload depends on was read again. ``run`` receives the stage's committed output, the
-    action's idempotency key (its identity in the run: run, stage, action) and the run's
-    sources of truth, and returns a JSON-like result; pass the key on to the system you call.
-    """
-
-    name: str
-    tier: Tier | None
-    run: Callable[[OutT, str, Mapping[str, Source]], dict[str, Any]]
-    args: Callable[[OutT], dict[str, Any]]
-    """What a human approving the action sees."""
-    envelope: tuple[EnvelopeRule[OutT], ...] = ()
-    description: str = ""
-    retry_safe: bool = False
-    """The target system dedups on the idempotency key, so a call whose outcome is unknown
-    (the worker died mid-call) may simply be made again. Otherwise a human is asked."""
-    effects: Callable[[Mapping[str, Source]], list[Effect]] | None = None
-    """What the target system shows was done (the scenario suite's witness of harm)."""
 
 
 @dataclass(frozen=True)

@@ -164,4 +164,5 @@ def _stale_request(c: Commit, action: Action[Any], checks: list[CheckResult]) ->
         allowed=["retry", "reject"],
         labels={"retry": "read again", "reject": "abort"},
         scope=f"stale|{c.seq}|{action.name}|{c.state.get('revisions', {}).get(c.edge.id, 0)}",
+        group=c.stage.owner,
     )

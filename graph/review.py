@@ -49,6 +49,7 @@ def escalation_for(chain: Chain, edge: Edge, state: RunState, run_id: str) -> Es
         verdict=verdict,
         allowed=allowed,
         scope=f"review|{edge.id}|{handoff['seq']}",
+        group=owner,
     )
 
 

@@ -20,6 +20,51 @@ DECISION_ACTIONS: tuple[DecisionAction, ...] = ("approve", "edit", "reject")
 """What a gate escalation allows by default (``retry`` is only offered for actions)."""
 
 
+DeadlineOutcome = Literal["reject", "hold", "handover"]
+"""What happens when nobody decided in time: the action is rejected, the run is held (it keeps
+waiting, visibly, with no more reminders), or the question goes to a backup group. Never an
+approval: an ``approve``-tier action is only ever approved by people."""
+
+
+class DecisionDeadline(BaseModel):
+    """How long humans have to decide, and the safe default when they do not.
+
+    Example:
+        >>> DecisionDeadline(after_s=3600, then="handover", backup_group="finance-leads",
+        ...                  remind_before_s=600)  # doctest: +SKIP
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_s: float = Field(gt=0, description="Seconds from the question to its deadline.")
+    then: DeadlineOutcome = "reject"
+    backup_group: str | None = Field(
+        default=None, description="The group a ``handover`` gives the question to."
+    )
+    backup_then: Literal["reject", "hold"] = Field(
+        default="reject", description="What happens when the backup group does not decide either."
+    )
+    remind_before_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="A reminder goes out this long before the deadline (default: a fifth of "
+        "after_s; 0: no reminder).",
+    )
+
+    @model_validator(mode="after")
+    def _backup_named(self) -> DecisionDeadline:
+        if self.then == "handover" and not self.backup_group:
+            raise ValueError("a handover deadline needs backup_group")
+        if self.remind_before_s is not None and self.remind_before_s >= self.after_s:
+            raise ValueError("remind_before_s must be shorter than after_s")
+        return self
+
+    @property
+    def reminder_s(self) -> float:
+        """How long before the deadline the reminder goes out (0: none)."""
+        return self.after_s / 5 if self.remind_before_s is None else self.remind_before_s
+
+
 class DecisionRecord(BaseModel):
     """What an agent chose, among what, why, and from which inputs."""
 
@@ -71,6 +116,20 @@ class EscalationRequest(BaseModel):
         "(e.g. approve = 'confirm done' for an action whose outcome is unknown).",
     )
     scope: str = Field(default="", description="Where in the run it was asked (the tape key).")
+    group: str = Field(
+        default="", description="The approver group that decides (the stage's owner or a rule's)."
+    )
+    approvals: int = Field(
+        default=1, ge=1, description="Distinct approvals needed before an approve commits."
+    )
+    four_eyes: bool = Field(
+        default=False,
+        description="The run's starter may not approve (an action that does not "
+        "allow self-approval).",
+    )
+    decision_deadline: DecisionDeadline | None = Field(
+        default=None, description="When the question times out, and what happens then."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -8,13 +8,38 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from state.notices import NoticeKind
 
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "waybill"
+
+
+class WebhookSink(BaseModel):
+    """Where notifications go: a generic JSON webhook (signed) or a Slack incoming webhook.
+
+    The URL is a secret too (a Slack webhook URL is its own credential): logs and pages show
+    only the sink's name and host.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    url: SecretStr
+    format: Literal["generic", "slack"] = "generic"
+    secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key: each request then carries X-Waybill-Signature "
+        "(sha256=<hex of HMAC(key, '<X-Waybill-Timestamp>.<body>')>).",
+    )
+    events: list[NoticeKind] = Field(
+        default_factory=list, description="Only these kinds of notice (empty: all)."
+    )
 
 
 class Settings(BaseSettings):
@@ -117,12 +142,33 @@ class Settings(BaseSettings):
         description="OTLP/HTTP endpoint of a trace collector; unset means no tracing at all "
         "(the exporter reads the other standard OTEL_EXPORTER_OTLP_* variables itself).",
     )
-    user: str | None = Field(
-        default=None,
-        description="The console user `waybill mcp` and `waybill a2a` act as (roles and audit).",
+    admin_fallback: bool = Field(
+        default=True,
+        description="Admins outside an escalation's group may decide it (audited as a fallback).",
     )
-    password: SecretStr | None = Field(
-        default=None, description="That console user's password (WAYBILL_PASSWORD)."
+    token: SecretStr | None = Field(
+        default=None,
+        description="The API token the command line, `waybill mcp` and `waybill a2a` act with "
+        "(`waybill user token NAME`).",
+    )
+    console_url: str | None = Field(
+        default=None,
+        description="The console's base URL for links in notifications (default: "
+        "http://<console_host>:<console_port>).",
+    )
+    webhooks: list[WebhookSink] = Field(
+        default_factory=list,
+        description='Notification sinks (JSON list: [{"name": "ops", "url": "https://...", '
+        '"secret": "...", "format": "generic"|"slack", "events": [...]}]).',
+    )
+    notify_attempts: int = Field(
+        default=6, ge=1, le=20, description="Delivery attempts per notification and sink."
+    )
+    notify_backoff_s: float = Field(
+        default=2.0, gt=0, description="Wait before the first retry; doubles per attempt."
+    )
+    notify_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long one delivery attempt may take."
     )
     debug: bool = Field(
         default=False, description="Show tracebacks of unexpected errors in the CLI."
@@ -158,6 +204,11 @@ def _environment() -> tuple[str | None, ...]:
     if not _NAMES:
         _NAMES = _names()
     return tuple(map(os.environ.get, _NAMES))
+
+
+def console_base_url(s: Settings) -> str:
+    """Where the console is reached, for links (``WAYBILL_CONSOLE_URL`` or the bind address)."""
+    return s.console_url or f"http://{s.console_host}:{s.console_port}"
 
 
 def get_settings() -> Settings:

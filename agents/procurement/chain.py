@@ -26,6 +26,7 @@ from graph import (
     Action,
     Budgets,
     Chain,
+    DecisionDeadline,
     Edge,
     Effect,
     FaultContext,
@@ -35,6 +36,7 @@ from graph import (
     Stage,
     above,
     act_node,
+    envelope,
     examples_of,
     fault,
     gate_node,
@@ -43,7 +45,14 @@ from graph import (
 )
 
 APPROVAL_LIMIT = 5000.0
-"""Orders above this total need a human's approval."""
+"""Orders above this total need a human's approval (a member of finance, the stage's owner)."""
+TWO_APPROVERS_FROM = 50_000.0
+"""Orders above this total need two approvers of finance."""
+ORDER_DEADLINE = DecisionDeadline(
+    after_s=8 * 3600, then="handover", backup_group="finance-leads", remind_before_s=3600
+)
+"""Finance has a working day (a reminder an hour before); then finance-leads get the order,
+with a day of their own before it is rejected."""
 
 # --- domain invariants -----------------------------------------------------------------------
 
@@ -121,9 +130,22 @@ amount_over_limit = above(
     "approve",
     f"order total is above the {APPROVAL_LIMIT:,.0f} approval limit",
     name="amount_over_limit",
+    deadline=ORDER_DEADLINE,
 )
 """Holds for an order above ``APPROVAL_LIMIT``: placing it then needs a human (a limit an admin
 may move, see the console's Insights page)."""
+
+
+@envelope(
+    "approve",
+    f"order total is above {TWO_APPROVERS_FROM:,.0f}: two of finance approve",
+    approvals=2,
+    group="finance",
+    deadline=ORDER_DEADLINE,
+)
+def very_large_order(out: OrderPlaced) -> bool:
+    """Holds for an order above ``TWO_APPROVERS_FROM``: two distinct approvers place it."""
+    return out.total > TWO_APPROVERS_FROM
 
 
 PLACE_ORDER = Action(
@@ -131,7 +153,7 @@ PLACE_ORDER = Action(
     tier="auto",
     run=_place,
     args=_order_args,
-    envelope=(amount_over_limit,),
+    envelope=(amount_over_limit, very_large_order),
     description="Place the purchase order with the supplier (irreversible; the portal takes "
     "every order it is sent, so a lost outcome goes to a human).",
     effects=_orders_at_portal,

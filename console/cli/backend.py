@@ -19,6 +19,7 @@ from console.cli.errors import CliError
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.jobs import QueueNeedsItsOwnRedis, enqueue_run, queue_url
 from graph.runtime.registry import default_registry
+from graph.runtime.schedule import RqScheduler
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
@@ -64,6 +65,7 @@ class Backend:
             default_registry(),
             worker=f"inline-{os.getpid()}",
             config=ExecutorConfig.from_settings(self.settings),
+            schedule_veto=RqScheduler(self.queue),  # timers fire on a worker, when one runs
         )
 
         def execute() -> None:

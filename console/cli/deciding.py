@@ -42,8 +42,9 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
         )
 
 
-def make_decider(args: argparse.Namespace) -> Decider | None:
-    """The decider the arguments ask for (``None``: nobody answers; the run waits)."""
+def make_decider(args: argparse.Namespace, user: str) -> Decider | None:
+    """The decider the arguments ask for, deciding as ``user`` (``None``: nobody answers; the
+    run waits)."""
     if args.decision is not None:
         check_decision(args.decision, DECISION_ACTIONS)
         if args.decision == "edit" and args.edit is None:
@@ -55,9 +56,7 @@ def make_decider(args: argparse.Namespace) -> Decider | None:
                 print(line)
             check_decision(args.decision, req.allowed)
             print(f"  -> {args.decision} (from --decision)")
-            return Decision(
-                action=args.decision, user=args.user, comment=args.comment, edited=edited
-            )
+            return Decision(action=args.decision, user=user, comment=args.comment, edited=edited)
 
         return fixed
     if sys.stdin.isatty():
@@ -65,7 +64,7 @@ def make_decider(args: argparse.Namespace) -> Decider | None:
         def ask(req: EscalationRequest) -> Decision:
             for line in describe_escalation(req):
                 print(line)
-            return _ask(req, args.user)
+            return _ask(req, user)
 
         return ask
     return None

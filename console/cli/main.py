@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import redis
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from console.cli.commands import (
     a2a,
@@ -78,11 +79,18 @@ def _debug() -> bool:
         return False
 
 
+SECRET_SETTINGS = frozenset({"webhooks", "token", "redis_url"})
+"""Settings whose values hold secrets: a problem with one is named, its value never shown."""
+
+
 def settings_problem(exc: ValidationError) -> str:
     """One line naming the first bad setting (by its environment variable) and why."""
     first = exc.errors()[0]
-    name = "WAYBILL_" + "_".join(str(p) for p in first["loc"]).upper()
-    return f"invalid setting {name}: {first['msg']} (got {first.get('input')!r})"
+    loc = [str(p) for p in first["loc"]] or ["?"]
+    name = "WAYBILL_" + loc[0].upper()
+    where = f" at {'.'.join(loc[1:])}" if len(loc) > 1 else ""
+    got = "" if loc[0] in SECRET_SETTINGS else f" (got {first.get('input')!r})"
+    return f"invalid setting {name}{where}: {first['msg']}{got}"
 
 
 def _one_line(text: str) -> str:
@@ -111,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
             print(f"waybill: {settings_problem(exc)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, SettingsError):  # a setting that should be JSON is not
+            print(f"waybill: invalid setting: {_one_line(str(exc))[:200]}", file=sys.stderr)
             return 1
         # The last resort of "no traceback reaches a user": one line, and how to see more.
         if _debug():

@@ -27,7 +27,7 @@ def print_outcome(outcome: RunOutcome) -> int:
 def run_here(args: argparse.Namespace, request: dict[str, Any]) -> int:
     """Run the workflow in this process, printing its timeline; returns the exit code."""
     chain = default_registry().fresh(args.workflow)
-    decide = make_decider(args)
+    decide = make_decider(args, args.user or "cli")
     nodes = chain.nodes()
 
     def show(node: str, update: dict[str, Any]) -> None:

@@ -1,7 +1,10 @@
 """``waybill run`` on Redis: submit the run, follow its events, answer its escalations.
 
 The run executes on a worker when one listens on the queue, else in this process; either way
-its state is checkpointed in Redis and ``waybill show RUN`` can follow it from elsewhere.
+its state is checkpointed in Redis and ``waybill show RUN`` can follow it from elsewhere. It
+is started, and its escalations answered, by the user of the API token in ``WAYBILL_TOKEN``
+(``console.cli.identity``), checked like a console user: under four eyes that user cannot
+approve the run's own actions, which then wait for someone else (exit code 6).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 from console.cli.backend import open_backend
 from console.cli.deciding import EXIT_CODES, make_decider
 from console.cli.follow import follow
-from console.timeline import describe_escalation
-from graph.runtime.principal import SYSTEM, Principal
+from console.cli.identity import acting_user
+from console.timeline import approval_note, describe_escalation
+from graph.runtime.deciding import decides
+from graph.runtime.principal import SYSTEM, Forbidden, Principal
 from graph.runtime.service import RunService
 from state.control.errors import ControlPlaneError
 from state.control.models import Escalation
@@ -28,9 +33,9 @@ def pending_escalation(escalations: list[Escalation]) -> Escalation | None:
 
 def run_on_redis(args: argparse.Namespace, request: dict[str, Any]) -> int:
     """Submit the run, follow it to its end or first unanswered question; the exit code."""
-    decide = make_decider(args)
-    who = Principal(args.user, "admin")  # an operator at the command line has Redis access
     with open_backend() as backend:
+        who = acting_user(backend, args.user)
+        decide = make_decider(args, who.name)
         service = backend.service()
         workers = backend.workers_listening()
         where = f"{workers} worker(s)" if workers else "this process (no worker is listening)"
@@ -79,14 +84,9 @@ def run_on_redis(args: argparse.Namespace, request: dict[str, Any]) -> int:
                 )
                 return EXIT_CODES["waiting"]
             decision = decide(req)
-            _decide(
-                service,
-                esc,
-                decision.action,
-                Principal(decision.user, "admin"),
-                decision.comment,
-                decision.edited,
-            )
+            if not _decide(service, esc, decision.action, who, decision.comment, decision.edited):
+                print(f"run {record.run_id}: waiting for a decision by someone else")
+                return EXIT_CODES["waiting"]
 
 
 def _decide(
@@ -96,9 +96,11 @@ def _decide(
     who: Principal,
     comment: str,
     edited: dict[str, Any] | None,
-) -> None:
+) -> bool:
+    """Decide; False when ``who`` may not (four eyes, another group) or only added one of
+    several approvals: the run then waits for others."""
     try:
-        service.decide(
+        decided = service.decide(
             esc.escalation_id,
             action,
             who=who,
@@ -108,3 +110,11 @@ def _decide(
         )
     except ControlPlaneError as exc:
         print(f"  decision not taken: {exc}")
+        return True
+    except Forbidden as exc:
+        print(f"  decision not taken: {exc}")
+        return False
+    if not decides(decided, who.name):
+        print(f"  {approval_note(decided, who.name)}")
+        return decided.decision is not None
+    return True

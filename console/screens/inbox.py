@@ -10,12 +10,15 @@ from __future__ import annotations
 import streamlit as st
 
 from console.ui.decide import decide_box, decision_buttons, show_last
+from console.ui.escalation_meta import veto_countdown
 from console.ui.guard import redis_guard
 from console.ui.inbox_data import InboxItem, filter_items, pending_items
 from console.ui.page import PageContext, run_page
 from console.ui.views import age, html_link, md_escape, show_escalation
 from console.web.links import escalation_url
-from state.control.errors import UnknownEscalation
+from graph.runtime.deciding import verb
+from state.control.errors import UnknownEscalation, UnknownRun
+from state.control.models import RunRecord
 
 REFRESH_S = 3
 ALL = "all"
@@ -35,20 +38,22 @@ def _card(ctx: PageContext, item: InboxItem) -> None:
     esc = item.esc
     with st.container(border=True, key=f"esc.{esc.escalation_id}"):
         _links(esc.escalation_id, esc.run_id, f"{item.workflow} · {age(esc.created_at)} ago")
-        show_escalation(esc)
+        show_escalation(esc, item.run)
         if ctx.can("approver"):
             decision_buttons(esc)
             st.caption("To comment or edit before deciding, open the escalation.")
 
 
 @st.fragment(run_every=REFRESH_S)
-def live(ctx: PageContext, workflow: str | None, user: str | None, focused: str) -> None:
+def live(
+    ctx: PageContext, workflow: str | None, user: str | None, groups: set[str] | None, focused: str
+) -> None:
     """The pending list (and this session's last decision), redrawn every few seconds."""
     with redis_guard():
         show_last()
         items = pending_items(ctx.h.cp)
         in_all = max(ctx.h.cp.escalations.count_pending(), len(items))
-        shown = filter_items(items, workflow=workflow, user=user)
+        shown = filter_items(items, workflow=workflow, user=user, groups=groups)
         total = f"{len(shown)} pending escalation(s), newest first"
         st.text(total + (f" ({in_all} in all)" if len(shown) != in_all else ""))
         if not ctx.can("approver"):
@@ -58,14 +63,26 @@ def live(ctx: PageContext, workflow: str | None, user: str | None, focused: str)
                 _card(ctx, item)
 
 
+@st.fragment(run_every=1)
+def _countdown(ctx: PageContext, esc_id: str) -> None:
+    """The veto window's countdown, every second."""
+    with redis_guard():
+        line = veto_countdown(ctx.h.cp.escalations.get(esc_id))
+        if line:
+            st.text(line)
+
+
 @st.fragment(run_every=REFRESH_S)
 def _still_pending(ctx: PageContext, esc_id: str) -> None:
     with redis_guard():
         esc = ctx.h.cp.escalations.get(esc_id)
+        if esc.approvals:
+            names = ", ".join(a.user for a in esc.approvals)
+            st.text(f"approvals so far: {len(esc.approvals)} of {esc.approvals_needed} ({names})")
         if esc.decision is not None:
             st.warning(
                 md_escape(
-                    f"Decided meanwhile: {esc.decision.action} by {esc.decision.user}; "
+                    f"Decided meanwhile: {verb(esc, esc.decision.action)} by {esc.decision.user}; "
                     "a decision from here will be refused."
                 )
             )
@@ -80,10 +97,13 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
     with st.container(border=True, key=f"focus.{esc_id}"):
         status = "pending" if esc.pending else "decided"
         _links(esc_id, esc.run_id, f"{status} · raised {age(esc.created_at)} ago")
-        show_escalation(esc)
+        show_escalation(esc, _run_of(ctx, esc.run_id))
+        if esc.kind == "veto" and esc.pending:
+            _countdown(ctx, esc_id)
         if esc.decision is not None:
             d = esc.decision
-            st.text(f"decided: {d.action} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
+            said = verb(esc, d.action)
+            st.text(f"decided: {said} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
             if d.comment:
                 st.text(f"comment: {d.comment}")
         elif ctx.can("approver"):
@@ -91,12 +111,21 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
             decide_box(ctx, esc)
 
 
-def _filters(ctx: PageContext) -> tuple[str | None, str | None]:
-    left, right = st.columns([3, 2])
+def _run_of(ctx: PageContext, run_id: str) -> RunRecord | None:
+    try:
+        return ctx.h.cp.runs.get(run_id)
+    except UnknownRun:
+        return None
+
+
+def _filters(ctx: PageContext) -> tuple[str | None, str | None, set[str] | None]:
+    left, mid, right = st.columns([3, 2, 2])
     names = sorted(set(ctx.h.registry.names()) | set(ctx.h.cp.runs.workflows()))
     workflow = left.selectbox("Workflow", [ALL, *names], key="inbox.workflow")
-    mine = right.toggle("Only runs I started", key="inbox.mine")
-    return (None if workflow == ALL else workflow), (ctx.user.name if mine else None)
+    mine = mid.toggle("Only runs I started", key="inbox.mine")
+    mine_to_decide = right.toggle("Only my groups'", key="inbox.groups")
+    groups = set(ctx.h.cp.groups.groups_of(ctx.user.name)) if mine_to_decide else None
+    return (None if workflow == ALL else workflow), (ctx.user.name if mine else None), groups
 
 
 def body(ctx: PageContext) -> None:
@@ -106,8 +135,8 @@ def body(ctx: PageContext) -> None:
         _focused(ctx, focused)
         html_link("/inbox", "All pending escalations")
         st.divider()
-    workflow, user = _filters(ctx)
-    live(ctx, workflow, user, focused)
+    workflow, user, groups = _filters(ctx)
+    live(ctx, workflow, user, groups, focused)
 
 
 run_page("Escalations", body)

@@ -1,4 +1,4 @@
-"""Users (admins): who may use the console, with which role."""
+"""Users (admins): who may use the console, with which role, in which approver groups."""
 
 from __future__ import annotations
 
@@ -34,12 +34,13 @@ def body(ctx: PageContext) -> None:
                 {
                     "name": u.name,
                     "role": u.role,
+                    "groups": ", ".join(ctx.h.cp.groups.groups_of(u.name)),
                     "email": u.email or "",
                     "since": f"{u.created_at:%Y-%m-%d}",
                 }
                 for u in users
             ],
-            columns=["name", "role", "email", "since"],
+            columns=["name", "role", "groups", "email", "since"],
         ),
         hide_index=True,
     )
@@ -59,6 +60,29 @@ def body(ctx: PageContext) -> None:
         new = st.selectbox("New role", ROLES, key="role.role")
         if st.form_submit_button("Change role") and pick:
             _done(actions.set_role(ctx.h, ctx.who, pick, new))
+    _groups(ctx, [u.name for u in users])
+
+
+def _groups(ctx: PageContext, names: list[str]) -> None:
+    """Approver groups: a stage's owner names the group that decides its escalations."""
+    st.subheader("Approver groups")
+    groups = ctx.h.cp.groups.names()
+    st.dataframe(
+        pd.DataFrame(
+            [{"group": g, "members": ", ".join(ctx.h.cp.groups.members(g))} for g in groups],
+            columns=["group", "members"],
+        ),
+        hide_index=True,
+    )
+    with st.form("user.group"):
+        left, right = st.columns(2)
+        pick = left.selectbox("User", names, key="group.user")
+        group = right.text_input("Group", key="group.name")
+        add, remove = st.columns(2)
+        if add.form_submit_button("Add to group") and pick:
+            _done(actions.set_membership(ctx.h, ctx.who, pick, group, member=True))
+        if remove.form_submit_button("Remove from group") and pick:
+            _done(actions.set_membership(ctx.h, ctx.who, pick, group, member=False))
 
 
 run_page("Users", body)

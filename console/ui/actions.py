@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.timeline import approval_note
 from console.ui.handles import Handles
+from graph.runtime.deciding import decides
 from graph.runtime.principal import EditInvalid, Forbidden, Principal, ServiceError
 from graph.runtime.registry import UnknownWorkflowError
 from graph.runtime.runner import InputError
 from state.control.errors import (
+    DuplicateApproval,
     EscalationConflict,
+    EscalationMoved,
     InvalidTransition,
     RunFinished,
     UnknownEscalation,
@@ -63,7 +67,7 @@ def decide(
     try:
         require(h, who, "approver", f"{action} an escalation", escalation_id)
         esc = h.service.decide(escalation_id, action, who=who, comment=comment, edited=edited)
-    except Forbidden as exc:
+    except (Forbidden, DuplicateApproval, EscalationMoved) as exc:
         return Outcome(False, str(exc))
     except EscalationConflict as exc:
         return Outcome(
@@ -84,7 +88,10 @@ def decide(
         )
     except ServiceError as exc:
         return Outcome(False, str(exc))
-    return Outcome(True, f"{action} recorded; the run resumes on a worker.", value=esc)
+    if not decides(esc, who.name):
+        return Outcome(True, approval_note(esc, who.name).capitalize() + ".", value=esc)
+    said = "veto" if esc.kind == "veto" and action == "reject" else action
+    return Outcome(True, f"{said} recorded; the run resumes on a worker.", value=esc)
 
 
 def kill(
@@ -183,3 +190,19 @@ def set_role(h: Handles, who: Principal, name: str, role: UserRole) -> Outcome:
         who.name, "user.role", user.name, {"from": before.role if before else None, "to": role}
     )
     return Outcome(True, f"{user.name} is now {role}.")
+
+
+def set_membership(h: Handles, who: Principal, name: str, group: str, *, member: bool) -> Outcome:
+    """Add a user to an approver group, or remove them from it (admins; audited)."""
+    verb = "join" if member else "leave"
+    try:
+        require(h, who, "admin", f"change group {group}", name)
+        if member:
+            h.cp.groups.join(name, group.strip())
+        else:
+            h.cp.groups.leave(name, group.strip())
+    except (Forbidden, UserError) as exc:
+        return Outcome(False, str(exc))
+    h.cp.audit.append(who.name, f"group.{verb}", name, {"group": group.strip(), "via": "console"})
+    said = "is now in" if member else "left"
+    return Outcome(True, f"{name} {said} group {group.strip()}.")

@@ -68,5 +68,5 @@ def current_user(h: Handles, *, activity: bool = True) -> User | None:
 
 
 def principal_of(user: User) -> Principal:
-    """The run service's view of a user."""
-    return Principal(user.name, user.role)
+    """The run service's view of a user (signed in to the console)."""
+    return Principal(user.name, user.role, via="console")

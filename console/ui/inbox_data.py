@@ -50,12 +50,18 @@ def pending_items(cp: ControlPlane, *, limit: int = LIMIT) -> list[InboxItem]:
 
 
 def filter_items(
-    items: list[InboxItem], *, workflow: str | None = None, user: str | None = None
+    items: list[InboxItem],
+    *,
+    workflow: str | None = None,
+    user: str | None = None,
+    groups: set[str] | None = None,
 ) -> list[InboxItem]:
-    """Only ``workflow``'s escalations, and only those of runs ``user`` started (when given)."""
+    """Only ``workflow``'s escalations, only those of runs ``user`` started, and only those one
+    of ``groups`` decides (each filter when given)."""
     return [
         item
         for item in items
         if (workflow is None or item.workflow == workflow)
         and (user is None or (item.run is not None and item.run.user == user))
+        and (groups is None or item.esc.group in groups)
     ]

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from console.timeline import describe
+from console.ui.escalation_meta import meta_lines
 from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
 from state.control.search import Usage
@@ -164,8 +165,9 @@ def show_event(event: RunEvent) -> None:
         show_verdict(given.verdict)
 
 
-def show_escalation(esc: Escalation) -> None:
-    """What a human reads before deciding: what, why, proposal, verdict, envelope rule."""
+def show_escalation(esc: Escalation, run: RunRecord | None = None) -> None:
+    """What a human reads before deciding: what, why, who decides and by when, proposal,
+    verdict, envelope rule."""
     req = esc.request
     st.text(f"what: {req.get('what', '')}")
     for why in req.get("why") or []:
@@ -178,9 +180,9 @@ def show_escalation(esc: Escalation) -> None:
         f"envelope rule: {req.get('envelope_rule') or '-'}",
         f"allowed: {', '.join(req.get('allowed') or [])}",
     ]
-    if req.get("deadline"):
-        meta.append(f"runs unless vetoed by: {req['deadline']}")
     st.text("   ".join(meta))
+    for line in meta_lines(esc, run):
+        st.text(line)
     st.caption("Proposed")
     st.json(req.get("proposed") or {}, expanded=True)
     verdict = req.get("verdict")

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode, urlsplit
 
+from state.links import escalation_url as escalation_url
+from state.links import page_path
+from state.links import run_url as run_url
+
 PAGES: dict[str, list[tuple[str, str]]] = {
     "Watch": [("overview", "Overview"), ("runs", "Runs"), ("run_detail", "Run detail")],
     "Act": [("inbox", "Escalations"), ("start", "Start a run"), ("kills", "Kill switches")],
-    "Govern": [("insights", "Insights"), ("audit", "Audit log"), ("users", "Users")],
+    "Govern": [
+        ("insights", "Insights"),
+        ("audit", "Audit log"),
+        ("notifications", "Notifications"),
+        ("users", "Users"),
+    ],
 }
 """Navigation sections: ``(page name, title)``; the file is ``console/screens/<name>.py``."""
 
@@ -32,21 +41,6 @@ def page_paths() -> frozenset[str]:
     return frozenset({"/", *(f"/{n}" for n in names)})
 
 
-def _url(page: str, params: dict[str, str]) -> str:
-    query = urlencode(params, quote_via=quote)
-    return f"/{page}" + (f"?{query}" if query else "")
-
-
-def run_url(run_id: str, node: str | None = None) -> str:
-    """The run's page (``node``: with that graph node selected)."""
-    return _url("run_detail", {"run": run_id, **({"node": node} if node else {})})
-
-
-def escalation_url(escalation_id: str) -> str:
-    """The inbox opened on one escalation."""
-    return _url("inbox", {"esc": escalation_id})
-
-
 def login_url(next_url: str) -> str:
     """The login page, coming back to ``next_url`` after a successful login."""
     return f"{LOGIN_PATH}?{urlencode({'next': next_url}, quote_via=quote)}"
@@ -54,7 +48,7 @@ def login_url(next_url: str) -> str:
 
 def page_url(url_path: str, params: dict[str, str]) -> str:
     """A page (its Streamlit ``url_path``: ``""`` for the default) with its query parameters."""
-    return _url(url_path, params)
+    return page_path(url_path, params)
 
 
 def safe_next(value: str | None) -> str:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import redis
 from rq import Queue, Retry
@@ -27,6 +26,7 @@ from rq.job import Job, get_current_job
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import SYSTEM
 from graph.runtime.registry import Registry, default_registry
+from graph.runtime.schedule import RqScheduler
 from graph.runtime.service import RunService
 from state.cluster import clustered
 from state.control.errors import ControlPlaneError
@@ -41,7 +41,6 @@ JOB_TIMEOUT_S = 3600
 SOCKET_TIMEOUT_S = 10.0
 RETRY = Retry(max=3, interval=[1, 2, 5])
 EXECUTE = "graph.runtime.jobs.execute_run"
-VETO = "graph.runtime.jobs.veto_window_elapsed"
 
 
 class QueueNeedsItsOwnRedis(WaybillError):  # noqa: N818 - reads as what is wrong
@@ -134,13 +133,9 @@ class WorkContext:
             self.registry,
             worker=self.worker,
             config=ExecutorConfig.from_settings(get_settings()),
-            schedule_veto=self.schedule_veto,
+            schedule_veto=RqScheduler(self.queue),
             on_hard_stop=self.on_hard_stop,
         )
-
-    def schedule_veto(self, run_id: str, escalation_id: str, at: datetime) -> None:
-        """Schedule the end of a notify-tier veto window (RQ's scheduler enqueues it then)."""
-        self.queue.enqueue_at(at, VETO, run_id, escalation_id)
 
     def close(self) -> None:
         """Close what the process opened."""
@@ -159,7 +154,7 @@ def install(context: WorkContext | None) -> None:
 
 
 @contextmanager
-def _context() -> Iterator[WorkContext]:
+def work_context() -> Iterator[WorkContext]:
     """The installed context, or one on the current job's connection (closed after)."""
     if _installed is not None:
         yield _installed
@@ -178,13 +173,13 @@ def _context() -> Iterator[WorkContext]:
 
 def execute_run(run_id: str) -> str:
     """RQ job: advance ``run_id`` until it waits, ends or is killed."""
-    with _context() as ctx:
+    with work_context() as ctx:
         return ctx.executor.execute(run_id)
 
 
 def veto_window_elapsed(run_id: str, escalation_id: str) -> str:
     """RQ job at the end of a notify-tier veto window: let the action run unless vetoed."""
-    with _context() as ctx:
+    with work_context() as ctx:
         try:
             make_service(ctx.cp, ctx.queue, ctx.raw).decide(
                 escalation_id,

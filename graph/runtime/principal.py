@@ -10,18 +10,30 @@ from state.roles import ROLE_RANK, Role
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is acting: an authenticated console user, or an operator at the command line."""
+    """Who is acting: an authenticated user (console session or CLI token), or the system.
+
+    The console and the command line build one only for a user they authenticated, with the
+    role the user store holds for them now.
+    """
 
     name: str
     role: Role
+    via: str = ""
+    """How they authenticated (``console``, ``cli token <id>``), kept in the audit log."""
+    system: bool = False
+    """The system acting on its own: a veto window that ended, a deadline that passed. It is
+    not in any group and never approves an ``approve``-tier action."""
 
     def can(self, needed: Role) -> bool:
         """Whether this principal's role ranks at least ``needed`` (admin > approver > viewer)."""
         return ROLE_RANK[self.role] >= ROLE_RANK[needed]
 
 
-SYSTEM = Principal("system:veto-window", "approver")
+SYSTEM = Principal("system:veto-window", "approver", system=True)
 """Lets a notify-tier action proceed when its veto window passed without a veto."""
+
+DEADLINE = Principal("system:deadline", "approver", system=True)
+"""Applies a decision deadline's safe default (a reject) when nobody decided in time."""
 
 
 class ServiceError(WaybillError):
@@ -30,6 +42,14 @@ class ServiceError(WaybillError):
 
 class Forbidden(ServiceError):  # noqa: N818 - reads as the HTTP status it mirrors
     """The principal's role does not allow the operation (the attempt is audited)."""
+
+
+class NotInGroup(Forbidden):
+    """The user is not in the group that decides the escalation (the attempt is audited)."""
+
+
+class FourEyes(Forbidden):
+    """The run's starter tried to approve its own action (the attempt is audited)."""
 
 
 class ScopeKilled(ServiceError):  # noqa: N818

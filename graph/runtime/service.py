@@ -12,36 +12,29 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from pydantic import ValidationError
 
-from graph.hashing import unstorable
+from graph.runtime.deciding import DecisionDesk
 from graph.runtime.fork import ForkError, fork_thread
-from graph.runtime.principal import EditInvalid, Forbidden, Principal, ScopeKilled, ServiceError
+from graph.runtime.notices import kill_notice
+from graph.runtime.principal import Forbidden, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
 from graph.runtime.runner import compile_chain, validate_inject, validate_request
 from state.checkpoint import RedisSaver
-from state.control.errors import EscalationConflict, RunFinished
+from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
 from state.control.models import Escalation, KillScope, NewRun, RunRecord
 from state.control.outbox import Intent
 from state.control.plane import ControlPlane
 from state.roles import Role
-from state.status import TERMINAL_STATUSES
+from state.settings import get_settings
 
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
 
 
-def _decidable(esc: Escalation, action: str) -> None:
-    """Raises ``EscalationConflict`` once decided, ``ServiceError`` for an action not offered."""
-    if esc.decision is not None:  # a late decision is told who decided, even once the run ended
-        d = esc.decision
-        raise EscalationConflict(esc.escalation_id, d.user, d.action, d.decided_at.isoformat())
-    allowed = esc.request.get("allowed") or ["approve", "edit", "reject"]
-    if action not in allowed:
-        raise ServiceError(
-            f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})"
-        )
+def _via(who: Principal) -> dict[str, Any]:
+    """How the actor signed in, for the audit entry (nothing for the system)."""
+    return {"via": who.via} if who.via else {}
 
 
 class RunService:
@@ -54,12 +47,17 @@ class RunService:
         dispatch: Dispatch,
         *,
         raw: redis.Redis | None = None,
+        admin_fallback: bool | None = None,
     ) -> None:
         self.cp = cp
         self.registry = registry
         self.dispatch = dispatch
         self.raw = raw
         """A bytes-reply client on the same server, for checkpoints (forks)."""
+        self.admin_fallback = (
+            get_settings().admin_fallback if admin_fallback is None else admin_fallback
+        )
+        """Admins outside an escalation's group may decide it (audited as the fallback)."""
 
     def _require(self, who: Principal, role: Role, action: str, target: str) -> None:
         if not who.can(role):
@@ -97,7 +95,7 @@ class RunService:
         run_id = run_id or uuid.uuid4().hex[:12]
         summary = ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])[:160]
         spec = NewRun(run_id=run_id, workflow=workflow, input_summary=summary, user=who.name)
-        details = {"workflow": workflow, "inject": inject}
+        details = {"workflow": workflow, "inject": inject} | _via(who)
         intent = Intent(
             actor=who.name, action="run.start", target=run_id, details=details, dispatch=True
         )
@@ -118,76 +116,25 @@ class RunService:
         edited: dict[str, Any] | None = None,
         run_id: str | None = None,
     ) -> Escalation:
-        """Decide an escalation (first decision wins) and queue the run's resume.
+        """Decide an escalation and queue the run's resume (see ``graph.runtime.deciding``).
+
+        The first decision wins; an approval of an escalation that needs M approvals decides
+        at the Mth distinct approver (the returned escalation has no decision before that).
 
         Raises:
-            Forbidden: only approvers and admins decide.
-            UnknownEscalation, EscalationConflict, RunFinished: from the control plane.
+            Forbidden: only approvers and admins decide; NotInGroup, FourEyes (subclasses):
+                not in the escalation's group, or the run's starter approving its action.
+            UnknownEscalation, EscalationConflict, DuplicateApproval, EscalationMoved,
+            RunFinished: from the control plane.
             ServiceError: the action is not allowed for this escalation.
             EditInvalid: the edited payload fails the contract (nothing is recorded).
         """
         esc = self.cp.escalations.get(escalation_id, run_id=run_id)
         self._require(who, "approver", f"{action} an escalation", esc.run_id)
-        _decidable(esc, action)
-        if action == "edit":
-            edited = self._validated_edit(esc, edited)
-        self._not_killed(esc.run_id)
-        details = {
-            "escalation_id": escalation_id,
-            "comment": comment,
-            "saw": {"what": esc.request.get("what"), "proposed": esc.request.get("proposed")},
-            "edited": edited,
-        }
-        intent = Intent(
-            actor=who.name,
-            action=f"escalation.{action}",
-            target=esc.run_id,
-            details=details,
-            dispatch=True,
+        desk = DecisionDesk(self.cp, self.registry, self.dispatch, self.admin_fallback)
+        return desk.decide(
+            escalation_id, action, who=who, comment=comment, edited=edited, run_id=esc.run_id
         )
-        # One step: the decision, the run queued to resume, and what follows (audit, queue).
-        self.cp.runs.expect(esc.run_id, "queued")
-        decided = self.cp.escalations.decide(
-            escalation_id,
-            action,  # type: ignore[arg-type]
-            user=who.name,
-            comment=comment,
-            edited=edited,
-            run_id=esc.run_id,
-            intent=intent,
-        )
-        self.cp.complete(esc.run_id, self.dispatch)
-        return decided
-
-    def _not_killed(self, run_id: str) -> None:
-        """A decision on a run a kill switch stops is refused (and told so), not recorded."""
-        record = self.cp.runs.get(run_id)
-        if record.status in TERMINAL_STATUSES:
-            raise RunFinished(run_id, record.status)
-        switch = self.cp.kills.check(run_id=run_id, workflow=record.workflow, agent=record.stage)
-        if switch is not None:
-            raise ScopeKilled(
-                f"run {run_id} is stopped by the {switch.scope} kill switch ({switch.reason}, by "
-                f"{switch.user}): the decision was not recorded"
-            )
-
-    def _validated_edit(self, esc: Escalation, edited: dict[str, Any] | None) -> dict[str, Any]:
-        if edited is None:
-            raise ServiceError("an edit needs the edited payload")
-        record = self.cp.runs.get(esc.run_id)
-        stage = self.registry.get(record.workflow).stage(str(esc.request.get("stage")))
-        try:
-            payload: dict[str, Any] = stage.produces.model_validate(edited).model_dump(mode="json")
-        except ValidationError as exc:
-            errors = {
-                ".".join(str(p) for p in e["loc"]) or "<root>": e["msg"] for e in exc.errors()
-            }
-            raise EditInvalid(stage.produces.__name__, errors) from None
-        bad = unstorable(payload)
-        if bad:
-            field, _, why = bad.partition(": ")
-            raise EditInvalid(stage.produces.__name__, {field: why})
-        return payload
 
     def kill(self, scope: KillScope, target: str | None, *, who: Principal, reason: str) -> int:
         """Trip a kill switch; runs not executing right now are marked killed at once.
@@ -200,8 +147,14 @@ class RunService:
             raise ServiceError("a kill needs a reason")
         if scope == "run":
             self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
-        self.cp.kills.trip(scope, target, reason=reason, user=who.name)
-        self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", {"reason": reason})
+        switch = self.cp.kills.trip(scope, target, reason=reason, user=who.name)
+        details = {"reason": reason} | _via(who)
+        self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", details)
+        self.cp.notices.publish(
+            kill_notice(
+                scope, target, user=who.name, reason=reason, tripped=True, at=switch.tripped_at
+            )
+        )
         killed = 0
         for record in self._idle_runs(scope, target):
             try:
@@ -242,7 +195,12 @@ class RunService:
         """Clear a kill switch; killed runs stay killed (``killed`` is terminal)."""
         self._require(who, "admin", "clear a kill switch", f"{scope}:{target or '*'}")
         cleared = self.cp.kills.clear(scope, target)
-        self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", {})
+        details = _via(who)
+        self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", details)
+        if cleared:
+            self.cp.notices.publish(
+                kill_notice(scope, target, user=who.name, reason="", tripped=False)
+            )
         return cleared
 
     def fork(
@@ -288,6 +246,7 @@ class RunService:
         summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
         spec = NewRun(run_id=new_id, workflow=source.workflow, input_summary=summary, user=who.name)
         details = {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}}
+        details |= _via(who)
         intent = Intent(
             actor=who.name, action="run.fork", target=new_id, details=details, dispatch=True
         )

@@ -5,23 +5,25 @@ run resumes."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any, cast
 
 from graph.runtime.events import Progress
+from graph.runtime.notices import escalation_notice
 from graph.runtime.runner import RunOutcome, resume_command
+from graph.runtime.schedule import Scheduler
 from graph.runtime.session import RunSession
 from state.control.errors import UnknownEscalation
+from state.control.models import Escalation, EscalationTerms
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
 from state.run_state import RunState
+from state.settings import get_settings
 from state.status import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
-ScheduleVeto = Callable[[str, str, datetime], None]
-"""Schedules the end of a notify-tier veto window: ``(run id, escalation id, when)``."""
+ScheduleVeto = Scheduler
+"""Schedules a waiting run's timers: its veto window, its decision reminder and deadline."""
 
 
 def escalation_id(run_id: str, interrupt_id: str) -> str:
@@ -53,18 +55,57 @@ def wait_for_human(
     assert outcome.pending is not None
     assert outcome.interrupt_id is not None
     run_id, req = session.run_id, outcome.pending
-    esc_id = escalation_id(run_id, outcome.interrupt_id)
-    cp.escalations.create(
+    esc = cp.escalations.create(
         run_id,
         req.kind if req.tier != "notify" else "veto",
         {**req.model_dump(mode="json"), "interrupt_id": outcome.interrupt_id},
         stage=req.stage,
-        escalation_id=esc_id,
+        escalation_id=escalation_id(run_id, outcome.interrupt_id),
+        terms=terms_of(req),
     )
     session.update(status="waiting", stage=req.stage, release=True)
-    if req.tier == "notify" and req.deadline is not None and schedule_veto is not None:
-        schedule_veto(run_id, esc_id, req.deadline)
+    if schedule_veto is not None:
+        schedule_timers(esc, req, schedule_veto)
+    announce(cp, esc)
     return "waiting"
+
+
+def terms_of(req: EscalationRequest) -> EscalationTerms:
+    """Who decides the question a run asks, and by when."""
+    return EscalationTerms(
+        group=req.group or None,
+        approvals_needed=req.approvals,
+        four_eyes=req.four_eyes,
+        deadline=req.decision_deadline,
+    )
+
+
+def schedule_timers(esc: Escalation, req: EscalationRequest, schedule: Scheduler) -> None:
+    """Schedule the escalation's veto window, or its current reminder and deadline.
+
+    Scheduling the same timer again replaces it (stable job ids), so a run that is executed
+    again while it waits does not add timers.
+    """
+    if req.tier == "notify" and req.deadline is not None:
+        schedule.veto_window(esc.run_id, esc.escalation_id, req.deadline)
+    deadline = esc.deadline
+    if deadline is None or esc.held_at is not None:
+        return
+    if deadline.remind_at is not None and esc.reminded_round < deadline.round:
+        schedule.reminder(esc.run_id, esc.escalation_id, deadline.round, deadline.remind_at)
+    schedule.deadline(esc.run_id, esc.escalation_id, deadline.round, deadline.due_at)
+
+
+def announce(cp: ControlPlane, esc: Escalation) -> None:
+    """Publish the notice that ``esc`` waits for a decision (once; never fails the run)."""
+    try:
+        run = cp.runs.get(esc.run_id)
+        fallback = get_settings().admin_fallback
+        cp.notices.publish(
+            escalation_notice(cp, esc, run, "escalation_created", admin_fallback=fallback)
+        )
+    except Exception:
+        log.exception("run %s: could not announce escalation %s", esc.run_id, esc.escalation_id)
 
 
 def settle(
@@ -85,7 +126,8 @@ def settle(
         status = "failed"
         reason = f"the run stopped without an outcome (status {outcome.status}, next: {nxt})"
         log.error("run %s: %s", session.run_id, reason)
-    session.update(status=status, reason=reason, release=True)
+    record = session.update(status=status, reason=reason, release=True)
+    cp.notices.run_ended(record)  # failed or killed: announced (never raises)
     return status
 
 
@@ -98,5 +140,8 @@ def decision_command(cp: ControlPlane, run_id: str, interrupt_id: str) -> Any:
     if esc.decision is None:
         return None
     d = esc.decision
-    decision = Decision(action=d.action, user=d.user, comment=d.comment or "", edited=d.edited)
+    # An approval of M: the decision is theirs together (each one is in the audit log).
+    approvers = [a.user for a in esc.approvals] if d.action == "approve" else []
+    user = ", ".join(approvers) if len(approvers) > 1 else d.user
+    decision = Decision(action=d.action, user=user, comment=d.comment or "", edited=d.edited)
     return resume_command(interrupt_id, decision)

@@ -18,6 +18,7 @@ from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
 from graph.runtime.jobs import WorkContext, install
+from graph.runtime.notifier import start_notifier
 from graph.runtime.sweeper import adopt_unwatched, sweep_forever
 from state.checkpoint.client import sync_client
 from state.control.connection import connect
@@ -125,6 +126,7 @@ def work_process(url: str, queue_url: str, name: str, burst: bool, parent: int) 
             (sweep_forever, (ctx.cp, queue, every, stop, _beat(worker))),
         ):
             threading.Thread(target=target, args=args, daemon=True).start()
+        start_notifier(url, settings, stop)
     try:
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:

@@ -103,3 +103,29 @@ class LeaseLost(ControlPlaneError):  # noqa: N818 - reads better at the call sit
 
 class AuditContention(ControlPlaneError):  # noqa: N818 - reads better at the call site
     """An audit append could not win the head of the chain after many retries."""
+
+
+class DuplicateApproval(ControlPlaneError):  # noqa: N818 - reads better at the call site
+    """The same user approved an escalation that needs several approvals twice."""
+
+    def __init__(self, escalation_id: str, user: str, count: int, needed: int) -> None:
+        super().__init__(
+            f"{user} already approved escalation {escalation_id!r} ({count} of {needed} "
+            "approvals so far): another approver must give the next one"
+        )
+        self.escalation_id = escalation_id
+        self.user = user
+        self.count = count
+        self.needed = needed
+
+
+class EscalationMoved(ControlPlaneError):  # noqa: N818 - reads better at the call site
+    """The escalation's deciding group changed (a deadline handed it over) while deciding."""
+
+    def __init__(self, escalation_id: str, group: str) -> None:
+        super().__init__(
+            f"escalation {escalation_id!r} was handed over to group {group!r} meanwhile: "
+            "nothing was decided"
+        )
+        self.escalation_id = escalation_id
+        self.group = group

@@ -21,15 +21,24 @@ import redis
 from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.errors import (
+    DuplicateApproval,
     EscalationConflict,
+    EscalationMoved,
     InvalidArgument,
     RunFinished,
     UnknownEscalation,
     UnknownRun,
 )
+from state.control.escalation_records import (
+    approvals_key,
+    escalation_key,
+    parse,
+    terms_fields,
+    text_map,
+)
 from state.control.escalation_scripts import CREATE_ESCALATION, DECIDE_ESCALATION
 from state.control.events import events_key
-from state.control.models import Decision, Escalation, EscalationAction, from_epoch, to_epoch
+from state.control.models import Escalation, EscalationAction, EscalationTerms, from_epoch, to_epoch
 from state.control.outbox import Intent, outbox_key
 from state.control.run_index import PENDING_ESCALATIONS, RUN_OF_ESCALATION
 from state.control.runs import run_hash_key
@@ -40,38 +49,6 @@ _TERMINAL = " ".join(sorted(TERMINAL_STATUSES))
 
 _PENDING = PENDING_ESCALATIONS
 _RUN_OF = RUN_OF_ESCALATION
-
-
-def escalation_key(run_id: str, escalation_id: str) -> str:
-    """The hash of one escalation."""
-    return run_key(run_id, "esc", escalation_id)
-
-
-def _parse(fields: dict[str, str]) -> Escalation:
-    decision = None
-    if fields.get("decided_by"):
-        edited = fields.get("edited") or ""
-        decision = Decision(
-            action=fields["action"],
-            user=fields["decided_by"],
-            comment=fields.get("comment", ""),
-            edited=json.loads(edited) if edited else None,
-            decided_at=from_epoch(fields["decided_at"]),
-        )
-    return Escalation(
-        escalation_id=fields["escalation_id"],
-        run_id=fields["run_id"],
-        kind=fields["kind"],
-        stage=fields.get("stage") or None,
-        request=json.loads(fields.get("request") or "{}"),
-        created_at=from_epoch(fields["created_at"]),
-        version=int(fields.get("version", "1")),
-        decision=decision,
-    )
-
-
-def _text_map(fields: dict[Any, Any]) -> dict[str, str]:
-    return {text(k): text(v) for k, v in fields.items()}
 
 
 def _create_keys(run_id: str, escalation_id: str) -> list[str]:
@@ -91,6 +68,7 @@ def _decide_keys(run_id: str, escalation_id: str) -> list[str]:
         run_hash_key(run_id),
         events_key(run_id),
         outbox_key(run_id),
+        approvals_key(run_id, escalation_id),
     ]
 
 
@@ -103,7 +81,9 @@ def _check_decision(action: str, user: str, edited: dict[str, Any] | None) -> No
         raise InvalidArgument("an edit decision needs the edited payload")
 
 
-def _raise_refusal(outcome: str, rest: list[str], *, run_id: str, escalation_id: str) -> None:
+def _raise_refusal(
+    outcome: str, rest: list[str], *, run_id: str, escalation_id: str, user: str = ""
+) -> None:
     """Raise the error a script's refusal names; return for any other outcome."""
     if outcome == "unknown":
         raise UnknownEscalation(escalation_id)
@@ -116,6 +96,19 @@ def _raise_refusal(outcome: str, rest: list[str], *, run_id: str, escalation_id:
         )
     if outcome == "finished":
         raise RunFinished(run_id, rest[0])
+    if outcome == "moved":
+        raise EscalationMoved(escalation_id, rest[0])
+    if outcome == "duplicate":
+        raise DuplicateApproval(escalation_id, user, int(rest[0]), int(rest[1]))
+
+
+def _then_args(
+    intent: Intent | None, partial: Intent | None, group: str | None, now: str, comment: str
+) -> list[str]:
+    """The decide script's arguments after the decision's own: intents, group, approval."""
+    args = intent.args() if intent is not None else ["", ""]
+    args += partial.args() if partial is not None else ["", ""]
+    return [*args, group or "", json.dumps({"at": float(now), "comment": comment})]
 
 
 class Escalations:
@@ -135,18 +128,21 @@ class Escalations:
         *,
         stage: str | None = None,
         escalation_id: str | None = None,
+        terms: EscalationTerms | None = None,
     ) -> Escalation:
         """Open an escalation on a run (and append ``escalation_created`` to its events).
 
         Idempotent per id: if ``escalation_id`` exists, the stored record is returned
-        unchanged, so a node that re-runs on resume never resets a decision.
+        unchanged, so a node that re-runs on resume never resets a decision (or restarts a
+        deadline). ``terms`` say who decides and by when (a deadline counts from now).
 
         Raises:
             UnknownRun: The run is not registered.
             RunFinished: The run's status is terminal.
         """
         esc_id = escalation_id or uuid.uuid4().hex
-        now = repr(to_epoch(utcnow()))
+        created = utcnow()
+        now = repr(to_epoch(created))
         fields = {
             "escalation_id": esc_id,
             "run_id": run_id,
@@ -155,7 +151,7 @@ class Escalations:
             "request": json.dumps(request, allow_nan=False),
             "created_at": now,
             "version": "1",
-        }
+        } | terms_fields(terms, created)
         data = json.dumps({"escalation_id": esc_id, "kind": kind})
         args = [_TERMINAL, self._maxlen, esc_id, now, data]
         for key, value in fields.items():
@@ -172,13 +168,33 @@ class Escalations:
         pipe.hset(_RUN_OF, esc_id, run_id)
         pipe.zadd(_PENDING, {esc_id: float(now)})
         pipe.execute()
-        return _parse(fields)
+        return parse(fields)
 
     def _run_of(self, escalation_id: str) -> str:
         run_id = self._r.hget(_RUN_OF, escalation_id)
         if run_id is None:
             raise UnknownEscalation(escalation_id)
         return text(run_id)
+
+    def run_of(self, escalation_id: str) -> str:
+        """The run an escalation belongs to.
+
+        Raises:
+            UnknownEscalation: No such escalation.
+        """
+        return self._run_of(escalation_id)
+
+    def _records(self, pairs: list[tuple[str, str]]) -> list[Escalation | None]:
+        pipe = self._r.pipeline(transaction=False)
+        for run_id, esc_id in pairs:
+            pipe.hgetall(escalation_key(run_id, esc_id))
+            pipe.hgetall(approvals_key(run_id, esc_id))
+        replies = pipe.execute() if pairs else []
+        fields, approvals = replies[::2], replies[1::2]
+        return [
+            parse(text_map(f), text_map(a)) if f else None
+            for f, a in zip(fields, approvals, strict=True)
+        ]
 
     def get(self, escalation_id: str, *, run_id: str | None = None) -> Escalation:
         """One escalation (``run_id`` saves a lookup when known).
@@ -187,18 +203,15 @@ class Escalations:
             UnknownEscalation: No such escalation.
         """
         run_id = run_id or self._run_of(escalation_id)
-        fields = self._r.hgetall(escalation_key(run_id, escalation_id))
-        if not fields:
+        [found] = self._records([(run_id, escalation_id)])
+        if found is None:
             raise UnknownEscalation(escalation_id)
-        return _parse(_text_map(fields))
+        return found
 
     def for_run(self, run_id: str) -> list[Escalation]:
         """Every escalation of a run, oldest first."""
         ids = texts(self._r.zrange(run_key(run_id, "escs"), 0, -1))
-        pipe = self._r.pipeline(transaction=False)
-        for esc_id in ids:
-            pipe.hgetall(escalation_key(run_id, esc_id))
-        return [_parse(_text_map(f)) for f in (pipe.execute() if ids else []) if f]
+        return [e for e in self._records([(run_id, i) for i in ids]) if e is not None]
 
     def list_pending(self, *, limit: int = 100, newest: bool = False) -> list[Escalation]:
         """Undecided escalations of runs that can still resume, oldest first (``newest``:
@@ -215,16 +228,17 @@ class Escalations:
         pipe = self._r.pipeline(transaction=False)
         for esc_id, run_id in zip(ids, runs, strict=True):
             pipe.hgetall(escalation_key(run_id, esc_id))
+            pipe.hgetall(approvals_key(run_id, esc_id))
             pipe.hget(run_hash_key(run_id), "status")
         replies = pipe.execute()
         pending: list[Escalation] = []
         stale: list[str] = []
         for i, esc_id in enumerate(ids):
-            fields, status = replies[2 * i], replies[2 * i + 1]
+            fields, approvals, status = replies[3 * i : 3 * i + 3]
             if not fields or fields.get("decided_by") or status in TERMINAL_STATUSES:
                 stale.append(esc_id)
             else:
-                pending.append(_parse(_text_map(fields)))
+                pending.append(parse(text_map(fields), text_map(approvals)))
         if stale:
             self._r.zrem(_PENDING, *stale)
         return pending
@@ -244,30 +258,26 @@ class Escalations:
         edited: dict[str, Any] | None = None,
         run_id: str | None = None,
         intent: Intent | None = None,
+        partial: Intent | None = None,
+        group: str | None = None,
     ) -> Escalation:
-        """Record a decision; the first one wins.
+        """Record a decision; the first one wins (for an approval of M, the Mth approver's).
 
-        With ``intent`` (what must follow: the audit entry, the resume job), the intent is kept
-        in the run's outbox and a ``waiting`` run is queued, in the same script: complete the
-        intent with ``ControlPlane.complete``.
-
-        Args:
-            escalation_id: The escalation.
-            action: ``approve``, ``edit`` (requires ``edited``), ``reject``, or ``retry`` (an
-                action whose outcome is unknown, when the escalation allows it).
-            user: The authenticated human deciding (never an agent).
-            comment: Free text kept with the decision.
-            edited: The edited payload for ``edit``.
-            run_id: The run, when known (saves a lookup).
-            intent: What follows the decision (see above).
+        ``action`` is ``approve``, ``edit`` (with ``edited``), ``reject`` or ``retry`` (an
+        action whose outcome is unknown, when allowed), by ``user``: the authenticated human
+        deciding, never an agent. ``intent`` (the audit entry, the resume job) is kept in the
+        run's outbox and a waiting run queued, in the same script (complete it with
+        ``ControlPlane.complete``); an approval short of M records ``partial`` instead and
+        leaves the run waiting. ``group``: the group the decider was checked against.
 
         Returns:
-            The escalation with its decision and new version.
+            The escalation with its decision (``None`` after a partial approval) and version.
 
         Raises:
-            UnknownEscalation: No such escalation.
+            UnknownEscalation, RunFinished: No such escalation; its run is finished or killed.
             EscalationConflict: Someone decided first (named in the error).
-            RunFinished: The run is finished or killed.
+            DuplicateApproval: ``user`` already gave one of the approvals.
+            EscalationMoved: Its group changed since ``group`` was checked.
             InvalidArgument: Bad action, missing user, or ``edit`` without ``edited``.
         """
         _check_decision(action, user, edited)
@@ -276,9 +286,10 @@ class Escalations:
         data = json.dumps({"escalation_id": escalation_id, "action": action, "user": user})
         edited_json = json.dumps(edited, allow_nan=False) if edited is not None else ""
         args = [_TERMINAL, self._maxlen, action, user, comment, edited_json, now, data]
-        args += intent.args() if intent is not None else ["", ""]
-        keys = _decide_keys(run_id, escalation_id)
-        outcome, *rest = (text(x) for x in self._decide(keys=keys, args=args))
-        _raise_refusal(outcome, rest, run_id=run_id, escalation_id=escalation_id)
-        self._r.zrem(_PENDING, escalation_id)
+        args += _then_args(intent, partial, group, now, comment)
+        reply = self._decide(keys=_decide_keys(run_id, escalation_id), args=args)
+        outcome, *rest = (text(x) for x in reply)
+        _raise_refusal(outcome, rest, run_id=run_id, escalation_id=escalation_id, user=user)
+        if outcome == "ok":
+            self._r.zrem(_PENDING, escalation_id)
         return self.get(escalation_id, run_id=run_id)

@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.decisions import DecisionAction
+from state.decisions import DeadlineOutcome, DecisionAction, DecisionDeadline
 from state.status import RunStatus
 
 EscalationAction = DecisionAction
@@ -90,6 +90,36 @@ class Decision(_Record):
     decided_at: datetime
 
 
+class Approval(_Record):
+    """One approval of an escalation that needs several (M of N)."""
+
+    user: str
+    at: datetime
+    comment: str = ""
+
+
+class EscalationTerms(_Record):
+    """Who decides an escalation and by when: set when it is created."""
+
+    group: str | None = None
+    """The approver group that decides (``None``: any approver)."""
+    approvals_needed: int = Field(default=1, ge=1)
+    four_eyes: bool = False
+    """The run's starter may not approve."""
+    deadline: DecisionDeadline | None = None
+
+
+class EscalationDeadline(_Record):
+    """The current deadline of an escalation; ``round`` 2 is the backup group's, after a
+    handover."""
+
+    due_at: datetime
+    remind_at: datetime | None = None
+    then: DeadlineOutcome
+    policy: DecisionDeadline
+    round: int = 1
+
+
 class Escalation(_Record):
     """A request for a human decision (an ``interrupt()`` of a run); ``version`` counts writes."""
 
@@ -101,6 +131,18 @@ class Escalation(_Record):
     created_at: datetime
     version: int = 1
     decision: Decision | None = None
+    group: str | None = None
+    approvals_needed: int = 1
+    four_eyes: bool = False
+    approvals: list[Approval] = Field(default_factory=list)
+    """Approvals so far, oldest first (only kept when more than one is needed)."""
+    deadline: EscalationDeadline | None = None
+    held_at: datetime | None = None
+    """Its deadline passed and its default is to hold: the run keeps waiting, unreminded."""
+    held_reason: str = ""
+    handed_over_from: str | None = None
+    """The group that had it before its deadline handed it to ``group``."""
+    reminded_round: int = 0
 
     @property
     def pending(self) -> bool:

@@ -18,20 +18,24 @@ import redis
 
 from state.control.audit import AuditLog
 from state.control.connection import connect
+from state.control.escalation_deadlines import EscalationDeadlines
 from state.control.escalations import Escalations
 from state.control.events import RunEvents
+from state.control.groups import GroupStore
 from state.control.kills import KillSwitches
 from state.control.leases import Leases
+from state.control.notices import NoticeStore
 from state.control.outbox import Outbox
 from state.control.retention import Retention
 from state.control.runs import RunRegistry
 from state.control.sessions import SessionStore
+from state.control.tokens import TokenStore
 from state.settings import get_settings
 
 
 class ControlPlane:
-    """Runs, events, escalations, kill switches, audit log, leases, console sessions and the
-    retention of finished runs.
+    """Runs, events, escalations (and their deadlines), kill switches, audit log, leases,
+    console sessions, approver groups, API tokens, notices and the retention of finished runs.
 
     Args:
         client: A redis-py client with ``decode_responses=True`` (see ``connection.connect``).
@@ -49,16 +53,22 @@ class ControlPlane:
         if not client.get_connection_kwargs().get("decode_responses"):
             raise ValueError("ControlPlane needs a client with decode_responses=True (connect())")
         self.client = client
+        self.notices = NoticeStore(client)
         keep = get_settings().run_retention_s if retention_s is None else retention_s
-        self.runs = RunRegistry(client, events_maxlen=events_maxlen, retention_s=keep)
+        self.runs = RunRegistry(
+            client, events_maxlen=events_maxlen, retention_s=keep, on_end=self.notices.run_ended
+        )
         self.retention = Retention(client)
         self.events = RunEvents(client, maxlen=events_maxlen)
         self.escalations = Escalations(client, events_maxlen=events_maxlen)
+        self.deadlines = EscalationDeadlines(client, events_maxlen=events_maxlen)
         self.kills = KillSwitches(client)
         self.audit = AuditLog(client)
         self.leases = Leases(client)
         self.outbox = Outbox(client)
         self.sessions = SessionStore(client)
+        self.groups = GroupStore(client)
+        self.tokens = TokenStore(client)
 
     @classmethod
     def from_url(cls, url: str, *, events_maxlen: int = 0) -> ControlPlane:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,12 +23,7 @@ import redis
 from state.cluster import clustered
 from state.control import run_index
 from state.control.connection import text, texts
-from state.control.errors import (
-    InvalidArgument,
-    InvalidRunId,
-    RunExists,
-    UnknownRun,
-)
+from state.control.errors import InvalidArgument, InvalidRunId, RunExists, UnknownRun
 from state.control.events import events_key
 from state.control.inputs import inputs_key
 from state.control.models import NewRun, RunPage, RunRecord, to_epoch
@@ -53,12 +48,20 @@ class RunRegistry:
         client: A client from ``connect`` (``decode_responses=True``).
         events_maxlen: Cap passed to the event stream for ``status`` events (``0``: none).
         retention_s: How long a run is kept once finished (``0``: forever; see ``retention``).
+        on_end: Told of every run that ``update`` moved to ``failed`` or ``killed`` (its
+            notifications); it must not raise.
     """
 
     def __init__(
-        self, client: redis.Redis, *, events_maxlen: int = 0, retention_s: float = 0.0
+        self,
+        client: redis.Redis,
+        *,
+        events_maxlen: int = 0,
+        retention_s: float = 0.0,
+        on_end: Callable[[RunRecord], None] | None = None,
     ) -> None:
         self._r = client
+        self._on_end = on_end
         self._maxlen = str(events_maxlen)
         self.retention_s = retention_s
         self._create = client.register_script(CREATE_RUN)
@@ -220,6 +223,8 @@ class RunRegistry:
             pipe = self._r.pipeline(transaction=False)
             run_index.apply(pipe, moved(updated, self.retention_s))
             pipe.execute()
+            if self._on_end is not None:
+                self._on_end(updated.record)  # announces a run that failed or was killed
         return updated.record
 
     def reindex(self, run_id: str) -> None:

@@ -23,9 +23,10 @@ import pytest
 from console.launch import console_command
 from state.control.connection import connect
 from state.control.plane import ControlPlane
-from state.control.users import ScryptParams, UserStore
 from state.roles import Role
+from tests.receiver import Receiver
 from tests.redis_servers import ServerUnderTest, free_port
+from tests.staff import PROCUREMENT_GROUPS, add_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,6 +34,9 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 MODULES = ["tests.e2e.slow_workflow", "tests.e2e.hostile_workflow"]
 PASSWORD = "correct-horse"
 USERS: dict[str, Role] = {"ana": "admin", "bob": "approver", "cleo": "approver", "vic": "viewer"}
+GROUPS = {"bob": PROCUREMENT_GROUPS, "cleo": PROCUREMENT_GROUPS}
+"""bob and cleo decide every procurement stage; ana (admin) only through the admin fallback."""
+WEBHOOK_KEY = "e2e-signing-key"
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -77,6 +81,8 @@ class Stack:
     redis_url: str
     cp: ControlPlane
     logs: Path
+    hook: Receiver
+    """Where the worker sends its notifications (signed with ``WEBHOOK_KEY``)."""
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -101,29 +107,37 @@ def _wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def hook() -> Iterator[Receiver]:
+    """A real HTTP receiver for the worker's webhooks, for the whole session."""
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, hook: Receiver) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
     server = ServerUnderTest("valkey", tmp / "valkey")
     server.start()
     client = connect(server.url)
-    users = UserStore(client, params=ScryptParams(n=2**10))
-    for name, role in USERS.items():
-        users.add(name, role, PASSWORD)
+    add_staff(ControlPlane(client), USERS, GROUPS, PASSWORD)
+    port = free_port()
+    sink = {"name": "e2e", "url": hook.url, "secret": WEBHOOK_KEY}
     env = {
         **os.environ,
         "REDIS_URL": server.url,
         "WAYBILL_WORKFLOW_MODULES": json.dumps(MODULES),
         "WAYBILL_KILL_GRACE_S": "3",
+        "WAYBILL_WEBHOOKS": json.dumps([sink]),
+        "WAYBILL_CONSOLE_URL": f"http://127.0.0.1:{port}",
         "PYTHONPATH": str(ROOT),
     }
-    port = free_port()
     worker = _spawn([sys.executable, "-m", "console.cli", "worker"], env, tmp / "worker.log")
     # Launched exactly as `waybill up` launches it (origin guard, CORS/XSRF options).
     console = _spawn(console_command("127.0.0.1", port), env, tmp / "console.log")
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_health(url, console, tmp / "console.log")
-        yield Stack(url=url, redis_url=server.url, cp=ControlPlane(client), logs=tmp)
+        yield Stack(url=url, redis_url=server.url, cp=ControlPlane(client), logs=tmp, hook=hook)
     finally:
         for proc in (console, worker):
             if proc.poll() is None:

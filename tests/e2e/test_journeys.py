@@ -35,10 +35,11 @@ def node_fills(page: Page) -> dict[str, str]:
 
 
 def test_approve_an_escalated_order(page: Page, stack: Stack, screenshots: Path) -> None:
-    login(page, "ana")
+    login(page, "cleo")
     run_id = start_run(page, "procurement")  # the first example: large_order
     expect(page.get_by_text(re.compile(r"status waiting"))).to_be_visible(timeout=30_000)
-    go(page, "Escalations")
+    page.context.clear_cookies()  # four eyes: someone else approves cleo's order
+    login(page, "bob", at="/inbox")
     card = page.locator("[class*='st-key-esc-" + run_id + "']")
     expect(card.get_by_text("envelope rule: amount_over_limit", exact=False)).to_be_visible()
     card.get_by_role("button", name="Approve").click()

@@ -22,12 +22,16 @@ from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
+from state.roles import Role
+from tests.staff import add_staff
 from tests.workflows import steps
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Principal("ada", "admin")
 APPROVER = Principal("april", "approver")
 VIEWER = Principal("vic", "viewer")
+STAFF: dict[str, Role] = {"ada": "admin", "april": "approver", "vic": "viewer"}
+"""The runtime tests' users; april is in the ``tests`` group that owns the steps workflow."""
 TIMING = {"WAYBILL_LEASE_TTL_S": "2", "WAYBILL_KILL_GRACE_S": "1", "WAYBILL_VETO_WINDOW_S": "2"}
 
 
@@ -116,5 +120,6 @@ def service(url: str) -> tuple[RunService, ControlPlane, redis.Redis]:
     def enqueue(run_id: str) -> None:
         enqueue_run(queue, run_id)
 
+    add_staff(cp, STAFF, {"april": ["tests"]})
     svc = RunService(cp, registry, enqueue, raw=raw)
     return svc, cp, raw

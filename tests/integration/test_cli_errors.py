@@ -15,7 +15,7 @@ import redis
 from state.checkpoint.layout import ThreadKeys
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ROOT, worker_env
-from tests.integration.test_cli_redis import SMALL, _run_id, waybill
+from tests.integration.test_cli_redis import SMALL, _run_id, ana, waybill
 from tests.redis_servers import ServerUnderTest, decoded
 
 
@@ -46,7 +46,9 @@ DAMAGE: dict[str, Damage] = {
 def test_history_and_replay_of_a_damaged_checkpoint(
     server: ServerUnderTest, tmp_path: Path, damage: str
 ) -> None:
-    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    done = waybill(
+        server.url, tmp_path, "run", "procurement", "--input", SMALL, token=ana(server.url)
+    )
     run_id = _run_id(done.stdout)
     client = server.client()
     key, latest = _latest_checkpoint(client, run_id)
@@ -77,9 +79,10 @@ def test_redis_lost_while_a_run_executes_in_the_cli(
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"job_id": "lost-cli", "sleep_s": 3.0}))
     cp = ControlPlane.from_url(server.url)
+    token = ana(server.url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "run", "steps", "--input", str(job)],
-        env=worker_env(server.url, tmp_path),
+        env=worker_env(server.url, tmp_path, WAYBILL_TOKEN=token),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -129,7 +132,8 @@ def test_following_a_run_stops_at_its_timeout_and_says_what_it_is_doing(
     try:
         time.sleep(1.0)  # the worker registers
         started = time.monotonic()
-        done = waybill(server.url, tmp_path, "run", "steps", "--input", str(job), "--timeout", "2")
+        args = ("run", "steps", "--input", str(job), "--timeout", "2")
+        done = waybill(server.url, tmp_path, *args, token=ana(server.url))
         assert time.monotonic() - started < 20
         assert done.returncode == 1
         line = one_line(done)

@@ -8,15 +8,21 @@ from pathlib import Path
 
 from tests.integration.runtime import ROOT, worker_env
 from tests.redis_servers import ServerUnderTest, free_port
+from tests.staff import PROCUREMENT_GROUPS, token_for
 
 SMALL = str(ROOT / "agents" / "procurement" / "examples" / "small_order.json")
 LARGE = str(ROOT / "agents" / "procurement" / "examples" / "large_order.json")
 
 
-def waybill(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def waybill(
+    url: str, tmp: Path, *args: str, token: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``waybill ARGS`` in its own process, acting with ``token`` (``WAYBILL_TOKEN``)."""
+    env = worker_env(url, tmp, **({"WAYBILL_TOKEN": token} if token else {}))
     return subprocess.run(
         [sys.executable, "-m", "console.cli", *args],
-        env=worker_env(url, tmp),
+        env=env,
+        input=stdin,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -25,12 +31,24 @@ def waybill(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def ana(url: str) -> str:
+    """The admin's token (she starts the runs here; she is in no group)."""
+    return token_for(url, "ana", "admin")
+
+
+def bob(url: str) -> str:
+    """A buyer and finance approver's token (he decides ana's orders)."""
+    return token_for(url, "bob", "approver", PROCUREMENT_GROUPS)
+
+
 def _run_id(out: str) -> str:
     return out.split("waybill: run ", 1)[1].split()[0]
 
 
 def test_run_list_show_from_other_processes(server: ServerUnderTest, tmp_path: Path) -> None:
-    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    done = waybill(
+        server.url, tmp_path, "run", "procurement", "--input", SMALL, token=ana(server.url)
+    )
     assert done.returncode == 0, done.stderr
     assert "executing on this process (no worker is listening)" in done.stdout
     assert "gate po_draft->place_order: PASS" in done.stdout
@@ -45,22 +63,25 @@ def test_run_list_show_from_other_processes(server: ServerUnderTest, tmp_path: P
 
 
 def test_escalation_decided_from_another_process(server: ServerUnderTest, tmp_path: Path) -> None:
-    waiting = waybill(server.url, tmp_path, "run", "procurement", "--input", LARGE)
+    args = ("run", "procurement", "--input", LARGE)
+    waiting = waybill(server.url, tmp_path, *args, token=ana(server.url))
     assert waiting.returncode == 6, waiting.stdout + waiting.stderr
     run_id = _run_id(waiting.stdout)
     assert f"waybill decide {run_id}" in waiting.stdout
+    token = bob(server.url)
     decided = waybill(
-        server.url, tmp_path, "decide", run_id, "--approve", "--user", "ana", "--comment", "ok"
+        server.url, tmp_path, "decide", run_id, "--approve", "--comment", "ok", token=token
     )
     assert decided.returncode == 0, decided.stderr
+    assert f"approve recorded for {run_id}." in decided.stdout
     shown = waybill(server.url, tmp_path, "show", run_id)
     assert "status: succeeded" in shown.stdout
-    assert "approve by ana" in shown.stdout
-    late = waybill(server.url, tmp_path, "decide", run_id, "--reject", "--user", "bob")
+    assert "approve by bob" in shown.stdout
+    late = waybill(server.url, tmp_path, "decide", run_id, "--reject", token=ana(server.url))
     assert late.returncode == 1
     [line] = late.stderr.strip().splitlines()
     assert line.startswith(f"waybill: run {run_id} has no pending escalation: {run_id}.")
-    assert line.endswith("was already decided (approve) by 'ana' at " + line.split(" at ")[-1])
+    assert line.endswith("was already decided (approve) by 'bob' at " + line.split(" at ")[-1])
     assert "(status: succeeded)" in line
 
 
@@ -78,11 +99,12 @@ def test_unknown_run_and_redis_down_are_one_line(server: ServerUnderTest, tmp_pa
 
 
 def test_history_and_fork(server: ServerUnderTest, tmp_path: Path) -> None:
-    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    token = ana(server.url)
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token)
     run_id = _run_id(done.stdout)
     history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
     at = next(line.split()[0] for line in history if "next: gate sourcing->po_draft" in line)
-    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, "--user", "ana")
+    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, "--user", "ana", token=token)
     assert forked.returncode == 0, forked.stderr
     new_id = forked.stdout.split()[1].rstrip(":")
     shown = waybill(server.url, tmp_path, "show", new_id).stdout
@@ -95,13 +117,14 @@ def test_a_fork_edit_goes_through_the_gate_of_its_edge(
     server: ServerUnderTest, tmp_path: Path
 ) -> None:
     """An edited order (150 units for 4,990) never reaches the portal: its gate sees it first."""
-    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL)
+    token = ana(server.url)
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token)
     run_id = _run_id(done.stdout)
     history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
     at = next(line.split()[0] for line in history if "next: place_order " in line + " ")
     sets = ["inbox.place_order.payload.order_quantity=150", "inbox.place_order.payload.total=4990"]
     args = [a for s in sets for a in ("--set", s)]
-    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, *args, "--user", "ana")
+    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, *args, token=token)
     assert forked.returncode == 0, forked.stderr
     new_id = forked.stdout.split()[1].rstrip(":")
     shown = waybill(server.url, tmp_path, "show", new_id).stdout
@@ -110,7 +133,7 @@ def test_a_fork_edit_goes_through_the_gate_of_its_edge(
     assert "x total_matches_lines: total 4990.0 is not 150 x 85.0" in shown
     assert "action place_order" not in shown  # nothing was placed on the edited order
     refused = waybill(
-        server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", "--user", "ana"
+        server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", token=token
     )
     assert refused.returncode == 1
     assert "'steps' cannot be edited" in refused.stderr

@@ -10,8 +10,9 @@ from pathlib import Path
 from rq import Worker
 
 from tests.integration.runtime import ROOT, WorkerProcess, wait_for, worker_env
-from tests.integration.test_cli_redis import LARGE, _run_id, waybill
+from tests.integration.test_cli_redis import LARGE, _run_id, ana, waybill
 from tests.redis_servers import ServerUnderTest
+from tests.staff import token_for
 
 DECIDERS = 20
 
@@ -19,14 +20,17 @@ DECIDERS = 20
 def test_every_decider_that_lost_the_race_is_told_who_won(
     server: ServerUnderTest, tmp_path: Path
 ) -> None:
-    waiting = waybill(server.url, tmp_path, "run", "procurement", "--input", LARGE)
+    waiting = waybill(
+        server.url, tmp_path, "run", "procurement", "--input", LARGE, token=ana(server.url)
+    )
     assert waiting.returncode == 6, waiting.stdout + waiting.stderr
     run_id = _run_id(waiting.stdout)
-    decide = [sys.executable, "-m", "console.cli", "decide", run_id, "--approve", "--user"]
+    decide = [sys.executable, "-m", "console.cli", "decide", run_id, "--approve"]
+    tokens = [token_for(server.url, f"d{i}", "approver", ["finance"]) for i in range(DECIDERS)]
     procs = [
         subprocess.Popen(
-            [*decide, f"d{i}"],
-            env=worker_env(server.url, tmp_path),
+            decide,
+            env=worker_env(server.url, tmp_path, WAYBILL_TOKEN=tokens[i]),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.runtime import ROOT
 from tests.redis_servers import ServerUnderTest
+from tests.staff import token_for
 
 SECTION = "## Add your own workflow"
 
@@ -95,8 +96,12 @@ def test_it_runs_and_its_fault_is_caught(fork: Path, server: ServerUnderTest) ->
     local = _run(fork, "-m", "console.cli", "run", "shipping", "--example", "letter", "--local")
     assert local.returncode == 0, local.stderr
     assert "action book [auto]: executed" in local.stdout
+    token = token_for(server.url, "ana", "admin")
     on_redis = _run(
-        fork, "-m", "console.cli", "run", "shipping", "--example", "pallet", REDIS_URL=server.url
+        fork,
+        *("-m", "console.cli", "run", "shipping", "--example", "pallet"),
+        REDIS_URL=server.url,
+        WAYBILL_TOKEN=token,
     )
     assert on_redis.returncode == 6, on_redis.stderr  # waiting: freight over 100.00
     assert "why: freight over 100.00 needs a human" in on_redis.stdout

@@ -19,8 +19,11 @@ from state.control.plane import ControlPlane
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.integration.runtime import ROOT
 from tests.redis_servers import ServerUnderTest
+from tests.staff import add_staff
 
 ANA = Principal("ana", "admin")
+BOB = Principal("bob", "approver")
+"""Approves ana's orders: a member of finance (ana started them: four eyes)."""
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 SMALL = json.loads((EXAMPLES / "small_order.json").read_text())
 
@@ -77,7 +80,8 @@ def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -
         assert executor.execute(run_id) == "waiting"
         calls_before = len(model.calls)
         [esc] = cp.escalations.for_run(run_id)
-        service.decide(esc.escalation_id, "approve", who=ANA)
+        add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
+        service.decide(esc.escalation_id, "approve", who=BOB)
         assert executor.execute(run_id) == "succeeded"
     assert len(model.calls) == calls_before  # place_order re-ran without a second model call
     with use_brain(FakeChatModel()):
@@ -97,7 +101,8 @@ def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     first = RunExecutor(cp, raw, registry, worker="first", config=ExecutorConfig())
     assert first.execute(run_id) == "waiting"  # stock moved (v2), re-read, now awaiting approval
     [esc] = cp.escalations.for_run(run_id)
-    service.decide(esc.escalation_id, "approve", who=ANA)
+    add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
+    service.decide(esc.escalation_id, "approve", who=BOB)
     second = RunExecutor(cp, raw, registry, worker="second", config=ExecutorConfig())
     assert second.execute(run_id) == "succeeded"  # its fresh sources were bound to the run's
     assert cp.runs.get(run_id).worker == "second"

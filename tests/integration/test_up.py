@@ -39,10 +39,21 @@ def _health(url: str) -> bool:
 
 
 def _run_small_order(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``waybill run procurement --example small_order`` from another terminal."""
+    """``waybill run procurement --example small_order`` from another terminal, as the admin
+    ``up`` created (with an API token issued for it)."""
+    issued = subprocess.run(
+        [sys.executable, "-m", "console.cli", "user", "token", "admin"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert issued.returncode == 0, issued.stderr
     return subprocess.run(
         [sys.executable, "-m", "console.cli", "run", "procurement", "--example", "small_order"],
-        env=env,
+        env={**env, "WAYBILL_TOKEN": issued.stdout.strip()},
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """``waybill a2a``: every workflow as an A2A agent (cards, tasks that are runs).
 
-Runs are started as the console user ``WAYBILL_USER`` (``WAYBILL_PASSWORD``; approver role at
+Runs are started as the console user whose API token is in ``WAYBILL_TOKEN`` (approver role at
 least, re-read for every run, audited by the run service). Callers are not authenticated yet:
 it binds to 127.0.0.1 by default.
 """

@@ -1,7 +1,12 @@
-"""``waybill decide RUN --approve|--reject|--retry|--edit FILE``: answer a pending escalation.
+"""``waybill decide RUN --approve|--reject|--veto|--retry|--edit FILE``: answer a pending
+escalation, as the user of the API token in ``WAYBILL_TOKEN`` (``console.cli.identity``).
 
 ``--retry`` answers an action whose outcome is unknown (call it again with the same key); there,
-``--approve`` means "confirm it was done" and ``--reject`` "abort".
+``--approve`` means "confirm it was done" and ``--reject`` "abort". ``--veto`` stops a
+notify-tier action during its veto window. The user must be allowed to decide: the approver
+role, a member of the escalation's group (or an admin, when the admin fallback is on), and not
+the run's starter approving its own action under four eyes. An escalation that needs M
+approvals counts this one and says how many are still needed.
 
 Deciders may race (several people, or scripts, answering the same escalation): the control
 plane records the first decision only, and every other one is told who decided first, what and
@@ -17,9 +22,11 @@ from typing import Any
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.errors import CliError
+from console.cli.identity import acting_user
 from console.cli.jsonfile import load_json
 from console.cli.run_redis import pending_escalation
-from graph.runtime.principal import Principal
+from console.timeline import approval_note
+from graph.runtime.deciding import decides, verb
 from state.control.models import Escalation, RunRecord
 
 
@@ -31,12 +38,17 @@ def add_parser(sub: Any) -> None:
     group.add_argument("--approve", action="store_true")
     group.add_argument("--reject", action="store_true")
     group.add_argument(
+        "--veto", action="store_true", help="stop a notify-tier action in its veto window"
+    )
+    group.add_argument(
         "--retry", action="store_true", help="call an action whose outcome is unknown again"
     )
     group.add_argument("--edit", type=Path, metavar="FILE", help="edited payload (JSON)")
     p.add_argument("--comment", default="")
     p.add_argument(
-        "--user", type=argtypes.user, required=True, help="who decides (recorded and audited)"
+        "--user",
+        type=argtypes.user,
+        help="must name the API token's user (who decides is the token's user)",
     )
     p.set_defaults(func=cmd_decide)
 
@@ -51,41 +63,50 @@ def nothing_pending(record: RunRecord, escalations: list[Escalation]) -> CliErro
     d = last.decision
     return CliError(
         f"run {record.run_id} has no pending escalation: {last.escalation_id} was already "
-        f"decided ({d.action}) by {d.user!r} at {d.decided_at.isoformat()} "
+        f"decided ({verb(last, d.action)}) by {d.user!r} at {d.decided_at.isoformat()} "
         f"(status: {record.status})"
     )
 
 
+def action_of(args: argparse.Namespace) -> str:
+    """The decision the options ask for (a veto is a reject of a notify-tier action)."""
+    for action in ("approve", "reject", "retry"):
+        if getattr(args, action):
+            return action
+    return "reject" if args.veto else "edit"
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
-    """Decide the run's pending escalation as the options say; 0 once the decision is recorded
-    (the run resumes on a worker, or in this process when none listens)."""
-    action = (
-        "approve"
-        if args.approve
-        else "reject"
-        if args.reject
-        else "retry"
-        if args.retry
-        else "edit"
-    )
+    """Decide the run's pending escalation as the options say; 0 once the decision (or one of
+    the approvals it needs) is recorded (the run resumes on a worker, or in this process when
+    none listens)."""
+    action = action_of(args)
     # Read the edit before touching Redis: a bad file is a one-line error, nothing decided.
     edited = load_json(args.edit, "edit file") if action == "edit" else None
     with open_backend() as backend:
+        who = acting_user(backend, args.user)
         record = backend.cp.runs.get(args.run_id)
         escalations = backend.cp.escalations.for_run(record.run_id)
         esc = pending_escalation(escalations)
         if esc is None:
             raise nothing_pending(record, escalations)
-        backend.service().decide(
+        if args.veto and esc.kind != "veto":
+            raise CliError(f"{esc.escalation_id} is not a veto window: use --reject")
+        decided = backend.service().decide(
             esc.escalation_id,
             action,
-            who=Principal(args.user, "admin"),
+            who=who,
             comment=args.comment,
             edited=edited,
             run_id=record.run_id,
         )
+        said = verb(esc, action)
+        if not decides(decided, who.name):
+            print(f"run {record.run_id}: {approval_note(decided, who.name)}")
+            return 0
         where = "a worker" if backend.workers_listening() else "this process"
         print(
-            f"run {record.run_id}: {action} recorded for {esc.escalation_id}; resuming on {where}"
+            f"run {record.run_id}: {said} recorded for {esc.escalation_id} by {who.name}; "
+            f"resuming on {where}"
         )
         return 0

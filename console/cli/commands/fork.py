@@ -1,4 +1,5 @@
-"""``waybill fork RUN --at CHECKPOINT [--set PATH=VALUE ...]`` and ``waybill history RUN``."""
+"""``waybill fork RUN --at CHECKPOINT [--set PATH=VALUE ...]`` (as the user of the API token in
+``WAYBILL_TOKEN``) and ``waybill history RUN``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.errors import CliError
+from console.cli.identity import acting_user
 from console.cli.jsonfile import NotJsonError, parse_json
 from graph.runtime.history import checkpoints
-from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry
 
 
@@ -26,7 +27,9 @@ def add_parser(sub: Any) -> None:
         metavar="PATH=VALUE",
         help="edit the state (VALUE is JSON, or text), e.g. request.text='...'",
     )
-    p.add_argument("--user", type=argtypes.user, required=True)
+    p.add_argument(
+        "--user", type=argtypes.user, help="must name the API token's user (who forks is its user)"
+    )
     p.set_defaults(func=cmd_fork)
     h = sub.add_parser("history", help="list a run's checkpoints, newest first")
     h.add_argument("run_id", metavar="RUN")
@@ -51,9 +54,8 @@ def cmd_fork(args: argparse.Namespace) -> int:
     """Fork the run at ``--at`` with the ``--set`` edits and queue the new run; 0 when queued."""
     sets = parse_sets(args.set)
     with open_backend() as backend:
-        record = backend.service().fork(
-            args.run_id, args.at, who=Principal(args.user, "admin"), sets=sets
-        )
+        who = acting_user(backend, args.user)
+        record = backend.service().fork(args.run_id, args.at, who=who, sets=sets)
         print(f"run {record.run_id}: forked from {args.run_id} at {args.at}; queued")
         return 0
 

@@ -1,4 +1,8 @@
-"""``waybill kill`` / ``unkill`` / ``kills``: stop runs by run, agent, workflow or everything."""
+"""``waybill kill`` / ``unkill`` / ``kills``: stop runs by run, agent, workflow or everything.
+
+Tripping and clearing act as the user of the API token in ``WAYBILL_TOKEN`` (an admin), as in
+the console (``console.cli.identity``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
-from graph.runtime.principal import Principal
+from console.cli.identity import acting_user
 from state.control.models import KillScope
 
 
@@ -17,7 +21,9 @@ def _scope_args(p: argparse.ArgumentParser) -> None:
     group.add_argument("--agent", type=argtypes.name, metavar="STAGE")
     group.add_argument("--workflow", type=argtypes.name, metavar="NAME")
     group.add_argument("--global", dest="everything", action="store_true", help="every run")
-    p.add_argument("--user", type=argtypes.user, required=True, help="who (recorded and audited)")
+    p.add_argument(
+        "--user", type=argtypes.user, help="must name the API token's user (who acts is its user)"
+    )
 
 
 def add_parser(sub: Any) -> None:
@@ -49,9 +55,8 @@ def cmd_kill(args: argparse.Namespace) -> int:
     """Trip the kill switch and mark the idle runs it covers killed; 0."""
     scope, target = scope_of(args)
     with open_backend() as backend:
-        idle = backend.service(inline=False).kill(
-            scope, target, who=Principal(args.user, "admin"), reason=args.reason
-        )
+        who = acting_user(backend, args.user)
+        idle = backend.service(inline=False).kill(scope, target, who=who, reason=args.reason)
         print(
             f"kill switch {scope}:{target or '*'} tripped; {idle} idle run(s) marked killed, "
             "running ones stop at their next boundary"
@@ -63,9 +68,8 @@ def cmd_unkill(args: argparse.Namespace) -> int:
     """Clear the kill switch (killed runs stay killed); 0, whether or not it was set."""
     scope, target = scope_of(args)
     with open_backend() as backend:
-        cleared = backend.service(inline=False).unkill(
-            scope, target, who=Principal(args.user, "admin")
-        )
+        who = acting_user(backend, args.user)
+        cleared = backend.service(inline=False).unkill(scope, target, who=who)
         print(f"kill switch {scope}:{target or '*'} " + ("cleared" if cleared else "was not set"))
         return 0
 

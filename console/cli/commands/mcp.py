@@ -1,7 +1,7 @@
 """``waybill mcp``: the oversight MCP server for operators' assistants (stdio).
 
-It acts as the console user ``WAYBILL_USER`` (password ``WAYBILL_PASSWORD``), checked like a
-console login; every tool re-reads that user's role, and tripping a kill switch needs admin.
+It acts as the console user whose API token is in ``WAYBILL_TOKEN`` (``waybill user token
+NAME``); every tool re-reads that user's role, and tripping a kill switch needs admin.
 It can never approve, edit or reject an escalation. Nothing but the protocol goes to stdout.
 """
 
@@ -19,7 +19,8 @@ from console.operator import operator_principal
 def add_parser(sub: Any) -> None:
     """Register ``waybill mcp`` on the subcommands ``sub``."""
     p = sub.add_parser(
-        "mcp", help="serve the oversight tools over MCP (stdio) as WAYBILL_USER; never decides"
+        "mcp",
+        help="serve the oversight tools over MCP (stdio) as WAYBILL_TOKEN's user; never decides",
     )
     p.set_defaults(func=cmd_mcp)
 

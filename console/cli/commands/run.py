@@ -32,7 +32,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--edit", type=Path, metavar="FILE", help="edited payload for --decision edit")
     p.add_argument("--comment", default="", help="comment recorded with the decision")
-    p.add_argument("--user", type=argtypes.user, default="cli", help="who decides (recorded)")
+    p.add_argument(
+        "--user",
+        type=argtypes.user,
+        help="on Redis: must name the API token's user (WAYBILL_TOKEN), who starts the run and "
+        "decides; with --local: the name recorded (default: cli)",
+    )
     p.add_argument(
         "--run-id", type=argtypes.run_id, help="run id: letters, digits, _, - (default: new)"
     )

@@ -1,7 +1,10 @@
-"""``waybill user add|list|role|passwd``: manage the console's users (stored in Redis).
+"""``waybill user add|list|role|passwd``: manage the console's users (stored in Redis); their
+groups and API tokens are ``console.cli.commands.user_access``'s.
 
-Passwords are read from a terminal prompt (twice) or, with ``--password-stdin``, from the first
-line of standard input (for scripts); they are never taken as an argument (shell history).
+Passwords are read from a terminal prompt (twice) or, with ``--password-stdin`` or when standard
+input is not a terminal, from its first line (for scripts); they are never taken as an argument
+(shell history). These commands are the operator's (anyone who can reach the Redis can make the
+first admin): they are audited as ``cli:<os user>``.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import sys
 from typing import Any
 
 from console.cli.backend import open_backend
+from console.cli.commands import user_access
 from console.cli.errors import CliError
+from console.cli.identity import operator
 from state.control.users import UserError, UserStore
 from state.roles import ROLES
 
 
 def add_parser(sub: Any) -> None:
-    """Register ``waybill user`` and its ``add``, ``list``, ``role`` and ``passwd`` on the
-    subcommands ``sub``."""
-    p = sub.add_parser("user", help="manage console users (add, list, role, passwd)")
+    """Register ``waybill user`` and its ``add``, ``list``, ``role``, ``passwd``, group and token
+    commands on the subcommands ``sub``."""
+    p = sub.add_parser(
+        "user", help="manage console users (add, list, role, passwd, join, leave, token, ...)"
+    )
     users = p.add_subparsers(dest="user_command", required=True, parser_class=type(p))
     a = users.add_parser("add", help="add a user")
     a.add_argument("name")
@@ -41,18 +48,13 @@ def add_parser(sub: Any) -> None:
     pw.add_argument("name")
     pw.add_argument("--password-stdin", action="store_true")
     pw.set_defaults(func=cmd_passwd)
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
+    user_access.add_parsers(users)
 
 
 def read_password(from_stdin: bool) -> str:
-    """The new password, from stdin's first line or a confirmed terminal prompt."""
-    if from_stdin:
+    """The new password, from stdin's first line (asked for, or no terminal to prompt on) or a
+    confirmed terminal prompt."""
+    if from_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("password: ")
@@ -74,7 +76,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         except UserError as exc:
             raise CliError(str(exc)) from None
         backend.cp.audit.append(
-            _operator(), "user.add", user.name, {"role": user.role, "email": user.email}
+            operator(), "user.add", user.name, {"role": user.role, "email": user.email}
         )
         print(f"user {user.name} added ({user.role})")
         return 0
@@ -85,7 +87,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         users = UserStore(backend.cp.client).list()
         for u in users:
-            print(f"{u.name:<24} {u.role:<9} {u.email or ''}")
+            groups = ",".join(backend.cp.groups.groups_of(u.name)) or "-"
+            print(f"{u.name:<24} {u.role:<9} {groups:<30} {u.email or ''}")
         if not users:
             print("no users yet: waybill user add NAME --role admin")
         return 0
@@ -98,7 +101,7 @@ def cmd_role(args: argparse.Namespace) -> int:
             user = UserStore(backend.cp.client).set_role(args.name, args.role)
         except UserError as exc:
             raise CliError(str(exc)) from None
-        backend.cp.audit.append(_operator(), "user.role", user.name, {"role": user.role})
+        backend.cp.audit.append(operator(), "user.role", user.name, {"role": user.role})
         print(f"user {user.name} is now {user.role}")
         return 0
 
@@ -113,6 +116,6 @@ def cmd_passwd(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         # Whoever knew the old password may be signed in: their sessions end with it.
         ended = backend.cp.sessions.revoke_user(args.name)
-        backend.cp.audit.append(_operator(), "user.passwd", args.name, {"sessions_ended": ended})
+        backend.cp.audit.append(operator(), "user.passwd", args.name, {"sessions_ended": ended})
         print(f"password of {args.name} changed; {ended} console session(s) ended")
         return 0

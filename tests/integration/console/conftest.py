@@ -25,9 +25,10 @@ from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
-from state.control.users import ScryptParams, UserStore
+from state.control.users import UserStore
 from state.roles import Role
 from tests.redis_servers import ServerUnderTest
+from tests.staff import PROCUREMENT_GROUPS, add_staff
 
 ROOT = Path(__file__).resolve().parents[3]
 APP = str(ROOT / "console" / "app.py")
@@ -111,9 +112,7 @@ def console(server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("REDIS_URL", server.url)
     cp = ControlPlane.from_url(server.url)
     raw = redis.Redis.from_url(server.url)
-    users = UserStore(cp.client, params=ScryptParams(n=2**10))
-    for name, role in ROLES.items():
-        users.add(name, role, PASSWORD)
+    users = add_staff(cp, ROLES, {"bob": PROCUREMENT_GROUPS, "cleo": PROCUREMENT_GROUPS})
     yield Console(server, cp, raw, users)
     cp.close()
     raw.close()

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from console.ui import actions
 from console.ui.handles import open_handles
 from graph.runtime.principal import Principal
-from state.control.escalations import escalation_key
+from state.control.escalation_records import escalation_key
 from tests.integration.console.conftest import Console, example, texts
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from state.control.connection import connect
+from state.control.tokens import TokenStore
 from state.control.users import ScryptParams, UserStore
 from tests.integration.runtime import ROOT, wait_for, worker_env
 from tests.redis_servers import free_port
@@ -25,9 +26,10 @@ def a2a_server(url: str, data_dir: Path, modules: str, user: str = "a2a") -> Ite
     users = UserStore(client, params=ScryptParams(n=2**12))
     if users.get(user) is None:
         users.add(user, "approver", PASSWORD)
+    token, _ = TokenStore(client).issue(user, "a2a test")
     client.close()
     port = free_port()
-    env = worker_env(url, data_dir, WAYBILL_USER=user, WAYBILL_PASSWORD=PASSWORD)
+    env = worker_env(url, data_dir, WAYBILL_TOKEN=token)
     env["WAYBILL_WORKFLOW_MODULES"] = modules
     log = data_dir / f"a2a-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
+from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
 from tests.integration.runtime import (
     APPROVER,
@@ -30,8 +31,14 @@ pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
 
 
-def _env(url: str, data_dir: Path, user: str, password: str = PASSWORD) -> dict[str, str]:
-    return worker_env(url, data_dir, WAYBILL_USER=user, WAYBILL_PASSWORD=password)
+def _env(url: str, data_dir: Path, user: str, token: str | None = None) -> dict[str, str]:
+    """The environment of ``waybill mcp`` acting as ``user`` (a token issued for them, unless
+    ``token`` is given)."""
+    if token is None:
+        cp = ControlPlane.from_url(url)
+        token, _ = cp.tokens.issue(user, "mcp test")
+        cp.close()
+    return worker_env(url, data_dir, WAYBILL_TOKEN=token)
 
 
 def _text(result: CallToolResult) -> str:
@@ -148,7 +155,7 @@ def test_wrong_credentials_are_one_line_and_nothing_is_served(
     UserStore(cp.client, params=ScryptParams(n=2**12)).add("opal", "admin", PASSWORD)
     done = subprocess.run(
         [sys.executable, "-m", "console.cli", "mcp"],
-        env=_env(server.url, tmp_path, "opal", "wrong password"),
+        env=_env(server.url, tmp_path, "opal", "wb_not-a-token"),
         cwd=ROOT,
         input="",
         capture_output=True,
@@ -158,5 +165,5 @@ def test_wrong_credentials_are_one_line_and_nothing_is_served(
     assert done.returncode == 1
     assert done.stdout == ""
     [line] = done.stderr.strip().splitlines()
-    assert line.startswith("waybill: WAYBILL_USER/WAYBILL_PASSWORD were refused for 'opal'")
+    assert line.startswith("waybill: WAYBILL_TOKEN was refused: invalid or revoked API token")
     assert "Traceback" not in done.stderr

@@ -13,9 +13,9 @@ import pytest
 import redis
 from rq import Queue
 
+from graph.runtime.jobs import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
-from graph.runtime.worker import enqueue_run
 from state.control.plane import ControlPlane
 from tests.integration.protocols.otlp_receiver import attributes, otlp_receiver
 from tests.integration.runtime import (

@@ -128,3 +128,33 @@ def test_an_unexpected_error_is_one_line_unless_debugging(
     monkeypatch.setenv("WAYBILL_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["workflows"])
+
+
+def test_one_decision_at_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "decide", "r", "--approve", "--veto")
+    assert "argument --veto: not allowed with argument --approve" in line
+
+
+def test_revoke_needs_a_token_id_or_all(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "user", "revoke", "bob")
+    assert "one of the arguments TOKEN_ID --all is required" in line
+
+
+def test_join_needs_a_group(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(capsys, "user", "join", "bob")
+    assert "the following arguments are required: GROUP" in line
+
+
+def test_a_bad_webhook_setting_never_shows_its_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = '[{"url": "https://hooks.example/T0/secretpath", "secret": "topsecret"}]'
+    monkeypatch.setenv("WAYBILL_WEBHOOKS", sink)
+    assert main(["runs"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line == "waybill: invalid setting WAYBILL_WEBHOOKS at 0.name: Field required"
+    monkeypatch.setenv("WAYBILL_WEBHOOKS", sink[:-1])  # not even JSON
+    assert main(["runs"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith('waybill: invalid setting: error parsing value for field "webhooks"')
+    assert "topsecret" not in line
