@@ -4,7 +4,9 @@ Every key that belongs to one run (its checkpoints, writes, events, escalations,
 with ``wb:{<run>}:``. The braces make ``<run>`` a Redis Cluster hash tag, so all keys of a run
 live in one slot and a Lua script or MULTI may touch them together; nothing may touch the keys of
 two runs in one script. Global indexes (``wb:idx:...``, ``wb:kill:...``, ``wb:audit...``) are
-updated outside per-run scripts.
+updated outside per-run scripts. A family of global keys written together in one transaction or
+script (approver groups, API tokens, notices) shares a hash tag of its own: ``wb:{<family>}:``
+(``family_key``).
 
 New runs get ids from a safe alphabet (``RUN_ID_PATTERN``, enforced where a run is created),
 so ids read the same in keys, RQ job ids, URLs and shells. Keys still escape any character
@@ -58,3 +60,9 @@ def fence_key(run_id: str) -> str:
 def global_key(*parts: str) -> str:
     """A key not tied to one run (indexes, kill switches, audit log)."""
     return ":".join([PREFIX, *(escape(p) for p in parts)])
+
+
+def family_key(family: str, *parts: str) -> str:
+    """A global key of ``family``: the family's keys share one Redis Cluster slot, so one
+    transaction or script may write several of them."""
+    return ":".join([PREFIX, "{" + escape(family) + "}", *(escape(p) for p in parts)])

@@ -1,8 +1,9 @@
 """Approver groups: who belongs to which group (a stage's ``owner`` names one).
 
-A group is the set ``wb:group:<name>`` of user names, listed in ``wb:groups``; each user's
-groups are the set ``wb:groups:of:<name>``. A group exists while it has members. Only users
-of the user store can join; removing a user from every group is ``leave_all``.
+A group is the set ``wb:{groups}:members:<name>`` of user names, listed in ``wb:{groups}:all``;
+each user's groups are the set ``wb:{groups}:of:<name>`` (one hash tag: a transaction writes them
+together, on a Redis Cluster too). A group exists while it has members. Only users of the user
+store can join; removing a user from every group is ``leave_all``.
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ import redis
 
 from state.control.connection import texts
 from state.control.users import UserError, user_key
-from state.keys import global_key
+from state.keys import family_key
 
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-_GROUPS = global_key("groups")
+_GROUPS = family_key("groups", "all")
 
 
 def group_key(name: str) -> str:
     """The set of a group's members."""
-    return global_key("group", name)
+    return family_key("groups", "members", name)
 
 
 def _of_key(user: str) -> str:
-    return global_key("groups", "of", user)
+    return family_key("groups", "of", user)
 
 
 def check_group_name(name: str) -> str:

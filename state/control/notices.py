@@ -1,14 +1,16 @@
 """Notices in Redis: written once per event, delivered by the workers' notifier, logged.
 
-``wb:notice:<id>`` holds the notice (``notice``: JSON) and, per sink, ``status:<sink>`` and
-``attempts:<sink>``; ``wb:notice:<id>:log`` lists every delivery attempt (JSON). ``wb:notices``
-indexes notices by time (newest kept: ``KEEP``), and ``wb:notices:due`` holds what is due for
-delivery, by when: a notice id (not yet given to its sinks), or ``<id>|<sink>``. A notifier
-*claims* due entries by pushing them a lease ahead (one script), so two workers never deliver
-the same attempt at once and a notifier that dies leaves its entries to another after the
-lease. Notices expire after ``TTL_S``.
+``wb:{notices}:notice:<id>`` holds the notice (``notice``: JSON) and, per sink, ``status:<sink>``
+and ``attempts:<sink>``; ``wb:{notices}:notice:<id>:log`` lists every delivery attempt (JSON).
+``wb:{notices}:index`` indexes notices by time (newest kept: ``KEEP``), and ``wb:{notices}:due``
+holds what is due for delivery, by when: a notice id (not yet given to its sinks), or
+``<id>|<sink>``. A notifier *claims* due entries by pushing them a lease ahead (one script), so two
+workers never deliver the same attempt at once and a notifier that dies leaves its entries to
+another after the lease. Notices expire after ``TTL_S``.
 
-Writing a notice never fails its caller: an error is logged and the run goes on.
+The keys share the ``{notices}`` hash tag, so on a Redis Cluster one script or transaction may
+touch several of them. Writing a notice never fails its caller: an error is logged and the run goes
+on.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import redis
 from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.models import RunRecord, to_epoch
-from state.keys import global_key
+from state.keys import family_key
 from state.links import run_url
 from state.notices import DeliveryAttempt, DeliveryStatus, Notice, NoticeRecord
 
@@ -29,8 +31,8 @@ log = logging.getLogger(__name__)
 
 TTL_S = 7 * 86400
 KEEP = 10_000
-INDEX = global_key("notices")
-DUE = global_key("notices", "due")
+INDEX = family_key("notices", "index")
+DUE = family_key("notices", "due")
 
 _PUBLISH = """
 -- KEYS: notice, index, due. ARGV: notice json, at, ttl, keep.
@@ -52,11 +54,11 @@ return due
 
 def notice_key(notice_id: str) -> str:
     """The hash of one notice."""
-    return global_key("notice", notice_id)
+    return family_key("notices", "notice", notice_id)
 
 
 def _log_key(notice_id: str) -> str:
-    return global_key("notice", notice_id, "log")
+    return family_key("notices", "notice", notice_id, "log")
 
 
 def run_ended_notice(record: RunRecord) -> Notice:

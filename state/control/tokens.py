@@ -1,9 +1,9 @@
 """API tokens: how the command line acts as a console user.
 
-``issue`` returns a random token once (``wbt_`` and 256 random bits); only its SHA-256 is kept,
-in the hash ``wb:token:<digest>`` (``user``, ``id``, ``label``, ``created_at``), so reading Redis
-gives nobody a usable token. ``wb:tokens:user:<name>`` maps each of a user's token ids to its
-digest, so tokens can be listed and revoked by id, or all at once. A token is only as good as
+``issue`` returns a random token once (``wbt_`` and 256 random bits); only its SHA-256 is kept, in
+the hash ``wb:{tokens}:token:<digest>`` (``user``, ``id``, ``label``, ``created_at``), so reading
+Redis gives nobody a usable token. ``wb:{tokens}:user:<name>`` maps each of a user's token ids to
+its digest, so tokens can be listed and revoked by id, or all at once. A token is only as good as
 its user: a removed user's token verifies to nothing, and the role is the user's current one.
 """
 
@@ -20,18 +20,18 @@ from state.clock import utcnow
 from state.control.connection import text
 from state.control.models import from_epoch, to_epoch
 from state.control.users import UserError, user_key
-from state.keys import global_key
+from state.keys import family_key
 
 PREFIX = "wbt_"
 
 
 def token_key(digest: str) -> str:
     """The hash of one token, by its digest."""
-    return global_key("token", digest)
+    return family_key("tokens", "token", digest)
 
 
 def _index(user: str) -> str:
-    return global_key("tokens", "user", user)
+    return family_key("tokens", "user", user)
 
 
 def digest_of(token: str) -> str:

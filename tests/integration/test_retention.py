@@ -25,6 +25,7 @@ from tests.integration.runtime import (
 )
 from tests.integration.test_cli_redis import waybill
 from tests.redis_servers import ServerUnderTest, decoded
+from tests.staff import token_for
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 
@@ -101,13 +102,20 @@ def test_waybill_prune_deletes_finished_runs_now(server: ServerUnderTest, tmp_pa
         assert cp.escalations.count_pending() == 1  # the killed run's escalation left at once
     finally:
         worker.stop()
-    assert waybill(server.url, tmp_path, "prune", "--user", "ops").stdout.startswith(
+    ops, vic = token_for(server.url, "ops", "admin"), token_for(server.url, "vic", "viewer")
+    assert waybill(server.url, tmp_path, "prune", token=ops).stdout.startswith(
         "0 finished run(s) deleted"
     )
-    dry = waybill(server.url, tmp_path, "prune", "--older-than", "0", "--dry-run", "--user", "o")
+    dry = waybill(server.url, tmp_path, "prune", "--older-than", "0", "--dry-run")
     assert dry.stdout.strip() == "1 finished run(s) would be deleted"
+    refused = waybill(server.url, tmp_path, "prune", "--older-than", "0s", token=vic)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "waybill: pruning runs needs the admin role; vic is viewer"
+    nobody = waybill(server.url, tmp_path, "prune", "--older-than", "0s")
+    assert nobody.returncode == 1
+    assert "no credentials: set WAYBILL_TOKEN" in nobody.stderr
     assert keys_of(raw, done)
-    pruned = waybill(server.url, tmp_path, "prune", "--older-than", "0s", "--user", "ops")
+    pruned = waybill(server.url, tmp_path, "prune", "--older-than", "0s", token=ops)
     assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.startswith("1 finished run(s) deleted")
     assert not keys_of(raw, done)
@@ -121,7 +129,7 @@ def test_waybill_prune_deletes_finished_runs_now(server: ServerUnderTest, tmp_pa
 
 
 def test_prune_refuses_a_bad_age_in_one_line(server: ServerUnderTest, tmp_path: Path) -> None:
-    bad = waybill(server.url, tmp_path, "prune", "--older-than", "3 weeks", "--user", "ops")
+    bad = waybill(server.url, tmp_path, "prune", "--older-than", "3 weeks")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "waybill: argument --older-than: not a duration: '3 weeks' (e.g. 90, 30m, 12h, 7d) "
