@@ -33,7 +33,7 @@ from graph.runtime.jobs import execute_run, veto_window_elapsed
 from graph.runtime.principal import ServiceError
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import compile_chain
-from graph.runtime.workproc import HARD_STOPPED, work_process
+from graph.runtime.workproc import HARD_STOPPED, SUPERVISOR_FIELD, work_process
 from state.checkpoint.client import sync_client
 from state.embedded_probe import process_alive
 
@@ -72,7 +72,9 @@ def claim_worker_name(raw: redis.Redis, name: str) -> None:
         log.warning("worker name %s: retiring the registration of dead pid %s", name, pid)
         holder.register_death()  # type: ignore[no-untyped-call]  # rq leaves it untyped
         return
-    where = f"{holder.hostname or 'an unknown host'} (pid {pid or '?'})"
+    supervisor = raw.hget(key, SUPERVISOR_FIELD)  # the `waybill worker` process to stop
+    shown = supervisor.decode() if isinstance(supervisor, bytes) else supervisor or pid or "?"
+    where = f"{holder.hostname or 'an unknown host'} (pid {shown})"
     raise WorkerNameTaken(
         f"a worker named {name!r} is running on {where}: stop it first or pick another --name"
     )

@@ -31,6 +31,8 @@ HARD_STOPPED = 85
 """Exit code of a work process that ended itself to hard-stop a run's node."""
 _PR_SET_PDEATHSIG = 1
 HEARTBEAT_S = 60.0
+SUPERVISOR_FIELD = "waybill_supervisor"
+"""The field of a worker's RQ registration holding its supervisor's pid."""
 
 
 def _die_with_parent(parent: int) -> None:
@@ -52,6 +54,11 @@ def exit_hard(run_id: str) -> None:
 class LeanWorker(SimpleWorker):
     """RQ's in-process worker; a stop signal during a job ends the process at once (the
     supervisor settles the job), as it ended a forked work horse."""
+
+    def register_birth(self) -> None:
+        """Register with RQ, naming the supervisor too (the process a user stops)."""
+        super().register_birth()  # type: ignore[no-untyped-call]
+        self.connection.hset(self.key, SUPERVISOR_FIELD, str(os.getppid()))
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Stop after this job when idle; inside a job, end the process now."""
