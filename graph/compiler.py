@@ -29,14 +29,19 @@ from state.run_state import RunState
 
 
 def guarded(stage: str, node: NodeFn) -> NodeFn:
-    """``node`` behind the kill switches: checked as every node starts (a run stops at the next
-    boundary), with the stage the node belongs to (for agent-scoped switches)."""
+    """``node`` behind the kill and hold switches: checked as every node starts (a run stops at
+    the next boundary), with the stage the node belongs to (for agent-scoped switches). A kill
+    ends the run; a hold (or a worker that drains) raises :class:`Paused` before the node runs,
+    so the run goes on from its last checkpoint later."""
 
     @functools.wraps(node)
     def run(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         stop = runtime.context.should_stop(stage)
         if stop:
             return {"status": "killed", "reason": stop}
+        paused = runtime.context.should_pause(stage)
+        if paused is not None:
+            raise paused
         return node(state, runtime)
 
     return run

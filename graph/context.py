@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from state.clock import utcnow
 from state.sources import Source
@@ -26,6 +26,24 @@ def _never_stop(stage: str) -> str | None:
     return None
 
 
+def _never_pause(stage: str) -> Paused | None:
+    return None
+
+
+class Paused(Exception):  # noqa: N818 - reads as what happened to the run
+    """Raised at a node boundary to stop a run *without* ending it: the node does not run, the
+    run's last checkpoint stays, and it goes on from there later.
+
+    ``hold``: a hold switch covers the run (it is recorded ``held`` until released);
+    ``drain``: the worker executing it is stopping (the run goes back to the queue).
+    """
+
+    def __init__(self, kind: Literal["hold", "drain"], reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
 @dataclass
 class RunContext:
     """Everything a node needs about its run besides the state."""
@@ -39,6 +57,10 @@ class RunContext:
     should_stop: Callable[[str], str | None] = _never_stop
     """Given the stage about to run (or being handed to), returns a reason when a kill switch
     covers this run, its workflow or that stage's agent; checked at every node boundary."""
+    should_pause: Callable[[str], Paused | None] = _never_pause
+    """Given the stage about to run, a :class:`Paused` when a hold switch covers the run (or
+    its workflow, or that stage's agent) or its worker drains; checked after the kill switches
+    at every node boundary, and raised there."""
     veto_window_s: float = 0.0
     clock: Callable[[], datetime] = utcnow
     tape: Tape | None = None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "rejected", "killed"]
-"""Lifecycle of a run: ``queued -> running -> waiting -> running -> <terminal>``."""
+RunStatus = Literal[
+    "queued", "running", "waiting", "held", "succeeded", "failed", "rejected", "killed"
+]
+"""Lifecycle of a run: ``queued -> running -> waiting -> running -> <terminal>``; a hold switch
+parks a run as ``held`` (not an end: released, it is queued again)."""
 
 GraphStatus = Literal["running", "succeeded", "failed", "rejected", "killed"]
 """The statuses a run's graph state holds (the registry adds ``queued`` and ``waiting``)."""
@@ -14,11 +17,12 @@ RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"succeeded", "failed", "rejected", "killed"})
 
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    "queued": frozenset({"queued", "running", "failed", "rejected", "killed"}),
+    "queued": frozenset({"queued", "running", "held", "failed", "rejected", "killed"}),
     "running": frozenset(
-        {"running", "waiting", "queued", "succeeded", "failed", "rejected", "killed"}
+        {"running", "waiting", "queued", "held", "succeeded", "failed", "rejected", "killed"}
     ),
     "waiting": frozenset({"waiting", "running", "queued", "failed", "rejected", "killed"}),
+    "held": frozenset({"held", "queued", "running", "failed", "killed"}),
     "succeeded": frozenset(),
     "failed": frozenset(),
     "rejected": frozenset(),
@@ -27,5 +31,8 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 """Allowed ``from -> to`` status changes. Terminal statuses allow nothing: they are final.
 
 ``running -> queued`` and ``waiting -> queued`` exist for a run handed back to the queue (a
-retry after a worker died, a resume enqueued after a decision).
+retry after a worker died, a worker that drains, a resume enqueued after a decision). A run is
+``held`` at a node boundary (``running``) or before it starts (``queued``); a waiting run stays
+waiting (a decision may still come) and is held when it resumes. ``held -> running`` lets a
+stray job start it (it is held again at once while the switch is on).
 """

@@ -28,6 +28,7 @@ STATES: dict[RunStatus, int] = {
     "queued": TaskState.TASK_STATE_SUBMITTED,
     "running": TaskState.TASK_STATE_WORKING,
     "waiting": TaskState.TASK_STATE_INPUT_REQUIRED,
+    "held": TaskState.TASK_STATE_WORKING,
     "succeeded": TaskState.TASK_STATE_COMPLETED,
     "failed": TaskState.TASK_STATE_FAILED,
     "rejected": TaskState.TASK_STATE_REJECTED,

@@ -13,7 +13,7 @@ from console.timeline import describe_escalation
 from graph.runtime.runner import Decider
 from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
 
-EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6}
+EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6, "held": 7}
 
 
 def check_decision(action: str, allowed: Sequence[str]) -> None:

@@ -36,7 +36,7 @@ def follow(
     tick: float = 0.5,
     timeout: float | None = None,
 ) -> tuple[RunRecord, str]:
-    """Print the run's events until its status is terminal or ``waiting``.
+    """Print the run's events until its status is terminal, ``waiting`` or ``held``.
 
     Args:
         cp: Where the run's record and event stream are read.
@@ -63,7 +63,7 @@ def follow(
             for line in event_lines(event):
                 out(line)
         record = cp.runs.get(run_id)
-        if (record.status in TERMINAL_STATUSES or record.status == "waiting") and not (
+        if (record.status in TERMINAL_STATUSES or record.status in ("waiting", "held")) and not (
             still_running()
         ):
             for event in cp.events.read(run_id, after=after, count=10_000):

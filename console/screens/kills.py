@@ -1,4 +1,5 @@
-"""Kill switches: the tripped ones, and (admins) trip or clear with a reason and confirmation.
+"""Kill and hold switches: the tripped ones, and (admins) trip or clear with a reason and
+confirmation. A kill ends the runs it covers; a hold parks them (``held``) until released.
 
 Trips and clears run in the forms' callbacks, before the page is drawn, so the table below
 always shows the state after the action (not the one before it).
@@ -35,7 +36,8 @@ def on_trip() -> None:
     scope = cast(KillScope, st.session_state.get("kill.scope", "global"))
     key = "kill.run" if scope == "run" else "kill.target"
     target = st.session_state.get(key) if scope != "global" else None
-    out = actions.kill(
+    trip = actions.hold if st.session_state.get("kill.kind") == "hold" else actions.kill
+    out = trip(
         ctx.h,
         ctx.who,
         scope,
@@ -54,8 +56,10 @@ def on_clear() -> None:
     pick = str(st.session_state.get("clear.pick") or "")
     if ctx is None or not pick:
         return
-    scope, _, target = pick.partition(":")
-    out = actions.clear_kill(
+    kind, _, switch = pick.partition(":")
+    scope, _, target = switch.partition(":")
+    clear = actions.release if kind == "hold" else actions.clear_kill
+    out = clear(
         ctx.h,
         ctx.who,
         cast(KillScope, scope),
@@ -69,6 +73,14 @@ def on_clear() -> None:
 
 def _trip(ctx: PageContext) -> None:
     st.subheader("Trip a switch")
+    st.radio(
+        "Kind",
+        ["kill", "hold"],
+        key="kill.kind",
+        horizontal=True,
+        help="kill: the runs end (killed); hold: they stop at their next node, held, and go on "
+        "when the hold is released",
+    )
     scope = st.selectbox("Scope", KILL_SCOPES, key="kill.scope")
     with st.form("trip"):
         options = _targets(ctx, scope)
@@ -78,15 +90,15 @@ def _trip(ctx: PageContext) -> None:
             st.selectbox("Target", options, key="kill.target")
         st.text_input("Reason (required, recorded)", key="kill.reason")
         st.checkbox("I confirm: stop these runs", key="kill.confirm")
-        st.form_submit_button("Trip kill switch", type="primary", on_click=on_trip)
+        st.form_submit_button("Trip switch", type="primary", on_click=on_trip)
 
 
 def _clear(labels: list[str]) -> None:
     st.subheader("Clear a switch")
     with st.form("clear"):
         st.selectbox("Switch", labels, key="clear.pick")
-        st.checkbox("I confirm: let runs start again", key="clear.confirm")
-        st.form_submit_button("Clear kill switch", on_click=on_clear)
+        st.checkbox("I confirm: let runs start (held runs: go on) again", key="clear.confirm")
+        st.form_submit_button("Clear switch", on_click=on_clear)
 
 
 def body(ctx: PageContext) -> None:
@@ -94,20 +106,20 @@ def body(ctx: PageContext) -> None:
     last = st.session_state.pop(LAST, None)
     if last is not None:
         notify(last)
-    switches = ctx.h.cp.kills.list()
+    switches = ctx.h.cp.kills.list(kind=None)
     st.subheader("Tripped")
     if switches:
         st.dataframe(switches_frame(switches), hide_index=True)
     else:
-        st.text("No kill switch is tripped.")
+        st.text("No kill or hold switch is tripped.")
     if not ctx.can("admin"):
-        st.info("Tripping and clearing kill switches needs the admin role.")
+        st.info("Tripping and clearing kill and hold switches needs the admin role.")
         return
     left, right = st.columns(2)
     with left:
         _trip(ctx)
     with right:
-        _clear([f"{s.scope}:{s.target}" for s in switches])
+        _clear([f"{s.kind}:{s.scope}:{s.target}" for s in switches])
 
 
-run_page("Kill switches", body)
+run_page("Kill and hold switches", body)

@@ -50,8 +50,8 @@ def live(ctx: PageContext) -> None:
                     column_config=RUN_COLUMNS,
                     key="waiting",
                 )
-            st.subheader("Tripped kill switches")
-            switches = cp.kills.list()
+            st.subheader("Tripped kill and hold switches")
+            switches = cp.kills.list(kind=None)
             if switches:
                 st.dataframe(switches_frame(switches), hide_index=True, key="switches")
             else:

@@ -136,6 +136,49 @@ def clear_kill(
     return Outcome(True, f"Kill switch {label} " + ("cleared." if cleared else "was not set."))
 
 
+def hold(
+    h: Handles,
+    who: Principal,
+    scope: KillScope,
+    target: str | None,
+    *,
+    reason: str,
+    confirmed: bool,
+) -> Outcome:
+    """Trip a hold switch (admins), only once the user confirmed it."""
+    label = f"{scope}:{target or '*'}"
+    try:
+        require(h, who, "admin", "trip a hold switch", label)
+        if not confirmed:
+            return Outcome(False, "Tick the confirmation first: nothing was tripped.")
+        if scope != "global" and not (target or "").strip():
+            return Outcome(False, f"A {scope} hold switch needs a target.")
+        held = h.service.hold(scope, target, who=who, reason=reason)
+    except (ServiceError, UnknownRun, ValueError) as exc:
+        return Outcome(False, str(exc))
+    return Outcome(
+        True,
+        f"Hold switch {label} tripped; {held} queued run(s) held, running ones stop at their "
+        "next boundary (held, not ended: release the switch to let them go on).",
+    )
+
+
+def release(
+    h: Handles, who: Principal, scope: KillScope, target: str | None, *, confirmed: bool
+) -> Outcome:
+    """Release a hold switch (admins): the runs it held go on from their last checkpoint."""
+    label = f"{scope}:{target or '*'}"
+    try:
+        require(h, who, "admin", "release a hold switch", label)
+        if not confirmed:
+            return Outcome(False, "Tick the confirmation first: nothing was released.")
+        cleared, queued = h.service.release(scope, None if scope == "global" else target, who=who)
+    except (ServiceError, ValueError) as exc:
+        return Outcome(False, str(exc))
+    state = "released" if cleared else "was not set"
+    return Outcome(True, f"Hold switch {label} {state}; {queued} held run(s) go on.")
+
+
 def submit(
     h: Handles, who: Principal, workflow: str, request: Any, *, inject: str | None = None
 ) -> Outcome:

@@ -57,10 +57,11 @@ def age(ts: datetime, now: datetime | None = None) -> str:
 
 
 def switches_frame(switches: list[KillSwitch]) -> pd.DataFrame:
-    """The tripped kill switches table."""
+    """The tripped kill and hold switches table."""
     return pd.DataFrame(
         [
             {
+                "kind": s.kind,
                 "switch": f"{s.scope}:{s.target}",
                 "by": s.user,
                 "reason": s.reason,

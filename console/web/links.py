@@ -15,7 +15,11 @@ from state.links import run_url as run_url
 
 PAGES: dict[str, list[tuple[str, str]]] = {
     "Watch": [("overview", "Overview"), ("runs", "Runs"), ("run_detail", "Run detail")],
-    "Act": [("inbox", "Escalations"), ("start", "Start a run"), ("kills", "Kill switches")],
+    "Act": [
+        ("inbox", "Escalations"),
+        ("start", "Start a run"),
+        ("kills", "Kill and hold switches"),
+    ],
     "Govern": [
         ("insights", "Insights"),
         ("audit", "Audit log"),

@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from graph.context import RunContext
+from graph.context import Paused, RunContext
 
 Committed = tuple[str, str, dict[str, Any]]
 """``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
@@ -49,31 +49,38 @@ def stream_committed(
     """Run the graph (``durability="sync"``) and yield each node's update once the checkpoint
     holding it is saved; ``progress`` is kept up to date as the run goes.
 
-    ``ran_from()`` names the checkpoint the graph stands on (the last one stored): a step's
-    nodes ran from it, and once it changes the step's own checkpoint is stored. Under
-    ``sync`` durability a step's checkpoint is saved before the next step starts, so an update
-    is yielded when a later step reports (or the run ends), never before its checkpoint.
+    ``ran_from()`` names the checkpoint the nodes of the step being reported ran from: the
+    parent of the checkpoint stored last (LangGraph reports a step's updates right after it
+    stored the step's checkpoint), the same key ``saved_updates`` gives the node from the
+    history. Under ``sync`` durability a step's checkpoint is saved before the next step
+    starts, so an update is yielded when a later step reports (or the run ends, or pauses),
+    never before its checkpoint.
     """
     seen = progress or Progress()
     pending: list[Committed] = []
-    for mode, chunk in graph.stream(
-        payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
-    ):
-        if mode == "values":
-            if "__interrupt__" not in chunk:
-                seen.values = chunk
-            continue
-        here = ran_from()
-        yield from (c for c in pending if not c[0].startswith(f"{here}:"))
-        pending = [c for c in pending if c[0].startswith(f"{here}:")]
-        if chunk.get("__interrupt__") and seen.interrupt is None:
-            first = chunk["__interrupt__"][0]
-            seen.interrupt = (str(first.id), first.value)
-        pending += [
-            (event_key(here, node), node, update)
-            for node, update in chunk.items()
-            if not node.startswith("__") and isinstance(update, dict)
-        ]
+    try:
+        for mode, chunk in graph.stream(
+            payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
+        ):
+            if mode == "values":
+                if "__interrupt__" not in chunk:
+                    seen.values = chunk
+                continue
+            here = ran_from()
+            yield from (c for c in pending if not c[0].startswith(f"{here}:"))
+            pending = [c for c in pending if c[0].startswith(f"{here}:")]
+            if chunk.get("__interrupt__") and seen.interrupt is None:
+                first = chunk["__interrupt__"][0]
+                seen.interrupt = (str(first.id), first.value)
+            pending += [
+                (event_key(here, node), node, update)
+                for node, update in chunk.items()
+                if not node.startswith("__") and isinstance(update, dict)
+            ]
+    except Paused:
+        # Raised as a later step began: the step before it was saved (sync durability).
+        yield from pending
+        raise
     yield from pending
 
 

@@ -1,25 +1,24 @@
-"""Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills.
-
+"""Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills, holds.
 Called by a worker's jobs (``graph.runtime.jobs``) and, when no worker is listening, inline by
 ``waybill run``. Any process can pick up any run: the state is in Redis, and the lease's fencing
-token makes sure only one of them writes at a time.
-
-An executor is built once per process and executes run after run: its checkpointer (one
-pipelined connection, the tails of append-only lists) and its view of the kill switches
-(``KillCache``) are kept between runs; each execution's Redis I/O is a ``RunSession``.
+token makes sure only one of them writes at a time. An executor is built once per process and
+executes run after run: its checkpointer (one pipelined connection, the tails of append-only
+lists) and its view of the kill switches (``KillCache``) are kept between runs; each execution's
+Redis I/O is a ``RunSession``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
 
 from graph.chain import Chain
-from graph.context import RunContext
+from graph.context import Paused, RunContext
 from graph.runtime.endings import lost_redis, poison_reason, record_failed, redis_back
 from graph.runtime.events import Progress
 from graph.runtime.hardstop import HardStop, Watchman
@@ -41,7 +40,7 @@ from state.control.killcache import KillCache
 from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.sources import Source
-from state.status import TERMINAL_STATUSES
+from state.status import TERMINAL_STATUSES, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,7 @@ class RunExecutor:
         schedule_veto: Schedules the end of a notify-tier veto window.
         on_hard_stop: Stops whatever runs a node that ignored a kill (a worker replaces its
             work process); without it a hard stop only records the run killed and fences it.
+        requeue: Queues a run again (a run handed back when this process drains).
     """
 
     def __init__(
@@ -77,6 +77,7 @@ class RunExecutor:
         schedule_veto: ScheduleVeto | None = None,
         on_hard_stop: Callable[[str], None] | None = None,
         observer: RunObserver | None = None,
+        requeue: Callable[[str], None] | None = None,
     ) -> None:
         self.cp = cp
         self.raw = raw
@@ -86,6 +87,9 @@ class RunExecutor:
         self.schedule_veto = schedule_veto
         self._on_hard_stop = on_hard_stop
         self.observer = observer if observer is not None else default_observer(cp)
+        self.requeue = requeue
+        self.draining = threading.Event()
+        """Set when this process stops: runs are handed back to the queue at their next node."""
         self._saver: RedisSaver | None = None
         self._kills: KillCache | None = None
         self._watchman: Watchman | None = None
@@ -128,13 +132,31 @@ class RunExecutor:
             f"kill switch {switch.scope}:{switch.target} tripped by {switch.user}: {switch.reason}"
         )
 
+    def pause_of(self, run_id: str, workflow: str, stage: str | None) -> Paused | None:
+        """Why the run stops here without ending (a hold switch, a drain), or None."""
+        switch = self.kills.check(run_id=run_id, workflow=workflow, agent=stage, kind="hold")
+        if switch is not None:
+            why = f"hold switch {switch.scope}:{switch.target} by {switch.user}: {switch.reason}"
+            return Paused("hold", why)
+        if self.draining.is_set() and self.requeue is not None:
+            return Paused("drain", f"worker {self.worker} stopped: handed back to the queue")
+        return None
+
+    def _pause(self, session: RunSession, paused: Paused) -> str:
+        """Park a run ``held``, or hand it back to the queue (a drain); its checkpoint stays."""
+        status: RunStatus = "held" if paused.kind == "hold" else "queued"
+        log.warning("run %s: %s", session.run_id, paused.reason)
+        session.update(status=status, reason=paused.reason, release=True)
+        if paused.kind == "drain" and self.requeue is not None:
+            self.requeue(session.run_id)
+        return status
+
     def hard_stop(self, run_id: str) -> None:
-        """Stop what runs ``run_id``'s node (``on_hard_stop``), if anything can."""
+        """Stop what runs ``run_id``'s node (``on_hard_stop``). Inline nothing can: the run is
+        recorded killed, its lease released; the node finishes but can no longer write."""
         if self._on_hard_stop is not None:
             self._on_hard_stop(run_id)
         else:
-            # Inline: the run is recorded killed and its lease released; the thread still
-            # inside the node finishes the node but can no longer write.
             log.warning("run %s: killed while inside a node (inline, nothing to stop)", run_id)
 
     def execute(self, run_id: str) -> str:
@@ -170,6 +192,9 @@ class RunExecutor:
             if reason:
                 self.finish_killed(run_id, reason, token=begun.token)
                 return "killed"
+            paused = self.pause_of(run_id, workflow, None)
+            if paused is not None:
+                return self._pause(session, paused)
             # The registered chain (not a fresh build): its compiled graph is cached; its
             # sources are built per run.
             chain = self.registry.get(workflow)
@@ -188,6 +213,8 @@ class RunExecutor:
         run_id, token = session.run_id, session.token
         try:
             return self._advance(chain, session, stopper, sources)
+        except Paused as paused:  # raised by a node boundary (``graph.compiler.guarded``)
+            return self._pause(session, paused)
         except (StaleFenceError, LeaseLost):
             log.warning("run %s: lease lost, another worker owns it now", run_id)
             return "lease-lost"
@@ -222,6 +249,7 @@ class RunExecutor:
             return self.kill_reason(session.run_id, chain.name, stage)
 
         ctx = session.context(sources, inject, should_stop)
+        ctx.should_pause = lambda stage: self.pause_of(session.run_id, chain.name, stage)
         ctx.veto_window_s = self.config.veto_window_s
         ctx.limits = Limits(self.cp.client).of(chain.name)
         return ctx
@@ -255,7 +283,7 @@ class RunExecutor:
         assert isinstance(saver, RedisSaver)
 
         def ran_from() -> str:
-            return saver.last_put(run_id) or start
+            return saver.ran_from(run_id) or start
 
         progress = Progress()
         written = self.observer.node

@@ -135,7 +135,16 @@ class WorkContext:
             config=ExecutorConfig.from_settings(get_settings()),
             schedule_veto=RqScheduler(self.queue),
             on_hard_stop=self.on_hard_stop,
+            requeue=self.requeue,
         )
+
+    def requeue(self, run_id: str) -> None:
+        """Queue ``run_id`` again (handed back by a draining worker)."""
+        enqueue_run(self.queue, run_id)
+
+    def drain(self) -> None:
+        """Hand the run in progress back to the queue at its next node boundary."""
+        self.executor.draining.set()
 
     def close(self) -> None:
         """Close what the process opened."""
@@ -145,6 +154,11 @@ class WorkContext:
 
 
 _installed: WorkContext | None = None
+
+
+def installed() -> WorkContext | None:
+    """The context this process's jobs use, if a work process installed one."""
+    return _installed
 
 
 def install(context: WorkContext | None) -> None:

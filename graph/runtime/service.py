@@ -15,6 +15,7 @@ import redis
 
 from graph.runtime.deciding import DecisionDesk
 from graph.runtime.fork import ForkError, fork_thread
+from graph.runtime.holds import release_hold, runs_with, switch_label, trip_hold
 from graph.runtime.notices import kill_notice
 from graph.runtime.principal import Forbidden, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
@@ -171,25 +172,37 @@ class RunService:
     def _idle_runs(self, scope: KillScope, target: str | None) -> list[RunRecord]:
         if scope == "run":
             record = self.cp.runs.get(target or "")
-            return [record] if record.status in ("queued", "waiting") else []
+            return [record] if record.status in ("queued", "waiting", "held") else []
         if scope == "agent":
             return []  # an agent's switch stops runs when they reach that agent
         workflow = target if scope == "workflow" else None
-        found: list[RunRecord] = []
-        for status in ("queued", "waiting"):
-            offset = 0
-            while True:
-                page = self.cp.runs.list(
-                    status=status,
-                    workflow=workflow,
-                    offset=offset,
-                    limit=200,
-                )
-                found += page.items
-                offset += len(page.items)
-                if not page.items or offset >= page.total:
-                    break
-        return found
+        return [r for s in ("queued", "waiting", "held") for r in runs_with(self.cp, s, workflow)]
+
+    def hold(self, scope: KillScope, target: str | None, *, who: Principal, reason: str) -> int:
+        """Trip a hold switch: covered runs stop at their next boundary, ``held`` (queued ones
+        at once), until released. Returns how many queued runs were held now."""
+        label = switch_label(scope, target)
+        self._require(who, "admin", "trip a hold switch", label)
+        if not reason.strip():
+            raise ServiceError("a hold needs a reason")
+        if scope == "run":
+            self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
+        _, held = trip_hold(self.cp, scope, target, who=who, reason=reason)
+        details = {"reason": reason, "held": held} | _via(who)
+        self.cp.audit.append(who.name, "hold.trip", label, details)
+        return held
+
+    def release(self, scope: KillScope, target: str | None, *, who: Principal) -> tuple[bool, int]:
+        """Release a hold switch: the held runs no other hold covers are queued again and go on
+        from their last checkpoint. Returns whether it was set, and how many runs go on."""
+        label = switch_label(scope, target)
+        self._require(who, "admin", "release a hold switch", label)
+        cleared, released = release_hold(self.cp, scope, target, who=who)
+        details = {"released": len(released), "was_set": cleared} | _via(who)
+        self.cp.audit.append(who.name, "hold.release", label, details)
+        for run_id in released:
+            self.dispatch(run_id)
+        return cleared, len(released)
 
     def unkill(self, scope: KillScope, target: str | None, *, who: Principal) -> bool:
         """Clear a kill switch; killed runs stay killed (``killed`` is terminal)."""

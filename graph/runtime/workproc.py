@@ -17,10 +17,11 @@ from rq import Queue, SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
-from graph.runtime.jobs import WorkContext, install
+from graph.runtime.jobs import WorkContext, install, installed
 from graph.runtime.notifier import start_notifier
 from graph.runtime.sweeper import adopt_unwatched, sweep_forever
 from state.checkpoint.client import sync_client
+from state.clock import utcnow
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.settings import get_settings
@@ -31,6 +32,8 @@ HARD_STOPPED = 85
 """Exit code of a work process that ended itself to hard-stop a run's node."""
 _PR_SET_PDEATHSIG = 1
 HEARTBEAT_S = 60.0
+DRAIN_S = 30.0
+"""Longest wait for the node in progress when a worker is told to stop."""
 SUPERVISOR_FIELD = "waybill_supervisor"
 """The field of a worker's RQ registration holding its supervisor's pid."""
 
@@ -52,8 +55,11 @@ def exit_hard(run_id: str) -> None:
 
 
 class LeanWorker(SimpleWorker):
-    """RQ's in-process worker; a stop signal during a job ends the process at once (the
-    supervisor settles the job), as it ended a forked work horse."""
+    """RQ's in-process worker that drains: a stop signal during a job lets the current node
+    finish, hands the run back to the queue at its next boundary, and stops after the job (RQ
+    then deregisters the worker). A node still running ``DRAIN_S`` later, or a second signal,
+    ends the process at once (the supervisor settles the job; the run goes on elsewhere from
+    its last checkpoint)."""
 
     def register_birth(self) -> None:
         """Register with RQ, naming the supervisor too (the process a user stops)."""
@@ -61,10 +67,30 @@ class LeanWorker(SimpleWorker):
         self.connection.hset(self.key, SUPERVISOR_FIELD, str(os.getppid()))
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
-        """Stop after this job when idle; inside a job, end the process now."""
+        """Stop when idle; inside a job, drain first (see the class)."""
+        ctx = installed()
         if self.get_state() == WorkerStatus.BUSY:
-            os._exit(128 + signum)
+            if ctx is None:
+                os._exit(128 + signum)
+            log.warning("worker %s: draining (the run goes back to the queue)", self.name)
+            ctx.drain()
+            threading.Thread(target=_exit_after, args=(DRAIN_S, signum), daemon=True).start()
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
+        """A second stop signal: end the process now (RQ ignores one within a second of the
+        first, as a Ctrl+C reaches this process from the terminal and the supervisor)."""
+        shut = self._shutdown_requested_date
+        if shut is not None and (utcnow() - shut).total_seconds() < 1:
+            return
+        os._exit(128 + signum)
+
+
+def _exit_after(seconds: float, signum: int) -> None:
+    """End the process if a drain takes longer than ``seconds`` (a node that does not end)."""
+    time.sleep(seconds)
+    log.warning("draining took longer than %.0fs: ending the work process", seconds)
+    os._exit(128 + signum)
 
 
 class SchedulerLoop:

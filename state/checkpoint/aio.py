@@ -74,7 +74,7 @@ class AsyncRedisSaver(SaverCore, BaseCheckpointSaver[str]):
         clone = copy.copy(self)
         clone.fence_token = token
         clone._owns_client = False
-        clone._last_put = {}
+        clone._last_put, clone._parents = {}, {}
         return clone
 
     async def aclose(self) -> None:
@@ -146,8 +146,8 @@ class AsyncRedisSaver(SaverCore, BaseCheckpointSaver[str]):
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
-        thread_id, ns, _ = thread_of(config)
-        self._note_put(thread_id, ns, checkpoint["id"])
+        thread_id, ns, parent = thread_of(config)
+        self._note_put(thread_id, ns, checkpoint["id"], parent)
         await self._run(plans.put_plan(self._writer(), config, checkpoint, metadata, new_versions,
                                  self.serde))  # fmt: skip
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,

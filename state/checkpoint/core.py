@@ -71,6 +71,7 @@ class SaverCore:
         self._ttl_ms, self._refresh_ms = ttl_ms(ttl)
         self._tails = AppendCache()
         self._last_put: dict[tuple[str, str], str] = {}
+        self._parents: dict[tuple[str, str], str] = {}
         self._empty: str | None = None
         self._indexed: set[tuple[str, str]] = set()
 
@@ -82,16 +83,29 @@ class SaverCore:
         namespace), or ``None``."""
         return self._last_put.get((thread_id, ns))
 
+    def ran_from(self, thread_id: str, ns: str = "") -> str | None:
+        """The parent of the checkpoint this saver stored last for the thread: where the nodes
+        of that checkpoint's step ran from (LangGraph reports a step's updates right after
+        storing its checkpoint, under ``durability="sync"``), or ``None``."""
+        return self._parents.get((thread_id, ns))
+
     def _known_empty(self, thread_id: str, ns: str, checkpoint_id: str | None) -> bool:
         """Whether the latest root checkpoint of ``thread_id`` is known not to exist (see
         ``with_fence``): ``get_tuple`` then answers ``None`` without a round trip."""
         return self._empty == thread_id and ns == "" and checkpoint_id is None
 
-    def _note_put(self, thread_id: str, ns: str, checkpoint_id: str) -> None:
+    def _note_put(
+        self, thread_id: str, ns: str, checkpoint_id: str, parent: str | None = None
+    ) -> None:
         self._empty = None
         if len(self._last_put) >= _LAST_PUTS:
             self._last_put.clear()
+            self._parents.clear()
         self._last_put[(thread_id, ns)] = checkpoint_id
+        if parent:
+            self._parents[(thread_id, ns)] = parent
+        else:
+            self._parents.pop((thread_id, ns), None)
 
     def _may_defer(
         self, thread_id: str, ns: str, checkpoint_id: str, writes: Sequence[Any]

@@ -89,7 +89,7 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         clone = copy.copy(self)
         clone.fence_token, clone._empty = token, empty
         clone._owns_client = False
-        clone._last_put = {}
+        clone._last_put, clone._parents = {}, {}
         return clone
 
     def close(self) -> None:
@@ -164,8 +164,8 @@ class RedisSaver(SaverCore, BaseCheckpointSaver[str]):
         Raises:
             StaleFenceError: The saver is fenced and its token is no longer current.
         """
-        thread_id, ns, _ = thread_of(config)
-        self._note_put(thread_id, ns, checkpoint["id"])
+        thread_id, ns, parent = thread_of(config)
+        self._note_put(thread_id, ns, checkpoint["id"], parent)
         self._run(plans.put_plan(self._writer(), config, checkpoint, metadata, new_versions,
                                  self.serde))  # fmt: skip
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,

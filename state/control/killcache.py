@@ -1,4 +1,4 @@
-"""The tripped kill switches, kept in memory by a process that executes runs.
+"""The tripped kill and hold switches, kept in memory by a process that executes runs.
 
 Every node of a run checks the kill switches as it starts; asking Redis each time would cost a
 round trip per node. A :class:`KillCache` reads the switches once, then again on every nudge
@@ -19,7 +19,7 @@ import time
 import redis
 
 from state.control.kills import KillSwitches, KillWatcher
-from state.control.models import KillSwitch
+from state.control.models import KillSwitch, SwitchKind
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class KillCache:
     def __init__(self, client: redis.Redis, *, poll_s: float = 1.0) -> None:
         self._switches = KillSwitches(client)
         self._poll_s = poll_s
-        self._tripped: dict[tuple[str, str], KillSwitch] = {}
+        self._tripped: dict[tuple[str, str, str], KillSwitch] = {}
         self._version = 0
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -64,9 +64,15 @@ class KillCache:
         return self._version
 
     def check(
-        self, *, run_id: str | None = None, workflow: str | None = None, agent: str | None = None
+        self,
+        *,
+        run_id: str | None = None,
+        workflow: str | None = None,
+        agent: str | None = None,
+        kind: SwitchKind = "kill",
     ) -> KillSwitch | None:
-        """The switch that stops this run/workflow/agent, or ``None`` (no round trip).
+        """The switch of ``kind`` that stops this run/workflow/agent, or ``None`` (no round
+        trip).
 
         Precedence when several are tripped: global, workflow, agent, run.
         """
@@ -77,7 +83,7 @@ class KillCache:
             ("agent", agent),
             ("run", run_id),
         ):
-            if target and (found := tripped.get((scope, target))) is not None:
+            if target and (found := tripped.get((kind, scope, target))) is not None:
                 return found
         return None
 
@@ -88,8 +94,8 @@ class KillCache:
             return self._version
 
     def _refresh(self) -> None:
-        tripped: dict[tuple[str, str], KillSwitch] = {
-            (s.scope, s.target): s for s in self._switches.list()
+        tripped: dict[tuple[str, str, str], KillSwitch] = {
+            (s.kind, s.scope, s.target): s for s in self._switches.list(kind=None)
         }
         if tripped != self._tripped:
             with self._changed:

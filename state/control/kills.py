@@ -1,11 +1,12 @@
-"""Kill switches: global, per workflow, per agent, per run; durable keys plus a pub/sub nudge.
+"""Kill and hold switches: global, per workflow, per agent, per run; durable keys plus a nudge.
 
-A tripped switch is the hash ``wb:kill:<scope>:<target>`` (``target`` is ``*`` for the global
-switch), listed in the sorted set ``wb:kill:index``. The key is the truth and survives a
-Redis restart (AOF); the message on channel ``wb:kill:nudges`` only wakes watchers early, so a
-watcher that missed it still sees the switch at its next ``check``. Tripping a switch does not
-change any run's status: the runtime stops affected runs at the next boundary and marks them
-``killed``. Clearing a switch revives nothing.
+A tripped switch is the hash ``wb:<kind>:<scope>:<target>`` (``kind`` is ``kill`` or ``hold``,
+``target`` is ``*`` for the global switch), listed in the sorted set ``wb:kill:index`` (both
+kinds). The key is the truth and survives a Redis restart (AOF); the message on channel
+``wb:kill:nudges`` only wakes watchers early, so a watcher that missed it still sees the switch
+at its next ``check``. Tripping a switch does not change any run's status: the runtime stops
+affected runs at the next boundary and marks them ``killed`` (a kill: clearing it revives
+nothing) or ``held`` (a hold: releasing it queues them again, see ``graph.runtime.holds``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import redis
 from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.errors import InvalidArgument
-from state.control.models import KillNudge, KillScope, KillSwitch, from_epoch, to_epoch
+from state.control.models import (
+    KillNudge,
+    KillScope,
+    KillSwitch,
+    SwitchKind,
+    from_epoch,
+    to_epoch,
+)
 from state.keys import global_key
 
 CHANNEL = global_key("kill", "nudges")
@@ -27,19 +35,24 @@ _INDEX = global_key("kill", "index")
 _PRECEDENCE: tuple[KillScope, ...] = ("global", "workflow", "agent", "run")
 
 
-def switch_key(scope: KillScope, target: str | None = None) -> str:
+def switch_key(scope: KillScope, target: str | None = None, kind: SwitchKind = "kill") -> str:
     """The key of one switch; the global switch has target ``*``."""
+    if kind not in ("kill", "hold"):
+        raise InvalidArgument(f"unknown switch kind {kind!r}: use kill or hold")
     if scope == "global":
-        return global_key("kill", "global", "*")
+        return global_key(kind, "global", "*")
     if scope not in _PRECEDENCE:
-        raise InvalidArgument(f"unknown kill-switch scope {scope!r}: use {', '.join(_PRECEDENCE)}")
+        raise InvalidArgument(
+            f"unknown {kind}-switch scope {scope!r}: use {', '.join(_PRECEDENCE)}"
+        )
     if not target or not target.strip():
-        raise InvalidArgument(f"a {scope} kill switch needs a target")
-    return global_key("kill", scope, target)
+        raise InvalidArgument(f"a {scope} {kind} switch needs a target")
+    return global_key(kind, scope, target)
 
 
 def _parse(fields: dict[str, str]) -> KillSwitch:
     return KillSwitch(
+        kind=fields.get("kind", "kill"),
         scope=fields["scope"],
         target=fields["target"],
         reason=fields.get("reason", ""),
@@ -49,17 +62,24 @@ def _parse(fields: dict[str, str]) -> KillSwitch:
 
 
 class KillSwitches:
-    """Trip, clear, list and check kill switches."""
+    """Trip, clear, list and check kill (and hold) switches."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._r = client
 
     def trip(
-        self, scope: KillScope, target: str | None = None, *, reason: str, user: str
+        self,
+        scope: KillScope,
+        target: str | None = None,
+        *,
+        reason: str,
+        user: str,
+        kind: SwitchKind = "kill",
     ) -> KillSwitch:
         """Trip a switch (again, if tripped: reason and user are replaced) and nudge watchers."""
-        key = switch_key(scope, target)
+        key = switch_key(scope, target, kind)
         switch = KillSwitch(
+            kind=kind,
             scope=scope,
             target="*" if scope == "global" else str(target),
             reason=reason,
@@ -67,6 +87,7 @@ class KillSwitches:
             tripped_at=utcnow(),
         )
         fields = {
+            "kind": kind,
             "scope": switch.scope,
             "target": switch.target,
             "reason": reason,
@@ -78,24 +99,26 @@ class KillSwitches:
         pipe.zadd(_INDEX, {key: to_epoch(switch.tripped_at)})
         pipe.execute()
         # After the durable write, and on its own (a cluster pipeline cannot publish).
-        self._r.publish(CHANNEL, _nudge("tripped", switch.scope, switch.target))
+        self._r.publish(CHANNEL, _nudge("tripped", kind, switch.scope, switch.target))
         return switch
 
-    def clear(self, scope: KillScope, target: str | None = None) -> bool:
+    def clear(self, scope: KillScope, target: str | None = None, kind: SwitchKind = "kill") -> bool:
         """Clear a switch; ``False`` if it was not tripped. Killed runs stay killed."""
-        key = switch_key(scope, target)
+        key = switch_key(scope, target, kind)
         pipe = self._r.pipeline(transaction=False)
         pipe.delete(key)
         pipe.zrem(_INDEX, key)
         deleted, _ = pipe.execute()
         self._r.publish(
-            CHANNEL, _nudge("cleared", scope, "*" if scope == "global" else str(target))
+            CHANNEL, _nudge("cleared", kind, scope, "*" if scope == "global" else str(target))
         )
         return bool(deleted)
 
-    def list(self) -> list[KillSwitch]:
-        """Every tripped switch, oldest first."""
+    def list(self, kind: SwitchKind | None = "kill") -> list[KillSwitch]:
+        """Every tripped switch of ``kind`` (``None``: both kinds), oldest first."""
         keys = texts(self._r.zrange(_INDEX, 0, -1))
+        if kind is not None:
+            keys = [k for k in keys if k.startswith(global_key(kind) + ":")]
         pipe = self._r.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(key)
@@ -111,8 +134,10 @@ class KillSwitches:
         run_id: str | None = None,
         workflow: str | None = None,
         agent: str | None = None,
+        kind: SwitchKind = "kill",
     ) -> KillSwitch | None:
-        """The switch that stops this run/workflow/agent, or ``None``; one round trip.
+        """The switch of ``kind`` that stops this run/workflow/agent, or ``None``; one round
+        trip.
 
         Precedence when several are tripped: global, workflow, agent, run.
         """
@@ -125,7 +150,7 @@ class KillSwitches:
         wanted = [(s, t) for s, t in targets if s == "global" or t]
         pipe = self._r.pipeline(transaction=False)
         for scope, target in wanted:
-            pipe.hgetall(switch_key(scope, target))
+            pipe.hgetall(switch_key(scope, target, kind))
         for fields in pipe.execute():
             if fields:
                 return _parse({text(k): text(v) for k, v in fields.items()})
@@ -136,8 +161,8 @@ class KillSwitches:
         return KillWatcher(self._r)
 
 
-def _nudge(event: str, scope: str, target: str) -> str:
-    return json.dumps({"event": event, "scope": scope, "target": target})
+def _nudge(event: str, kind: SwitchKind, scope: str, target: str) -> str:
+    return json.dumps({"event": event, "kind": kind, "scope": scope, "target": target})
 
 
 class KillWatcher:

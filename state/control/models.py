@@ -18,6 +18,8 @@ EscalationAction = DecisionAction
 """What a decision on an escalation does (the graph's ``DecisionAction``)."""
 KillScope = Literal["global", "workflow", "agent", "run"]
 KILL_SCOPES: tuple[KillScope, ...] = get_args(KillScope)
+SwitchKind = Literal["kill", "hold"]
+"""A kill switch ends the runs it covers; a hold switch parks them (``held``) until released."""
 
 
 def to_epoch(ts: datetime) -> float:
@@ -151,8 +153,9 @@ class Escalation(_Record):
 
 
 class KillSwitch(_Record):
-    """A tripped kill switch; ``target`` is ``"*"`` for the global scope."""
+    """A tripped kill or hold switch; ``target`` is ``"*"`` for the global scope."""
 
+    kind: SwitchKind = "kill"
     scope: KillScope
     target: str
     reason: str
@@ -164,6 +167,7 @@ class KillNudge(_Record):
     """A pub/sub message announcing a switch was tripped or cleared (the durable key is truth)."""
 
     event: Literal["tripped", "cleared"]
+    kind: SwitchKind = "kill"
     scope: KillScope
     target: str
 

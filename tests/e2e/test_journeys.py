@@ -68,8 +68,8 @@ def test_kill_a_slow_run(page: Page, stack: Stack) -> None:
     expect(page.get_by_text("Kill switch run:" + run_id + " tripped", exact=False)).to_be_visible()
     expect(page.get_by_text(re.compile(r"status killed"))).to_be_visible(timeout=20_000)
     assert stack.cp.runs.get(run_id).status == "killed"
-    go(page, "Kill switches")
-    expect(page.get_by_role("button", name="Trip kill switch")).to_be_visible()
+    go(page, "Kill and hold switches")
+    expect(page.get_by_role("button", name="Trip switch")).to_be_visible()
     listed = page.locator("[data-testid^='glide-cell-0-']", has_text=f"run:{run_id}")
     expect(listed).to_have_count(1)
 
@@ -132,9 +132,9 @@ def test_viewer_cannot_approve_or_kill(page: Page, stack: Stack, screenshots: Pa
     expect(card).to_be_visible()
     expect(card.get_by_role("button")).to_have_count(0)
     expect(page.get_by_text("deciding needs the approver role")).to_be_visible()
-    go(page, "Kill switches")
-    expect(page.get_by_role("button", name="Trip kill switch")).to_have_count(0)
-    expect(page.get_by_role("button", name="Clear kill switch")).to_have_count(0)
+    go(page, "Kill and hold switches")
+    expect(page.get_by_role("button", name="Trip switch")).to_have_count(0)
+    expect(page.get_by_role("button", name="Clear switch")).to_have_count(0)
     go(page, "Run detail")
     page.get_by_label("Run id").fill(run_id)
     page.get_by_label("Run id").press("Enter")

@@ -96,7 +96,7 @@ def test_kill_switches_show_the_state_right_after_trip_and_clear(
     page: Page, stack: Stack, screenshots: Path
 ) -> None:
     login(page, "ana", at="/kills")
-    expect(page.get_by_role("heading", name="Kill switches")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kill and hold switches")).to_be_visible()
     page.get_by_label("Scope").click()
     page.get_by_role("option", name="workflow", exact=True).click()
     settle(page)
@@ -104,7 +104,7 @@ def test_kill_switches_show_the_state_right_after_trip_and_clear(
     page.get_by_role("option", name="slow", exact=True).click()
     page.get_by_label("Reason (required, recorded)").fill("supplier outage")
     page.get_by_text("I confirm: stop these runs").click()
-    page.get_by_role("button", name="Trip kill switch").click()
+    page.get_by_role("button", name="Trip switch").click()
     expect(page.get_by_text("Kill switch workflow:slow tripped", exact=False)).to_be_visible()
     # The table drawn by that same click lists the new switch (no reload, no second action).
     row = page.locator("[data-testid^='glide-cell-0-']", has_text=re.compile("^workflow:slow$"))
@@ -112,9 +112,9 @@ def test_kill_switches_show_the_state_right_after_trip_and_clear(
     assert ("workflow", "slow") in [(s.scope, s.target) for s in stack.cp.kills.list()]
     settle(page)
     page.screenshot(path=str(screenshots / "kill_switches.png"), full_page=True)
-    pick(page, "Switch", "workflow:slow")
-    page.get_by_text("I confirm: let runs start again").click()
-    page.get_by_role("button", name="Clear kill switch").click()
+    pick(page, "Switch", "kill:workflow:slow")
+    page.get_by_text("I confirm: let runs start (held runs: go on) again").click()
+    page.get_by_role("button", name="Clear switch").click()
     expect(page.get_by_text("Kill switch workflow:slow cleared.")).to_be_visible()
     expect(row).to_have_count(0)
     assert ("workflow", "slow") not in [(s.scope, s.target) for s in stack.cp.kills.list()]

@@ -15,7 +15,8 @@ from console.cli.identity import acting_user
 from state.control.models import KillScope
 
 
-def _scope_args(p: argparse.ArgumentParser) -> None:
+def scope_args(p: argparse.ArgumentParser) -> None:
+    """Add the options naming a switch (one scope) and --user to ``p``."""
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--run", type=argtypes.name, metavar="RUN")
     group.add_argument("--agent", type=argtypes.name, metavar="STAGE")
@@ -29,11 +30,11 @@ def _scope_args(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: Any) -> None:
     """Register ``waybill kill``, ``unkill`` and ``kills`` on the subcommands ``sub``."""
     k = sub.add_parser("kill", help="trip a kill switch")
-    _scope_args(k)
+    scope_args(k)
     k.add_argument("--reason", type=argtypes.nonempty, required=True)
     k.set_defaults(func=cmd_kill)
     u = sub.add_parser("unkill", help="clear a kill switch (killed runs stay killed)")
-    _scope_args(u)
+    scope_args(u)
     u.set_defaults(func=cmd_unkill)
     ls = sub.add_parser("kills", help="list tripped kill switches")
     ls.set_defaults(func=cmd_kills)

@@ -40,11 +40,11 @@ def test_a_session_signs_the_page_in_with_the_sidebar(console: Console) -> None:
 
 def test_a_revoked_session_ends_at_the_next_page_view(console: Console) -> None:
     at = console.page("kills", user="ana")
-    assert any(b.label == "Trip kill switch" for b in at.button)
+    assert any(b.label == "Trip switch" for b in at.button)
     console.cp.sessions.revoke(at.session_state[SESSION_TOKEN])  # a logout in another tab
     at.run()
     assert "You are not logged in, or your session has ended." in texts(at)
-    assert not any(b.label == "Trip kill switch" for b in at.button)
+    assert not any(b.label == "Trip switch" for b in at.button)
     assert urlsplit(_login_link(at)).query == "next=%2Fkills"
 
 
@@ -65,10 +65,10 @@ def test_a_removed_user_loses_access_with_a_live_session(console: Console) -> No
 
 def test_role_change_applies_at_the_next_page_view(console: Console) -> None:
     at = console.page("kills", user="ana")
-    assert any(b.label == "Trip kill switch" for b in at.button)
+    assert any(b.label == "Trip switch" for b in at.button)
     console.users.set_role("ana", "viewer")
     at.run()
-    assert not any(b.label == "Trip kill switch" for b in at.button)
+    assert not any(b.label == "Trip switch" for b in at.button)
     assert "needs the admin role" in texts(at)
     assert "ana (viewer)" in texts(at)
 

@@ -175,12 +175,12 @@ def test_kill_switches_trip_and_clear_need_confirmation(console: Console) -> Non
     at.selectbox(key="kill.scope").set_value("workflow").run()
     at.selectbox(key="kill.target").set_value("procurement")
     at.text_input(key="kill.reason").input("supplier outage")
-    button(at, "Trip kill switch").click()
+    button(at, "Trip switch").click()
     at.run()
     assert "Tick the confirmation first" in texts(at)
     assert console.cp.kills.list() == []
     at.checkbox(key="kill.confirm").check()
-    button(at, "Trip kill switch").click()
+    button(at, "Trip switch").click()
     at.run()
     (switch,) = console.cp.kills.list()
     assert (switch.scope, switch.target, switch.user) == ("workflow", "procurement", "ana")
@@ -189,13 +189,13 @@ def test_kill_switches_trip_and_clear_need_confirmation(console: Console) -> Non
     assert list(table.value["switch"]) == ["workflow:procurement"]
     assert "Kill switch workflow:procurement tripped" in texts(at)
     assert at.checkbox(key="kill.confirm").value is False  # the next trip confirms again
-    at.selectbox(key="clear.pick").set_value("workflow:procurement")
+    at.selectbox(key="clear.pick").set_value("kill:workflow:procurement")
     at.checkbox(key="clear.confirm").check()
-    button(at, "Clear kill switch").click()
+    button(at, "Clear switch").click()
     at.run()
     assert console.cp.kills.list() == []
     assert not at.dataframe
-    assert "No kill switch is tripped." in texts(at)
+    assert "No kill or hold switch is tripped." in texts(at)
     assert "Kill switch workflow:procurement cleared." in texts(at)
     actions = [e.action for e in console.cp.audit.list(actor="ana")]
     assert {"kill.trip", "kill.clear"} <= set(actions)
@@ -205,7 +205,7 @@ def test_viewer_and_approver_cannot_trip_switches(console: Console) -> None:
     for user in ("vic", "bob"):
         at = console.page("kills", user=user)
         assert "needs the admin role" in texts(at)
-        assert not [b for b in at.button if b.label == "Trip kill switch"]
+        assert not [b for b in at.button if b.label == "Trip switch"]
 
 
 def test_audit_log_filters_and_verifies_the_chain(console: Console) -> None:

@@ -1,0 +1,93 @@
+"""Hold switches: stop runs at their next boundary without ending them, and let them go on.
+
+A hold is tripped at the same scopes as a kill (global, workflow, agent, run). A run it covers
+stops before its next node, keeps its last checkpoint, and is recorded ``held``; a queued run
+is marked held at once. A waiting run keeps waiting (its escalation may still be decided) and
+is held when it resumes. Releasing a hold queues every held run no other hold still covers: it
+goes on from its checkpoint, as if nothing happened. Both are admin actions, audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graph.runtime.principal import Principal
+from state.control.errors import InvalidTransition, RunFinished
+from state.control.models import KillScope, KillSwitch, RunRecord
+from state.control.plane import ControlPlane
+from state.status import RunStatus
+
+
+def _covers(scope: KillScope, target: str | None, record: RunRecord) -> bool:
+    """Whether a switch at ``scope``/``target`` covers the run now (an agent: where it is)."""
+    if scope == "global":
+        return True
+    if scope == "workflow":
+        return record.workflow == target
+    if scope == "agent":
+        return record.stage == target
+    return record.run_id == target
+
+
+def runs_with(cp: ControlPlane, status: RunStatus, workflow: str | None) -> Iterator[RunRecord]:
+    """Every run listed under ``status`` (of ``workflow``), a page at a time."""
+    offset = 0
+    while True:
+        page = cp.runs.list(status=status, workflow=workflow, offset=offset, limit=200)
+        yield from page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return
+
+
+def _listed(
+    cp: ControlPlane, scope: KillScope, target: str | None, status: RunStatus
+) -> list[RunRecord]:
+    if scope == "run":
+        record = cp.runs.get(target or "")
+        return [record] if record.status == status else []
+    workflow = target if scope == "workflow" else None
+    return [r for r in runs_with(cp, status, workflow) if _covers(scope, target, r)]
+
+
+def switch_label(scope: KillScope, target: str | None) -> str:
+    """``scope:target`` as shown and audited (``global:*``)."""
+    return f"{scope}:{target or '*'}"
+
+
+def trip_hold(
+    cp: ControlPlane, scope: KillScope, target: str | None, *, who: Principal, reason: str
+) -> tuple[KillSwitch, int]:
+    """Trip a hold switch (the caller checked the role); queued runs it covers are held at
+    once. Returns the switch and how many queued runs were held."""
+    switch = cp.kills.trip(scope, target, reason=reason, user=who.name, kind="hold")
+    why = f"hold switch {switch_label(scope, target)} by {who.name}: {reason}"
+    held = 0
+    for record in _listed(cp, scope, target, "queued"):
+        try:
+            cp.runs.update(record.run_id, status="held", reason=why)
+            held += 1
+        except (RunFinished, InvalidTransition):
+            continue  # it started or ended meanwhile: the worker holds it at its next node
+    return switch, held
+
+
+def release_hold(
+    cp: ControlPlane, scope: KillScope, target: str | None, *, who: Principal
+) -> tuple[bool, list[str]]:
+    """Clear a hold switch (the caller checked the role) and queue the held runs no other hold
+    covers. Returns whether it was set, and the ids of the runs to dispatch again."""
+    cleared = cp.kills.clear(scope, target, kind="hold")
+    released: list[str] = []
+    for record in _listed(cp, scope, target, "held"):
+        still = cp.kills.check(
+            run_id=record.run_id, workflow=record.workflow, agent=record.stage, kind="hold"
+        )
+        if still is not None:
+            continue
+        try:
+            cp.runs.update(record.run_id, status="queued", reason=f"hold released by {who.name}")
+        except (RunFinished, InvalidTransition):
+            continue
+        released.append(record.run_id)
+    return cleared, released
