@@ -39,7 +39,7 @@ def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Princi
         raise OperatorAuthError(
             f"WAYBILL_TOKEN was refused: invalid or revoked API token (waybill {via} not started)"
         )
-    cp.audit.append(info.user, "login", info.user, {"via": f"{via} token {info.id}"})
+    cp.audit.append(info.user, "login", info.user, {"via": via, "token": info.id})
     return Principal(info.user, role, via=f"{via} token {info.id}")
 
 

@@ -134,7 +134,8 @@ class Settings(BaseSettings):
     metrics: bool = Field(
         default=True,
         description="Count gate verdicts, MAST codes, actions and human decisions in Redis for "
-        "the metrics endpoint (`waybill metrics`); one pipelined round trip per node.",
+        "the metrics endpoint (`waybill metrics`); written as an execution stops (or each "
+        "second).",
     )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,

@@ -16,7 +16,7 @@ from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ContentBlock, ToolAnnotations
 
-from console.mcp.tools import HUMANS_ONLY, KillResult, Oversight, PendingEscalation
+from console.mcp.tools import HUMANS_ONLY, HoldResult, KillResult, Oversight, PendingEscalation
 from state.control.models import KillScope, KillSwitch, RunPage, RunRecord
 from state.run_events import NodeUpdate
 from state.status import RunStatus
@@ -24,11 +24,12 @@ from state.verdicts import GateVerdict
 
 INSTRUCTIONS = (
     "Oversight of Waybill runs: list and search runs, read a run's timeline and gate verdicts "
-    "(MAST failure-mode codes), list escalations waiting for a human, and trip kill switches. "
-    + HUMANS_ONLY
+    "(MAST failure-mode codes), list escalations waiting for a human, and trip kill or hold "
+    "switches. " + HUMANS_ONLY
 )
 READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
 KILL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True)
+HOLD = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True)
 
 
 class OversightServer(FastMCP[Any]):
@@ -102,7 +103,7 @@ def build_server(oversight: Oversight) -> OversightServer:
     def pending_escalations(limit: int = 50) -> list[PendingEscalation]:
         return o.pending(limit)
 
-    @server.tool(annotations=READ, description=f"Kill switches tripped now. {HUMANS_ONLY}")
+    @server.tool(annotations=READ, description=f"Kill and hold switches tripped now. {HUMANS_ONLY}")
     def kill_switches() -> list[KillSwitch]:
         return o.kill_switches()
 
@@ -115,5 +116,15 @@ def build_server(oversight: Oversight) -> OversightServer:
     )
     def trip_kill_switch(scope: KillScope, reason: str, target: str | None = None) -> KillResult:
         return o.trip_kill_switch(scope, target, reason)
+
+    @server.tool(
+        annotations=HOLD,
+        description="Trip a hold switch (scope global, workflow, agent or run; target: the "
+        "workflow, stage or run id) with a reason: runs it covers stop at their next node "
+        "boundary without ending (status held) and go on when a human releases the hold. "
+        f"Needs the admin role; audited under your console user. {HUMANS_ONLY}",
+    )
+    def trip_hold_switch(scope: KillScope, reason: str, target: str | None = None) -> HoldResult:
+        return o.trip_hold_switch(scope, target, reason)
 
     return server

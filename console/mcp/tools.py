@@ -1,6 +1,6 @@
 """What the oversight MCP server does, as plain typed functions over the control plane.
 
-Every operation re-reads the caller's role; the one write (tripping a kill switch) goes through
+Every operation re-reads the caller's role; the writes (tripping a kill or hold switch) go through
 the run service, which checks the admin role and writes the audit log. There is deliberately no
 operation that decides an escalation.
 """
@@ -47,6 +47,18 @@ class PendingEscalation(_Out):
     proposed: dict[str, Any]
     allowed: list[str]
     decided_by: str = "a human, in the console or with `waybill decide`"
+
+
+class HoldResult(_Out):
+    """A tripped hold switch and the queued runs it held at once."""
+
+    scope: KillScope
+    target: str
+    queued_runs_held: int
+    note: str = (
+        "running runs stop at their next node boundary, held (not ended); a human releases the "
+        "hold in the console or with `waybill release`"
+    )
 
 
 class KillResult(_Out):
@@ -129,9 +141,18 @@ class Oversight:
         ]
 
     def kill_switches(self) -> list[KillSwitch]:
-        """The kill switches tripped now."""
+        """The kill and hold switches tripped now (``kind`` tells them apart)."""
         self._principal()
-        return self.cp.kills.list()
+        return self.cp.kills.list(kind=None)
+
+    def trip_hold_switch(self, scope: KillScope, target: str | None, reason: str) -> HoldResult:
+        """Trip a hold switch as this user (admin role; checked and audited by the service)."""
+        if scope != "global" and not (target or "").strip():
+            raise ServiceError(f"a {scope} hold switch needs a target")
+        held = self.service.hold(
+            scope, target if scope != "global" else None, who=self._principal(), reason=reason
+        )
+        return HoldResult(scope=scope, target=target or "*", queued_runs_held=held)
 
     def trip_kill_switch(self, scope: KillScope, target: str | None, reason: str) -> KillResult:
         """Trip a kill switch as this user (admin role; checked and audited by the service)."""

@@ -92,6 +92,11 @@ def live_drawing(ctx: PageContext, run_id: str, topo: Topology | None, seen: str
         )
         if run.reason:
             st.text(f"reason: {run.reason}")
+        if run.status == "held":
+            st.info(
+                "This run is held: it goes on from its last checkpoint once the hold is released."
+            )
+            st.page_link("screens/kills.py", label="Kill and hold switches")
         if pending is not None:
             esc_id = pending.escalation_id
             st.info("This run waits for a human decision.")

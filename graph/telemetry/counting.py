@@ -1,12 +1,15 @@
 """Counting what runs did, for the metrics endpoint: verdicts, MAST codes, actions, decisions.
 
 Counts go to Redis (``state.control.metrics``), so every worker process adds to the same
-counters and a scrape of ``waybill metrics`` sees them all.
+counters and a scrape of ``waybill metrics`` sees them all. A run's node counts are kept in
+memory and written in one round trip when its execution stops, or once they are ``FLUSH_S``
+old (a node costs no round trip of its own).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 import redis
@@ -20,6 +23,8 @@ from state.run_events import ActionRecorded, NodeUpdate, VerdictGiven
 log = logging.getLogger(__name__)
 
 Count = tuple[str, Mapping[str, str], float]
+FLUSH_S = 1.0
+"""Longest time a run's counts wait in memory before they are written."""
 
 
 def counts_of(workflow: str, update: NodeUpdate) -> list[Count]:
@@ -51,15 +56,29 @@ class MetricsRecorder:
         self.cp = cp
         self.counters = MetricCounters(cp.client)
         self._workflow: dict[str, str] = {}
+        self._pending: dict[str, list[Count]] = {}
+        self._since: dict[str, float] = {}
 
     def started(self, run_id: str, record: RunRecord, worker: str) -> None:
         """Remember the run's workflow (a label of its counts)."""
         self._workflow[run_id] = record.workflow
 
     def node(self, run_id: str, update: NodeUpdate) -> None:
-        """Count the node's verdicts, MAST codes and action outcomes."""
+        """Count the node's verdicts, MAST codes and action outcomes (written with the run's
+        other counts: see the module)."""
+        counts = counts_of(self._workflow.get(run_id, ""), update)
+        if not counts:
+            return
+        self._pending.setdefault(run_id, []).extend(counts)
+        since = self._since.setdefault(run_id, time.monotonic())
+        if time.monotonic() - since >= FLUSH_S:
+            self._flush(run_id)
+
+    def _flush(self, run_id: str) -> None:
+        counts = self._pending.pop(run_id, [])
+        self._since.pop(run_id, None)
         try:
-            self.counters.add(counts_of(self._workflow.get(run_id, ""), update))
+            self.counters.add(counts)
         except redis.RedisError:
             log.warning("run %s: could not count a node's events", run_id, exc_info=True)
 
@@ -82,5 +101,6 @@ class MetricsRecorder:
             log.warning("run %s: could not count a decision", run_id, exc_info=True)
 
     def ended(self, run_id: str) -> None:
-        """Forget the run (its next execution may be in another process)."""
+        """Write the run's counts and forget it (its next execution may be elsewhere)."""
+        self._flush(run_id)
         self._workflow.pop(run_id, None)

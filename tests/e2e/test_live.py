@@ -156,3 +156,40 @@ def test_clicking_a_graph_node_shows_its_verdicts(
     expect(page.get_by_text("intake: passed, ran 2 time(s) in this run")).to_be_visible()
     expect(page).to_have_url(re.compile(r"node=intake$"))
     expect(page.get_by_text("decision record of intake").first).to_be_visible()
+
+
+def test_a_held_run_goes_on_after_release_and_succeeds(
+    page: Page, stack: Stack, screenshots: Path
+) -> None:
+    login(page, "ana", at="/kills")
+    page.get_by_text("hold", exact=True).click()  # the Kind radio
+    page.get_by_label("Scope").click()
+    page.get_by_role("option", name="workflow", exact=True).click()
+    settle(page)
+    pick(page, "Target", "slow")
+    page.get_by_label("Reason (required, recorded)").fill("deploy in progress")
+    page.get_by_text("I confirm: stop these runs").click()
+    page.get_by_role("button", name="Trip switch").click()
+    expect(page.get_by_text("Hold switch workflow:slow tripped", exact=False)).to_be_visible()
+    hold_row = page.locator("[data-testid^='glide-cell-0-']", has_text=re.compile("^hold$"))
+    expect(hold_row).to_have_count(1)
+    assert [(s.kind, s.target) for s in stack.cp.kills.list(kind=None)] == [("hold", "slow")]
+    run = service(stack.cp, stack.redis_url).submit(
+        "slow", {"name": "held", "sleep_s": 0.5}, who=Principal("ana", "admin")
+    )
+    wait_status(stack.cp, run.run_id, "held")
+    page.goto(f"{stack.url}/run_detail?run={run.run_id}")
+    expect(page.get_by_text(re.compile(r"status held"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("This run is held", exact=False)).to_be_visible()
+    page.screenshot(path=str(screenshots / "held_run.png"), full_page=True)
+    page.goto(f"{stack.url}/kills")
+    pick(page, "Switch", "hold:workflow:slow")
+    page.get_by_text("I confirm: let runs start (held runs: go on) again").click()
+    page.get_by_role("button", name="Clear switch").click()
+    expect(
+        page.get_by_text("Hold switch workflow:slow released; 1 held run(s) go on.")
+    ).to_be_visible()
+    expect(hold_row).to_have_count(0)
+    wait_status(stack.cp, run.run_id, "succeeded")
+    page.goto(f"{stack.url}/run_detail?run={run.run_id}")
+    expect(page.get_by_text(re.compile(r"status succeeded"))).to_be_visible(timeout=20_000)

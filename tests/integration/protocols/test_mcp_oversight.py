@@ -78,7 +78,7 @@ def test_an_assistant_oversees_runs_but_never_decides(
         [esc] = cp.escalations.for_run(waiting)
         slow = svc.submit("steps", {"job_id": "slow", "sleep_s": 20.0}, who=APPROVER).run_id
         wait_status(cp, slow, {"running"})
-        tools, runs, found, timeline, pending, refused, killed = asyncio.run(
+        tools, runs, found, timeline, pending, refused, killed, held = asyncio.run(
             _session(
                 _env(server.url, tmp_path, "opal"),
                 [
@@ -88,6 +88,7 @@ def test_an_assistant_oversees_runs_but_never_decides(
                     ("pending_escalations", {}),
                     ("approve_escalation", {"escalation_id": esc.escalation_id}),
                     ("trip_kill_switch", {"scope": "run", "target": slow, "reason": "runaway"}),
+                    ("trip_hold_switch", {"scope": "workflow", "target": "steps", "reason": "x"}),
                 ],
             )
         )
@@ -103,6 +104,7 @@ def test_an_assistant_oversees_runs_but_never_decides(
         "pending_escalations",
         "kill_switches",
         "trip_kill_switch",
+        "trip_hold_switch",
     }
     assert not any(word in n for n in names for word in ("approve", "decide", "reject", "edit"))
     for tool in tools.tools:
@@ -123,6 +125,13 @@ def test_an_assistant_oversees_runs_but_never_decides(
     assert any(e.action == "mcp.refused" and e.actor == "opal" for e in audit)
     # The kill switch stopped the running run, and the service audited it under opal.
     assert _data(killed)["scope"] == "run"
+    # The hold switch parks the workflow's runs (the waiting one keeps waiting), audited too.
+    assert _data(held)["queued_runs_held"] == 0
+    assert [(h.scope, h.target, h.user) for h in cp.kills.list(kind="hold")] == [
+        ("workflow", "steps", "opal")
+    ]
+    assert any(e.action == "hold.trip" and e.actor == "opal" for e in audit)
+    assert cp.runs.get(waiting).status == "waiting"
     assert "runaway" in (record.reason or "")
     assert any(e.action == "kill.trip" and e.actor == "opal" for e in audit)
     assert any(e.action == "login" and e.details.get("via") == "mcp" for e in audit)
