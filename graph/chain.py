@@ -47,6 +47,9 @@ class InvariantContext:
     upstream: Mapping[str, Any]
     """The payload the producing stage consumed."""
     sources: Mapping[str, Source]
+    spend: dict[str, float] = field(default_factory=dict)
+    """What the invariant spent on model calls (``tokens``, ``cost``): an LLM judge adds its
+    call's usage here, and the gate adds it to the run's usage (which budgets read)."""
 
 
 @dataclass(frozen=True)

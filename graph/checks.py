@@ -7,6 +7,7 @@ its own, so one that raises does not hide the others' verdicts.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class GateInput:
     """The sources as this gate reads them (through the run's tape, if any)."""
     now: datetime
     """The time the gate judges TTLs by (recorded on the tape: a replay judges the same)."""
+    spend: dict[str, float] = dataclasses.field(default_factory=dict)
+    """What the gate's invariants spent on model calls (an LLM judge's tokens and cost)."""
 
     @property
     def contract(self) -> type[Contract]:
@@ -222,6 +225,7 @@ def check_domain(g: GateInput) -> list[CheckResult]:
         request=g.state.get("request", {}),
         upstream=g.upstream.model_dump(mode="json"),
         sources=g.sources,
+        spend=g.spend,
     )
     results = []
     for inv in g.edge.invariants:

@@ -131,7 +131,10 @@ def make_gate_node(chain: Chain, edge: Edge) -> NodeFn:
             at=g.now,
             send_back_to=_back_to(chain, edge, checks) if decision == "revise" else None,
         )
-        return verdict_update(chain, edge, verdict, handoff["payload"])
+        update = verdict_update(chain, edge, verdict, handoff["payload"])
+        if g.spend:  # an LLM judge's call counts against the run's budgets like an agent's
+            update["usage"] = dict(g.spend)
+        return update
 
     gate.__name__ = f"gate_{edge.source}_{edge.target}"
     return gate

@@ -5,8 +5,9 @@ handoff and the criterion and answers a :class:`JudgeVerdict`. No model configur
 call or an answer that is not a verdict all fail the check (escalate by default): a judge that
 cannot judge never passes a handoff.
 
-Not yet counted: the judge's tokens and cost. An invariant returns only why it failed, so the
-gate has nowhere to add the call's usage to the run's (that needs a change in ``graph/``).
+The judge's tokens and cost, as the provider reports them and priced like an agent's call, go
+on ``InvariantContext.spend``; the gate adds them to the run's usage, which every later budget
+check reads (a failed or malformed call that reported usage is counted too).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.llm.models import model_for, structured
+from agents.llm.spend import model_label, spent_by
 from graph.chain import Invariant, InvariantContext
 from state.contracts import Contract
 from state.mast import MastCode
@@ -43,15 +45,24 @@ def _system(prompt: str) -> str:
 
 
 def judge_once(
-    model: BaseChatModel, prompt: str, output: Contract, upstream: dict[str, Any]
+    model: BaseChatModel,
+    prompt: str,
+    output: Contract,
+    upstream: dict[str, Any],
+    spend: dict[str, float] | None = None,
 ) -> JudgeVerdict:
-    """Ask ``model`` once; raises on a failed call or an answer that is not a verdict."""
+    """Ask ``model`` once, adding what the call used to ``spend``; raises on a failed call or
+    an answer that is not a verdict."""
     document = {"handoff": output.model_dump(mode="json"), "upstream": upstream}
     messages = [
         SystemMessage(content=_system(prompt)),
         HumanMessage(content=json.dumps(document, indent=1, sort_keys=True, default=str)),
     ]
     answer: Any = structured(model, JudgeVerdict).invoke(messages)
+    if spend is not None:
+        used = spent_by(model_label(model), answer.get("raw"))
+        spend["tokens"] = spend.get("tokens", 0) + used.total_tokens
+        spend["cost"] = spend.get("cost", 0) + used.cost
     parsed = answer.get("parsed")
     if not isinstance(parsed, JudgeVerdict):
         error = answer.get("parsing_error")
@@ -83,7 +94,7 @@ def llm_judge(
         if judge is None:
             return f"judge '{name}' has no model (set WAYBILL_MODEL): failing closed"
         try:
-            verdict = judge_once(judge, prompt, output, dict(ictx.upstream))
+            verdict = judge_once(judge, prompt, output, dict(ictx.upstream), ictx.spend)
         except Exception as exc:  # fail closed: a judge that cannot judge never passes
             return f"judge '{name}' could not judge, failing closed: {type(exc).__name__}: {exc}"
         return None if verdict.ok else f"judge '{name}': {verdict.reason}"

@@ -23,15 +23,20 @@ from graph.runtime.service import RunService
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.roles import Role
-from tests.staff import add_staff
+from tests.staff import PROCUREMENT_GROUPS, add_staff
 from tests.workflows import steps
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Principal("ada", "admin")
 APPROVER = Principal("april", "approver")
 VIEWER = Principal("vic", "viewer")
-STAFF: dict[str, Role] = {"ada": "admin", "april": "approver", "vic": "viewer"}
-"""The runtime tests' users; april is in the ``tests`` group that owns the steps workflow."""
+FINANCE = Principal("bob", "approver")
+"""An approver in every group that owns a procurement stage (finance decides large orders):
+procurement runs started by april are approved by bob (four eyes)."""
+STAFF: dict[str, Role] = {"ada": "admin", "april": "approver", "vic": "viewer", "bob": "approver"}
+"""The runtime tests' users; april is in the ``tests`` group that owns the steps workflow, bob in
+the procurement groups."""
+GROUPS = {"april": ["tests"], "bob": list(PROCUREMENT_GROUPS)}
 TIMING = {"WAYBILL_LEASE_TTL_S": "2", "WAYBILL_KILL_GRACE_S": "1", "WAYBILL_VETO_WINDOW_S": "2"}
 
 
@@ -120,6 +125,6 @@ def service(url: str) -> tuple[RunService, ControlPlane, redis.Redis]:
     def enqueue(run_id: str) -> None:
         enqueue_run(queue, run_id)
 
-    add_staff(cp, STAFF, {"april": ["tests"]})
+    add_staff(cp, STAFF, GROUPS)
     svc = RunService(cp, registry, enqueue, raw=raw)
     return svc, cp, raw

@@ -33,6 +33,7 @@ from tests.integration.test_checkpointer_conformance import IMPLEMENTED
 from tests.integration.test_cli_redis import waybill
 from tests.redis_cluster import Cluster, require_cluster_tools
 from tests.redis_servers import ServerUnderTest
+from tests.staff import PROCUREMENT_GROUPS, token_for
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 TERMINAL = {"succeeded", "failed", "rejected", "killed"}
@@ -85,9 +86,11 @@ def test_procurement_runs_end_to_end_on_a_redis_cluster(
         assert wait_status(cp, large, {"waiting"}, 60).status == "waiting"
         [esc] = cp.escalations.list_pending(newest=True)
         assert esc.run_id == large
-        # a human decides from another process, through the command line
+        # a human of finance decides from another process, through the command line, with
+        # her API token (users, groups and tokens live on the cluster too)
+        ana = token_for(cluster.url, "ana", "approver", PROCUREMENT_GROUPS)
         decided = _waybill(
-            cluster.url, queue_url, tmp_path, "decide", large, "--approve", "--user", "ana"
+            cluster.url, queue_url, tmp_path, "decide", large, "--approve", token=ana
         )
         assert decided.returncode == 0, decided.stdout + decided.stderr
         assert wait_status(cp, large, TERMINAL, 60).status == "succeeded"
@@ -112,11 +115,14 @@ def test_procurement_runs_end_to_end_on_a_redis_cluster(
         assert "CROSSSLOT" not in worker.output(), worker.output()[-2000:]
 
 
-def _waybill(url: str, queue_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _waybill(
+    url: str, queue_url: str, tmp: Path, *args: str, token: str = ""
+) -> subprocess.CompletedProcess[str]:
     """The command line in its own process, on the cluster, with the queue's own Redis."""
+    extra = {"WAYBILL_TOKEN": token} if token else {}
     return subprocess.run(
         [sys.executable, "-m", "console.cli", *args],
-        env=worker_env(url, tmp, WAYBILL_QUEUE_URL=queue_url),
+        env=worker_env(url, tmp, WAYBILL_QUEUE_URL=queue_url, **extra),
         cwd=ROOT,
         capture_output=True,
         text=True,

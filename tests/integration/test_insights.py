@@ -13,9 +13,10 @@ from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.limits import Limits
 from state.control.plane import ControlPlane
-from tests.integration.runtime import ADMIN, APPROVER
+from tests.integration.runtime import ADMIN, APPROVER, FINANCE, GROUPS, STAFF
 from tests.orders import chairs
 from tests.redis_servers import ServerUnderTest
+from tests.staff import add_staff
 
 # Chairs: 5 in stock, 85.00 each from the cheapest supplier; N asked -> (N - 5) x 85 ordered.
 HISTORY = [(65, "approve"), (70, "approve"), (75, "approve"), (80, "approve"),
@@ -27,6 +28,7 @@ class Desk:
 
     def __init__(self, url: str) -> None:
         self.cp = ControlPlane.from_url(url)
+        add_staff(self.cp, STAFF, GROUPS)
         self.raw = sync_client(url)
         self.registry = Registry()
         self.svc = RunService(self.cp, self.registry, lambda run_id: None, raw=self.raw)
@@ -49,7 +51,7 @@ def desk(server: ServerUnderTest) -> tuple[Desk, dict[int, str]]:
         run_id, status = desk.run(n)
         assert status == "waiting"
         [esc] = desk.cp.escalations.for_run(run_id)
-        desk.svc.decide(esc.escalation_id, action, who=ADMIN if action == "reject" else APPROVER)
+        desk.svc.decide(esc.escalation_id, action, who=ADMIN if action == "reject" else FINANCE)
         assert desk.executor.execute(run_id) == ("succeeded" if action == "approve" else "rejected")
         runs[n] = run_id
     return desk, runs
@@ -87,7 +89,7 @@ def test_the_replay_proof_shows_what_would_have_changed(
     assert rejected.assumed == 1  # the stock re-read before ordering: the run never got there
     approved = proofs[runs[65]]
     assert (approved.decided, approved.recorded, approved.replayed) == (
-        "approve by april",
+        "approve by bob",
         "succeeded",
         "succeeded",
     )

@@ -195,12 +195,12 @@ OK = ToolCall({"ok": True, "reason": "matches"})
 
 
 @pytest.mark.parametrize(
-    ("script", "retries", "timeout", "decision", "detail"),
+    ("script", "retries", "timeout", "decision", "detail", "calls"),
     [
-        ([OK], 2, 5.0, "pass", None),
-        ([ToolCall({"ok": "perhaps"})], 2, 5.0, "escalate", "failing closed: ValueError"),
-        ([Status(429, {"retry-after-ms": "20"}), OK], 2, 5.0, "pass", None),
-        ([Slow(30)], 0, 0.3, "escalate", "failing closed: OpenAITimeoutError"),
+        ([OK], 2, 5.0, "pass", None, 1),
+        ([ToolCall({"ok": "perhaps"})], 2, 5.0, "escalate", "failing closed: ValueError", 1),
+        ([Status(429, {"retry-after-ms": "20"}), OK], 2, 5.0, "pass", None, 1),
+        ([Slow(30)], 0, 0.3, "escalate", "failing closed: OpenAITimeoutError", 0),
     ],
     ids=["approves", "malformed", "429-then-ok", "timeout"],
 )
@@ -211,6 +211,7 @@ def test_the_judge_through_the_real_client(
     timeout: float,
     decision: str,
     detail: str | None,
+    calls: int,
 ) -> None:
     provider.script = list(script)
     model = chat(provider, timeout=timeout, max_retries=retries)
@@ -224,6 +225,11 @@ def test_the_judge_through_the_real_client(
         assert detail in failed.detail
     assert len(provider.requests) == len(script)
     assert provider.requests[0]["tools"][0]["function"]["name"] == "JudgeVerdict"
+    # The judge's answers that reported usage are counted in the run's, priced (the other
+    # agents run on their rules: the judge is the only model here).
+    usage = out.state.get("usage", {})
+    assert usage.get("tokens", 0) == calls * 120
+    assert usage.get("cost", 0) == pytest.approx(calls * MINI.cost(100, 20))
 
 
 # --- cost and the `$` budget -------------------------------------------------------------------

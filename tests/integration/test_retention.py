@@ -17,6 +17,7 @@ from state.keys import run_tag
 from tests.integration.runtime import (
     ADMIN,
     APPROVER,
+    FINANCE,
     ROOT,
     WorkerProcess,
     service,
@@ -65,7 +66,7 @@ def test_a_finished_run_is_deleted_after_its_retention_and_the_audit_verifies(
         for run_id in (done, kept):
             wait_status(cp, run_id, {"waiting"})
         [esc] = cp.escalations.for_run(done)
-        svc.decide(esc.escalation_id, "approve", who=APPROVER, run_id=done)
+        svc.decide(esc.escalation_id, "approve", who=FINANCE, run_id=done)
         assert wait_status(cp, done, {"succeeded", "failed"}).status == "succeeded"
         kinds = {k.split(":", 2)[2].split(":")[0] for k in keys_of(raw, done)}
         # checkpoints, events, tape, ledger, input, sources' state, escalations, the record

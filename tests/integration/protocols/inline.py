@@ -12,6 +12,8 @@ from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from graph.telemetry.observer import RunObserver
 from state.control.plane import ControlPlane
+from tests.integration.runtime import GROUPS, STAFF
+from tests.staff import add_staff
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Inline:
 def inline(url: str, observer: RunObserver | None = None) -> Inline:
     """An inline run service on the Redis at ``url`` with every discovered workflow."""
     cp = ControlPlane.from_url(url)
+    add_staff(cp, STAFF, GROUPS)
     raw = redis.Redis.from_url(url)
     registry = Registry()
     box = Inline(cp, raw, registry, RunService(cp, registry, lambda r: None, raw=raw), observer)

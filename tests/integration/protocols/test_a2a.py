@@ -35,8 +35,9 @@ from state.nodes import END
 from state.run_events import VerdictGiven, node_updates
 from tests.integration.protocols.a2a_servers import a2a_server
 from tests.integration.protocols.inline import inline
-from tests.integration.runtime import APPROVER, WorkerProcess, wait_for
+from tests.integration.runtime import APPROVER, FINANCE, GROUPS, STAFF, WorkerProcess, wait_for
 from tests.redis_servers import ServerUnderTest
+from tests.staff import add_staff
 from tests.unit.conftest import example
 from tests.workflows.quoting import Quote, QuoteAsk
 
@@ -81,6 +82,7 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
 ) -> None:
     worker = WorkerProcess(server.url, tmp_path, "w-a2a")
     cp = ControlPlane.from_url(server.url)
+    add_staff(cp, STAFF, GROUPS)  # bob of finance decides the large order
     console = RunService(cp, Registry(), lambda run_id: None)  # what the console's inbox calls
     try:
         with a2a_server(server.url, tmp_path, '["tests.workflows.steps"]') as base:
@@ -104,7 +106,7 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
             assert (run.workflow, run.status, run.user) == ("procurement", "waiting", "a2a")
             assert "waiting for a human" in waiting.status.message.parts[0].text
             [esc] = cp.escalations.for_run(waiting.id)
-            console.decide(esc.escalation_id, "approve", who=APPROVER, comment="budget ok")
+            console.decide(esc.escalation_id, "approve", who=FINANCE, comment="budget ok")
             done = wait_for(
                 lambda: (
                     (t := asyncio.run(_get(f"{base}/procurement", waiting.id))).status.state

@@ -18,7 +18,7 @@ from agents.tools.mcp import McpServer, mcp_action
 from graph.runtime.replay import replay_run
 from state.stores.tape import RedisTapeStore
 from tests.integration.protocols.inline import inline
-from tests.integration.runtime import APPROVER, ROOT, wait_for
+from tests.integration.runtime import ADMIN, APPROVER, ROOT, wait_for
 from tests.redis_servers import ServerUnderTest, free_port
 from tests.workflows import stocked
 
@@ -64,7 +64,8 @@ def test_tool_calls_are_taped_and_a_replay_makes_none(
     mcp, log = stock
     box = inline(server.url)
     box.registry.register(lambda: stocked.build_chain(mcp))
-    run = box.service.submit("stocked", {"sku": "SKU-CHAIR-01", "quantity": 20}, who=APPROVER)
+    # ada starts it, april of the owning group approves it (four eyes)
+    run = box.service.submit("stocked", {"sku": "SKU-CHAIR-01", "quantity": 20}, who=ADMIN)
     assert box.cp.runs.get(run.run_id).status == "waiting"  # the reservation is approve-tier
     assert [c["tool"] for c in calls(log)] == ["stock_level"]  # nothing reserved before approval
     [esc] = box.cp.escalations.for_run(run.run_id)

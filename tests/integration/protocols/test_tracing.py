@@ -16,7 +16,7 @@ from agents.procurement.chain import build_chain
 from graph.telemetry.tracing import RunTracer, make_setup
 from tests.fakes import FakeChatModel, rules_mirror
 from tests.integration.protocols.inline import Inline, inline
-from tests.integration.runtime import APPROVER
+from tests.integration.runtime import APPROVER, FINANCE
 from tests.redis_servers import ServerUnderTest
 from tests.unit.conftest import example
 
@@ -49,7 +49,7 @@ def test_one_trace_across_the_pause_and_two_workers(
     assert box.cp.runs.get(record.run_id).status == "waiting"
     [esc] = box.cp.escalations.for_run(record.run_id)
     box.worker = "w-b"  # another worker takes the run up after the human's decision
-    box.service.decide(esc.escalation_id, "approve", who=APPROVER, comment="ok")
+    box.service.decide(esc.escalation_id, "approve", who=FINANCE, comment="ok")
     assert box.cp.runs.get(record.run_id).status == "succeeded"
 
     spans = exporter.get_finished_spans()
@@ -76,14 +76,14 @@ def test_one_trace_across_the_pause_and_two_workers(
 
     [human] = _named(spans, "human decision")
     assert (human.attributes or {})["waybill.human.action"] == "approve"
-    assert (human.attributes or {})["waybill.human.user"] == APPROVER.name
+    assert (human.attributes or {})["waybill.human.user"] == FINANCE.name
     assert human.parent is not None
     assert human.parent.span_id == second.context.span_id
     assert [link.context.span_id for link in human.links] == [first.context.span_id]
 
     [action] = _named(spans, "action place_order")
     assert (action.attributes or {})["waybill.action.status"] == "executed"
-    assert (action.attributes or {})["waybill.action.decided_by"] == APPROVER.name
+    assert (action.attributes or {})["waybill.action.decided_by"] == FINANCE.name
 
     chats = _named(spans, "chat fake")
     assert chats, "the intake agent's model calls follow the GenAI conventions"
