@@ -108,9 +108,9 @@ def _signal_tree(pid: int, sig: int) -> None:
 def stop_all(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
     """Stop every child and everything below it.
 
-    SIGTERM first (an RQ worker finishes its node: warm shutdown); a second SIGTERM after half
-    of ``timeout`` (cold shutdown: the work horse is killed, the run resumes from its last
-    checkpoint elsewhere); SIGKILL to whatever is left at the end.
+    SIGTERM first (a worker drains: its node finishes and its run goes back to the queue); a
+    second SIGTERM after half of ``timeout`` (the work process ends at once, the run resumes
+    from its last checkpoint elsewhere); SIGKILL to whatever is left at the end.
     """
     trees = {child.pid: [child.pid, *descendants(child.pid)] for child in children}
     for child in children:

@@ -14,7 +14,7 @@ import streamlit as st
 from console.ui import actions
 from console.ui.page import PageContext, decision_context, run_page
 from console.ui.views import notify, switches_frame
-from state.control.models import KILL_SCOPES, KillScope
+from state.control.models import KILL_SCOPES, KillScope, SwitchKind
 
 LAST = "kills.last"
 
@@ -36,10 +36,11 @@ def on_trip() -> None:
     scope = cast(KillScope, st.session_state.get("kill.scope", "global"))
     key = "kill.run" if scope == "run" else "kill.target"
     target = st.session_state.get(key) if scope != "global" else None
-    trip = actions.hold if st.session_state.get("kill.kind") == "hold" else actions.kill
-    out = trip(
+    kind: SwitchKind = "hold" if st.session_state.get("kill.kind") == "hold" else "kill"
+    out = actions.trip(
         ctx.h,
         ctx.who,
+        kind,
         scope,
         str(target) if target else None,
         reason=str(st.session_state.get("kill.reason", "")),
@@ -58,10 +59,10 @@ def on_clear() -> None:
         return
     kind, _, switch = pick.partition(":")
     scope, _, target = switch.partition(":")
-    clear = actions.release if kind == "hold" else actions.clear_kill
-    out = clear(
+    out = actions.clear(
         ctx.h,
         ctx.who,
+        cast(SwitchKind, kind),
         cast(KillScope, scope),
         target,
         confirmed=bool(st.session_state.get("clear.confirm")),

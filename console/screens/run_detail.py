@@ -132,9 +132,10 @@ def on_kill(run_id: str) -> None:
     ctx = decision_context()
     if ctx is None:
         return
-    st.session_state[LAST] = actions.kill(
+    st.session_state[LAST] = actions.trip(
         ctx.h,
         ctx.who,
+        "kill",
         "run",
         run_id,
         reason=str(st.session_state.get("detail.kill.reason", "")),

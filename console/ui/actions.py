@@ -27,7 +27,7 @@ from state.control.errors import (
     UnknownEscalation,
     UnknownRun,
 )
-from state.control.models import KillScope
+from state.control.models import KillScope, SwitchKind
 from state.control.users import UserError
 from state.roles import Role
 from state.roles import Role as UserRole
@@ -94,89 +94,63 @@ def decide(
     return Outcome(True, f"{said} recorded; the run resumes on a worker.", value=esc)
 
 
-def kill(
+def trip(
     h: Handles,
     who: Principal,
+    kind: SwitchKind,
     scope: KillScope,
     target: str | None,
     *,
     reason: str,
     confirmed: bool,
 ) -> Outcome:
-    """Trip a kill switch (admins), only once the user confirmed it."""
+    """Trip a kill or hold switch (admins), only once the user confirmed it."""
     label = f"{scope}:{target or '*'}"
     try:
-        require(h, who, "admin", "trip a kill switch", label)
+        require(h, who, "admin", f"trip a {kind} switch", label)
         if not confirmed:
             return Outcome(False, "Tick the confirmation first: nothing was tripped.")
         if scope != "global" and not (target or "").strip():
-            return Outcome(False, f"A {scope} kill switch needs a target.")
-        idle = h.service.kill(scope, target, who=who, reason=reason)
+            return Outcome(False, f"A {scope} {kind} switch needs a target.")
+        if kind == "hold":
+            held = h.service.hold(scope, target, who=who, reason=reason)
+            what = f"{held} queued run(s) held, running ones stop at their next boundary (held, "
+            what += "not ended: release the switch to let them go on)"
+        else:
+            idle = h.service.kill(scope, target, who=who, reason=reason)
+            what = f"{idle} idle run(s) marked killed, running ones stop at their next boundary"
     except (ServiceError, UnknownRun, ValueError) as exc:
         return Outcome(False, str(exc))
-    return Outcome(
-        True,
-        f"Kill switch {label} tripped; {idle} idle run(s) marked killed, running ones stop at "
-        "their next boundary.",
-    )
+    return Outcome(True, f"{kind.capitalize()} switch {label} tripped; {what}.")
 
 
-def clear_kill(
-    h: Handles, who: Principal, scope: KillScope, target: str | None, *, confirmed: bool
-) -> Outcome:
-    """Clear a kill switch (admins); killed runs stay killed."""
-    label = f"{scope}:{target or '*'}"
-    try:
-        require(h, who, "admin", "clear a kill switch", label)
-        if not confirmed:
-            return Outcome(False, "Tick the confirmation first: nothing was cleared.")
-        cleared = h.service.unkill(scope, None if scope == "global" else target, who=who)
-    except (ServiceError, ValueError) as exc:
-        return Outcome(False, str(exc))
-    return Outcome(True, f"Kill switch {label} " + ("cleared." if cleared else "was not set."))
-
-
-def hold(
+def clear(
     h: Handles,
     who: Principal,
+    kind: SwitchKind,
     scope: KillScope,
     target: str | None,
     *,
-    reason: str,
     confirmed: bool,
 ) -> Outcome:
-    """Trip a hold switch (admins), only once the user confirmed it."""
+    """Clear a kill switch (killed runs stay killed) or release a hold switch (the runs it
+    held go on from their last checkpoint); admins."""
     label = f"{scope}:{target or '*'}"
+    verb, done = ("release", "released") if kind == "hold" else ("clear", "cleared")
     try:
-        require(h, who, "admin", "trip a hold switch", label)
+        require(h, who, "admin", f"{verb} a {kind} switch", label)
         if not confirmed:
-            return Outcome(False, "Tick the confirmation first: nothing was tripped.")
-        if scope != "global" and not (target or "").strip():
-            return Outcome(False, f"A {scope} hold switch needs a target.")
-        held = h.service.hold(scope, target, who=who, reason=reason)
-    except (ServiceError, UnknownRun, ValueError) as exc:
-        return Outcome(False, str(exc))
-    return Outcome(
-        True,
-        f"Hold switch {label} tripped; {held} queued run(s) held, running ones stop at their "
-        "next boundary (held, not ended: release the switch to let them go on).",
-    )
-
-
-def release(
-    h: Handles, who: Principal, scope: KillScope, target: str | None, *, confirmed: bool
-) -> Outcome:
-    """Release a hold switch (admins): the runs it held go on from their last checkpoint."""
-    label = f"{scope}:{target or '*'}"
-    try:
-        require(h, who, "admin", "release a hold switch", label)
-        if not confirmed:
-            return Outcome(False, "Tick the confirmation first: nothing was released.")
-        cleared, queued = h.service.release(scope, None if scope == "global" else target, who=who)
+            return Outcome(False, f"Tick the confirmation first: nothing was {done}.")
+        target = None if scope == "global" else target
+        if kind == "hold":
+            cleared, queued = h.service.release(scope, target, who=who)
+            after = f"; {queued} held run(s) go on."
+        else:
+            cleared, after = h.service.unkill(scope, target, who=who), "."
     except (ServiceError, ValueError) as exc:
         return Outcome(False, str(exc))
-    state = "released" if cleared else "was not set"
-    return Outcome(True, f"Hold switch {label} {state}; {queued} held run(s) go on.")
+    state = done if cleared else "was not set"
+    return Outcome(True, f"{kind.capitalize()} switch {label} {state}{after}")
 
 
 def submit(

@@ -61,8 +61,8 @@ def switches_frame(switches: list[KillSwitch]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "kind": s.kind,
                 "switch": f"{s.scope}:{s.target}",
+                "kind": s.kind,
                 "by": s.user,
                 "reason": s.reason,
                 "at": s.tripped_at.strftime("%Y-%m-%d %H:%M:%S"),

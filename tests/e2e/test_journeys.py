@@ -149,7 +149,7 @@ def test_viewer_cannot_approve_or_kill(page: Page, stack: Stack, screenshots: Pa
     refused = actions.decide(h, vic, esc_id, "approve")
     assert not refused.ok
     assert "may not" in refused.message
-    refused = actions.kill(h, vic, "run", run_id, reason="forged", confirmed=True)
+    refused = actions.trip(h, vic, "kill", "run", run_id, reason="forged", confirmed=True)
     assert not refused.ok
     assert "may not" in refused.message
     denied = stack.cp.audit.list(actor="vic", action="denied")

@@ -3,6 +3,7 @@ switches page shows the state right after each action, a graph node shows what i
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +22,7 @@ from tests.e2e.helpers import (
     service,
     wait_status,
 )
-from tests.e2e.pages import go, login, nav_link, pick, settle
+from tests.e2e.pages import go, login, nav_link, pick, settle, start_run
 
 pytestmark = pytest.mark.e2e
 GRAPH = '[data-testid="stGraphVizChart"] svg'
@@ -162,6 +163,13 @@ def test_a_held_run_goes_on_after_release_and_succeeds(
     page: Page, stack: Stack, screenshots: Path
 ) -> None:
     login(page, "ana", at="/kills")
+    try:
+        _held_run_journey(page, stack, screenshots)
+    finally:  # never leave the hold on for the journeys after this one
+        stack.cp.kills.clear("workflow", "slow", kind="hold")
+
+
+def _held_run_journey(page: Page, stack: Stack, screenshots: Path) -> None:
     page.get_by_text("hold", exact=True).click()  # the Kind radio
     page.get_by_label("Scope").click()
     page.get_by_role("option", name="workflow", exact=True).click()
@@ -171,25 +179,21 @@ def test_a_held_run_goes_on_after_release_and_succeeds(
     page.get_by_text("I confirm: stop these runs").click()
     page.get_by_role("button", name="Trip switch").click()
     expect(page.get_by_text("Hold switch workflow:slow tripped", exact=False)).to_be_visible()
-    hold_row = page.locator("[data-testid^='glide-cell-0-']", has_text=re.compile("^hold$"))
-    expect(hold_row).to_have_count(1)
-    assert [(s.kind, s.target) for s in stack.cp.kills.list(kind=None)] == [("hold", "slow")]
-    run = service(stack.cp, stack.redis_url).submit(
-        "slow", {"name": "held", "sleep_s": 0.5}, who=Principal("ana", "admin")
-    )
-    wait_status(stack.cp, run.run_id, "held")
-    page.goto(f"{stack.url}/run_detail?run={run.run_id}")
+    hold_row = page.locator("[data-testid^='glide-cell-1-']", has_text=re.compile("^hold$"))
+    expect(hold_row).to_have_count(1)  # drawn by that same click
+    assert [s.target for s in stack.cp.kills.list(kind="hold")] == ["slow"]
+    run_id = start_run(page, "slow", json.dumps({"name": "held chore", "sleep_s": 0.5}), "Chore")
     expect(page.get_by_text(re.compile(r"status held"))).to_be_visible(timeout=20_000)
     expect(page.get_by_text("This run is held", exact=False)).to_be_visible()
+    assert stack.cp.runs.get(run_id).status == "held"
     page.screenshot(path=str(screenshots / "held_run.png"), full_page=True)
-    page.goto(f"{stack.url}/kills")
+    go(page, "Kill and hold switches")
     pick(page, "Switch", "hold:workflow:slow")
     page.get_by_text("I confirm: let runs start (held runs: go on) again").click()
     page.get_by_role("button", name="Clear switch").click()
-    expect(
-        page.get_by_text("Hold switch workflow:slow released; 1 held run(s) go on.")
-    ).to_be_visible()
+    released = "Hold switch workflow:slow released; 1 held run(s) go on."
+    expect(page.get_by_text(released)).to_be_visible()
     expect(hold_row).to_have_count(0)
-    wait_status(stack.cp, run.run_id, "succeeded")
-    page.goto(f"{stack.url}/run_detail?run={run.run_id}")
+    wait_status(stack.cp, run_id, "succeeded")
+    page.goto(f"{stack.url}/run_detail?run={run_id}")
     expect(page.get_by_text(re.compile(r"status succeeded"))).to_be_visible(timeout=20_000)
