@@ -24,6 +24,7 @@ from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
 from state.control.runs import run_hash_key
+from state.control.users import ScryptParams, UserStore
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 BATCH = 40
@@ -127,11 +128,17 @@ def _at_stage(cp: ControlPlane, run_id: str, stage: str) -> bool:
     return cp.runs.get(run_id).stage == stage
 
 
+FINANCE = Principal("fay", "approver")
+
+
 def reactions_rows(fleet: Fleet, queue: Queue) -> None:
     """Section 3: how soon an escalation is listed, a decided run resumes and a killed run
     stops, with one worker."""
     cp, service, who = fleet.cp, fleet.service, fleet.who
     large = json.loads((EXAMPLES / "large_order.json").read_text())
+    # Four eyes: a member of finance (not the bench user who starts the runs) approves.
+    UserStore(cp.client, params=ScryptParams(n=2**10)).add(FINANCE.name, FINANCE.role, "bench-pw")
+    cp.groups.join(FINANCE.name, "finance")
     workers = fleet.start(1)
     listed: list[float] = []
     resumed: list[float] = []
@@ -142,7 +149,7 @@ def reactions_rows(fleet: Fleet, queue: Queue) -> None:
         [esc] = cp.escalations.for_run(run_id)
         listed.append(seen - esc.created_at.timestamp())
         t = time.time()
-        service.decide(esc.escalation_id, "approve", who=who, run_id=run_id)
+        service.decide(esc.escalation_id, "approve", who=FINANCE, run_id=run_id)
         wait(partial(_status_in, cp, run_id, ("running", "succeeded")))
         resumed.append(time.time() - t)
     stopped: list[float] = []

@@ -159,6 +159,7 @@ def overhead(url: str, n: int = 60) -> None:
         print(f"   {name:<52} {med:>10.2f} {p95:>8.2f} {median(samples[key]) / base:>10.2f}x")
     print(f"   a run on Redis: {median([float(t) for t in trips[5:]]):.0f} round trips, "
           f"{median([float(c) for c in ran[5:]]):.0f} commands run by Redis")  # fmt: skip
+    executor.close()
     cp.close()
 
 
