@@ -50,7 +50,7 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
     runs = [svc.submit("steps", _job(f"k{i}", sleep_s=0.5), who=APPROVER).run_id for i in range(n)]
     rng = random.Random(7)
     kills_mid_run = 0
-    for i in range(20):
+    for i in range(14):
         name = f"doomed{i}"
         worker = WorkerProcess(server.url, tmp_path, name)
 
@@ -66,7 +66,7 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
             pass  # nothing left for it to do
         time.sleep(rng.uniform(0.0, 0.8))  # somewhere inside a node, a gate or a checkpoint
         worker.kill()  # the whole process group: the worker and its work horse
-    assert kills_mid_run >= 10, "the kills must land while runs execute"
+    assert kills_mid_run >= 8, "the kills must land while runs execute"
     survivor = WorkerProcess(server.url, tmp_path, "survivor")
     try:
         for run_id in runs:
