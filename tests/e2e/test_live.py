@@ -186,6 +186,8 @@ def _held_run_journey(page: Page, stack: Stack, screenshots: Path) -> None:
     expect(page.get_by_text(re.compile(r"status held"))).to_be_visible(timeout=20_000)
     expect(page.get_by_text("This run is held", exact=False)).to_be_visible()
     assert stack.cp.runs.get(run_id).status == "held"
+    expect(page.locator(GRAPH)).to_be_visible(timeout=20_000)  # where the run stopped
+    settle(page)
     page.screenshot(path=str(screenshots / "held_run.png"), full_page=True)
     go(page, "Kill and hold switches")
     pick(page, "Switch", "hold:workflow:slow")
