@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from console.launch import descendants
+from tests.integration.checkpoint_helpers.growth import CountingConnection as CountingConnection
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -45,24 +46,6 @@ def commands(client: redis.Redis) -> int:
 def median(values: list[float]) -> float:
     """The median."""
     return float(statistics.median(values))
-
-
-class CountingConnection(redis.Connection):
-    """Counts round trips: each time a connection starts reading replies after sending."""
-
-    round_trips = 0
-
-    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        """Send, and remember that a reply is now awaited."""
-        self._sent = True
-        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
-
-    def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        """Read a reply; the first read after a send counts one round trip."""
-        if getattr(self, "_sent", False):
-            self._sent = False
-            CountingConnection.round_trips += 1
-        return super().read_response(*args, **kwargs)
 
 
 def counting(url: str, *, decode: bool) -> redis.Redis:
