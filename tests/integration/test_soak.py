@@ -24,7 +24,7 @@ from tests.redis_servers import ServerUnderTest, decoded
 from tests.workflows import steps
 
 RUNS = int(os.environ.get("WAYBILL_SOAK_RUNS", "10"))
-CHAOS_S = float(os.environ.get("WAYBILL_SOAK_S", "20"))
+CHAOS_S = float(os.environ.get("WAYBILL_SOAK_S", "12"))
 SETTLED = {"succeeded", "failed", "rejected", "killed", "waiting"}
 WORKER_ENV = {"WAYBILL_MAX_ATTEMPTS": "20", "WAYBILL_REDIS_OUTAGE_S": "120"}
 
