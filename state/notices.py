@@ -23,6 +23,8 @@ NoticeKind = Literal[
     "run_killed",
     "kill_tripped",
     "kill_cleared",
+    "hold_tripped",
+    "hold_released",
 ]
 NOTICE_KINDS: tuple[NoticeKind, ...] = get_args(NoticeKind)
 

@@ -16,7 +16,7 @@ from state.clock import utcnow
 from state.control.models import Escalation, KillScope, RunRecord, to_epoch
 from state.control.plane import ControlPlane
 from state.links import KILLS_URL, escalation_url, run_url
-from state.notices import Notice
+from state.notices import Notice, NoticeKind
 
 EscalationNoticeKind = Literal["escalation_created", "reminder", "deadline_passed"]
 
@@ -92,16 +92,22 @@ def kill_notice(
     reason: str,
     tripped: bool,
     at: datetime | None = None,
+    hold: bool = False,
 ) -> Notice:
-    """A kill switch was tripped (with its reason) or cleared."""
+    """A kill switch was tripped (with its reason) or cleared; with ``hold``, a hold switch
+    was tripped or released."""
     label = f"{scope}:{target or '*'}"
     when = at or utcnow()
-    verb = "tripped" if tripped else "cleared"
+    kind: NoticeKind
+    if hold:
+        verb, kind = ("tripped", "hold_tripped") if tripped else ("released", "hold_released")
+    else:
+        verb, kind = ("tripped", "kill_tripped") if tripped else ("cleared", "kill_cleared")
     return Notice(
-        id=f"kill:{label}:{verb}:{to_epoch(when):.6f}",
-        kind="kill_tripped" if tripped else "kill_cleared",
+        id=f"{'hold' if hold else 'kill'}:{label}:{verb}:{to_epoch(when):.6f}",
+        kind=kind,
         at=when,
-        title=f"Kill switch {label} {verb} by {user}",
+        title=f"{'Hold' if hold else 'Kill'} switch {label} {verb} by {user}",
         lines=[f"reason: {reason}"] if reason else [],
         link=run_url(target) if scope == "run" and target else KILLS_URL,
         run_id=target if scope == "run" else None,

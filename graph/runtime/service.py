@@ -187,9 +187,15 @@ class RunService:
             raise ServiceError("a hold needs a reason")
         if scope == "run":
             self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
-        _, held = trip_hold(self.cp, scope, target, who=who, reason=reason)
+        switch, held = trip_hold(self.cp, scope, target, who=who, reason=reason)
         details = {"reason": reason, "held": held} | _via(who)
         self.cp.audit.append(who.name, "hold.trip", label, details)
+        self.cp.notices.publish(
+            kill_notice(
+                scope, target, user=who.name, reason=reason, tripped=True, at=switch.tripped_at,
+                hold=True,
+            )
+        )  # fmt: skip
         return held
 
     def release(self, scope: KillScope, target: str | None, *, who: Principal) -> tuple[bool, int]:
@@ -200,6 +206,9 @@ class RunService:
         cleared, released = release_hold(self.cp, scope, target, who=who)
         details = {"released": len(released), "was_set": cleared} | _via(who)
         self.cp.audit.append(who.name, "hold.release", label, details)
+        if cleared:
+            notice = kill_notice(scope, target, user=who.name, reason="", tripped=False, hold=True)
+            self.cp.notices.publish(notice)
         for run_id in released:
             self.dispatch(run_id)
         return cleared, len(released)

@@ -153,3 +153,23 @@ def test_a_failed_run_is_announced_by_the_control_plane(server: ServerUnderTest)
     assert record.notice.link == "/run_detail?run=doomed-1"
     assert record.notice.lines == ["reason: budget:steps exhausted"]
     cp.close()
+
+
+def test_a_hold_switch_is_announced_when_tripped_and_released(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    with Receiver() as hook:
+        svc, _ = service(server.url)
+        w = worker(server.url, tmp_path, "w", webhooks({"name": "ops", "url": hook.url}))
+        try:
+            svc.hold("workflow", "approvals", who=who("ada"), reason="ledger migration")
+            svc.release("workflow", "approvals", who=who("ada"))
+            wait_for(lambda: hook.events("hold_released"), 15, "the released hold's webhook")
+        finally:
+            w.stop()
+    [tripped] = hook.events("hold_tripped")
+    assert tripped.json()["title"] == "Hold switch workflow:approvals tripped by ada"
+    assert tripped.json()["lines"] == ["reason: ledger migration"]
+    assert tripped.json()["link"] == f"{CONSOLE_URL}/kills"
+    [released] = hook.events("hold_released")
+    assert released.json()["title"] == "Hold switch workflow:approvals released by ada"
