@@ -8,7 +8,6 @@ from typing import Any
 from graph.chain import Chain, Stage
 from state.contracts import Contract, Fact
 from state.errors import WaybillError
-from state.nodes import END
 from state.run_state import Handoff, RunState
 
 
@@ -107,8 +106,3 @@ def ancestry(state: RunState, seq: int) -> set[int]:
                 and h["target"] == handoff["target"]
             ][-1:]
     return found
-
-
-def target_of(handoff: Handoff) -> str:
-    """``END`` or the consuming stage, as people read it."""
-    return "END" if handoff["target"] == END else handoff["target"]

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from typing_extensions import TypedDict
 
 from state.decisions import ActionRecord, DecisionRecord
-from state.run_events import HumanDecided
 from state.status import TERMINAL_STATUSES, GraphStatus
 from state.verdicts import GateVerdict
 
@@ -140,8 +139,3 @@ def decisions_of(state: RunState) -> list[DecisionRecord]:
 def actions_of(state: RunState) -> list[ActionRecord]:
     """The run's action records as models."""
     return [ActionRecord.model_validate(a) for a in state.get("actions", [])]
-
-
-def human_of(state: RunState) -> list[HumanDecided]:
-    """The run's human decisions on gate escalations, as models."""
-    return [HumanDecided.model_validate(h) for h in state.get("human", [])]

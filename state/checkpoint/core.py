@@ -78,11 +78,6 @@ class SaverCore:
     def _writer(self) -> Writer:
         return Writer(SCRIPTS, self.fence_token, self._ttl_ms, self._tails, self._indexed)
 
-    def last_put(self, thread_id: str, ns: str = "") -> str | None:
-        """The id of the checkpoint this saver was last asked to store for the thread (and
-        namespace), or ``None``."""
-        return self._last_put.get((thread_id, ns))
-
     def ran_from(self, thread_id: str, ns: str = "") -> str | None:
         """The parent of the checkpoint this saver stored last for the thread: where the nodes
         of that checkpoint's step ran from (LangGraph reports a step's updates right after

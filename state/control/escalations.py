@@ -176,14 +176,6 @@ class Escalations:
             raise UnknownEscalation(escalation_id)
         return text(run_id)
 
-    def run_of(self, escalation_id: str) -> str:
-        """The run an escalation belongs to.
-
-        Raises:
-            UnknownEscalation: No such escalation.
-        """
-        return self._run_of(escalation_id)
-
     def _records(self, pairs: list[tuple[str, str]]) -> list[Escalation | None]:
         pipe = self._r.pipeline(transaction=False)
         for run_id, esc_id in pairs:

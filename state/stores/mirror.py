@@ -32,11 +32,6 @@ def fields_of(reply: Any) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in dict(reply or {}).items()}
 
 
-def read_call(key: str) -> Call:
-    """The call that reads a whole hash (its reply goes to ``fields_of``)."""
-    return Call(("HGETALL", key))
-
-
 class MirroredHash(MutableMapping[str, str]):
     """One hash of a run, read once (``fields``) and written through the wire.
 
