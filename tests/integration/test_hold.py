@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rq import Worker
 
-from graph.runtime.principal import Forbidden
+from graph.runtime.principal import Forbidden, ServiceError
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, AgentDecided, node_updates
 from tests.integration.runtime import (
@@ -106,7 +106,7 @@ def test_holding_needs_an_admin_and_a_reason(server: ServerUnderTest) -> None:
         svc.hold("global", None, who=APPROVER, reason="x")
     with pytest.raises(Forbidden, match="may not release a hold switch"):
         svc.release("global", None, who=APPROVER)
-    with pytest.raises(Exception, match="a hold needs a reason"):
+    with pytest.raises(ServiceError, match="a hold needs a reason"):
         svc.hold("global", None, who=ADMIN, reason=" ")
     assert cp.kills.list(kind=None) == []
     denied = [e for e in cp.audit.list(limit=10) if e.action == "denied"]
