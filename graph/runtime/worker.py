@@ -3,7 +3,9 @@
 The work process executes one job after another in itself (RQ's ``SimpleWorker``: no fork per
 job), so settings, clients, compiled chains, the checkpointer's connection and the view of the
 kill switches are built once (``graph.runtime.jobs.WorkContext``); RQ's scheduler (veto
-windows, retries) and the sweeper (``graph.runtime.sweeper``) run beside it in threads.
+windows, deadlines, retries), the sweeper (``graph.runtime.sweeper``) and the notifier run
+beside it in threads. Told to stop, it drains: the run in progress goes back to the queue at
+its next node boundary.
 
 The hard stop stays: a node that ignores a kill past the grace period makes the work process
 exit at once (``HARD_STOPPED``). The supervisor does nothing else but wait: when its work
@@ -118,8 +120,8 @@ class Supervisor:
         self.stopping = False
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        # A stop for the work process too: idle, it exits; inside a job, it ends at once (as
-        # a forked work horse did) and the run resumes elsewhere from its last checkpoint.
+        # A stop for the work process too: idle, it exits; inside a job, it drains (its node
+        # finishes, the run goes back to the queue; see ``workproc.LeanWorker``).
         self.stopping = True
         if self.child:
             with contextlib.suppress(ProcessLookupError):
