@@ -25,7 +25,10 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from types import FrameType
+from typing import TypeVar
 
 import redis
 from rq import Queue, Worker
@@ -46,6 +49,32 @@ log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 """Waits before starting a new work process when the last ones died young (Redis down...)."""
+
+T = TypeVar("T")
+
+
+def through_outage(
+    call: Callable[[], T], what: str, patience_s: float, stopping: Callable[[], bool]
+) -> T:
+    """``call()``, tried again every second while Redis cannot be reached, for at most
+    ``patience_s`` (``WAYBILL_REDIS_OUTAGE_S``): a worker outlives a Redis restart.
+
+    Raises:
+        redis.ConnectionError, redis.TimeoutError: Redis is still down after ``patience_s``
+            (or the worker is stopping).
+    """
+    deadline = time.monotonic() + patience_s
+    told = False
+    while True:
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError):
+            if stopping() or time.monotonic() >= deadline:
+                raise
+            if not told:
+                log.warning("%s: Redis is unreachable; waiting up to %.0fs", what, patience_s)
+                told = True
+            time.sleep(1.0)
 
 
 class WorkerNameTaken(ServiceError):  # noqa: N818 - reads as what happened
@@ -111,11 +140,14 @@ def settle_left_job(queue_url: str, name: str, exit_code: int) -> None:
 class Supervisor:
     """Keeps one work process running until stopped (or, in burst mode, until it is done)."""
 
-    def __init__(self, url: str, queue_url: str, name: str, *, burst: bool) -> None:
+    def __init__(
+        self, url: str, queue_url: str, name: str, *, burst: bool, patience_s: float = 60.0
+    ) -> None:
         self.url = url
         self.queue_url = queue_url
         self.name = name
         self.burst = burst
+        self.patience_s = patience_s
         self.child = 0
         self.stopping = False
 
@@ -137,7 +169,12 @@ class Supervisor:
             code = self._once()
             if code == 0 and (self.stopping or self.burst):
                 return True
-            settle_left_job(self.queue_url, self.name, code)
+            through_outage(
+                partial(settle_left_job, self.queue_url, self.name, code),
+                f"worker {self.name}",
+                self.patience_s,
+                lambda: self.stopping,
+            )
             if self.stopping:
                 return False
             deaths = deaths + 1 if time.monotonic() - started < 5 else 0
@@ -166,7 +203,12 @@ class Supervisor:
 
 
 def run_worker(
-    url: str, *, burst: bool = False, name: str | None = None, queue_url: str | None = None
+    url: str,
+    *,
+    burst: bool = False,
+    name: str | None = None,
+    queue_url: str | None = None,
+    patience_s: float = 60.0,
 ) -> bool:
     """Run a worker on the runs queue (blocking). Returns True when it stopped cleanly.
 
@@ -175,19 +217,23 @@ def run_worker(
         burst: Stop when the queue is empty.
         name: The worker's name (default: host and a random suffix).
         queue_url: The queue's Redis when it is not the state's (``WAYBILL_QUEUE_URL``).
+        patience_s: How long a Redis outage is waited out (``WAYBILL_REDIS_OUTAGE_S``).
 
     Raises:
         WorkerNameTaken: ``name`` belongs to a live worker (see :func:`claim_worker_name`).
+        redis.ConnectionError: Redis stayed unreachable for ``patience_s``.
     """
     queue_url = queue_url or url
     name = name or f"waybill-{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
     raw = sync_client(queue_url)
     try:
-        claim_worker_name(raw, name)
+        through_outage(
+            lambda: claim_worker_name(raw, name), f"worker {name}", patience_s, lambda: False
+        )
     finally:
         raw.close()
     # Everything is imported and compiled here, once: every work process is forked warm.
     registry = default_registry()
     for workflow in registry.names():
         compile_chain(registry.get(workflow), None)
-    return Supervisor(url, queue_url, name, burst=burst).run()
+    return Supervisor(url, queue_url, name, burst=burst, patience_s=patience_s).run()

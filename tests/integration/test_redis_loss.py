@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
 from state.nodes import act_node
 from state.run_events import ActionRecorded, NodeUpdate, node_updates
-from tests.integration.runtime import ADMIN, APPROVER, service, wait_for
+from tests.integration.runtime import ADMIN, APPROVER, WorkerProcess, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
 
@@ -179,3 +180,22 @@ def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
     [act] = [u for u in updates if u.node == act_node("finish")]
     assert [a.record.status for a in act.of_kind(ActionRecorded)] == ["executed"]
     assert raw.hget("test:effects", "ev") == b"1"  # and the effect still ran once
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it_then_works(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """A worker (re)started during a Redis restart rides it out instead of exiting."""
+    server.stop()
+    worker = WorkerProcess(server.url, tmp_path, "patient", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
+    try:
+        wait_for(lambda: "waiting up to 60s" in worker.output(), 30, "the worker to say it waits")
+        assert worker.proc.poll() is None, worker.output()
+        server.start()
+        svc, cp, raw = service(server.url)
+        run_id = svc.submit("steps", {"job_id": "patient", "sleep_s": 0.0}, who=APPROVER).run_id
+        wait_for(lambda: cp.runs.get(run_id).status == "succeeded", 60, "the run to succeed")
+        assert raw.hget("test:effects", "patient") == b"1"
+    finally:
+        worker.stop()
+    assert "Traceback" not in worker.output()

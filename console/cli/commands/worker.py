@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from typing import Any
 
 from console.cli import args as argtypes
-from console.cli.backend import open_backend
+from console.cli.backend import Backend, open_backend
+from console.cli.errors import CliError
 from graph.runtime.worker import run_worker
+from state.control.connection import connect
+from state.control.errors import RedisUnavailable
+from state.settings import Settings, get_settings
 
 
 def add_parser(sub: Any) -> None:
@@ -22,10 +28,39 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_worker)
 
 
+def _open(settings: Settings) -> Backend:
+    """The backend, once its Redis answers: a worker started while its Redis restarts waits
+    for it (``WAYBILL_REDIS_OUTAGE_S``) instead of exiting; then the one-line error."""
+    if settings.redis_url is None:
+        return open_backend(settings)  # the embedded server: started here, nothing to wait for
+    url = settings.redis_url.get_secret_value()
+    deadline = time.monotonic() + settings.redis_outage_s
+    told = False
+    while True:
+        try:
+            connect(url, check_retries=0).close()
+            return open_backend(settings)
+        except RedisUnavailable as exc:
+            if time.monotonic() >= deadline:
+                raise CliError(str(exc)) from None
+            if not told:
+                wait = f"waiting up to {settings.redis_outage_s:.0f}s (WAYBILL_REDIS_OUTAGE_S)"
+                print(f"waybill worker: {exc}; {wait}", file=sys.stderr, flush=True)
+                told = True
+            time.sleep(1.0)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a worker on the runs queue until it is stopped (or, with ``--burst``, the queue is
     empty); 0."""
-    with open_backend() as backend:
-        print(f"waybill worker on queue '{backend.settings.queue_name}'", flush=True)
-        run_worker(backend.url, burst=args.burst, name=args.name, queue_url=backend.queue_url)
+    settings = get_settings()
+    with _open(settings) as backend:
+        print(f"waybill worker on queue '{settings.queue_name}'", flush=True)
+        run_worker(
+            backend.url,
+            burst=args.burst,
+            name=args.name,
+            queue_url=backend.queue_url,
+            patience_s=settings.redis_outage_s,
+        )
         return 0
