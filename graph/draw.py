@@ -17,7 +17,7 @@ from typing import Any
 
 from graph.chain import Chain
 from graph.compiler import build_chain_graph
-from state.nodes import act_node
+from state.nodes import END, act_node
 
 STATUS_COLOURS: dict[str, str] = {
     "pending": "#e5e7eb",
@@ -33,6 +33,28 @@ def _ids(nodes: Any) -> dict[str, str]:
     # LangGraph's own draw_mermaid() escapes spaces and '>' in node ids into a form GitHub's
     # mermaid does not parse; plain ids with the real name as the label render everywhere.
     return {name: f"n{i}" for i, name in enumerate(nodes)}
+
+
+def _edges(chain: Chain, graph: Any) -> list[Any]:
+    """The compiled graph's edges ``(source, target, label, conditional)``, with each stage's
+    gates drawn as the nodes they are to a reader: a stage's step ends with the verdict of the
+    gate of the edge it chose (``graph.handoff``), so its routes (``A->B:pass``, ...) are
+    drawn as one arrow into ``gate A->B`` (labelled with ``B``), and the gate's own arrows
+    (the same routes, from the gate's node) show where each verdict leads."""
+    out: dict[tuple[str, str, str | None, bool], None] = {}
+    for edge in graph.edges:
+        label = str(edge.data) if edge.data else None
+        into = next(
+            (e for e in chain.out_edges(edge.source) if label and label.startswith(f"{e.id}:")),
+            None,
+        )
+        if into is None:
+            out[(edge.source, edge.target, label, bool(edge.conditional))] = None
+        else:
+            out[(edge.source, into.gate, into.target, True)] = None
+    for stage in chain.stages:  # a run that ended in the stage (a budget, a kill) stops there
+        out[(stage.name, END, "stop", True)] = None
+    return list(out)
 
 
 def mermaid(chain: Chain) -> str:
@@ -55,10 +77,12 @@ def mermaid(chain: Chain) -> str:
             lines.append(f'  {nid}{{{{"{name}"}}}}')
         else:
             lines.append(f'  {nid}["{name}"]')
-    for edge in sorted(graph.edges, key=lambda e: (e.source, e.target, str(e.data))):
-        label = f"|{edge.data}|" if edge.data else ""
-        arrow = "-.->" if edge.conditional else "-->"
-        lines.append(f"  {ids[edge.source]} {arrow}{label} {ids[edge.target]}")
+    for source, target, data, conditional in sorted(
+        _edges(chain, graph), key=lambda e: (e[0], e[1], str(e[2]))
+    ):
+        label = f"|{data}|" if data else ""
+        arrow = "-.->" if conditional else "-->"
+        lines.append(f"  {ids[source]} {arrow}{label} {ids[target]}")
     return "\n".join(lines) + "\n"
 
 
@@ -90,10 +114,7 @@ def topology(chain: Chain) -> Topology:
     """Compile ``chain`` once and keep what the drawing needs."""
     graph: Any = build_chain_graph(chain).compile().get_graph()
     nodes = tuple(graph.nodes)
-    edges = tuple(
-        DrawnEdge(e.source, e.target, str(e.data) if e.data else None, bool(e.conditional))
-        for e in graph.edges
-    )
+    edges = tuple(DrawnEdge(*edge) for edge in _edges(chain, graph))
     rows = []
     for stage in chain.stages:
         row = [stage.name]

@@ -1,4 +1,5 @@
-"""The node that runs one stage's agent and *proposes* its output (nothing is acted on here).
+"""What one stage's agent *proposes* (nothing is acted on here; the stage's node,
+``graph.handoff``, has the gate judge the proposal in the same step).
 
 A stage never takes an action: its proposal goes to the gate of the edge it chose, and only a
 proposal the gate passed is committed (``graph.act``). An agent that raises, returns the wrong
@@ -23,7 +24,7 @@ from graph.lineage import input_of
 from graph.tools import ToolBox
 from state.contracts import Contract
 from state.decisions import DecisionRecord
-from state.run_state import TERMINAL, FaultMark, Handoff, RunState
+from state.run_state import FaultMark, Handoff, RunState
 
 
 def _error(exc: BaseException) -> str:
@@ -204,7 +205,7 @@ def _proposal(
 
 
 def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
-    """The node of ``stage``."""
+    """The proposal of ``stage`` (its node runs it, then the gate: ``graph.handoff``)."""
 
     def node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
@@ -237,10 +238,3 @@ def make_stage_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
 
     node.__name__ = f"stage_{stage.name}"
     return node
-
-
-def route_stage(state: RunState) -> str:
-    """After a stage: to the gate of the edge it chose, or out when the run ended."""
-    if state.get("status") in TERMINAL:
-        return "stop"
-    return state["handoffs"][-1]["target"]

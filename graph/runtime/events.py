@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from graph.context import Paused, RunContext
+from graph.handoff import split
 
 Committed = tuple[str, str, dict[str, Any]]
 """``(event key, node, update)`` of a node whose update is in a saved checkpoint."""
@@ -73,9 +74,10 @@ def stream_committed(
                 first = chunk["__interrupt__"][0]
                 seen.interrupt = (str(first.id), first.value)
             pending += [
-                (event_key(here, node), node, update)
+                (event_key(here, name), name, part)
                 for node, update in chunk.items()
                 if not node.startswith("__") and isinstance(update, dict)
+                for name, part in split(node, update)
             ]
     except Paused:
         # Raised as a later step began: the step before it was saved (sync durability).
@@ -92,10 +94,15 @@ def saved_updates(graph: Any, config: RunnableConfig, seen: Any) -> list[Committ
     for snap in graph.get_state_history(config):
         if (snap.metadata or {}).get("source") in ("update", "fork"):
             break  # a fork starts here: what came before is the source run's history
-        done = [t for t in snap.tasks if isinstance(t.result, dict) and not t.name.startswith("__")]
         checkpoint_id = str(snap.config["configurable"]["checkpoint_id"])
-        missing = [t for t in done if not seen(event_key(checkpoint_id, t.name))]
+        done = [
+            (event_key(checkpoint_id, name), name, part)
+            for t in snap.tasks
+            if isinstance(t.result, dict) and not t.name.startswith("__")
+            for name, part in split(t.name, t.result)
+        ]
+        missing = [c for c in done if not seen(c[0])]
         if done and not missing:
             break
-        found += [(event_key(checkpoint_id, t.name), t.name, t.result) for t in missing]
-    return list(reversed(found))
+        found = missing + found  # the history is newest first; a step's parts keep their order
+    return found

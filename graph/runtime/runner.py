@@ -24,6 +24,7 @@ from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.compiler import build_chain_graph
 from graph.context import RunContext
+from graph.handoff import split
 from graph.hashing import unstorable
 from state.decisions import Decision, EscalationRequest
 from state.errors import WaybillError
@@ -140,7 +141,7 @@ def stream_updates(
     ):
         for node, update in chunk.items():
             if node != "__interrupt__" and isinstance(update, dict):
-                yield node, update
+                yield from split(node, update)
 
 
 def outcome_of(graph: Compiled, run_id: str, config: RunnableConfig) -> RunOutcome:

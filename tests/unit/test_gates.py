@@ -192,7 +192,10 @@ def test_kill_switch_stops_at_the_next_boundary(procurement: Chain) -> None:
     out = run_chain(procurement, example("small_order"), ctx=ctx, run_id="k")
     assert out.status == "killed"
     assert out.state["reason"] == "killed by ops: runaway"
-    assert len(out.state["handoffs"]) == 2
+    # Three steps ran (a stage's proposal and its gate's verdict are one step); the fourth
+    # did not start: no proposal of its own, and nothing acted on.
+    assert [h["stage"] for h in out.state["handoffs"]] == ["intake", "inventory", "sourcing"]
+    assert [v["handoff_seq"] for v in out.state["verdicts"]] == [1, 2, 3]
     assert not out.state["actions"]
 
 
