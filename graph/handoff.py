@@ -14,6 +14,7 @@ router then sees a handoff without a verdict).
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -33,20 +34,20 @@ _STAGE_KEYS = frozenset({"steps", "facts", "faults", "handoffs", "decisions", "u
 """What the stage's part of a step writes (the rest is the verdict's)."""
 
 
+@functools.cache
 def _reducers() -> dict[str, Reducer]:
+    """The reducer of every run-state key, as LangGraph applies them."""
     hints = typing.get_type_hints(RunState, include_extras=True)
     return {key: hint.__metadata__[0] for key, hint in hints.items()}
-
-
-_REDUCERS = _reducers()
 
 
 def combine(state: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """``state`` with ``update`` applied by the run state's reducers (also how two updates of
     one step are folded into one: every reducer is associative)."""
+    reducers = _reducers()
     out = dict(state)
     for key, value in update.items():
-        out[key] = _REDUCERS[key](out[key], value) if key in out else value
+        out[key] = reducers[key](out[key], value) if key in out else value
     return out
 
 
