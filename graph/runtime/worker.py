@@ -54,25 +54,30 @@ T = TypeVar("T")
 
 
 def through_outage(
-    call: Callable[[], T], what: str, patience_s: float, stopping: Callable[[], bool]
+    call: Callable[[], T],
+    what: str,
+    patience_s: float,
+    stopping: Callable[[], bool],
+    errors: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError),
 ) -> T:
-    """``call()``, tried again every second while Redis cannot be reached, for at most
-    ``patience_s`` (``WAYBILL_REDIS_OUTAGE_S``): a worker outlives a Redis restart.
+    """``call()``, tried again every second while it fails with ``errors`` (Redis cannot be
+    reached), for at most ``patience_s`` (``WAYBILL_REDIS_OUTAGE_S``), saying so once: a worker
+    outlives a Redis restart.
 
     Raises:
-        redis.ConnectionError, redis.TimeoutError: Redis is still down after ``patience_s``
-            (or the worker is stopping).
+        Exception: The last of ``errors`` when Redis is still down after ``patience_s`` (or
+            the worker is stopping).
     """
     deadline = time.monotonic() + patience_s
     told = False
     while True:
         try:
             return call()
-        except (redis.ConnectionError, redis.TimeoutError):
+        except errors as exc:
             if stopping() or time.monotonic() >= deadline:
                 raise
             if not told:
-                log.warning("%s: Redis is unreachable; waiting up to %.0fs", what, patience_s)
+                log.warning("%s: %s; waiting up to %.0fs", what, exc, patience_s)
                 told = True
             time.sleep(1.0)
 

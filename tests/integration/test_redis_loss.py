@@ -189,8 +189,12 @@ def test_a_worker_started_while_redis_is_down_waits_for_it_then_works(
     server.stop()
     worker = WorkerProcess(server.url, tmp_path, "patient", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
     try:
-        wait_for(lambda: "waiting up to 60s" in worker.output(), 30, "the worker to say it waits")
+        wait_for(lambda: "; waiting up to 60s" in worker.output(), 30, "the worker to say it waits")
         assert worker.proc.poll() is None, worker.output()
+        brief = WorkerProcess(server.url, tmp_path, "brief", env={"WAYBILL_REDIS_OUTAGE_S": "1"})
+        assert brief.proc.wait(timeout=60) == 1  # its patience ran out: the one-line error
+        assert brief.output().splitlines()[-1].startswith("waybill: cannot reach Redis at")
+        assert "Traceback" not in brief.output()
         server.start()
         svc, cp, raw = service(server.url)
         run_id = svc.submit("steps", {"job_id": "patient", "sleep_s": 0.0}, who=APPROVER).run_id

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import Backend, open_backend
 from console.cli.errors import CliError
-from graph.runtime.worker import run_worker
+from graph.runtime.worker import run_worker, through_outage
 from state.control.connection import connect
 from state.control.errors import RedisUnavailable
 from state.settings import Settings, get_settings
@@ -31,23 +29,19 @@ def add_parser(sub: Any) -> None:
 def _open(settings: Settings) -> Backend:
     """The backend, once its Redis answers: a worker started while its Redis restarts waits
     for it (``WAYBILL_REDIS_OUTAGE_S``) instead of exiting; then the one-line error."""
-    if settings.redis_url is None:
-        return open_backend(settings)  # the embedded server: started here, nothing to wait for
-    url = settings.redis_url.get_secret_value()
-    deadline = time.monotonic() + settings.redis_outage_s
-    told = False
-    while True:
+    if settings.redis_url is not None:  # (the embedded server is started by open_backend)
+        url = settings.redis_url.get_secret_value()
         try:
-            connect(url, check_retries=0).close()
-            return open_backend(settings)
+            through_outage(
+                lambda: connect(url, check_retries=0).close(),
+                "waybill worker",
+                settings.redis_outage_s,
+                lambda: False,
+                errors=(RedisUnavailable,),
+            )
         except RedisUnavailable as exc:
-            if time.monotonic() >= deadline:
-                raise CliError(str(exc)) from None
-            if not told:
-                wait = f"waiting up to {settings.redis_outage_s:.0f}s (WAYBILL_REDIS_OUTAGE_S)"
-                print(f"waybill worker: {exc}; {wait}", file=sys.stderr, flush=True)
-                told = True
-            time.sleep(1.0)
+            raise CliError(str(exc)) from None
+    return open_backend(settings)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
