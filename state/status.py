@@ -22,7 +22,7 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
         {"running", "waiting", "queued", "held", "succeeded", "failed", "rejected", "killed"}
     ),
     "waiting": frozenset({"waiting", "running", "queued", "failed", "rejected", "killed"}),
-    "held": frozenset({"held", "queued", "running", "failed", "killed"}),
+    "held": frozenset({"held", "queued", "failed", "killed"}),
     "succeeded": frozenset(),
     "failed": frozenset(),
     "rejected": frozenset(),
@@ -33,6 +33,7 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 ``running -> queued`` and ``waiting -> queued`` exist for a run handed back to the queue (a
 retry after a worker died, a worker that drains, a resume enqueued after a decision). A run is
 ``held`` at a node boundary (``running``) or before it starts (``queued``); a waiting run stays
-waiting (a decision may still come) and is held when it resumes. ``held -> running`` lets a
-stray job start it (it is held again at once while the switch is on).
+waiting (a decision may still come) and is held when it resumes. A held run goes on only
+through ``queued``: releasing its last hold queues it again, and a job of it found meanwhile
+(a queued run held at once keeps its job) starts nothing.
 """

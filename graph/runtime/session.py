@@ -53,8 +53,9 @@ class RunSession:
 
     def begin(self, holder: str, ttl_s: float) -> Begun:
         """Take the lease, mark the run running, count this start, and read the run's input,
-        tape, ledger and sources' state: one round trip. A finished run comes back with token
-        0 and its status (nothing taken).
+        tape, ledger and sources' state: one round trip. A finished run, or one a hold parked
+        (``held``: its release queues it again), comes back with token 0 and its status
+        (nothing taken).
 
         Raises:
             LeaseHeld, UnknownRun, InvalidTransition: See ``run_wire.begin_call``.

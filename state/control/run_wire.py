@@ -39,6 +39,7 @@ if not old then return {'unknown'} end
 if string.find(' ' .. ARGV[3] .. ' ', ' ' .. old .. ' ', 1, true) then
   return {'finished', old, redis.call('HLEN', KEYS[8])}
 end
+if old == 'held' then return {'finished', old, 0} end -- parked by a hold: its release queues it
 local holder = redis.call('HGET', KEYS[1], 'holder')
 if holder and holder ~= ARGV[1] then return {'held', holder, redis.call('PTTL', KEYS[1])} end
 if not string.find(' ' .. ARGV[4] .. ' ', ' ' .. old .. ' ', 1, true) then
@@ -166,8 +167,10 @@ def _begun(run_id: str, reply: Any) -> Begun:
 
 def begin_call(run_id: str, holder: str, ttl_ms: int, now: float, index_key: str) -> Call:
     """Take the run's lease, mark it ``running``, count this start and read what the run needs
-    (input, tape, ledger, sources' state): one script. The check returns a :class:`Begun` (also
-    for a finished run) or raises ``LeaseHeld``, ``UnknownRun`` or ``InvalidTransition``."""
+    (input, tape, ledger, sources' state): one script. The check returns a :class:`Begun` (also,
+    with token 0, for a finished run and for one a hold parked: the job of a queued run held
+    at once starts nothing; the release queues the run again) or raises ``LeaseHeld``,
+    ``UnknownRun`` or ``InvalidTransition``."""
     keys = [lease_key(run_id), fence_key(run_id), run_hash_key(run_id), events_key(run_id)]
     keys += [attempts_key(run_id), index_key, inputs_key(run_id), outbox_key(run_id)]
     keys += [run_key(run_id, "tape"), run_key(run_id, "actions"), stores_key(run_id)]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from rq import Worker
+from rq.job import Job
 
+from graph.runtime.jobs import job_of_key
 from graph.runtime.principal import Forbidden, ServiceError
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, AgentDecided, node_updates
@@ -22,7 +24,7 @@ from tests.integration.runtime import (
     wait_status,
 )
 from tests.integration.test_cli_redis import waybill
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, decoded
 from tests.staff import token_for
 
 
@@ -98,6 +100,37 @@ def test_release_leaves_runs_another_hold_covers_and_a_kill_ends_a_held_run(
         assert svc.release("global", None, who=ADMIN) == (False, 0)
     finally:
         worker.stop()
+
+
+def test_a_queued_run_held_at_once_is_not_started_by_its_job(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Its job, picked while the hold is on, starts nothing: no flicker of ``running`` (for the
+    console, the webhooks, the status events); the release queues it and it runs once."""
+    svc, cp, raw = service(server.url)
+    run_id = svc.submit("steps", {"job_id": "q1"}, who=APPROVER).run_id  # no worker yet
+    svc.hold("run", run_id, who=ADMIN, reason="check the input first")
+    assert cp.runs.get(run_id).status == "held"
+    worker = WorkerProcess(server.url, tmp_path, "w1")
+    try:
+        job = Job.fetch(decoded(raw.get(job_of_key(run_id))), connection=raw)
+        wait_for(lambda: job.get_status(refresh=True) == "finished", 30, "its job to be done")
+        assert job.return_value() == "held"  # what the job found; it started nothing
+        assert cp.runs.get(run_id).status == "held"
+        assert svc.release("run", run_id, who=ADMIN) == (True, 1)
+        assert wait_status(cp, run_id, {"succeeded"}, timeout=30).status == "succeeded"
+    finally:
+        worker.stop()
+    moves = [(e.data["from"], e.data["to"]) for e in cp.events.read(run_id) if e.kind == "status"]
+    assert moves == [
+        ("", "queued"),
+        ("queued", "held"),
+        ("held", "queued"),  # released; never running while held
+        ("queued", "running"),
+        ("running", "succeeded"),
+    ]
+    assert _decided(cp, run_id) == ["first", "slow", "finish"]  # each node once
+    assert raw.hget("test:effects", "q1") == b"1"
 
 
 def test_holding_needs_an_admin_and_a_reason(server: ServerUnderTest) -> None:
