@@ -147,18 +147,25 @@ class Oversight:
 
     def trip_hold_switch(self, scope: KillScope, target: str | None, reason: str) -> HoldResult:
         """Trip a hold switch as this user (admin role; checked and audited by the service)."""
-        if scope != "global" and not (target or "").strip():
-            raise ServiceError(f"a {scope} hold switch needs a target")
-        held = self.service.hold(
-            scope, target if scope != "global" else None, who=self._principal(), reason=reason
-        )
+        at = _switch_target(scope, target, "hold")
+        held = self.service.hold(scope, at, who=self._principal(), reason=reason)
         return HoldResult(scope=scope, target=target or "*", queued_runs_held=held)
 
     def trip_kill_switch(self, scope: KillScope, target: str | None, reason: str) -> KillResult:
         """Trip a kill switch as this user (admin role; checked and audited by the service)."""
-        if scope != "global" and not (target or "").strip():
-            raise ServiceError(f"a {scope} kill switch needs a target")
-        killed = self.service.kill(
-            scope, target if scope != "global" else None, who=self._principal(), reason=reason
-        )
+        at = _switch_target(scope, target, "kill")
+        killed = self.service.kill(scope, at, who=self._principal(), reason=reason)
         return KillResult(scope=scope, target=target or "*", idle_runs_killed=killed)
+
+
+def _switch_target(scope: KillScope, target: str | None, kind: str) -> str | None:
+    """The switch's target (None for the global scope).
+
+    Raises:
+        ServiceError: A scope other than global without a target.
+    """
+    if scope == "global":
+        return None
+    if not (target or "").strip():
+        raise ServiceError(f"a {scope} {kind} switch needs a target")
+    return target

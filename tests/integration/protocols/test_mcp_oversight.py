@@ -78,7 +78,7 @@ def test_an_assistant_oversees_runs_but_never_decides(
         [esc] = cp.escalations.for_run(waiting)
         slow = svc.submit("steps", {"job_id": "slow", "sleep_s": 20.0}, who=APPROVER).run_id
         wait_status(cp, slow, {"running"})
-        tools, runs, found, timeline, pending, refused, killed, held = asyncio.run(
+        tools, runs, found, timeline, pending, refused, killed, held, aimless = asyncio.run(
             _session(
                 _env(server.url, tmp_path, "opal"),
                 [
@@ -89,6 +89,7 @@ def test_an_assistant_oversees_runs_but_never_decides(
                     ("approve_escalation", {"escalation_id": esc.escalation_id}),
                     ("trip_kill_switch", {"scope": "run", "target": slow, "reason": "runaway"}),
                     ("trip_hold_switch", {"scope": "workflow", "target": "steps", "reason": "x"}),
+                    ("trip_hold_switch", {"scope": "run", "reason": "no target"}),
                 ],
             )
         )
@@ -127,6 +128,8 @@ def test_an_assistant_oversees_runs_but_never_decides(
     assert _data(killed)["scope"] == "run"
     # The hold switch parks the workflow's runs (the waiting one keeps waiting), audited too.
     assert _data(held)["queued_runs_held"] == 0
+    assert aimless.isError
+    assert "a run hold switch needs a target" in _text(aimless)
     assert [(h.scope, h.target, h.user) for h in cp.kills.list(kind="hold")] == [
         ("workflow", "steps", "opal")
     ]
