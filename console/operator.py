@@ -1,9 +1,11 @@
-"""Who a protocol server (``waybill mcp``, ``waybill a2a``) acts as: one console user.
+"""Who a protocol server acts as, from an API token (issued by ``waybill user token NAME``;
+stored hashed, revocable).
 
-:func:`operator_principal` is the one place such a server authenticates: with the API token in
-``WAYBILL_TOKEN`` (issued by ``waybill user token NAME``; stored hashed, revocable), exactly as
-the command line does. The role is read again before every operation (:func:`current`), so a
-user demoted or removed in the console, or whose token was revoked, loses the rights at once.
+:func:`token_principal` is the one place a token becomes a user: ``waybill mcp`` acts as the
+user whose token is in ``WAYBILL_TOKEN`` (:func:`operator_principal`), exactly as the command
+line does; ``waybill a2a`` authenticates each caller by the token it sends. The role is read
+again before every operation (:func:`current`), so a user demoted or removed in the console,
+or whose token was revoked, loses the rights at once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ class OperatorAuthError(WaybillError):
     """The server's credentials do not name a console user (one line for the operator)."""
 
 
+def token_principal(cp: ControlPlane, token: str, via: str) -> Principal | None:
+    """The console user ``token`` belongs to, with their role now; ``None`` for a wrong,
+    revoked or expired token (or a user removed since), the attempt audited as ``denied``."""
+    info = cp.tokens.verify(token.strip())
+    role = roles_of(cp, [info.user]).get(info.user) if info is not None else None
+    if info is None or role is None:
+        cp.audit.append(f"{via}:token", "denied", via, {"why": "invalid API token"})
+        return None
+    return Principal(info.user, role, via=f"{via} token {info.id}")
+
+
 def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Principal:
     """The console user whose API token ``settings`` holds (audited either way).
 
@@ -32,15 +45,13 @@ def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Princi
             f"waybill {via} acts as a console user: set WAYBILL_TOKEN to their API token "
             "(an admin issues one with `waybill user token NAME`)"
         )
-    info = cp.tokens.verify(token)
-    role = roles_of(cp, [info.user]).get(info.user) if info is not None else None
-    if info is None or role is None:
-        cp.audit.append(f"{via}:server", "denied", via, {"why": "invalid API token"})
+    who = token_principal(cp, token, via)
+    if who is None:
         raise OperatorAuthError(
             f"WAYBILL_TOKEN was refused: invalid or revoked API token (waybill {via} not started)"
         )
-    cp.audit.append(info.user, "login", info.user, {"via": via, "token": info.id})
-    return Principal(info.user, role, via=f"{via} token {info.id}")
+    cp.audit.append(who.name, "login", who.name, {"via": via, "token": who.via.rsplit(" ", 1)[1]})
+    return who
 
 
 def current(cp: ControlPlane, who: Principal) -> Principal:

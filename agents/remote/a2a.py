@@ -1,7 +1,11 @@
 """A stage whose agent is a remote A2A agent (e.g. a workflow of another Waybill).
 
 Example:
-    >>> Stage("quote", a2a_agent("http://127.0.0.1:8600/quoting", Quote), Ask, Quote, owner="x")
+    >>> quote = a2a_agent("http://127.0.0.1:8600/quoting", Quote, token=os.environ["QUOTE_TOKEN"])
+    >>> Stage("quote", quote, Ask, Quote, owner="x")
+
+``token`` is sent as ``Authorization: Bearer`` on every call: for a Waybill, the API token of a
+user of the remote console (``waybill user token NAME`` there), whom its runs are started as.
 
 The stage's input goes out as one data part; the remote task's artifact comes back as the
 stage's proposal, and the gate on the stage's edge checks it like any handoff before anything
@@ -66,10 +70,14 @@ def _reply(task: Task) -> RemoteReply:
     return RemoteReply(task.id, state, data[-1] if data else None, note)
 
 
-async def ask_remote(url: str, payload: dict[str, Any], timeout_s: float) -> RemoteReply:
-    """Send ``payload`` to the A2A agent at ``url`` and wait for its task to end."""
+async def ask_remote(
+    url: str, payload: dict[str, Any], timeout_s: float, token: str | None = None
+) -> RemoteReply:
+    """Send ``payload`` to the A2A agent at ``url`` (with ``token`` as a bearer token) and wait
+    for its task to end."""
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=min(timeout_s, 60.0)) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=min(timeout_s, 60.0), headers=headers) as http:
         card = await A2ACardResolver(http, url).get_agent_card()
         client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
         message = Message(
@@ -88,15 +96,21 @@ async def ask_remote(url: str, payload: dict[str, Any], timeout_s: float) -> Rem
 
 
 def a2a_agent(
-    url: str, produces: type[OutT], *, name: str = "", timeout_s: float = 600.0
+    url: str,
+    produces: type[OutT],
+    *,
+    token: str | None = None,
+    name: str = "",
+    timeout_s: float = 600.0,
 ) -> Callable[[Contract, AgentContext], AgentResult[OutT]]:
-    """An agent answered by the A2A agent at ``url`` (its base URL, where its card is)."""
+    """An agent answered by the A2A agent at ``url`` (its base URL, where its card is),
+    called with ``token`` as its bearer token."""
     who = name or f"a2a:{url.rstrip('/').rsplit('/', 1)[-1]}"
 
     def agent(inp: Contract, ctx: AgentContext) -> AgentResult[OutT]:
         payload = inp.model_dump(mode="json")
         try:
-            reply = run_sync(lambda: ask_remote(url, payload, timeout_s))
+            reply = run_sync(lambda: ask_remote(url, payload, timeout_s, token))
         except Exception as exc:  # unreachable, refused, a protocol error: a failed handoff
             why = f"the remote agent at {url} failed: {type(exc).__name__}: {exc}"
             record = DecisionRecord(agent=who, chosen="no reply", rationale=why, confidence=0.0)

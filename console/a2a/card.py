@@ -12,10 +12,15 @@ from a2a.types import (
     AgentInterface,
     AgentProvider,
     AgentSkill,
+    HTTPAuthSecurityScheme,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
 )
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import ParseDict
 
+from console.a2a.auth import SCHEME
 from graph.chain import Chain
 from state.contracts import Contract
 
@@ -72,4 +77,14 @@ def agent_card(chain: Chain, url: str) -> AgentCard:
         default_input_modes=[JSON],
         default_output_modes=[JSON],
         skills=[skill],
+        security_schemes={
+            SCHEME: SecurityScheme(
+                http_auth_security_scheme=HTTPAuthSecurityScheme(
+                    scheme="Bearer",
+                    description="A Waybill console user's API token (`waybill user token NAME`); "
+                    "runs start as that user (approver role at least).",
+                )
+            )
+        },
+        security_requirements=[SecurityRequirement(schemes={SCHEME: StringList()})],
     )

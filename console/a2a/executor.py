@@ -32,14 +32,17 @@ from a2a.types import (
     UnsupportedOperationError,
 )
 
+from console.a2a.auth import caller_of
 from console.a2a.tasks import SETTLED, task_of
+from graph.runtime.principal import Principal
 from state.control.errors import UnknownRun
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.errors import WaybillError
 
-Start = Callable[[dict[str, Any], str], RunRecord]
-"""Starts a run of the workflow with this input and run id (raises a one-line WaybillError)."""
+Start = Callable[[dict[str, Any], str, Principal], RunRecord]
+"""Starts a run of the workflow with this input and run id, as this caller (raises a one-line
+WaybillError)."""
 
 
 def rejected(task_id: str, context_id: str, why: str) -> Task:
@@ -69,13 +72,18 @@ class RunAgentExecutor(AgentExecutor):
                 message="a Waybill task takes no follow-up messages: escalations are decided by "
                 "humans, in the Waybill console"
             )
+        who = caller_of(context.call_context)
+        if who is None:  # the app's guard lets no such call through; refuse it all the same
+            why = "this call is not authenticated: send a console user's API token"
+            await event_queue.enqueue_event(rejected(task_id, context_id, why))
+            return
         data = get_data_parts(context.message.parts) if context.message else []
         if len(data) != 1 or not isinstance(data[0], dict):
             why = f"send exactly one data part: a JSON object, the input of {self.workflow}"
             await event_queue.enqueue_event(rejected(task_id, context_id, why))
             return
         try:
-            record = await asyncio.to_thread(self.start, data[0], task_id)
+            record = await asyncio.to_thread(self.start, data[0], task_id, who)
         except WaybillError as exc:
             await event_queue.enqueue_event(
                 rejected(task_id, context_id, " ".join(str(exc).split()))

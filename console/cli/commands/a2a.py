@@ -1,8 +1,8 @@
 """``waybill a2a``: every workflow as an A2A agent (cards, tasks that are runs).
 
-Runs are started as the console user whose API token is in ``WAYBILL_TOKEN`` (approver role at
-least, re-read for every run, audited by the run service). Callers are not authenticated yet:
-it binds to 127.0.0.1 by default.
+Each call carries a console user's API token (``Authorization: Bearer``, see
+``console.a2a.auth``): a run is started as that user (approver role at least, read at every
+call, audited by the run service). It binds to 127.0.0.1 by default.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from console.a2a.app import a2a_app
 from console.a2a.executor import Start
 from console.cli import args as argtypes
 from console.cli.backend import Backend, open_backend
-from console.operator import current, operator_principal
 from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry
 from state.control.models import RunRecord
@@ -34,12 +33,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_a2a)
 
 
-def _starter(backend: Backend, who: Principal) -> Any:
+def _starter(backend: Backend) -> Any:
     def start_for(workflow: str) -> Start:
-        def start(payload: dict[str, Any], run_id: str) -> RunRecord:
+        def start(payload: dict[str, Any], run_id: str, who: Principal) -> RunRecord:
             # Decided per run: inline when no worker listens, else on the queue.
             service = backend.service()
-            return service.submit(workflow, payload, who=current(backend.cp, who), run_id=run_id)
+            return service.submit(workflow, payload, who=who, run_id=run_id)
 
         return start
 
@@ -47,11 +46,10 @@ def _starter(backend: Backend, who: Principal) -> Any:
 
 
 def cmd_a2a(args: argparse.Namespace) -> int:
-    """Serve until interrupted; 0 (1 when the credentials are refused)."""
+    """Serve until interrupted; 0."""
     with open_backend() as backend:
-        who = operator_principal(backend.cp, backend.settings, via="a2a")
         base = args.public_url or f"http://{args.host}:{args.port}"
-        app = a2a_app(backend.cp, default_registry(), _starter(backend, who), base, args.wait)
-        print(f"waybill a2a on {base}/ as {who.name} ({who.role})", flush=True)
+        app = a2a_app(backend.cp, default_registry(), _starter(backend), base, args.wait)
+        print(f"waybill a2a on {base}/ (callers send a console user's API token)", flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,9 +20,18 @@ from tests.redis_servers import free_port
 PASSWORD = "correct horse battery"
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``waybill a2a``: where it is, and an API token of console user ``user``."""
+
+    base: str
+    token: str
+
+
 @contextmanager
-def a2a_server(url: str, data_dir: Path, modules: str, user: str = "a2a") -> Iterator[str]:
-    """Serve the workflows of Redis ``url`` over A2A as console user ``user`` (an approver)."""
+def a2a_server(url: str, data_dir: Path, modules: str, user: str = "a2a") -> Iterator[Served]:
+    """Serve the workflows of Redis ``url`` over A2A, with a token of ``user`` (an approver)
+    for the callers."""
     client = connect(url)
     users = UserStore(client, params=ScryptParams(n=2**12))
     if users.get(user) is None:
@@ -29,7 +39,7 @@ def a2a_server(url: str, data_dir: Path, modules: str, user: str = "a2a") -> Ite
     token, _ = TokenStore(client).issue(user, "a2a test")
     client.close()
     port = free_port()
-    env = worker_env(url, data_dir, WAYBILL_TOKEN=token)
+    env = worker_env(url, data_dir)
     env["WAYBILL_WORKFLOW_MODULES"] = modules
     log = data_dir / f"a2a-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +62,7 @@ def a2a_server(url: str, data_dir: Path, modules: str, user: str = "a2a") -> Ite
 
     try:
         wait_for(up, 30, "waybill a2a to answer")
-        yield base
+        yield Served(base, token)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

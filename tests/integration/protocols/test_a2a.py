@@ -1,7 +1,8 @@
 """A2A both ways with the official a2a-sdk: a workflow published by ``waybill a2a`` (card from
-the chain, a task that is a run, ``input-required`` while its escalation waits, ``completed``
-after a human approves), and a stage answered by a second Waybill process over A2A whose bad
-reply the local gate catches."""
+the chain, a task that is a run started as the caller its token names, ``input-required`` while
+its escalation waits, ``completed`` after a human approves; calls without a valid token start
+nothing), and a stage answered by a second Waybill process over A2A whose bad reply the local
+gate catches."""
 
 from __future__ import annotations
 
@@ -27,13 +28,16 @@ from a2a.types import (
 from google.protobuf.json_format import MessageToDict
 
 from agents.remote.a2a import a2a_agent
+from graph.agent import AgentContext
 from graph.chain import Chain, Edge, InvariantContext, Stage, invariant
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
+from state.control.tokens import TokenStore
+from state.control.users import ScryptParams, UserStore
 from state.nodes import END
 from state.run_events import VerdictGiven, node_updates
-from tests.integration.protocols.a2a_servers import a2a_server
+from tests.integration.protocols.a2a_servers import PASSWORD, a2a_server
 from tests.integration.protocols.inline import inline
 from tests.integration.runtime import APPROVER, FINANCE, GROUPS, STAFF, WorkerProcess, wait_for
 from tests.redis_servers import ServerUnderTest
@@ -49,8 +53,14 @@ async def _card(base: str) -> AgentCard:
         return await A2ACardResolver(http, base).get_agent_card()
 
 
-async def _send_and_follow(base: str, payload: dict[str, Any], until: set[int]) -> Task:
-    async with httpx.AsyncClient(timeout=30) as http:
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def _send_and_follow(
+    base: str, payload: dict[str, Any], until: set[int], token: str | None
+) -> Task:
+    async with httpx.AsyncClient(timeout=30, headers=_bearer(token)) as http:
         card = await A2ACardResolver(http, base).get_agent_card()
         client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
         message = Message(
@@ -70,8 +80,8 @@ async def _send_and_follow(base: str, payload: dict[str, Any], until: set[int]) 
         raise AssertionError(f"task stayed {TaskState.Name(task.status.state)}")
 
 
-async def _get(base: str, task_id: str) -> Task:
-    async with httpx.AsyncClient(timeout=30) as http:
+async def _get(base: str, task_id: str, token: str) -> Task:
+    async with httpx.AsyncClient(timeout=30, headers=_bearer(token)) as http:
         card = await A2ACardResolver(http, base).get_agent_card()
         client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
         return await client.get_task(GetTaskRequest(id=task_id))
@@ -85,7 +95,8 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
     add_staff(cp, STAFF, GROUPS)  # bob of finance decides the large order
     console = RunService(cp, Registry(), lambda run_id: None)  # what the console's inbox calls
     try:
-        with a2a_server(server.url, tmp_path, '["tests.workflows.steps"]') as base:
+        with a2a_server(server.url, tmp_path, '["tests.workflows.steps"]') as served:
+            base, token = served.base, served.token
             card = asyncio.run(_card(f"{base}/procurement"))
             assert card.name == "procurement"
             assert card.supported_interfaces[0].url == f"{base}/procurement/"
@@ -100,16 +111,17 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
                     f"{base}/procurement",
                     example("large_order"),
                     {TaskState.TASK_STATE_INPUT_REQUIRED},
+                    token,
                 )
             )
-            run = cp.runs.get(waiting.id)  # the task is the run
+            run = cp.runs.get(waiting.id)  # the task is the run, started as the token's user
             assert (run.workflow, run.status, run.user) == ("procurement", "waiting", "a2a")
             assert "waiting for a human" in waiting.status.message.parts[0].text
             [esc] = cp.escalations.for_run(waiting.id)
             console.decide(esc.escalation_id, "approve", who=FINANCE, comment="budget ok")
             done = wait_for(
                 lambda: (
-                    (t := asyncio.run(_get(f"{base}/procurement", waiting.id))).status.state
+                    (t := asyncio.run(_get(f"{base}/procurement", waiting.id, token))).status.state
                     == TaskState.TASK_STATE_COMPLETED
                     and t
                 ),
@@ -123,12 +135,72 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
 
             refused = asyncio.run(
                 _send_and_follow(
-                    f"{base}/procurement", {"text": "no id"}, {TaskState.TASK_STATE_REJECTED}
+                    f"{base}/procurement",
+                    {"text": "no id"},
+                    {TaskState.TASK_STATE_REJECTED},
+                    token,
                 )
             )
             assert "not a valid PurchaseRequest" in refused.status.message.parts[0].text
     finally:
         worker.stop()
+        cp.close()
+
+
+def _send_message_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC ``SendMessage`` that starts a run when its caller may."""
+    message = Message(
+        message_id=uuid.uuid4().hex, role=Role.ROLE_USER, parts=[new_data_part(payload)]
+    )
+    params = MessageToDict(SendMessageRequest(message=message))
+    return {"jsonrpc": "2.0", "id": "1", "method": "SendMessage", "params": params}
+
+
+def test_a2a_calls_need_a_console_users_token_and_start_nothing_without_one(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    cp = ControlPlane.from_url(server.url)
+    UserStore(cp.client, params=ScryptParams(n=2**12)).add("vic", "viewer", PASSWORD)
+    tokens = TokenStore(cp.client)
+    viewer, _ = tokens.issue("vic", "a2a test")
+    try:
+        with a2a_server(server.url, tmp_path, '["tests.workflows.steps"]') as served:
+            base = f"{served.base}/procurement"
+            card = asyncio.run(_card(base))  # the card is public, and says what calls need
+            assert card.security_schemes["bearer"].http_auth_security_scheme.scheme == "Bearer"
+            assert list(card.security_requirements[0].schemes) == ["bearer"]
+            revoked, info = tokens.issue("a2a", "to revoke")
+            tokens.revoke("a2a", info.id)
+            body = _send_message_body(example("small_order"))
+            for headers in (
+                {},
+                {"Authorization": "Bearer wb_not-a-token"},
+                {"Authorization": f"Bearer {revoked}"},
+                {"Authorization": served.token},  # no scheme
+            ):
+                reply = httpx.post(f"{base}/", json=body, headers=headers, timeout=10)
+                assert reply.status_code == 401, headers
+                assert reply.headers["www-authenticate"] == "Bearer"
+                assert "API token" in reply.json()["error"]["message"]
+            with pytest.raises(Exception, match="401"):  # the official client, without a token
+                asyncio.run(_send_and_follow(base, example("small_order"), set(), None))
+            # A viewer is authenticated, but starting a run needs the approver role.
+            refused = asyncio.run(
+                _send_and_follow(
+                    base, example("small_order"), {TaskState.TASK_STATE_REJECTED}, viewer
+                )
+            )
+            assert "needs the approver role" in refused.status.message.parts[0].text
+            # A remote stage without the token: a failed handoff, never a crash.
+            ask = a2a_agent(base, Quote, timeout_s=10)
+            result = ask(QuoteAsk(sku="SKU-CHAIR-01", quantity=1), AgentContext("r", "quote", 1))
+            assert result.output is None
+            assert "401" in result.decision.rationale
+        assert cp.runs.list(workflow="procurement").total == 0  # nothing started
+        denied = cp.audit.list(action="denied", limit=20)
+        assert sum(e.actor == "a2a:token" for e in denied) == 2  # the wrong and revoked tokens
+        assert any(e.actor == "vic" and e.details["attempted"] == "start a run" for e in denied)
+    finally:
         cp.close()
 
 
@@ -143,8 +215,8 @@ def test_a_remote_stage_reply_is_a_handoff_checked_by_its_gate(
     remote = ServerUnderTest("valkey", tmp_path / "remote-redis")  # the second Waybill's own
     remote.start()
     try:
-        with a2a_server(remote.url, tmp_path / "remote", '["tests.workflows.quoting"]') as base:
-            quote = a2a_agent(f"{base}/quoting", Quote, timeout_s=60)
+        with a2a_server(remote.url, tmp_path / "remote", '["tests.workflows.quoting"]') as served:
+            quote = a2a_agent(f"{served.base}/quoting", Quote, token=served.token, timeout_s=60)
 
             def buyer() -> Chain:
                 return Chain(
