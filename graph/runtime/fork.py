@@ -190,9 +190,13 @@ def fork_thread(
     chain: Chain,
     sets: dict[str, Any],
     user: str,
-) -> None:
+) -> tuple[str, Handoff] | None:
     """Copy ``run_id``'s checkpoints to ``new_run_id`` and start it at ``checkpoint_id`` with
     ``sets`` applied (see :func:`fork_update`); ``graph`` is compiled with ``saver``.
+
+    Returns:
+        ``(node, handoff)`` for an edited delivery: the human's handoff, written as ``node``
+        (its producing stage), for the new run's timeline; ``None`` for any other fork.
 
     Raises:
         ForkError: no such checkpoint, or an edit that cannot be made.
@@ -214,3 +218,7 @@ def fork_thread(
         }
     }
     graph.update_state(new, update, as_node=as_node)
+    if as_node is None:
+        return None
+    [handoff] = update["handoffs"]
+    return as_node, handoff

@@ -27,6 +27,7 @@ from state.control.models import Escalation, KillScope, NewRun, RunRecord
 from state.control.outbox import Intent
 from state.control.plane import ControlPlane
 from state.roles import Role
+from state.run_events import node_update
 from state.settings import get_settings
 
 Dispatch = Callable[[str], None]
@@ -253,7 +254,7 @@ class RunService:
         graph = compile_chain(chain, saver)
         request, inject = RunInputs(self.cp.client).get(run_id)
         try:  # the checkpoints first: a run is registered only once it has them
-            fork_thread(
+            edit = fork_thread(
                 graph,
                 saver,
                 run_id,
@@ -265,6 +266,10 @@ class RunService:
             )
         except ForkError as exc:
             raise ServiceError(str(exc)) from None
+        if edit is not None:  # the human's handoff opens the new run's timeline
+            node, handoff = edit
+            data = node_update(chain.nodes()[node], {"handoffs": [handoff]})
+            self.cp.events.append(new_id, "node", stage=node, data=data.model_dump(mode="json"))
         summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
         spec = NewRun(run_id=new_id, workflow=source.workflow, input_summary=summary, user=who.name)
         details = {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}}

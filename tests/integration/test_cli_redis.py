@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from state.control.plane import ControlPlane
+from state.run_events import HandoffProposed, node_updates
 from tests.integration.runtime import ROOT, worker_env
 from tests.redis_servers import ServerUnderTest, free_port
 from tests.staff import PROCUREMENT_GROUPS, token_for
@@ -129,7 +131,15 @@ def test_a_fork_edit_goes_through_the_gate_of_its_edge(
     new_id = forked.stdout.split()[1].rstrip(":")
     shown = waybill(server.url, tmp_path, "show", new_id).stdout
     assert "status: waiting" in shown
-    assert "gate po_draft->place_order: ESCALATE" in shown
+    # The edited handoff is in the new run's timeline, by the human who forked, before its gate.
+    edited = shown.index("#5   po_draft -> place_order")
+    assert "by human:ana (fork)" in shown[edited:].splitlines()[0]
+    assert edited < shown.index("gate po_draft->place_order: ESCALATE")
+    cp = ControlPlane.from_url(server.url)
+    [first, *_] = node_updates(cp.events.read(new_id, count=100))
+    [handoff] = first.of_kind(HandoffProposed)
+    assert (handoff.payload["order_quantity"], handoff.payload["total"]) == (150, 4990)
+    cp.close()
     assert "x total_matches_lines: total 4990.0 is not 150 x 85.0" in shown
     assert "action place_order" not in shown  # nothing was placed on the edited order
     refused = waybill(
