@@ -11,10 +11,13 @@ service.
 OIDC: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's ``st.login``
 configuration), the console signs users in with the identity provider instead of passwords; the
 role then comes from the user store, found by the signed-in e-mail (``waybill user add EMAIL
---role ROLE --no-password``). An e-mail with no user gets no access.
+--role ROLE --no-password``). An e-mail with no user gets no access. Each sign-in at the provider
+is audited once (``login`` via ``oidc``), keyed by its ID token's nonce.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
@@ -22,6 +25,7 @@ from console.ui.handles import Handles
 from console.web.routes import COOKIE
 from graph.runtime.principal import Principal
 from state.control.users import User
+from state.keys import global_key
 
 SESSION_TOKEN = "_wb_session"  # noqa: S105 - a key name, not a secret
 """Session-state key of a token when no cookie carries one: AppTest cannot send cookies, so the
@@ -47,11 +51,26 @@ def session_token() -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+SIGN_IN_KEPT_S = 7 * 24 * 3600
+"""How long a sign-in's nonce is remembered (longer than Streamlit's auth cookie lives)."""
+
+
 def _oidc_user(h: Handles) -> User | None:
     if not st.user.is_logged_in:
         return None
     email = str(st.user.get("email") or "")
-    return h.users.find_by_email(email) if email else None
+    user = h.users.find_by_email(email) if email else None
+    if user is not None:
+        _audit_sign_in(h, user.name, email)
+    return user
+
+
+def _audit_sign_in(h: Handles, name: str, email: str) -> None:
+    """Audit a sign-in at the identity provider once, however many pages it then serves."""
+    claims = "|".join(str(st.user.get(k) or "") for k in ("iss", "sub", "nonce", "iat"))
+    once = global_key("oidc-sign-in", hashlib.sha256(claims.encode()).hexdigest())
+    if h.cp.client.set(once, email, nx=True, ex=SIGN_IN_KEPT_S):
+        h.cp.audit.append(name, "login", name, {"via": "oidc", "email": email})
 
 
 def current_user(h: Handles, *, activity: bool = True) -> User | None:

@@ -48,9 +48,12 @@ def logout_control() -> None:
 
 
 def _oidc_logout() -> None:
-    name = str(st.user.get("email") or "") if st.user.is_logged_in else ""
-    if name:
-        get_handles().cp.audit.append(name, "logout", name, {"via": "oidc"})
+    email = str(st.user.get("email") or "") if st.user.is_logged_in else ""
+    if email:
+        h = get_handles()
+        user = h.users.find_by_email(email)
+        name = user.name if user is not None else email  # audited under the console name
+        h.cp.audit.append(name, "logout", name, {"via": "oidc", "email": email})
     st.logout()
 
 

@@ -85,14 +85,14 @@ class Stack:
     """Where the worker sends its notifications (signed with ``WEBHOOK_KEY``)."""
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
     return subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
-def _wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,6 +104,18 @@ def _wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"Streamlit did not become healthy; its log:\n{log.read_text()[-4000:]}")
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop each process group (SIGTERM, then SIGKILL after 10 s)."""
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
 
 
 @pytest.fixture(scope="session")
@@ -131,22 +143,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, hook: Receiver) -> Iterator[
         "WAYBILL_CONSOLE_URL": f"http://127.0.0.1:{port}",
         "PYTHONPATH": str(ROOT),
     }
-    worker = _spawn([sys.executable, "-m", "console.cli", "worker"], env, tmp / "worker.log")
+    worker = spawn([sys.executable, "-m", "console.cli", "worker"], env, tmp / "worker.log")
     # Launched exactly as `waybill up` launches it (origin guard, CORS/XSRF options).
-    console = _spawn(console_command("127.0.0.1", port), env, tmp / "console.log")
+    console = spawn(console_command("127.0.0.1", port), env, tmp / "console.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_health(url, console, tmp / "console.log")
+        wait_health(url, console, tmp / "console.log")
         yield Stack(url=url, redis_url=server.url, cp=ControlPlane(client), logs=tmp, hook=hook)
     finally:
-        for proc in (console, worker):
-            if proc.poll() is None:
-                os.killpg(proc.pid, 15)
-        for proc in (console, worker):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
+        stop_all([console, worker])
         client.close()
         server.stop()
 
