@@ -226,6 +226,30 @@ class RunService:
             )
         return cleared
 
+    def _fork_state(
+        self,
+        workflow: str,
+        run_id: str,
+        checkpoint_id: str,
+        new_id: str,
+        sets: dict[str, Any],
+        who: Principal,
+    ) -> None:
+        """Write the fork's checkpoints, and the event of its edited handoff (if any)."""
+        assert self.raw is not None
+        chain = self.registry.fresh(workflow)
+        saver = RedisSaver(self.raw)
+        graph = compile_chain(chain, saver)
+        try:
+            edit = fork_thread(graph, saver, run_id, checkpoint_id, new_run_id=new_id,
+                               chain=chain, sets=sets, user=who.name)  # fmt: skip
+        except ForkError as exc:
+            raise ServiceError(str(exc)) from None
+        if edit is not None:  # the human's handoff opens the new run's timeline
+            node, handoff = edit
+            data = node_update(chain.nodes()[node], {"handoffs": [handoff]})
+            self.cp.events.append(new_id, "node", stage=node, data=data.model_dump(mode="json"))
+
     def fork(
         self,
         run_id: str,
@@ -248,28 +272,10 @@ class RunService:
         if self.raw is None:
             raise ServiceError("forking needs the service's checkpoint client (raw=...)")
         source = self.cp.runs.get(run_id)
-        chain = self.registry.fresh(source.workflow)
-        new_id = uuid.uuid4().hex[:12]
-        saver = RedisSaver(self.raw)
-        graph = compile_chain(chain, saver)
         request, inject = RunInputs(self.cp.client).get(run_id)
-        try:  # the checkpoints first: a run is registered only once it has them
-            edit = fork_thread(
-                graph,
-                saver,
-                run_id,
-                checkpoint_id,
-                new_run_id=new_id,
-                chain=chain,
-                sets=sets or {},
-                user=who.name,
-            )
-        except ForkError as exc:
-            raise ServiceError(str(exc)) from None
-        if edit is not None:  # the human's handoff opens the new run's timeline
-            node, handoff = edit
-            data = node_update(chain.nodes()[node], {"handoffs": [handoff]})
-            self.cp.events.append(new_id, "node", stage=node, data=data.model_dump(mode="json"))
+        new_id = uuid.uuid4().hex[:12]
+        # The checkpoints first: a run is registered only once it has them.
+        self._fork_state(source.workflow, run_id, checkpoint_id, new_id, sets or {}, who)
         summary = f"fork of {run_id} at {checkpoint_id[-12:]}"
         spec = NewRun(run_id=new_id, workflow=source.workflow, input_summary=summary, user=who.name)
         details = {"source": run_id, "checkpoint_id": checkpoint_id, "sets": sets or {}}
