@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from rq import Queue
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 """Most runs one sweep looks at (the rest wait for the next sweep)."""
-_WAITING_JOB = ("queued", "scheduled", "deferred", "started")
+_WAITING_JOB = ("queued", "scheduled", "deferred")
 
 
 def recover_orphans(cp: ControlPlane, queue: Queue, *, now: float | None = None) -> list[str]:
@@ -85,12 +86,13 @@ def _look(
         cp.complete(run_id, lambda r: _enqueue(queue, r))
         _rewatch(cp, run_id, now + QUEUED_GRACE_S)
         return False
-    if record.status == "queued" and _job_waiting(queue, run_id):
+    job_id = text(queue.connection.get(job_of_key(run_id)) or "")
+    if _job_waiting(queue, job_id, record.status, now):
         # A long queue: look again later and less often the longer it waits.
         _rewatch(cp, run_id, now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp()))
         return False
     _rewatch(cp, run_id, now + QUEUED_GRACE_S)
-    return _requeue_once(cp, queue, record)
+    return _requeue_once(cp, queue, record, job_id)
 
 
 def _enqueue(queue: Queue, run_id: str) -> None:
@@ -101,25 +103,37 @@ def _rewatch(cp: ControlPlane, run_id: str, at: float) -> None:
     cp.client.execute_command(*watch(run_id, at))  # type: ignore[no-untyped-call]
 
 
-def _job_waiting(queue: Queue, run_id: str) -> bool:
-    """Whether the run's latest job is still to be executed (queued, scheduled, running)."""
-    job_id = queue.connection.get(job_of_key(run_id))
-    if job_id is None:
+def _job_waiting(queue: Queue, job_id: str, status: str, now: float) -> bool:
+    """Whether the run's latest job (``job_id``) will still run: it waits in the queue (queued,
+    scheduled, deferred), or, for a ``queued`` run, a worker started it less than
+    ``QUEUED_GRACE_S`` ago (a start takes the run's lease at once: one older than that died
+    between dequeue and start). A ``running`` run's started job is its dead holder's."""
+    if not job_id:
         return False
     try:
-        status = Job.fetch(text(job_id), connection=queue.connection).get_status()
-        return status is not None and JobStatus(status).value in _WAITING_JOB
+        job = Job.fetch(job_id, connection=queue.connection)
+        state = job.get_status()
     except Exception:  # the job expired or was deleted
         return False
+    if state is not None and JobStatus(state).value in _WAITING_JOB:
+        return True
+    started = job.started_at
+    if status != "queued" or state != JobStatus.STARTED or started is None:
+        return False
+    if started.tzinfo is None:  # RQ stores UTC
+        started = started.replace(tzinfo=UTC)
+    return now - started.timestamp() < QUEUED_GRACE_S
 
 
-def _requeue_once(cp: ControlPlane, queue: Queue, record: RunRecord) -> bool:
+def _requeue_once(cp: ControlPlane, queue: Queue, record: RunRecord, job_id: str) -> bool:
     """Re-queue an orphaned run, unless another sweeper already did (then False)."""
-    # One sweeper wins per orphaning (keyed by the dead holder's fencing token), even with many
-    # workers sweeping; a run orphaned again later is recovered again.
+    # One sweeper wins per orphaning, even with many workers sweeping: keyed by the dead
+    # holder's fencing token and the job it lost (``job_id``, read before the job was found
+    # missing). A run orphaned again later, even before it started (no new token), has lost
+    # another job: it is recovered again.
     run_id = record.run_id
-    token = cp.client.get(fence_key(run_id)) or "0"
-    guard = run_key(run_id, "recovering", str(token))
+    token = text(cp.client.get(fence_key(run_id)) or "0")
+    guard = run_key(run_id, "recovering", f"{token}:{job_id or '-'}")
     if not cp.client.set(guard, "1", nx=True, ex=60):
         return False
     log.warning("run %s (%s) lost its worker: re-queued", run_id, record.status)

@@ -4,9 +4,11 @@ due costs the same with 10 or 2,000 runs waiting; a due run is looked at once.""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from rq import Queue
+from rq.job import JobStatus
 
 from graph.runtime.jobs import enqueue_run
 from graph.runtime.sweeper import recover_orphans
@@ -53,4 +55,30 @@ def test_due_runs_are_looked_at_once_and_orphans_requeued(server: ServerUnderTes
     assert recover_orphans(cp, queue, now=later + QUEUED_GRACE_S + 1) == []  # jobs wait now
     cp.runs.update("lost-job", status="failed", reason="test")
     assert cp.client.zscore("wb:idx:watch", "lost-job") is None  # a finished run leaves it
+    cp.close()
+
+
+def test_a_run_whose_requeued_job_is_lost_again_is_requeued_again(server: ServerUnderTest) -> None:
+    """A worker that dies between dequeue and start takes the job along (gone, or left
+    ``started``) and no fencing token changes: each lost job is re-queued once, not once per
+    token (which left the run queued, with nothing to run it, until the first recovery's guard
+    expired); a job a worker started a moment ago is not lost."""
+    cp = ControlPlane.from_url(server.url)
+    queue = Queue("waybill", connection=server.client())
+    names = ["dead", "fresh", "gone"]
+    for run_id in names:
+        cp.runs.create(run_id, "steps")
+    first = time.time() + QUEUED_GRACE_S + 1
+    assert sorted(recover_orphans(cp, queue, now=first)) == names
+    jobs = {job.args[0]: job for job in queue.jobs}
+    jobs["gone"].delete()  # gone with its worker
+    for run_id, started in (("dead", first), ("fresh", first + QUEUED_GRACE_S - 5)):
+        job = jobs[run_id]  # taken from the queue by a worker...
+        queue.remove(job)
+        job.started_at = datetime.fromtimestamp(started, UTC)
+        job.save()
+        job.set_status(JobStatus.STARTED)  # ...which died before the run started ("dead")
+    again = first + QUEUED_GRACE_S + 1
+    assert sorted(recover_orphans(cp, queue, now=again)) == ["dead", "gone"]
+    assert sorted(job.args[0] for job in queue.jobs) == ["dead", "gone"]
     cp.close()
