@@ -87,9 +87,9 @@ def _look(
         _rewatch(cp, run_id, now + QUEUED_GRACE_S)
         return False
     job_id = text(queue.connection.get(job_of_key(run_id)) or "")
-    if _job_waiting(queue, job_id, record.status, now):
-        # A long queue: look again later and less often the longer it waits.
-        _rewatch(cp, run_id, now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp()))
+    waiting = _job_waiting(queue, job_id, record, now)
+    if waiting is not None:
+        _rewatch(cp, run_id, waiting)
         return False
     _rewatch(cp, run_id, now + QUEUED_GRACE_S)
     return _requeue_once(cp, queue, record, job_id)
@@ -103,26 +103,31 @@ def _rewatch(cp: ControlPlane, run_id: str, at: float) -> None:
     cp.client.execute_command(*watch(run_id, at))  # type: ignore[no-untyped-call]
 
 
-def _job_waiting(queue: Queue, job_id: str, status: str, now: float) -> bool:
-    """Whether the run's latest job (``job_id``) will still run: it waits in the queue (queued,
-    scheduled, deferred), or, for a ``queued`` run, a worker started it less than
-    ``QUEUED_GRACE_S`` ago (a start takes the run's lease at once: one older than that died
-    between dequeue and start). A ``running`` run's started job is its dead holder's."""
+def _job_waiting(queue: Queue, job_id: str, record: RunRecord, now: float) -> float | None:
+    """When to look at the run again if its latest job (``job_id``) will still run, else None.
+
+    A job waiting in the queue (queued, scheduled, deferred): later, and less often the longer
+    the run waits (a long queue). For a ``queued`` run, a job a worker started less than
+    ``QUEUED_GRACE_S`` ago: once that has passed (a start takes the run's lease at once; one
+    older than that died between dequeue and start). A ``running`` run's started job is its
+    dead holder's.
+    """
     if not job_id:
-        return False
+        return None
     try:
         job = Job.fetch(job_id, connection=queue.connection)
         state = job.get_status()
     except Exception:  # the job expired or was deleted
-        return False
+        return None
     if state is not None and JobStatus(state).value in _WAITING_JOB:
-        return True
+        return now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp())
     started = job.started_at
-    if status != "queued" or state != JobStatus.STARTED or started is None:
-        return False
+    if record.status != "queued" or state != JobStatus.STARTED or started is None:
+        return None
     if started.tzinfo is None:  # RQ stores UTC
         started = started.replace(tzinfo=UTC)
-    return now - started.timestamp() < QUEUED_GRACE_S
+    lost_at = started.timestamp() + QUEUED_GRACE_S
+    return lost_at if now < lost_at else None
 
 
 def _requeue_once(cp: ControlPlane, queue: Queue, record: RunRecord, job_id: str) -> bool:

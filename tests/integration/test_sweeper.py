@@ -81,4 +81,6 @@ def test_a_run_whose_requeued_job_is_lost_again_is_requeued_again(server: Server
     again = first + QUEUED_GRACE_S + 1
     assert sorted(recover_orphans(cp, queue, now=again)) == ["dead", "gone"]
     assert sorted(job.args[0] for job in queue.jobs) == ["dead", "gone"]
+    # "fresh" is looked at again as soon as its start is that old, not after the whole wait.
+    assert recover_orphans(cp, queue, now=first + 2 * QUEUED_GRACE_S - 4) == ["fresh"]
     cp.close()
