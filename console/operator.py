@@ -21,15 +21,16 @@ class OperatorAuthError(WaybillError):
     """The server's credentials do not name a console user (one line for the operator)."""
 
 
-def token_principal(cp: ControlPlane, token: str, via: str) -> Principal | None:
-    """The console user ``token`` belongs to, with their role now; ``None`` for a wrong,
-    revoked or expired token (or a user removed since), the attempt audited as ``denied``."""
+def token_principal(cp: ControlPlane, token: str, via: str) -> tuple[Principal, str] | None:
+    """The console user ``token`` belongs to, with their role now, and the token's id; ``None``
+    for a wrong, revoked or expired token (or a user removed since), the attempt audited as
+    ``denied``."""
     info = cp.tokens.verify(token.strip())
     role = roles_of(cp, [info.user]).get(info.user) if info is not None else None
     if info is None or role is None:
         cp.audit.append(f"{via}:token", "denied", via, {"why": "invalid API token"})
         return None
-    return Principal(info.user, role, via=f"{via} token {info.id}")
+    return Principal(info.user, role, via=f"{via} token {info.id}"), info.id
 
 
 def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Principal:
@@ -45,12 +46,13 @@ def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Princi
             f"waybill {via} acts as a console user: set WAYBILL_TOKEN to their API token "
             "(an admin issues one with `waybill user token NAME`)"
         )
-    who = token_principal(cp, token, via)
-    if who is None:
+    found = token_principal(cp, token, via)
+    if found is None:
         raise OperatorAuthError(
             f"WAYBILL_TOKEN was refused: invalid or revoked API token (waybill {via} not started)"
         )
-    cp.audit.append(who.name, "login", who.name, {"via": via, "token": who.via.rsplit(" ", 1)[1]})
+    who, token_id = found
+    cp.audit.append(who.name, "login", who.name, {"via": via, "token": token_id})
     return who
 
 

@@ -65,9 +65,10 @@ class TokenBackend(AuthenticationBackend):
                 "send a console user's API token: Authorization: Bearer <token> "
                 "(an admin issues one with `waybill user token NAME`)"
             )
-        who = await asyncio.to_thread(token_principal, self.cp, token, "a2a")
-        if who is None:
+        found = await asyncio.to_thread(token_principal, self.cp, token, "a2a")
+        if found is None:
             raise AuthenticationError("the API token was refused: invalid or revoked")
+        who, _ = found
         return AuthCredentials([who.role]), Caller(who)
 
 

@@ -87,7 +87,7 @@ def _look(
         _rewatch(cp, run_id, now + QUEUED_GRACE_S)
         return False
     job_id = text(queue.connection.get(job_of_key(run_id)) or "")
-    waiting = _job_waiting(queue, job_id, record, now)
+    waiting = _waiting_until(queue, job_id, record, now)
     if waiting is not None:
         _rewatch(cp, run_id, waiting)
         return False
@@ -103,7 +103,7 @@ def _rewatch(cp: ControlPlane, run_id: str, at: float) -> None:
     cp.client.execute_command(*watch(run_id, at))  # type: ignore[no-untyped-call]
 
 
-def _job_waiting(queue: Queue, job_id: str, record: RunRecord, now: float) -> float | None:
+def _waiting_until(queue: Queue, job_id: str, record: RunRecord, now: float) -> float | None:
     """When to look at the run again if its latest job (``job_id``) will still run, else None.
 
     A job waiting in the queue (queued, scheduled, deferred): later, and less often the longer
