@@ -23,12 +23,10 @@ class OperatorAuthError(WaybillError):
 
 def token_principal(cp: ControlPlane, token: str, via: str) -> tuple[Principal, str] | None:
     """The console user ``token`` belongs to, with their role now, and the token's id; ``None``
-    for a wrong, revoked or expired token (or a user removed since), the attempt audited as
-    ``denied``."""
+    for a wrong, revoked or expired token (or a user removed since): the caller audits that."""
     info = cp.tokens.verify(token.strip())
     role = roles_of(cp, [info.user]).get(info.user) if info is not None else None
     if info is None or role is None:
-        cp.audit.append(f"{via}:token", "denied", via, {"why": "invalid API token"})
         return None
     return Principal(info.user, role, via=f"{via} token {info.id}"), info.id
 
@@ -48,6 +46,7 @@ def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Princi
         )
     found = token_principal(cp, token, via)
     if found is None:
+        cp.audit.append(f"{via}:server", "denied", via, {"why": "invalid API token"})
         raise OperatorAuthError(
             f"WAYBILL_TOKEN was refused: invalid or revoked API token (waybill {via} not started)"
         )

@@ -3,8 +3,10 @@
 ``Authorization: Bearer <token>`` (issued by ``waybill user token NAME``) names the user a run
 is started as (approver role at least: the run service checks it, and audits the start under
 that user) and who may read tasks. A request without a token, or with a wrong or revoked one,
-gets ``401`` and starts nothing (a wrong token is audited as ``denied``). The cards and the
-index stay public (``GET``): they describe the workflows, and say that calls need the token.
+gets ``401`` and starts nothing; a wrong token is audited as ``denied``, within the rate per
+minute of failed logins (anyone can send one: the log must not grow without bound). The cards
+and the index stay public (``GET``): they describe the workflows, and say that calls need the
+token.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from console.operator import token_principal
+from console.web.logins import audit_bounded
 from graph.runtime.principal import Principal
 from state.control.plane import ControlPlane
+from state.control.throttle import LoginThrottle
 
 SCHEME = "bearer"
 """The name of the card's security scheme."""
@@ -50,6 +54,7 @@ class TokenBackend(AuthenticationBackend):
 
     def __init__(self, cp: ControlPlane) -> None:
         self.cp = cp
+        self.throttle = LoginThrottle(cp.client)
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         """The caller, or ``None`` for a public ``GET``.
@@ -67,6 +72,11 @@ class TokenBackend(AuthenticationBackend):
             )
         found = await asyncio.to_thread(token_principal, self.cp, token, "a2a")
         if found is None:
+            ip = conn.client.host if conn.client else None
+            details = {"why": "invalid API token", "ip": ip}
+            await asyncio.to_thread(
+                audit_bounded, self.throttle, self.cp.audit, "a2a:token", "denied", "a2a", details
+            )
             raise AuthenticationError("the API token was refused: invalid or revoked")
         who, _ = found
         return AuthCredentials([who.role]), Caller(who)

@@ -13,6 +13,7 @@ from typing import Any
 
 from state.control.audit import AuditLog
 from state.control.sessions import Session, SessionStore
+from state.control.throttle import LoginThrottle
 from state.control.users import LoginResult, UserStore
 
 
@@ -63,19 +64,33 @@ def log_in(
 def _audit_failure(
     users: UserStore, audit: AuditLog, name: str, ip: str | None, result: LoginResult
 ) -> None:
-    verdict = users.throttle.audit_failure()
     # An invented name is only evidence of guessing; keep it short in the log.
     who = name[:64] or "<empty>"
+    details: dict[str, Any] = {"ip": ip, "retry_after_s": result.retry_after_s}
+    audit_bounded(users.throttle, audit, who, "login.failed", who, details)
+
+
+def audit_bounded(
+    throttle: LoginThrottle,
+    audit: AuditLog,
+    actor: str,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+) -> None:
+    """Audit one failed attempt, within the throttle's rate per minute (shared by every kind of
+    failed login): past it, one entry says auditing paused, and the rest of the minute is not
+    audited."""
+    verdict = throttle.audit_failure()
     if verdict == "entry":
-        details: dict[str, Any] = {"ip": ip, "retry_after_s": result.retry_after_s}
-        audit.append(who, "login.failed", who, details)
+        audit.append(actor, action, target, details)
     elif verdict == "pause":
         audit.append(
             "system:login-throttle",
             "login.failed.audit_paused",
             "*",
             {
-                "per_minute": users.throttle.audit_per_minute,
+                "per_minute": throttle.audit_per_minute,
                 "note": "further failed logins this minute are not audited",
             },
         )
