@@ -149,20 +149,21 @@ def work_process(url: str, queue_url: str, name: str, burst: bool, parent: int) 
     )
     scheduler = SchedulerLoop(queue_conn, settings.queue_name, name)
     stop = threading.Event()
+    scheduling = threading.Thread(target=scheduler.forever, args=(stop,), daemon=True)
     if burst:
         scheduler.tick()
     else:
         adopt_unwatched(ctx.cp)
         every = max(settings.lease_ttl_s / 3, 0.5)
-        for target, args in (
-            (scheduler.forever, (stop,)),
-            (sweep_forever, (ctx.cp, queue, every, stop, _beat(worker))),
-        ):
-            threading.Thread(target=target, args=args, daemon=True).start()
+        scheduling.start()
+        sweep = (ctx.cp, queue, every, stop, _beat(worker))
+        threading.Thread(target=sweep_forever, args=sweep, daemon=True).start()
         start_notifier(url, settings, stop)
     try:
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:
         stop.set()
+        if scheduling.is_alive():  # its lock released now, not a minute later: another
+            scheduling.join(timeout=2.0)  # worker's scheduler takes over at its next tick
         install(None)
     return 0

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rq.scheduler import RQScheduler
 
 from state.control.errors import RunFinished
 from tests.integration.runtime import (
@@ -219,6 +220,9 @@ def test_a_veto_window_ends_on_another_worker_after_a_restart(
     record = svc.submit("steps", _job("n3", notify=True), who=APPROVER)
     wait_status(cp, record.run_id, {"waiting"})
     first.stop()  # the window's end is a scheduled job in Redis, not a timer in this worker
+    # Its scheduler's lock was released on the way out (it used to stay a minute, so the next
+    # worker's scheduler could not enqueue the window's end until then).
+    assert not raw.exists(RQScheduler.get_locking_key("waybill"))
     second = WorkerProcess(server.url, tmp_path, "second")
     try:
         done = wait_status(cp, record.run_id, TERMINAL, timeout=30)
