@@ -106,11 +106,13 @@ def _rewatch(cp: ControlPlane, run_id: str, at: float) -> None:
 def _waiting_until(queue: Queue, job_id: str, record: RunRecord, now: float) -> float | None:
     """When to look at the run again if its latest job (``job_id``) will still run, else None.
 
-    A job waiting in the queue (queued, scheduled, deferred): later, and less often the longer
-    the run waits (a long queue). For a ``queued`` run, a job a worker started less than
-    ``QUEUED_GRACE_S`` ago: once that has passed (a start takes the run's lease at once; one
-    older than that died between dequeue and start). A ``running`` run's started job is its
-    dead holder's.
+    A job waiting in the queue: later, and less often the longer the run waits (a long queue).
+    For a ``queued`` run that is a job queued, scheduled or deferred, or one a worker started
+    less than ``QUEUED_GRACE_S`` ago: looked at again once that has passed (a start takes the
+    run's lease at once; one older than that died between dequeue and start). For a
+    ``running`` run whose lease ended, only a job queued now: its started job is its dead
+    holder's, and that job's retry, scheduled by RQ, waits for a scheduler whose lock may be
+    the dead worker's (up to a minute).
     """
     if not job_id:
         return None
@@ -119,7 +121,8 @@ def _waiting_until(queue: Queue, job_id: str, record: RunRecord, now: float) -> 
         state = job.get_status()
     except Exception:  # the job expired or was deleted
         return None
-    if state is not None and JobStatus(state).value in _WAITING_JOB:
+    waits = _WAITING_JOB if record.status == "queued" else ("queued",)
+    if state is not None and JobStatus(state).value in waits:
         return now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp())
     started = job.started_at
     if record.status != "queued" or state != JobStatus.STARTED or started is None:

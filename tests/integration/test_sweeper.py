@@ -68,9 +68,17 @@ def test_a_run_whose_requeued_job_is_lost_again_is_requeued_again(server: Server
     names = ["dead", "fresh", "gone"]
     for run_id in names:
         cp.runs.create(run_id, "steps")
+    # A running run whose worker died, its job's retry scheduled by RQ (which waits for a
+    # scheduler, whose lock the dead worker may hold): re-queued now, not after the retry.
+    cp.runs.create("retrying", "steps")
+    cp.runs.update("retrying", status="running")
+    retry = enqueue_run(queue, "retrying")
+    queue.remove(retry)
+    retry.set_status(JobStatus.SCHEDULED)
     first = time.time() + QUEUED_GRACE_S + 1
-    assert sorted(recover_orphans(cp, queue, now=first)) == names
+    assert sorted(recover_orphans(cp, queue, now=first)) == [*names, "retrying"]
     jobs = {job.args[0]: job for job in queue.jobs}
+    del jobs["retrying"]  # its fresh job waits in the queue: not re-queued again below
     jobs["gone"].delete()  # gone with its worker
     for run_id, started in (("dead", first), ("fresh", first + QUEUED_GRACE_S - 5)):
         job = jobs[run_id]  # taken from the queue by a worker...
@@ -80,7 +88,7 @@ def test_a_run_whose_requeued_job_is_lost_again_is_requeued_again(server: Server
         job.set_status(JobStatus.STARTED)  # ...which died before the run started ("dead")
     again = first + QUEUED_GRACE_S + 1
     assert sorted(recover_orphans(cp, queue, now=again)) == ["dead", "gone"]
-    assert sorted(job.args[0] for job in queue.jobs) == ["dead", "gone"]
+    assert sorted(job.args[0] for job in queue.jobs) == ["dead", "gone", "retrying"]
     # "fresh" is looked at again as soon as its start is that old, not after the whole wait.
     assert recover_orphans(cp, queue, now=first + 2 * QUEUED_GRACE_S - 4) == ["fresh"]
     cp.close()
