@@ -51,6 +51,8 @@ def session_token() -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+_SIGNED_IN = "_wb_oidc_sign_in"
+"""Session-state key of the sign-in this browser session already checked."""
 SIGN_IN_KEPT_S = 7 * 24 * 3600
 """How long a sign-in's nonce is remembered (longer than Streamlit's auth cookie lives)."""
 
@@ -69,8 +71,11 @@ def _audit_sign_in(h: Handles, name: str, email: str) -> None:
     """Audit a sign-in at the identity provider once, however many pages it then serves."""
     claims = "|".join(str(st.user.get(k) or "") for k in ("iss", "sub", "nonce", "iat"))
     once = global_key("oidc-sign-in", hashlib.sha256(claims.encode()).hexdigest())
+    if st.session_state.get(_SIGNED_IN) == once:  # this browser session saw it: no write
+        return
     if h.cp.client.set(once, email, nx=True, ex=SIGN_IN_KEPT_S):
         h.cp.audit.append(name, "login", name, {"via": "oidc", "email": email})
+    st.session_state[_SIGNED_IN] = once
 
 
 def current_user(h: Handles, *, activity: bool = True) -> User | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from console.launch import console_command
+from console.launch import console_command, stop_all
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.roles import Role
@@ -104,18 +104,6 @@ def wait_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: flo
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"Streamlit did not become healthy; its log:\n{log.read_text()[-4000:]}")
-
-
-def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    """Stop each process group (SIGTERM, then SIGKILL after 10 s)."""
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from console.launch import console_command
+from console.launch import console_command, stop_all
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
-from tests.e2e.conftest import MODULES, PASSWORD, ROOT, spawn, stop_all, wait_health
+from tests.e2e.conftest import MODULES, PASSWORD, ROOT, spawn, wait_health
 from tests.e2e.pages import settle, start_run
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, Person
 from tests.redis_servers import ServerUnderTest, free_port
