@@ -40,7 +40,7 @@ def _card(ctx: PageContext, item: InboxItem) -> None:
         _links(esc.escalation_id, esc.run_id, f"{item.workflow} · {age(esc.created_at)} ago")
         show_escalation(esc, item.run)
         if ctx.can("approver"):
-            decision_buttons(esc)
+            decision_buttons(ctx, esc)
             st.caption("To comment or edit before deciding, open the escalation.")
 
 

@@ -17,6 +17,8 @@ from console.ui.forms import contract_form, read_form, show_field_errors
 from console.ui.guard import DOWN_ERRORS
 from console.ui.page import PageContext, decision_context
 from console.ui.views import md_escape
+from graph.runtime.eligibility import authority
+from graph.runtime.principal import ServiceError
 from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
 from state.control.models import Escalation
@@ -95,19 +97,40 @@ def _labels(esc: Escalation) -> dict[str, str]:
     return labels | {k: str(v).capitalize() for k, v in given.items() if k in labels}
 
 
-def decision_buttons(esc: Escalation) -> None:
-    """Approve / retry / reject (those the escalation allows), side by side."""
+def refusal(ctx: PageContext, esc: Escalation, action: str) -> str | None:
+    """Why the signed-in user may not take ``action`` on ``esc`` (four eyes, another group),
+    or None. Only to show the button disabled: the server checks (and audits) again."""
+    try:
+        starter = ctx.h.cp.runs.get(esc.run_id).user
+    except UnknownRun:
+        starter = None
+    try:
+        authority(
+            ctx.h.cp, esc, ctx.who, action, starter=starter,
+            admin_fallback=ctx.h.service.admin_fallback,
+        )  # fmt: skip
+    except ServiceError as exc:
+        return str(exc)
+    return None
+
+
+def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
+    """Approve / retry / reject (those the escalation allows), side by side; one the user may
+    not take is disabled and says why when hovered."""
     esc_id = esc.escalation_id
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
     labels = _labels(esc)
     for col, action in zip(st.columns(3), ("approve", "retry", "reject"), strict=True):
         if action in allowed:
+            why_not = refusal(ctx, esc, action)
             col.button(
                 labels[action],
                 key=f"{action}.{esc_id}",
                 type="primary" if action == "approve" else "secondary",
                 on_click=on_decide,
                 args=(esc_id, action),
+                disabled=why_not is not None,
+                help=why_not,
             )
 
 
@@ -115,7 +138,7 @@ def decide_box(ctx: PageContext, esc: Escalation) -> None:
     """The full decision: a comment kept with it, the buttons, and the edit form."""
     esc_id = esc.escalation_id
     st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
-    decision_buttons(esc)
+    decision_buttons(ctx, esc)
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
     if "edit" in allowed and st.toggle("Edit the proposal", key=f"editing.{esc_id}"):
         _edit(ctx, esc)

@@ -22,12 +22,33 @@ def test_the_inbox_says_who_decides_and_by_when(console: Console) -> None:
     assert "then: handed over to group finance-leads" in page
 
 
-def test_a_refusal_says_why_and_nothing_is_decided(console: Console) -> None:
+def test_a_button_the_user_may_not_use_is_disabled_and_says_why(console: Console) -> None:
     run_id = console.run(example("large_order"))
     esc_id = console.pending(run_id)
     console.users.add("olga", "approver", "long-enough-pw")
     console.cp.groups.join("olga", "warehouse")
+    outside = console.page("inbox", user="olga", query={"esc": esc_id})
+    for action in ("approve", "reject"):
+        shown = outside.button(key=f"{action}.{esc_id}")
+        assert shown.disabled
+        assert f"olga is not in group 'finance', which decides escalation {esc_id}" in shown.help
+    starter = console.page("inbox", user="ana", query={"esc": esc_id})  # four eyes
+    assert starter.button(key=f"approve.{esc_id}").disabled
+    assert "four eyes: ana started run" in starter.button(key=f"approve.{esc_id}").help
+    assert not starter.button(key=f"reject.{esc_id}").disabled  # rejecting is the safe side
+    member = console.page("inbox", user="bob", query={"esc": esc_id})
+    assert not member.button(key=f"approve.{esc_id}").disabled
+    assert console.cp.escalations.get(esc_id).pending
+
+
+def test_a_refusal_says_why_and_nothing_is_decided(console: Console) -> None:
+    run_id = console.run(example("large_order"))
+    esc_id = console.pending(run_id)
+    console.users.add("olga", "approver", "long-enough-pw")
+    console.cp.groups.join("olga", "finance")
     at = console.page("inbox", user="olga", query={"esc": esc_id})
+    assert not at.button(key=f"approve.{esc_id}").disabled
+    console.cp.groups.leave("olga", "finance")  # after her page was drawn: the server decides
     at.button(key=f"approve.{esc_id}").click().run()
     assert f"olga is not in group 'finance', which decides escalation {esc_id}" in texts(at)
     assert console.cp.escalations.get(esc_id).pending
