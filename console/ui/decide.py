@@ -116,13 +116,16 @@ def refusal(ctx: PageContext, esc: Escalation, action: str) -> str | None:
 
 def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
     """Approve / retry / reject (those the escalation allows), side by side; one the user may
-    not take is disabled and says why when hovered."""
+    not take is disabled, and why is said under them (and on hover)."""
     esc_id = esc.escalation_id
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
     labels = _labels(esc)
+    reasons: list[str] = []
     for col, action in zip(st.columns(3), ("approve", "retry", "reject"), strict=True):
         if action in allowed:
             why_not = refusal(ctx, esc, action)
+            if why_not is not None and why_not not in reasons:
+                reasons.append(why_not)
             col.button(
                 labels[action],
                 key=f"{action}.{esc_id}",
@@ -132,6 +135,8 @@ def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
                 disabled=why_not is not None,
                 help=why_not,
             )
+    for reason in reasons:
+        st.caption(md_escape(f"Not yours to decide: {reason}"))
 
 
 def decide_box(ctx: PageContext, esc: Escalation) -> None:

@@ -32,12 +32,14 @@ def test_a_button_the_user_may_not_use_is_disabled_and_says_why(console: Console
         shown = outside.button(key=f"{action}.{esc_id}")
         assert shown.disabled
         assert f"olga is not in group 'finance', which decides escalation {esc_id}" in shown.help
+    assert "Not yours to decide: olga is not in group 'finance'" in texts(outside)
     starter = console.page("inbox", user="ana", query={"esc": esc_id})  # four eyes
     assert starter.button(key=f"approve.{esc_id}").disabled
     assert "four eyes: ana started run" in starter.button(key=f"approve.{esc_id}").help
     assert not starter.button(key=f"reject.{esc_id}").disabled  # rejecting is the safe side
     member = console.page("inbox", user="bob", query={"esc": esc_id})
     assert not member.button(key=f"approve.{esc_id}").disabled
+    assert "Not yours to decide" not in texts(member)
     assert console.cp.escalations.get(esc_id).pending
 
 
