@@ -38,7 +38,7 @@ def html_link(href: str, text: str) -> None:
     For links to the page being shown (``st.page_link`` does nothing there). ``href`` is built
     by ``console.web.links`` from ids; both it and ``text`` are HTML-escaped.
     """
-    style = "color:#1d4ed8;text-decoration:none;font-weight:600"
+    style = "color:#1d4ed8;text-decoration:none;font-weight:600;overflow-wrap:anywhere"
     st.html(f'<a href="{escape(href)}" style="{style}">{escape(text)}</a>')
 
 

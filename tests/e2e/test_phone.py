@@ -1,0 +1,80 @@
+"""An operator on a phone: a deep link from a notification, the sign-in, the question, a tap.
+
+Chromium with a phone's viewport, touch and user agent (Playwright's "iPhone 13" descriptor):
+the page must not scroll sideways (a long escalation id used to run off the card), a button
+that is not the user's to press says why in text (a tooltip needs a hover a phone does not
+have), and a tap on Approve places the order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+from state.keys import run_key
+from tests.e2e.conftest import PASSWORD, Stack
+from tests.e2e.helpers import esc_css, escalated_order, wait_status
+from tests.e2e.pages import settle
+from tests.staff import add_staff
+
+pytestmark = pytest.mark.e2e
+
+SIDEWAYS = """() => {
+    const width = document.documentElement.clientWidth;
+    const over = [...document.querySelectorAll('[data-testid="stMain"] a, button')]
+        .filter(e => e.getBoundingClientRect().right > width + 1);
+    return document.documentElement.scrollWidth > width || over.length > 0;
+}"""
+"""Whether the page, or a link or button on it, reaches past the screen's right edge."""
+
+
+@pytest.fixture
+def phone(browser: Browser, playwright: Playwright, stack: Stack) -> Iterator[BrowserContext]:
+    device: dict[str, Any] = dict(playwright.devices["iPhone 13"])
+    device.pop("default_browser_type", None)  # a phone's shape; the engine stays Chromium
+    context = browser.new_context(**device, base_url=stack.url)
+    yield context
+    context.close()
+
+
+def sign_in(page: Page, name: str, at: str) -> None:
+    """The login page a deep link leads to; it brings the phone back to ``at`` signed in."""
+    page.goto(at)
+    page.get_by_label("User", exact=True).fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").tap()
+    expect(page.get_by_role("heading", name="Escalations")).to_be_visible(timeout=20_000)
+    settle(page)
+
+
+def test_an_approver_decides_on_a_phone(
+    phone: BrowserContext, stack: Stack, screenshots: Path
+) -> None:
+    run_id, esc_id = escalated_order(stack.cp, stack.redis_url)
+    add_staff(stack.cp, {"wendy": "approver"}, {"wendy": ["warehouse"]})
+    outsider = phone.new_page()
+    sign_in(outsider, "wendy", f"/inbox?esc={esc_id}")
+    assert not outsider.evaluate(SIDEWAYS), "the inbox runs off the screen on a phone"
+    mine = outsider.get_by_role("button", name="Approve")
+    expect(mine).to_be_disabled()
+    expect(
+        outsider.get_by_text("Not yours to decide: wendy is not in group 'finance'")
+    ).to_be_visible()
+    outsider.close()
+    phone.clear_cookies()
+    page = phone.new_page()
+    sign_in(page, "bob", "/inbox")
+    card = page.locator(esc_css(esc_id))
+    expect(card.get_by_text("envelope rule: amount_over_limit", exact=False)).to_be_visible()
+    assert not page.evaluate(SIDEWAYS), "the inbox runs off the screen on a phone"
+    page.screenshot(path=str(screenshots / "phone_inbox.png"), full_page=True)
+    card.get_by_role("button", name="Approve").tap()
+    expect(page.get_by_text("approve recorded", exact=False)).to_be_visible(timeout=20_000)
+    wait_status(stack.cp, run_id, "succeeded")
+    placed = stack.cp.client.hgetall(run_key(run_id, "source", "portal"))  # the supplier's
+    assert [json.loads(o)["po_number"] for o in placed.values()] == ["PO-R-1002"]
