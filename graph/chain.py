@@ -39,6 +39,16 @@ FailureMode = Literal[
 """The four handoff failures, and the side effect whose outcome was lost (a worker died)."""
 
 
+Recorder = Callable[[str, Callable[[], Any]], Any]
+"""``record(what, compute)``: ``compute()``'s JSON answer, computed once per ``what`` at this
+gate of this run (see :meth:`graph.context.RunContext.recorder`)."""
+
+
+def live(what: str, compute: Callable[[], Any]) -> Any:
+    """A :data:`Recorder` that records nothing (a run with no tape)."""
+    return compute()
+
+
 @dataclass(frozen=True)
 class InvariantContext:
     """What a domain invariant may look at besides the payload."""
@@ -50,6 +60,9 @@ class InvariantContext:
     spend: dict[str, float] = field(default_factory=dict)
     """What the invariant spent on model calls (``tokens``, ``cost``): an LLM judge adds its
     call's usage here, and the gate adds it to the run's usage (which budgets read)."""
+    record: Recorder = live
+    """Where an invariant's model call goes: on the run's tape, so that a gate run again (on
+    resume, after a crash) gets the first answer again and a replay makes no call."""
 
 
 @dataclass(frozen=True)

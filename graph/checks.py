@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from graph import budget
-from graph.chain import Chain, Edge, InvariantContext
+from graph.chain import Chain, Edge, InvariantContext, Recorder, live
 from graph.context import RunContext
 from graph.hashing import fact_versions
 from graph.lineage import input_of, reader_of
@@ -44,6 +44,8 @@ class GateInput:
     """The time the gate judges TTLs by (recorded on the tape: a replay judges the same)."""
     spend: dict[str, float] = dataclasses.field(default_factory=dict)
     """What the gate's invariants spent on model calls (an LLM judge's tokens and cost)."""
+    record: Recorder = live
+    """Where the invariants' model calls are recorded (the run's tape, at this gate)."""
 
     @property
     def contract(self) -> type[Contract]:
@@ -226,6 +228,7 @@ def check_domain(g: GateInput) -> list[CheckResult]:
         upstream=g.upstream.model_dump(mode="json"),
         sources=g.sources,
         spend=g.spend,
+        record=g.record,
     )
     results = []
     for inv in g.edge.invariants:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
+from graph.chain import Recorder, live
 from state.clock import utcnow
 from state.sources import Source
 from state.stores.ledger import ActionLedger, MemoryLedger
@@ -74,6 +75,14 @@ class RunContext:
     def sources_for(self, scope: str) -> Mapping[str, Source]:
         """The sources as a node at ``scope`` sees them: through the tape when there is one."""
         return self.tape.sources(scope, self.sources) if self.tape is not None else self.sources
+
+    def recorder(self, scope: str) -> Recorder:
+        """Model calls made at ``scope`` (a gate's LLM judge), on the tape when there is one:
+        a node run again gets the first answer again, and a replay makes no call."""
+        tape = self.tape
+        if tape is None:
+            return live
+        return lambda what, compute: tape.answer(scope, what, compute)
 
     def now(self, scope: str) -> datetime:
         """The time as a node at ``scope`` sees it: recorded on the tape, so that a replay

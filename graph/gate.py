@@ -109,6 +109,7 @@ def make_gate_node(chain: Chain, edge: Edge) -> NodeFn:
             ctx=ctx,
             sources=ctx.sources_for(scope),
             now=ctx.now(scope),
+            record=ctx.recorder(scope),
         )
         checks = run_checks(g)
         used = int(state.get("revisions", {}).get(edge.id, 0))

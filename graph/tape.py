@@ -8,8 +8,8 @@ no model call and no tool call, and any entry it asks for that is not there is a
 
 Entries are keyed by *where* they happen, not by order: ``agent|<stage>|<input seq>|<attempt>``,
 ``read|<scope>|<source>/<key>|<n>``, ``tool|<scope>|<tool set>/<tool>|<n>`` (a tool call and its
-result), ``time|<scope>`` (the clock a gate judged TTLs by),
-``human|<scope>``.
+result), ``time|<scope>`` (the clock a gate judged TTLs by), ``model|<scope>|<what>`` (a gate's
+own model call, e.g. an LLM judge's verdict on one question), ``human|<scope>``.
 """
 
 from __future__ import annotations
@@ -88,6 +88,10 @@ class Tape:
     def tool(self, key: str, compute: Callable[[], Any]) -> Any:
         """A tool call's arguments and result under ``key`` (``tool|<scope>|<set>/<tool>|<n>``)."""
         return self._through(key, compute)
+
+    def answer(self, scope: str, what: str, compute: Callable[[], Any]) -> Any:
+        """A model call's JSON answer to ``what`` at ``scope`` (a gate's LLM judge)."""
+        return self._through(f"model|{scope}|{what}", compute)
 
     def sources(self, scope: str, real: Mapping[str, Source]) -> Mapping[str, Source]:
         """``real`` sources whose reads are recorded (or replayed) under ``scope``."""
