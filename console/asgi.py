@@ -3,7 +3,8 @@
 ``streamlit run console/asgi.py`` finds ``app`` (an ``st.App``) and serves it with uvicorn; the
 pages are still ``console/app.py``'s. ``console.launch`` starts it this way. Around the app:
 ``OriginGuard`` (a websocket only from the console's own origin) and ``SessionGate`` (a page
-only with a live session, otherwise the login page); beside it, ``GET /login``,
+only with a live session, otherwise the login page) and ``OidcReturn`` (with single sign-on, a
+page opened before sign-in is where the provider's callback lands); beside it, ``GET /login``,
 ``POST /auth/session`` and ``POST /auth/session/end`` (``console.web.routes``).
 """
 
@@ -18,6 +19,7 @@ from console.origin import OriginGuard, allowed_origins
 from console.ui.auth import oidc_configured
 from console.ui.handles import get_handles
 from console.web.gate import SessionGate
+from console.web.oidc_return import OidcReturn
 from console.web.routes import WebConfig, login_routes
 
 
@@ -39,5 +41,6 @@ app = st.App(
     middleware=[
         Middleware(OriginGuard, origins=configured_origins),
         Middleware(SessionGate, config=WEB),
+        Middleware(OidcReturn, oidc=oidc_configured),
     ],
 )

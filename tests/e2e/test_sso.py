@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,10 +15,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from console.launch import console_command, stop_all
+from graph.runtime.principal import Principal
 from state.control.connection import connect
 from state.control.plane import ControlPlane
 from state.control.users import ScryptParams, UserStore
 from tests.e2e.conftest import MODULES, PASSWORD, ROOT, spawn, wait_health
+from tests.e2e.helpers import LARGE_ORDER, service
 from tests.e2e.pages import settle, start_run
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, Person
 from tests.redis_servers import ServerUnderTest, free_port
@@ -30,6 +33,7 @@ DANA = Person("dana@example.com", "Dana")
 @dataclass
 class Sso:
     url: str
+    redis_url: str
     cp: ControlPlane
     users: UserStore
     idp: OidcProvider
@@ -68,7 +72,7 @@ def sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sso]:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_health(url, console, tmp / "console.log")
-            yield Sso(url, ControlPlane(client), users, idp)
+            yield Sso(url, server.url, ControlPlane(client), users, idp)
         finally:
             stop_all([console])
             client.close()
@@ -131,4 +135,33 @@ def test_people_sign_in_with_the_identity_provider_and_act_as_their_console_user
     page.goto("/runs")
     expect(page.get_by_role("button", name=SIGN_IN)).to_be_visible(timeout=20_000)
     assert [e.details["via"] for e in sso.cp.audit.list(actor="dana", action="logout")] == ["oidc"]
+    context.close()
+
+
+def test_a_link_opened_before_sign_in_is_where_the_sign_in_lands(
+    browser: Browser, sso: Sso
+) -> None:
+    run_id = (
+        service(sso.cp, sso.redis_url)
+        .submit("procurement", LARGE_ORDER, who=Principal("ana", "admin"))
+        .run_id
+    )
+    context = browser.new_context(base_url=sso.url, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    sso.users.set_role("dana", "approver")  # whatever an earlier test left
+    sso.idp.signs_in = DANA
+    _sign_in(page, f"/run_detail?run={run_id}")  # e.g. a link in a notification
+    expect(page.get_by_test_id("stSidebar").get_by_text("dana (approver)")).to_be_visible(
+        timeout=20_000
+    )
+    expect(page).to_have_url(f"{sso.url}/run_detail?run={run_id}")
+    expect(page.get_by_text(re.compile(f"run {run_id}\\s+workflow procurement"))).to_be_visible()
+    assert "wb_oidc_next" not in {c["name"] for c in context.cookies()}  # used once
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name=SIGN_IN)).to_be_visible(timeout=20_000)
+    _sign_in(page, "/")  # from the home page: home, not the old link
+    expect(page.get_by_test_id("stSidebar").get_by_text("dana (approver)")).to_be_visible(
+        timeout=20_000
+    )
+    expect(page).to_have_url(f"{sso.url}/")
     context.close()
