@@ -1,4 +1,5 @@
-"""An operator on a phone: a deep link from a notification, the sign-in, the question, a tap.
+"""An operator on a phone: a deep link from a notification, the sign-in, the question, a tap;
+an admin stopping a runaway run the same way.
 
 Chromium with a phone's viewport, touch and user agent (Playwright's "iPhone 13" descriptor):
 the page must not scroll sideways (a long escalation id used to run off the card), a button
@@ -9,14 +10,22 @@ have), and a tap on Approve places the order.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from rq import Queue
 
+from graph.runtime.jobs import enqueue_run
+from graph.runtime.principal import Principal
+from graph.runtime.registry import Registry
+from graph.runtime.service import RunService
 from state.keys import run_key
+from tests.e2e import slow_workflow
 from tests.e2e.conftest import PASSWORD, Stack
 from tests.e2e.helpers import esc_css, escalated_order, wait_status
 from tests.e2e.pages import settle
@@ -78,3 +87,30 @@ def test_an_approver_decides_on_a_phone(
     wait_status(stack.cp, run_id, "succeeded")
     placed = stack.cp.client.hgetall(run_key(run_id, "source", "portal"))  # the supplier's
     assert [json.loads(o)["po_number"] for o in placed.values()] == ["PO-R-1002"]
+
+
+def test_an_admin_kills_a_runaway_run_on_a_phone(phone: BrowserContext, stack: Stack) -> None:
+    registry = Registry()
+    registry.register(slow_workflow.build_chain)
+    queue = Queue("waybill", connection=redis.Redis.from_url(stack.redis_url))
+
+    def dispatch(run_id: str) -> None:
+        enqueue_run(queue, run_id)
+
+    starter = RunService(stack.cp, registry, dispatch, raw=queue.connection)
+    run = starter.submit("slow", {"name": "runaway", "sleep_s": 20}, who=Principal("ana", "admin"))
+    wait_status(stack.cp, run.run_id, "running")
+    page = phone.new_page()
+    page.goto(f"/run_detail?run={run.run_id}")
+    page.get_by_label("User", exact=True).fill("ana")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").tap()
+    expect(page.get_by_text(re.compile(r"status running"))).to_be_visible(timeout=20_000)
+    settle(page)
+    assert not page.evaluate(SIDEWAYS), "the run's page runs off the screen on a phone"
+    page.get_by_text("Kill this run").tap()
+    page.get_by_label("Reason").fill("runaway agent")
+    page.get_by_text("Yes, stop this run").tap()
+    page.get_by_role("button", name="Kill run").tap()
+    expect(page.get_by_text(re.compile(r"status killed"))).to_be_visible(timeout=20_000)
+    assert stack.cp.runs.get(run.run_id).status == "killed"
