@@ -34,13 +34,13 @@ def _links(esc_id: str, run_id: str, note: str) -> None:
     right.caption(md_escape(note))
 
 
-def _card(ctx: PageContext, item: InboxItem) -> None:
+def _card(ctx: PageContext, item: InboxItem, mine: frozenset[str]) -> None:
     esc = item.esc
     with st.container(border=True, key=f"esc.{esc.escalation_id}"):
         _links(esc.escalation_id, esc.run_id, f"{item.workflow} · {age(esc.created_at)} ago")
         show_escalation(esc, item.run)
         if ctx.can("approver"):
-            decision_buttons(ctx, esc)
+            decision_buttons(ctx, esc, item.run, mine)
             st.caption("To comment or edit before deciding, open the escalation.")
 
 
@@ -58,9 +58,10 @@ def live(
         st.text(total + (f" ({in_all} in all)" if len(shown) != in_all else ""))
         if not ctx.can("approver"):
             st.info("You can read escalations; deciding needs the approver role.")
+        mine = frozenset(ctx.h.cp.groups.groups_of(ctx.user.name)) if shown else frozenset()
         for item in shown:
             if item.esc.escalation_id != focused:  # that one is open above, with its form
-                _card(ctx, item)
+                _card(ctx, item, mine)
 
 
 @st.fragment(run_every=1)
@@ -97,7 +98,8 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
     with st.container(border=True, key=f"focus.{esc_id}"):
         status = "pending" if esc.pending else "decided"
         _links(esc_id, esc.run_id, f"{status} · raised {age(esc.created_at)} ago")
-        show_escalation(esc, _run_of(ctx, esc.run_id))
+        run = _run_of(ctx, esc.run_id)
+        show_escalation(esc, run)
         if esc.kind == "veto" and esc.pending:
             _countdown(ctx, esc_id)
         if esc.decision is not None:
@@ -108,7 +110,7 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
                 st.text(f"comment: {d.comment}")
         elif ctx.can("approver"):
             _still_pending(ctx, esc_id)
-            decide_box(ctx, esc)
+            decide_box(ctx, esc, run)
 
 
 def _run_of(ctx: PageContext, run_id: str) -> RunRecord | None:

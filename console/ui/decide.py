@@ -8,6 +8,7 @@ decided first. The outcome is kept in the session state and shown by :func:`show
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import streamlit as st
@@ -21,7 +22,7 @@ from graph.runtime.eligibility import authority
 from graph.runtime.principal import ServiceError
 from graph.runtime.registry import UnknownWorkflowError
 from state.control.errors import UnknownRun
-from state.control.models import Escalation
+from state.control.models import Escalation, RunRecord
 
 LAST = "inbox.last"
 REDIS_DOWN = actions.Outcome(False, "Redis is unreachable: nothing was decided. Try again.")
@@ -97,24 +98,25 @@ def _labels(esc: Escalation) -> dict[str, str]:
     return labels | {k: str(v).capitalize() for k, v in given.items() if k in labels}
 
 
-def refusal(ctx: PageContext, esc: Escalation, action: str) -> str | None:
-    """Why the signed-in user may not take ``action`` on ``esc`` (four eyes, another group),
-    or None. Only to show the button disabled: the server checks (and audits) again."""
-    try:
-        starter = ctx.h.cp.runs.get(esc.run_id).user
-    except UnknownRun:
-        starter = None
+def refusal(
+    ctx: PageContext, esc: Escalation, action: str, run: RunRecord | None, groups: Collection[str]
+) -> str | None:
+    """Why the signed-in user (in ``groups``) may not take ``action`` on ``esc`` of ``run``
+    (four eyes, another group), or None. Only to show the button disabled: the server checks
+    (and audits) again when it is pressed."""
     try:
         authority(
-            ctx.h.cp, esc, ctx.who, action, starter=starter,
-            admin_fallback=ctx.h.service.admin_fallback,
+            ctx.h.cp, esc, ctx.who, action, starter=run.user if run else None,
+            admin_fallback=ctx.h.service.admin_fallback, groups=groups,
         )  # fmt: skip
     except ServiceError as exc:
         return str(exc)
     return None
 
 
-def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
+def decision_buttons(
+    ctx: PageContext, esc: Escalation, run: RunRecord | None, groups: Collection[str]
+) -> None:
     """Approve / retry / reject (those the escalation allows), side by side; one the user may
     not take is disabled, and why is said under them (and on hover)."""
     esc_id = esc.escalation_id
@@ -123,7 +125,7 @@ def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
     reasons: list[str] = []
     for col, action in zip(st.columns(3), ("approve", "retry", "reject"), strict=True):
         if action in allowed:
-            why_not = refusal(ctx, esc, action)
+            why_not = refusal(ctx, esc, action, run, groups)
             if why_not is not None and why_not not in reasons:
                 reasons.append(why_not)
             col.button(
@@ -139,11 +141,11 @@ def decision_buttons(ctx: PageContext, esc: Escalation) -> None:
         st.caption(md_escape(f"Not yours to decide: {reason}"))
 
 
-def decide_box(ctx: PageContext, esc: Escalation) -> None:
+def decide_box(ctx: PageContext, esc: Escalation, run: RunRecord | None) -> None:
     """The full decision: a comment kept with it, the buttons, and the edit form."""
     esc_id = esc.escalation_id
     st.text_input("Comment (kept with the decision)", key=f"comment.{esc_id}")
-    decision_buttons(ctx, esc)
+    decision_buttons(ctx, esc, run, ctx.h.cp.groups.groups_of(ctx.user.name))
     allowed = list(esc.request.get("allowed") or ["approve", "edit", "reject"])
     if "edit" in allowed and st.toggle("Edit the proposal", key=f"editing.{esc_id}"):
         _edit(ctx, esc)

@@ -10,6 +10,7 @@ and may approve nothing but a notify-tier action it was announced for.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from graph.runtime.principal import FourEyes, NotInGroup, Principal, ServiceError
@@ -36,8 +37,10 @@ def authority(
     *,
     starter: str | None,
     admin_fallback: bool,
+    groups: Collection[str] | None = None,
 ) -> Authority:
-    """Why ``who`` may take ``action`` on ``esc``.
+    """Why ``who`` may take ``action`` on ``esc`` (``groups``: the groups ``who`` is in, when
+    the caller has them already, e.g. a page showing many escalations; else asked of Redis).
 
     Raises:
         FourEyes: The run's starter approving an action that needs four eyes.
@@ -59,7 +62,7 @@ def authority(
         )
     if esc.group is None:
         return "any approver"
-    if cp.groups.is_member(who.name, esc.group):
+    if esc.group in groups if groups is not None else cp.groups.is_member(who.name, esc.group):
         return "member"
     if admin_fallback and who.role == "admin":
         return "admin fallback"
