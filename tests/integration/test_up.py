@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,4 +144,61 @@ def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_han
     done = _run_small_order(env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "executing on this process (no worker is listening)" in done.stdout
+    assert _processes_with(str(data_dir)) == []
+
+
+def test_up_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "waybill-up-data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+        env |= {"WAYBILL_DATA_DIR": str(data_dir)}
+        up = subprocess.run(
+            [sys.executable, "-m", "console.cli", "up", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert up.returncode == 1
+    assert up.stderr.strip() == (
+        f"waybill: port {port} on 127.0.0.1 is in use (another console?): stop it, or choose "
+        "another with --port N (or WAYBILL_CONSOLE_PORT); nothing was started"
+    )
+    assert _processes_with(str(data_dir)) == []  # no Valkey, no worker, no console
+
+
+def test_when_the_console_dies_up_says_so_and_stops_the_rest(tmp_path: Path) -> None:
+    data_dir = tmp_path / "waybill-up-data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
+        [console] = [
+            pid
+            for pid in _processes_with(str(data_dir))
+            if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        os.kill(console, signal.SIGKILL)
+        _, err = up.communicate(timeout=30)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 1
+    assert "waybill: the console exited (code -9): stopping the rest" in err
+    assert "Traceback" not in err
+    time.sleep(0.5)
     assert _processes_with(str(data_dir)) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import signal
+import socket
 import sys
 import time
 from types import FrameType
@@ -42,9 +43,25 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequestedError
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (the console could not bind it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _serve(with_workers: int, port: int | None) -> int:
     settings = get_settings()
     port = port or settings.console_port
+    if port_in_use(settings.console_host, port):
+        raise CliError(
+            f"port {port} on {settings.console_host} is in use (another console?): stop it, "
+            "or choose another with --port N (or WAYBILL_CONSOLE_PORT); nothing was started"
+        )
     # Our own handler first, so the embedded server's owner does not exit under us.
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
@@ -60,6 +77,7 @@ def _serve(with_workers: int, port: int | None) -> int:
         raise
     children = [spawn_worker(url) for _ in range(with_workers)]
     children.append(spawn_console(url, settings.console_host, port, settings.console_origins))
+    names = [f"worker {i + 1}" for i in range(with_workers)] + ["the console"]
     where = "embedded Valkey" if embedded else "REDIS_URL"
     print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
     print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)
@@ -73,9 +91,12 @@ def _serve(with_workers: int, port: int | None) -> int:
     code = 0
     try:
         while True:
-            for child in children:
+            for name, child in zip(names, children, strict=True):
                 if child.poll() is not None:
-                    print(f"waybill: a child process exited ({child.args!r})", file=sys.stderr)
+                    print(
+                        f"waybill: {name} exited (code {child.returncode}): stopping the rest",
+                        file=sys.stderr,
+                    )
                     code = 1
                     raise _StopRequestedError
             time.sleep(0.5)
