@@ -39,28 +39,26 @@ def _health(url: str) -> bool:
         return False
 
 
-def _run_small_order(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``waybill run procurement --example small_order`` from another terminal, as the admin
-    ``up`` created (with an API token issued for it)."""
-    issued = subprocess.run(
-        [sys.executable, "-m", "console.cli", "user", "token", "admin"],
+def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``waybill ARGS`` in another process, as from another terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
+
+
+def _run_small_order(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``waybill run procurement --example small_order`` from another terminal, as the admin
+    ``up`` created (with an API token issued for it)."""
+    issued = _cli(env, "user", "token", "admin")
     assert issued.returncode == 0, issued.stderr
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", "run", "procurement", "--example", "small_order"],
-        env={**env, "WAYBILL_TOKEN": issued.stdout.strip()},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    token = {**env, "WAYBILL_TOKEN": issued.stdout.strip()}
+    return _cli(token, "run", "procurement", "--example", "small_order", timeout=120)
 
 
 def test_up_serves_the_console_and_sigterm_leaves_no_process(tmp_path: Path) -> None:
@@ -155,15 +153,7 @@ def test_up_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
         env |= {"WAYBILL_DATA_DIR": str(data_dir)}
-        up = subprocess.run(
-            [sys.executable, "-m", "console.cli", "up", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        up = _cli(env, "up", "--port", str(port))
     assert up.returncode == 1
     assert up.stderr.strip() == (
         f"waybill: port {port} on 127.0.0.1 is in use (another console?): stop it, or choose "

@@ -36,6 +36,15 @@ class Job(Contract):
     note: str = ""
 
 
+APPLY_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX') then
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  return 1
+end
+return 0
+"""
+
+
 class EffectStore:
     """Counts calls and applies effects once per key, in the test's Redis."""
 
@@ -51,10 +60,9 @@ class EffectStore:
 
     def apply(self, run_key: str, key: str) -> bool:
         self.r.hincrby("test:calls", key, 1)
-        if self.r.set(f"test:effect:{key}", "1", nx=True):
-            self.r.hincrby("test:effects", run_key, 1)
-            return True
-        return False
+        # Applied and counted in one step, as a downstream system commits an order: a process
+        # killed between two separate commands would leave an effect applied but not counted.
+        return bool(self.r.eval(APPLY_ONCE, 2, f"test:effect:{key}", "test:effects", run_key))
 
 
 def _pass(inp: Contract, ctx: AgentContext) -> AgentResult[Job]:
