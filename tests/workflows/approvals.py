@@ -32,6 +32,7 @@ from graph import (
 )
 from state.contracts import Fact
 from state.settings import get_settings
+from tests.workflows.witness import apply_once
 
 TIMES_OUT = DecisionDeadline(after_s=10, then="reject", remind_before_s=5)
 HOLD = DecisionDeadline(after_s=3, then="hold", remind_before_s=1.5)
@@ -60,10 +61,7 @@ class Ledger:
         return Fact(value=self.r.get(f"test:transfer:{key}"), source=self.name, key=key, version=1)
 
     def transfer(self, key: str, payee: str) -> bool:
-        if self.r.set(f"test:transfer:{key}", payee, nx=True):
-            self.r.hincrby("test:transfers", payee, 1)
-            return True
-        return False
+        return apply_once(self.r, f"test:transfer:{key}", "test:transfers", payee, payee)
 
 
 def _prepare(inp: Payment, ctx: AgentContext) -> AgentResult[Payment]:

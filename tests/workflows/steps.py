@@ -26,6 +26,7 @@ from state.decisions import DecisionRecord
 from state.nodes import END
 from state.settings import get_settings
 from state.sources import Source
+from tests.workflows.witness import apply_once
 
 
 class Job(Contract):
@@ -34,15 +35,6 @@ class Job(Contract):
     amount: float = 10.0
     notify: bool = False
     note: str = ""
-
-
-APPLY_ONCE = """
-if redis.call('SET', KEYS[1], '1', 'NX') then
-  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-  return 1
-end
-return 0
-"""
 
 
 class EffectStore:
@@ -60,9 +52,7 @@ class EffectStore:
 
     def apply(self, run_key: str, key: str) -> bool:
         self.r.hincrby("test:calls", key, 1)
-        # Applied and counted in one step, as a downstream system commits an order: a process
-        # killed between two separate commands would leave an effect applied but not counted.
-        return bool(self.r.eval(APPLY_ONCE, 2, f"test:effect:{key}", "test:effects", run_key))
+        return apply_once(self.r, f"test:effect:{key}", "test:effects", run_key)
 
 
 def _pass(inp: Contract, ctx: AgentContext) -> AgentResult[Job]:
