@@ -12,65 +12,61 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 import redis
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from console.cli.commands import (
-    a2a,
-    decide,
-    fork,
-    hold,
-    kill,
-    mcp,
-    metrics,
-    prune,
-    replay,
-    run,
-    runs,
-    scenarios,
-    up,
-    user,
-    worker,
-    workflows,
-)
 from console.cli.logfile import route_logs
 from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
-COMMANDS = (
-    run,
-    runs,
-    decide,
-    kill,
-    hold,
-    fork,
-    replay,
-    prune,
-    worker,
-    up,
-    user,
-    workflows,
-    scenarios,
-    metrics,
-    mcp,
-    a2a,
-)
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "runs": "runs",
+    "show": "runs",
+    "decide": "decide",
+    "kill": "kill",
+    "unkill": "kill",
+    "kills": "kill",
+    "hold": "hold",
+    "release": "hold",
+    "holds": "hold",
+    "fork": "fork",
+    "history": "fork",
+    "replay": "replay",
+    "prune": "prune",
+    "worker": "worker",
+    "up": "up",
+    "console": "up",
+    "user": "user",
+    "workflows": "workflows",
+    "scenarios": "scenarios",
+    "metrics": "metrics",
+    "mcp": "mcp",
+    "a2a": "a2a",
+}
+"""Each subcommand and the module of ``console.cli.commands`` that registers and runs it. A
+command line loads only its command's module (the protocol servers, LangGraph and the rest load
+only for the commands that use them); ``--help`` and a mistyped command load them all."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse prints the whole usage; one line naming the problem is easier to act on.
-        self.exit(2, f"waybill: {message} (see `waybill {self.prog.split()[-1]} --help`)\n")
+        self.exit(2, f"waybill: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``waybill`` parser, one subcommand per module of ``COMMANDS``."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``waybill`` parser: the subcommand ``argv`` names, or all of them (for ``--help``,
+    or a command that does not exist: argparse then lists the real ones)."""
     parser = _Parser(prog="waybill", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in COMMANDS:
-        module.add_parser(sub)
+    named = next((a for a in argv or () if not a.startswith("-")), None)
+    wanted = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in wanted:
+        import_module(f"console.cli.commands.{name}").add_parser(sub)
     return parser
 
 
@@ -101,7 +97,9 @@ def _one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``waybill`` script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     route_logs(args.command)
     try:
         code: int = args.func(args)

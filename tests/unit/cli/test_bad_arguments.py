@@ -158,3 +158,15 @@ def test_a_bad_webhook_setting_never_shows_its_secrets(
     line = one_line_error(capsys.readouterr().err)
     assert line.startswith('waybill: invalid setting: error parsing value for field "webhooks"')
     assert "topsecret" not in line
+
+
+def test_an_unknown_or_missing_command_lists_the_real_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    line = usage_error(capsys, "nosuch")
+    assert line.startswith(
+        "waybill: argument command: invalid choice: 'nosuch' (choose from 'run',"
+    )
+    assert "'a2a')" in line
+    assert line.endswith("(see `waybill --help`)")
+    assert usage_error(capsys).endswith("required: command (see `waybill --help`)")
