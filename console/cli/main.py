@@ -63,7 +63,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     or a command that does not exist: argparse then lists the real ones)."""
     parser = _Parser(prog="waybill", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    named = next((a for a in argv or () if not a.startswith("-")), None)
+    named = argv[0] if argv else None  # `waybill --help run` is waybill's help: all of them
     wanted = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in wanted:
         import_module(f"console.cli.commands.{name}").add_parser(sub)

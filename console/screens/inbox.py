@@ -56,9 +56,11 @@ def live(
         shown = filter_items(items, workflow=workflow, user=user, groups=groups)
         total = f"{len(shown)} pending escalation(s), newest first"
         st.text(total + (f" ({in_all} in all)" if len(shown) != in_all else ""))
-        if not ctx.can("approver"):
+        deciding = ctx.can("approver")
+        if not deciding:
             st.info("You can read escalations; deciding needs the approver role.")
-        mine = frozenset(ctx.h.cp.groups.groups_of(ctx.user.name)) if shown else frozenset()
+        # The user's groups, read once for every card's buttons (a viewer has none to draw).
+        mine = frozenset(ctx.h.cp.groups.groups_of(ctx.user.name) if shown and deciding else ())
         for item in shown:
             if item.esc.escalation_id != focused:  # that one is open above, with its form
                 _card(ctx, item, mine)
