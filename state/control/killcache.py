@@ -54,9 +54,12 @@ class KillCache:
         if not self._ready.wait(timeout):
             raise TimeoutError("could not read the kill switches")
 
-    def close(self) -> None:
-        """Stop the background reads (within one poll)."""
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the background reads and wait (up to ``timeout`` seconds) for the thread to end,
+        so the client can be closed after this returns without the thread reading from it."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     @property
     def version(self) -> int:
@@ -110,11 +113,13 @@ class KillCache:
                     self._refresh()
                     self._ready.set()
                     self._follow(nudges)
-            except (redis.ConnectionError, redis.TimeoutError):
-                log.warning("kill switches: lost Redis; reading them again when it is back")
-                self._stop.wait(0.5)
-            except Exception:
-                log.exception("kill switches: reading failed")
+            except Exception as exc:
+                if self._stop.is_set():
+                    return  # closing: the client may be closed under the read
+                if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+                    log.warning("kill switches: lost Redis; reading them again when it is back")
+                else:
+                    log.exception("kill switches: reading failed")
                 self._stop.wait(0.5)
 
     def _follow(self, nudges: KillWatcher) -> None:

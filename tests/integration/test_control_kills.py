@@ -5,9 +5,14 @@ The global switch would stop other tests' runs, so these tests use a server of t
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 import pytest
 
 from state.control.connection import connect
+from state.control.killcache import KillCache
 from state.control.kills import KillSwitches
 from state.control.models import KillNudge
 from tests.redis_servers import ServerUnderTest
@@ -104,3 +109,25 @@ def test_client_rides_out_a_restart(server: ServerUnderTest) -> None:
     kills.trip("run", "r1", reason="x", user="y")
     server.restart()
     assert kills.check(run_id="r1") is not None
+
+
+def test_kill_cache_closes_quietly_before_its_client(
+    server: ServerUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Closing the cache, then its client, as a CLI run's executor does on its way out: the
+    reading thread has ended when ``close`` returns, and nothing is logged (it once printed a
+    traceback of its read on the closed connection)."""
+    client = connect(server.url)
+    cache = KillCache(client, poll_s=5.0)
+    cache.start()
+    KillSwitches(client).trip("run", "closing-quietly", reason="test", user="test")
+    deadline = time.monotonic() + 5
+    while cache.check(run_id="closing-quietly") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.check(run_id="closing-quietly") is not None
+    with caplog.at_level(logging.DEBUG, logger="state.control.killcache"):
+        cache.close()
+        client.close()
+        time.sleep(0.6)  # a thread still reading would fail on the closed connection by now
+    assert [r.getMessage() for r in caplog.records] == []
+    assert not any(t.name == "kill-cache" and t.is_alive() for t in threading.enumerate())
