@@ -18,8 +18,8 @@ from rq import Queue
 
 from bench.measure import cpu_of_tree, median, server_cpu
 from bench.workers import ROOT, start_workers, stop_workers, wait, workers_at_least
-from graph.runtime.jobs import enqueue_run
 from graph.runtime.principal import Principal
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane

@@ -11,21 +11,21 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue, Worker
 
 from console.cli.errors import CliError
-from graph.runtime.executor import ExecutorConfig, RunExecutor
-from graph.runtime.jobs import QueueNeedsItsOwnRedis, enqueue_run, queue_url
-from graph.runtime.registry import default_registry
-from graph.runtime.schedule import RqScheduler
-from graph.runtime.service import RunService
+from graph.runtime.queueing import QueueNeedsItsOwnRedis, enqueue_run, queue_url
 from state.checkpoint.client import sync_client
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.embedded import EmbeddedRedis, resolve_redis_url
 from state.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from graph.runtime.service import RunService
 
 
 @dataclass
@@ -50,6 +50,11 @@ class Backend:
 
     def service(self, *, inline: bool | None = None) -> RunService:
         """The run service; runs execute inline when no worker listens (or when asked)."""
+        # Imported here: commands that only read (runs, kills, users) do not load LangGraph,
+        # the executor and the workflows (about half a second of a command's start).
+        from graph.runtime.registry import default_registry
+        from graph.runtime.service import RunService
+
         use_inline = self.workers_listening() == 0 if inline is None else inline
         return RunService(
             self.cp, default_registry(), self._inline if use_inline else self._enqueue, raw=self.raw
@@ -59,6 +64,10 @@ class Backend:
         enqueue_run(self.queue, run_id)
 
     def _inline(self, run_id: str) -> None:
+        from graph.runtime.executor import ExecutorConfig, RunExecutor
+        from graph.runtime.registry import default_registry
+        from graph.runtime.schedule import RqScheduler
+
         executor = RunExecutor(
             self.cp,
             self.raw,

@@ -13,7 +13,8 @@ import redis
 import streamlit as st
 from rq import Queue
 
-from graph.runtime.jobs import make_service, queue_url
+from graph.runtime.jobs import make_service
+from graph.runtime.queueing import queue_url
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client

@@ -1,4 +1,4 @@
-"""RQ jobs: what the queue holds (a run id), and what a worker process keeps to execute them.
+"""RQ jobs: what a worker process keeps to execute them (the queue's side: ``queueing``).
 
 A work process (``graph.runtime.worker``) installs its :class:`WorkContext` once: settings,
 the state clients, the control plane, the executor (with its checkpointer and kill switches) and
@@ -12,84 +12,28 @@ they cannot live on a Redis Cluster with the runs' state.
 from __future__ import annotations
 
 import logging
-import re
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
-from rq import Queue, Retry
-from rq.job import Job, get_current_job
+from rq import Queue
+from rq.job import get_current_job
 
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import SYSTEM
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.schedule import RqScheduler
 from graph.runtime.service import RunService
-from state.cluster import clustered
 from state.control.errors import ControlPlaneError
 from state.control.plane import ControlPlane
-from state.errors import WaybillError
-from state.keys import global_key
 from state.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT_S = 3600
 SOCKET_TIMEOUT_S = 10.0
-RETRY = Retry(max=3, interval=[1, 2, 5])
-EXECUTE = "graph.runtime.jobs.execute_run"
-
-
-class QueueNeedsItsOwnRedis(WaybillError):  # noqa: N818 - reads as what is wrong
-    """The state is on a Redis Cluster and no ``WAYBILL_QUEUE_URL`` says where the queue is."""
-
-
-def queue_url(url: str, state: redis.Redis) -> str:
-    """Where the runs queue lives: ``WAYBILL_QUEUE_URL``, else the state's own Redis.
-
-    Raises:
-        QueueNeedsItsOwnRedis: ``state`` is a cluster client and no queue URL is set.
-    """
-    settings = get_settings()
-    if settings.queue_url is not None:
-        return settings.queue_url.get_secret_value()
-    if clustered(state):
-        raise QueueNeedsItsOwnRedis(
-            "REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no hash "
-            "tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
-        )
-    return url
-
-
-def job_prefix(run_id: str) -> str:
-    """RQ job ids allow letters, digits, ``_`` and ``-`` only.
-
-    New run ids use that alphabet already (``state.keys.RUN_ID_PATTERN``), so the prefix names
-    one run; older ids with other characters have them replaced.
-    """
-    return "run-" + re.sub(r"[^A-Za-z0-9_-]", "_", run_id) + "-"
-
-
-def job_of_key(run_id: str) -> str:
-    """``wb:job:<run>`` in the queue's Redis: the id of the run's latest job (for sweepers)."""
-    return global_key("job", run_id)
-
-
-def enqueue_run(queue: Queue, run_id: str) -> Job:
-    """Queue the execution (or resumption) of ``run_id``, and note the job for sweepers."""
-    job = queue.enqueue(
-        EXECUTE,
-        run_id,
-        job_id=job_prefix(run_id) + uuid.uuid4().hex[:8],
-        retry=RETRY,
-        job_timeout=JOB_TIMEOUT_S,
-        description=f"waybill run {run_id}",
-    )
-    queue.connection.set(job_of_key(run_id), job.id, ex=JOB_TIMEOUT_S * 24)
-    return job
 
 
 def make_service(cp: ControlPlane, queue: Queue, raw: redis.Redis | None = None) -> RunService:

@@ -18,7 +18,7 @@ from typing import Any
 from rq import Queue
 from rq.job import Job, JobStatus
 
-from graph.runtime.jobs import enqueue_run, job_of_key
+from graph.runtime.queueing import enqueue_run, job_of_key
 from state.control.connection import text, texts
 from state.control.leases import lease_key
 from state.control.models import RunRecord

@@ -20,8 +20,8 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 from rq import Queue
 
-from graph.runtime.jobs import enqueue_run
 from graph.runtime.principal import Principal
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.keys import run_key

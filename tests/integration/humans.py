@@ -9,8 +9,8 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from graph.runtime.jobs import enqueue_run
 from graph.runtime.principal import Principal
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane

@@ -16,8 +16,8 @@ import redis
 from rq import Queue
 
 from console.launch import descendants
-from graph.runtime.jobs import enqueue_run
 from graph.runtime.principal import Principal
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.models import RunRecord

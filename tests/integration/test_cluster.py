@@ -18,7 +18,7 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from redis.cluster import RedisCluster
 from rq import Queue
 
-from graph.runtime.jobs import enqueue_run
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.checkpoint import RedisSaver

@@ -119,7 +119,9 @@ def test_kill_cache_closes_quietly_before_its_client(
     traceback of its read on the closed connection)."""
     client = connect(server.url)
     cache = KillCache(client, poll_s=5.0)
+    before = set(threading.enumerate())
     cache.start()
+    [reader] = [t for t in threading.enumerate() if t not in before and t.name == "kill-cache"]
     KillSwitches(client).trip("run", "closing-quietly", reason="test", user="test")
     deadline = time.monotonic() + 5
     while cache.check(run_id="closing-quietly") is None and time.monotonic() < deadline:
@@ -130,4 +132,4 @@ def test_kill_cache_closes_quietly_before_its_client(
         client.close()
         time.sleep(0.6)  # a thread still reading would fail on the closed connection by now
     assert [r.getMessage() for r in caplog.records] == []
-    assert not any(t.name == "kill-cache" and t.is_alive() for t in threading.enumerate())
+    assert not reader.is_alive()

@@ -11,8 +11,8 @@ import pytest
 from rq import Worker
 from rq.job import Job
 
-from graph.runtime.jobs import job_of_key
 from graph.runtime.principal import Forbidden, ServiceError
+from graph.runtime.queueing import job_of_key
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, AgentDecided, node_updates
 from tests.integration.runtime import (

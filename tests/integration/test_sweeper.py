@@ -10,7 +10,7 @@ from typing import Any
 from rq import Queue
 from rq.job import JobStatus
 
-from graph.runtime.jobs import enqueue_run
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.sweeper import recover_orphans
 from state.control.models import NewRun
 from state.control.plane import ControlPlane

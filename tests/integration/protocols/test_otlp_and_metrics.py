@@ -13,7 +13,7 @@ import pytest
 import redis
 from rq import Queue
 
-from graph.runtime.jobs import enqueue_run
+from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane

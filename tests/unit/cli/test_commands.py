@@ -28,14 +28,32 @@ def test_the_table_names_every_subcommand_and_its_module() -> None:
         assert registered_by_one_module, (name, sorted(alone))
 
 
-def test_a_command_loads_only_its_own_module() -> None:
+def _loaded(lines: list[list[str]], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules named ``prefixes*`` a fresh interpreter has loaded once it parsed ``lines``
+    (and imported what every command uses: the backend and the timeline)."""
     probe = (
         "import sys; from console.cli.main import build_parser; "
-        "build_parser(['user', 'list']).parse_args(['user', 'list']); "
-        "print(sorted(m for m in sys.modules if m.startswith(('a2a', 'mcp', 'uvicorn', "
-        "'console.cli.commands.'))))"
+        "import console.cli.backend, console.cli.follow; "
+        f"[build_parser(a).parse_args(a) for a in {lines!r}]; "
+        f"print(chr(10).join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "['console.cli.commands.user', 'console.cli.commands.user_access']"
+    return out.stdout.split()
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    loaded = _loaded([["user", "list"]], ("a2a", "mcp", "uvicorn", "console.cli.commands."))
+    assert loaded == ["console.cli.commands.user", "console.cli.commands.user_access"]
+
+
+def test_commands_that_read_do_not_load_langgraph() -> None:
+    """Listing runs, showing one, listing switches or users opens the control plane only: no
+    LangGraph runtime, executor or workflows (they doubled such a command's start: ~1.5 s, now
+    ~0.8 s). The checkpointer's package, with LangGraph's checkpoint base classes, is light."""
+    lines = [["runs"], ["show", "some-run"], ["kills"], ["holds"], ["user", "list"]]
+    heavy: tuple[str, ...] = ("langgraph.graph", "langgraph.pregel", "graph.runtime.executor")
+    heavy += ("graph.runtime.service", "agents.procurement", "agents.llm.brain")
+    assert _loaded(lines, heavy) == []
+    assert "langgraph.pregel" in _loaded([["worker"]], heavy)  # the probe sees it
