@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graph.runtime.principal import Principal
+from graph.runtime.principal import Principal, UnknownTarget
+from graph.runtime.registry import Registry
 from state.control.errors import InvalidTransition, RunFinished
 from state.control.models import KillScope, KillSwitch, RunRecord
 from state.control.plane import ControlPlane
@@ -48,6 +49,34 @@ def _listed(
         return [record] if record.status == status else []
     workflow = target if scope == "workflow" else None
     return [r for r in runs_with(cp, status, workflow) if _covers(scope, target, r)]
+
+
+def check_target(
+    cp: ControlPlane, registry: Registry, scope: KillScope, target: str | None
+) -> None:
+    """Refuse a switch that would stop nothing because its target does not exist: a run never
+    started, a workflow neither registered nor ever run, a stage of no registered workflow.
+
+    Raises:
+        UnknownRun: ``scope`` is ``run`` and no such run exists.
+        UnknownTarget: the workflow or stage is unknown; the message lists the known ones.
+    """
+    if scope == "run":
+        cp.runs.get(target or "")
+    elif scope == "workflow":
+        known = sorted({*registry.names(), *registry.broken(), *cp.runs.workflows()})
+        if target not in known:
+            raise UnknownTarget(
+                f"unknown workflow '{target}' (known: {', '.join(known) or 'none'}): "
+                "the switch would stop nothing"
+            )
+    elif scope == "agent":
+        stages = sorted({s.name for w in registry.names() for s in registry.get(w).stages})
+        if target not in stages:
+            raise UnknownTarget(
+                f"no workflow has a stage '{target}' (stages: {', '.join(stages) or 'none'}): "
+                "the switch would stop nothing"
+            )
 
 
 def switch_label(scope: KillScope, target: str | None) -> str:

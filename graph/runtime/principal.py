@@ -56,6 +56,10 @@ class ScopeKilled(ServiceError):  # noqa: N818
     """A kill switch covers what was asked (e.g. starting a run of a killed workflow)."""
 
 
+class UnknownTarget(ServiceError):  # noqa: N818
+    """A switch would name a workflow or a stage nothing knows (a typo): it would stop nothing."""
+
+
 class EditInvalid(ServiceError):  # noqa: N818
     """An edited payload does not satisfy the contract; ``errors`` maps field to message."""
 

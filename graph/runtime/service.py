@@ -15,7 +15,7 @@ import redis
 
 from graph.runtime.deciding import DecisionDesk
 from graph.runtime.fork import ForkError, fork_thread
-from graph.runtime.holds import release_hold, runs_with, switch_label, trip_hold
+from graph.runtime.holds import check_target, release_hold, runs_with, switch_label, trip_hold
 from graph.runtime.notices import kill_notice
 from graph.runtime.principal import Forbidden, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
@@ -147,8 +147,7 @@ class RunService:
         self._require(who, "admin", "trip a kill switch", f"{scope}:{target or '*'}")
         if not reason.strip():
             raise ServiceError("a kill needs a reason")
-        if scope == "run":
-            self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
+        check_target(self.cp, self.registry, scope, target)
         switch = self.cp.kills.trip(scope, target, reason=reason, user=who.name)
         details = {"reason": reason} | _via(who)
         self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", details)
@@ -186,8 +185,7 @@ class RunService:
         self._require(who, "admin", "trip a hold switch", label)
         if not reason.strip():
             raise ServiceError("a hold needs a reason")
-        if scope == "run":
-            self.cp.runs.get(target or "")  # UnknownRun for a run that does not exist
+        check_target(self.cp, self.registry, scope, target)
         switch, held = trip_hold(self.cp, scope, target, who=who, reason=reason)
         details = {"reason": reason, "held": held} | _via(who)
         self.cp.audit.append(who.name, "hold.trip", label, details)

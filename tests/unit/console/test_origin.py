@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from console.launch import console_command
@@ -43,7 +44,11 @@ def _handshake(origin: bytes | None) -> list[dict[str, Any]]:
 
     guard = OriginGuard(inner, origins=lambda: allowed_origins("127.0.0.1", 8501))
     headers = [(b"origin", origin)] if origin is not None else []
-    asyncio.run(guard({"type": "websocket", "headers": headers}, None, send))
+    # On a thread of its own: a browser test run before this one may leave a loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            asyncio.run, guard({"type": "websocket", "headers": headers}, None, send)
+        ).result()
     return sent if not reached else [{"type": "passed"}]
 
 
