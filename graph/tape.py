@@ -107,6 +107,10 @@ class Tape:
         if self.store.get(f"human|{scope}") is None:
             self.store.put(f"human|{scope}", json.dumps(decision, default=str, sort_keys=True))
 
+    def has_decision(self, scope: str) -> bool:
+        """Whether a human decision was recorded at ``scope``."""
+        return self.store.get(f"human|{scope}") is not None
+
     def decision_for(self, scope: str) -> dict[str, Any]:
         """The recorded human decision at ``scope`` (replay)."""
         raw = self.store.get(f"human|{scope}")

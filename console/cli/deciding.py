@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from console.cli.errors import CliError
 from console.cli.jsonfile import load_json, parse_json
 from console.timeline import describe_escalation
-from graph.runtime.runner import Decider
 from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
+
+Asker = Callable[[EscalationRequest], Decision]
+"""Answers every escalation it is asked (a ``Decider`` that never leaves one open)."""
 
 EXIT_CODES = {"succeeded": 0, "failed": 3, "rejected": 4, "killed": 5, "waiting": 6, "held": 7}
 
@@ -42,7 +44,7 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
         )
 
 
-def make_decider(args: argparse.Namespace, user: str) -> Decider | None:
+def make_decider(args: argparse.Namespace, user: str) -> Asker | None:
     """The decider the arguments ask for, deciding as ``user`` (``None``: nobody answers; the
     run waits)."""
     if args.decision is not None:

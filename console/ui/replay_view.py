@@ -33,8 +33,9 @@ def _summary(report: ReplayReport) -> str:
 
 
 def replay_box(ctx: PageContext, run: RunRecord) -> None:
-    """For a run that is over: a button that replays it, and the comparison once it ran."""
-    if run.status not in TERMINAL_STATUSES:
+    """For a run that is over, or waiting for a decision (its replay stops at the same question,
+    unless today's gates would not ask it): a button that replays it, and the comparison."""
+    if run.status not in TERMINAL_STATUSES and run.status != "waiting":
         return
     with st.expander("Replay with today's gates", expanded=KEY in st.session_state):
         st.caption(

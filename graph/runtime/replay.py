@@ -121,16 +121,20 @@ def replay_state(
     tape: Tape,
     inject: str | None = None,
     limits: Mapping[str, float] | None = None,
+    waiting_at: str | None = None,
 ) -> RunOutcome:
     """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
     decisions from the tape, actions from ``recorded``'s results (one it has none for is
-    simulated, never called), gates live.
+    simulated, never called), gates live. ``waiting_at``: the scope of the question the run
+    still waits at; the replay stops there too, ``waiting``, when it reaches it undecided.
 
     Raises:
         TapeMissingError: the replay asked for something the run never recorded.
     """
 
-    def decide(req: EscalationRequest) -> Decision:
+    def decide(req: EscalationRequest) -> Decision | None:
+        if waiting_at is not None and req.scope == waiting_at and not tape.has_decision(req.scope):
+            return None  # the run waits here still: so does its replay
         return Decision.model_validate(tape.decision_for(req.scope))
 
     # Real (fresh) sources only for faults that poke them; every read comes from the tape.
@@ -157,6 +161,14 @@ def _recording(
     )
 
 
+def _open_question(cp: ControlPlane, run_id: str) -> str | None:
+    """Where (the tape scope) the run waits for a human decision now, if it does."""
+    pending = [e for e in cp.escalations.for_run(run_id) if e.pending]
+    if not pending:
+        return None
+    return str(pending[-1].request.get("scope") or "") or None
+
+
 def replay_run(
     cp: ControlPlane,
     raw: redis.Redis,
@@ -167,7 +179,8 @@ def replay_run(
     limits: Mapping[str, float] | None = None,
     what_if: bool = False,
 ) -> ReplayReport:
-    """Replay ``run_id`` (finished, failed, rejected or killed) from its tape, through the
+    """Replay ``run_id`` (finished, failed, rejected, killed, or waiting: the replay stops at
+    the question the run waits at, undecided there too) from its tape, through the
     workflow's gates and adopted envelope limits as they are now (or through ``chain``, e.g.
     with a rule changed, and ``limits``, e.g. a limit an insight proposes). ``what_if``: a
     source read the run never made (it went another way) assumes the newest value the run read
@@ -193,6 +206,7 @@ def replay_run(
             recorded=recorded,
             tape=tape,
             limits=limits,
+            waiting_at=_open_question(cp, run_id),
         )
     except TapeMissingError as exc:
         report.divergences.append(str(exc))

@@ -34,7 +34,8 @@ DEFAULT_RECURSION_LIMIT = 200
 """Always explicit: LangGraph 1.2's own default is 10007 steps."""
 
 Compiled = CompiledStateGraph[RunState, RunContext, RunState, RunState]
-Decider = Callable[[EscalationRequest], Decision]
+Decider = Callable[[EscalationRequest], Decision | None]
+"""Answers an escalation; ``None``: no answer now (the run stops there, ``waiting``)."""
 UpdateHook = Callable[[str, dict[str, Any]], None]
 
 
@@ -248,7 +249,8 @@ def _drive(
             payload = None
             continue
         outcome = outcome_of(graph, ctx.run_id, config)
-        if outcome.pending is None or decide is None:
+        decision = None if outcome.pending is None or decide is None else decide(outcome.pending)
+        if decision is None:
             return outcome
         assert outcome.interrupt_id is not None
-        payload = resume_command(outcome.interrupt_id, decide(outcome.pending))
+        payload = resume_command(outcome.interrupt_id, decision)

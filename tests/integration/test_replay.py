@@ -89,6 +89,35 @@ def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -
     assert report.identical, report.divergences
 
 
+def test_a_run_waiting_for_a_decision_replays_to_the_same_question(
+    server: ServerUnderTest,
+) -> None:
+    """A waiting run's replay stops, undecided, where the run waits (it reported a divergence:
+    'no human decision was recorded'); once decided, the replay goes through the decision. A
+    replay that reaches a question the run never asked still diverges."""
+    cp, raw, registry, service = _desk(server)
+    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    large = json.loads((EXAMPLES / "large_order.json").read_text())
+    run_id = service.submit("procurement", large, who=ANA).run_id
+    assert executor.execute(run_id) == "waiting"
+    report = replay_run(cp, raw, registry, run_id)
+    assert (report.recorded_status, report.replayed_status) == ("waiting", "waiting")
+    assert report.identical, report.divergences
+    assert report.replayed == report.recorded
+    [esc] = cp.escalations.for_run(run_id)
+    add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
+    service.decide(esc.escalation_id, "approve", who=BOB)
+    assert executor.execute(run_id) == "succeeded"
+    report = replay_run(cp, raw, registry, run_id)
+    assert (report.replayed_status, report.identical) == ("succeeded", True)
+    assert "action place_order [approve]: executed" in report.replayed
+    small = service.submit("procurement", SMALL, who=ANA).run_id
+    assert executor.execute(small) == "succeeded"
+    lower = replay_run(cp, raw, registry, small, limits={"amount_over_limit": 1.0})
+    assert lower.replayed_status == "diverged"
+    assert "no human decision was recorded" in lower.divergences[0]
+
+
 def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     server: ServerUnderTest,
 ) -> None:

@@ -98,6 +98,16 @@ def test_run_detail_replays_a_finished_run_side_by_side(console: Console) -> Non
     assert set(table.value[""]) == {""}  # no line marked different
 
 
+def test_run_detail_replays_a_waiting_run_to_its_question(console: Console) -> None:
+    run_id = console.run(example("large_order"))
+    at = console.page("run_detail", user="vic", query={"run": run_id})
+    assert "status waiting" in texts(at)
+    button(at, "Replay and compare").click().run()
+    page = texts(at)
+    assert "recorded waiting, replayed waiting; 0 live call(s) during the replay;" in page
+    assert "identical: today's gates would have done the same" in page
+
+
 def test_run_detail_shows_what_the_picked_node_did(console: Console) -> None:
     run_id = console.run(example("small_order"), inject="bad_extraction")  # revised once
     gate = "gate intake->inventory"
