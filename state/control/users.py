@@ -156,14 +156,9 @@ class UserStore:
         Raises:
             UserError: Bad name, role, password or e-mail, or the name is taken.
         """
-        if not NAME_RE.match(name):
-            raise UserError(f"invalid user name {name!r}: letters, digits and . _ @ + - (up to 64)")
-        if role not in ROLES:
-            raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+        check_new_user(name, role, email)
         if password is not None and len(password) < MIN_PASSWORD:
             raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
-        if email is not None and not NAME_RE.match(email):
-            raise UserError(f"invalid e-mail {email!r}")
         now = utcnow()
         fields = {
             "name": name,
@@ -253,6 +248,20 @@ class UserStore:
             self.throttle.succeeded(subject, client_ip)
             return LoginResult(user)
         return LoginResult(None, retry_after_s=attempt.wait_s)
+
+
+def check_new_user(name: str, role: str, email: str | None = None) -> None:
+    """Refuse a new user's bad name, role or e-mail (before anyone is asked for a password).
+
+    Raises:
+        UserError: The name, role or e-mail is not valid.
+    """
+    if not NAME_RE.match(name):
+        raise UserError(f"invalid user name {name!r}: letters, digits and . _ @ + - (up to 64)")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+    if email is not None and not NAME_RE.match(email):
+        raise UserError(f"invalid e-mail {email!r}")
 
 
 def throttle_subject(name: str) -> str:

@@ -147,6 +147,14 @@ def test_user_and_group_commands_without_a_terminal(
     empty = waybill(server.url, tmp_path, "user", "add", "nora", "--role", "approver", stdin="")
     assert empty.returncode == 1
     assert _one_line(empty.stderr) == "waybill: empty password"
+    # A bad or taken name is refused before the password is read (it said "empty password").
+    for name, said in (
+        ("bad name!", "invalid user name 'bad name!'"),
+        ("nina", "user 'nina' already exists"),
+    ):
+        refused = waybill(server.url, tmp_path, "user", "add", name, "--role", "viewer", stdin="")
+        assert refused.returncode == 1
+        assert said in _one_line(refused.stderr)
     joined = waybill(server.url, tmp_path, "user", "join", "nina", "finance", "buyers")
     assert joined.returncode == 0, joined.stderr
     groups = waybill(server.url, tmp_path, "user", "groups")

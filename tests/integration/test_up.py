@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import redis
 from rq import Worker
 
@@ -160,6 +161,27 @@ def test_up_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
         "another with --port N (or WAYBILL_CONSOLE_PORT); nothing was started"
     )
     assert _processes_with(str(data_dir)) == []  # no Valkey, no worker, no console
+
+
+@pytest.mark.parametrize(
+    ("command", "what"), [("a2a", "A2A server"), ("metrics", "metrics server")]
+)
+def test_the_other_servers_on_a_port_in_use_say_so_in_one_line(
+    tmp_path: Path, command: str, what: str
+) -> None:
+    """They printed uvicorn's bind error, or 'unexpected error (OSError ...)'."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+        env |= {"WAYBILL_DATA_DIR": str(tmp_path / "data")}
+        served = _cli(env, command, "--port", str(port))
+    assert served.returncode == 1
+    assert served.stderr.strip() == (
+        f"waybill: port {port} on 127.0.0.1 is in use (another {what}?): stop it, or choose "
+        "another with --port N; nothing was started"
+    )
 
 
 def test_when_the_console_dies_up_says_so_and_stops_the_rest(tmp_path: Path) -> None:

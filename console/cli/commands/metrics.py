@@ -9,6 +9,7 @@ from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
+from console.cli.ports import require_free_port
 from graph.telemetry.prometheus import serve_metrics
 
 
@@ -24,6 +25,7 @@ def add_parser(sub: Any) -> None:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Serve until interrupted; prints the URL (with the port, when 0 was asked) first."""
+    require_free_port(args.host, args.port, "metrics server")
     with open_backend() as backend:
         server = serve_metrics(backend.cp, backend.queue, args.host, args.port)
         print(f"waybill metrics on http://{args.host}:{server.server_port}/metrics", flush=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import secrets
 import signal
-import socket
 import sys
 import time
 from types import FrameType
 from typing import Any
 
 from console.cli.errors import CliError
+from console.cli.ports import require_free_port
 from console.launch import spawn_console, spawn_worker, stop_all
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
@@ -43,25 +43,10 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequestedError
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens on ``host:port`` (the console could not bind it)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
 def _serve(with_workers: int, port: int | None) -> int:
     settings = get_settings()
     port = port or settings.console_port
-    if port_in_use(settings.console_host, port):
-        raise CliError(
-            f"port {port} on {settings.console_host} is in use (another console?): stop it, "
-            "or choose another with --port N (or WAYBILL_CONSOLE_PORT); nothing was started"
-        )
+    require_free_port(settings.console_host, port, "console", "--port N (or WAYBILL_CONSOLE_PORT)")
     # Our own handler first, so the embedded server's owner does not exit under us.
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:

@@ -18,7 +18,7 @@ from console.cli.backend import open_backend
 from console.cli.commands import user_access
 from console.cli.errors import CliError
 from console.cli.identity import operator
-from state.control.users import UserError, UserStore
+from state.control.users import UserError, UserStore, check_new_user
 from state.roles import ROLES
 
 
@@ -67,12 +67,14 @@ def read_password(from_stdin: bool) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add a console user (audited); 0."""
-    password = None if args.no_password else read_password(args.password_stdin)
     with open_backend() as backend:
+        store = UserStore(backend.cp.client)
         try:
-            user = UserStore(backend.cp.client).add(
-                args.name, args.role, password, email=args.email
-            )
+            check_new_user(args.name, args.role, args.email)
+            if store.get(args.name) is not None:
+                raise UserError(f"user {args.name!r} already exists")
+            password = None if args.no_password else read_password(args.password_stdin)
+            user = store.add(args.name, args.role, password, email=args.email)
         except UserError as exc:
             raise CliError(str(exc)) from None
         backend.cp.audit.append(
