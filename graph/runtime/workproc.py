@@ -8,13 +8,15 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from types import FrameType
 
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, Worker
 from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
 from rq.worker import WorkerStatus
 
 from graph.runtime.jobs import WorkContext, install, installed
@@ -24,6 +26,7 @@ from state.checkpoint.client import sync_client
 from state.clock import utcnow
 from state.control.connection import connect
 from state.control.plane import ControlPlane
+from state.embedded_probe import process_alive
 from state.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -99,16 +102,36 @@ class SchedulerLoop:
 
     def __init__(self, conn: redis.Redis, queue_name: str, name: str) -> None:
         self._scheduler = RQScheduler([queue_name], connection=conn, name=f"{name}-scheduler")
+        self._conn = conn
+        self._lock_key = RQScheduler.get_locking_key(queue_name)
         self._tried = 0.0
 
     def tick(self) -> None:
         """Take the lock (every 5 s while another scheduler has it), then enqueue what is due."""
         if not self._scheduler.acquired_locks and time.monotonic() - self._tried >= 5:
             self._tried = time.monotonic()
+            self._free_a_dead_holders_lock()
             self._scheduler.acquire_locks()  # type: ignore[no-untyped-call]
         if self._scheduler.acquired_locks:
             self._scheduler.heartbeat()  # type: ignore[no-untyped-call]
             self._scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+
+    def _free_a_dead_holders_lock(self) -> None:
+        """Release the lock of a worker's scheduler that died on this host (SIGKILL, a crash),
+        instead of waiting up to a minute for its TTL: its registration names this host and a
+        process that no longer runs. A holder elsewhere, or alive, keeps it."""
+        holder = self._conn.get(self._lock_key)
+        owner = holder.decode() if isinstance(holder, bytes) else holder
+        if not owner or not owner.endswith("-scheduler"):
+            return
+        key = Worker.redis_worker_namespace_prefix + owner.removesuffix("-scheduler")
+        worker = Worker.find_by_key(key, connection=self._conn)
+        if worker is None or worker.hostname != socket.gethostname() or worker.pid is None:
+            return
+        if not process_alive(worker.pid) and release_lock(self._conn, self._lock_key, owner):
+            log.warning(
+                "scheduler: took over the lock of %s (its process %s is gone)", owner, worker.pid
+            )
 
     def forever(self, stop: threading.Event) -> None:
         """Tick every second until ``stop``."""

@@ -231,3 +231,28 @@ def test_a_veto_window_ends_on_another_worker_after_a_restart(
         assert raw.hget("test:effects", "n3") == b"1"
     finally:
         second.stop()
+
+
+def test_a_veto_window_ends_on_time_after_its_worker_was_killed_outright(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """SIGKILL leaves the dead worker's scheduler lock behind (up to a minute): the next worker
+    on this host sees its holder's process is gone and takes the lock over, so the window's end
+    is enqueued on time instead of a minute late."""
+    svc, cp, raw = service(server.url)
+    first = WorkerProcess(server.url, tmp_path, "first")
+    lock = RQScheduler.get_locking_key("waybill")
+    wait_for(lambda: raw.get(lock) == b"first-scheduler", 20, "the first worker's scheduler")
+    record = svc.submit("steps", _job("n4", notify=True), who=APPROVER)
+    wait_status(cp, record.run_id, {"waiting"})
+    first.kill()  # SIGKILL: no lock released, no registration retired
+    assert raw.get(lock) == b"first-scheduler"
+    second = WorkerProcess(server.url, tmp_path, "second")
+    try:
+        done = wait_status(cp, record.run_id, TERMINAL, timeout=20)
+        assert done.status == "succeeded"
+        assert raw.hget("test:effects", "n4") == b"1"
+        assert raw.get(lock) == b"second-scheduler"
+        assert "took over the lock of first-scheduler" in second.output()
+    finally:
+        second.stop()
