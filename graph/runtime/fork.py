@@ -15,7 +15,7 @@ import copy
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.types import Overwrite
 from pydantic import ValidationError
 
@@ -162,22 +162,27 @@ def copy_thread(saver: BaseCheckpointSaver[Any], source: str, target: str) -> No
     except NotImplementedError:
         pass
     for tup in reversed(list(saver.list({"configurable": {"thread_id": source}}))):
-        configurable: dict[str, Any] = {
-            "thread_id": target,
-            "checkpoint_ns": tup.config["configurable"].get("checkpoint_ns", ""),
-        }
-        if tup.parent_config is not None:
-            configurable["checkpoint_id"] = tup.parent_config["configurable"]["checkpoint_id"]
-        versions = dict(tup.checkpoint["channel_versions"])
-        saver.put({"configurable": configurable}, tup.checkpoint, tup.metadata, versions)
-        saved: RunnableConfig = {
-            "configurable": {**configurable, "checkpoint_id": tup.checkpoint["id"]}
-        }
-        by_task: dict[str, list[tuple[str, Any]]] = {}
-        for task_id, channel, value in tup.pending_writes or []:
-            by_task.setdefault(task_id, []).append((channel, value))
-        for task_id, writes in by_task.items():
-            saver.put_writes(saved, writes, task_id)
+        put_tuple(saver, tup, target)
+
+
+def put_tuple(saver: BaseCheckpointSaver[Any], tup: CheckpointTuple, thread_id: str) -> None:
+    """Store checkpoint ``tup`` (with its pending writes) in ``saver`` under ``thread_id``."""
+    configurable: dict[str, Any] = {
+        "thread_id": thread_id,
+        "checkpoint_ns": tup.config["configurable"].get("checkpoint_ns", ""),
+    }
+    if tup.parent_config is not None:
+        configurable["checkpoint_id"] = tup.parent_config["configurable"]["checkpoint_id"]
+    versions = dict(tup.checkpoint["channel_versions"])
+    saver.put({"configurable": configurable}, tup.checkpoint, tup.metadata, versions)
+    saved: RunnableConfig = {
+        "configurable": {**configurable, "checkpoint_id": tup.checkpoint["id"]}
+    }
+    by_task: dict[str, list[tuple[str, Any]]] = {}
+    for task_id, channel, value in tup.pending_writes or []:
+        by_task.setdefault(task_id, []).append((channel, value))
+    for task_id, writes in by_task.items():
+        saver.put_writes(saved, writes, task_id)
 
 
 def fork_thread(

@@ -15,12 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.chain import Chain
 from graph.context import RunContext
+from graph.runtime.fork import put_tuple
 from graph.runtime.history import reading
 from graph.runtime.registry import Registry
-from graph.runtime.runner import RunOutcome, compile_chain, run_chain, run_config
+from graph.runtime.runner import (
+    RunOutcome,
+    compile_chain,
+    continue_chain,
+    run_chain,
+    run_config,
+)
 from graph.tape import Tape, TapeMissingError
 from state.checkpoint import RedisSaver
 from state.control.inputs import RunInputs
@@ -122,11 +131,14 @@ def replay_state(
     inject: str | None = None,
     limits: Mapping[str, float] | None = None,
     waiting_at: str | None = None,
+    start: CheckpointTuple | None = None,
 ) -> RunOutcome:
     """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
     decisions from the tape, actions from ``recorded``'s results (one it has none for is
     simulated, never called), gates live. ``waiting_at``: the scope of the question the run
     still waits at; the replay stops there too, ``waiting``, when it reaches it undecided.
+    ``start``: the checkpoint a forked run started from (its edit applied); the replay goes on
+    from there, as the fork did, instead of from the input.
 
     Raises:
         TapeMissingError: the replay asked for something the run never recorded.
@@ -146,19 +158,28 @@ def replay_state(
         tape=tape,
         limits=limits or {},
     )
-    return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
+    if start is None:
+        return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
+    saver = InMemorySaver()
+    put_tuple(saver, start, run_id)
+    return continue_chain(compile_chain(chain, saver), run_id, ctx, decide=decide)
 
 
 def _recording(
     raw: redis.Redis, chain: Chain, run_id: str, what_if: bool
-) -> tuple[dict[str, Any], Tape]:
-    """The run's last saved state and its tape, opened for a replay."""
+) -> tuple[dict[str, Any], Tape, CheckpointTuple | None]:
+    """The run's last saved state, its tape opened for a replay, and the checkpoint it was
+    forked at (``None`` for a run that started from its input)."""
+    saver = RedisSaver(raw)
     with reading(run_id):
-        recorded = dict(compile_chain(chain, RedisSaver(raw)).get_state(run_config(run_id)).values)
+        recorded = dict(compile_chain(chain, saver).get_state(run_config(run_id)).values)
         entries = RedisTapeStore(raw, run_id).entries()
-    return recorded, Tape(
-        MemoryTapeStore(entries), "replay", assume_from=entries if what_if else None
-    )
+        forked_at = next(
+            (t for t in saver.list(run_config(run_id)) if t.metadata.get("source") == "update"),
+            None,
+        )  # the newest: older ones were copied from the run it was forked from
+    tape = Tape(MemoryTapeStore(entries), "replay", assume_from=entries if what_if else None)
+    return recorded, tape, forked_at
 
 
 def _open_question(cp: ControlPlane, run_id: str) -> str | None:
@@ -193,7 +214,7 @@ def replay_run(
     record = cp.runs.get(run_id)
     chain = chain or registry.fresh(record.workflow)
     request, inject = RunInputs(cp.client).get(run_id)
-    recorded, tape = _recording(raw, chain, run_id, what_if)
+    recorded, tape, forked_at = _recording(raw, chain, run_id, what_if)
     if limits is None:
         limits = Limits(cp.client).of(record.workflow)
     report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
@@ -207,6 +228,7 @@ def replay_run(
             tape=tape,
             limits=limits,
             waiting_at=_open_question(cp, run_id),
+            start=forked_at,
         )
     except TapeMissingError as exc:
         report.divergences.append(str(exc))

@@ -215,6 +215,18 @@ def resume_chain(
     )
 
 
+def continue_chain(
+    graph: Compiled,
+    run_id: str,
+    ctx: RunContext,
+    *,
+    decide: Decider | None = None,
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> RunOutcome:
+    """Run ``run_id`` on from its thread's last checkpoint (e.g. the first one of a fork)."""
+    return _drive(graph, None, run_config(run_id, recursion_limit), ctx, decide, None)
+
+
 def resume_command(interrupt_id: str, decision: Decision) -> Command[Any]:
     """The command that answers interrupt ``interrupt_id`` with ``decision``.
 

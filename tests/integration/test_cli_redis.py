@@ -113,6 +113,11 @@ def test_history_and_fork(server: ServerUnderTest, tmp_path: Path) -> None:
     assert "status: succeeded" in shown
     assert "#4   po_draft -> place_order" in shown
     assert "#1   intake" not in shown  # the fork started after the sourcing handoff
+    # A fork replays from where it was forked (it said "the tape has no entry 'agent|intake|..."):
+    replayed = waybill(server.url, tmp_path, "replay", new_id, token=token)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert f"run {new_id}: recorded succeeded, replayed succeeded" in replayed.stdout
+    assert "identical: the replay reproduced the run from its tape" in replayed.stdout
 
 
 def test_a_fork_edit_goes_through_the_gate_of_its_edge(
@@ -142,6 +147,9 @@ def test_a_fork_edit_goes_through_the_gate_of_its_edge(
     cp.close()
     assert "x total_matches_lines: total 4990.0 is not 150 x 85.0" in shown
     assert "action place_order" not in shown  # nothing was placed on the edited order
+    replayed = waybill(server.url, tmp_path, "replay", new_id, token=token)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert f"run {new_id}: recorded waiting, replayed waiting" in replayed.stdout
     refused = waybill(
         server.url, tmp_path, "fork", run_id, "--at", at, "--set", "steps=0", token=token
     )
