@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graph.runtime.principal import Principal, UnknownTarget
+from graph.runtime.principal import NothingToStop, Principal
 from graph.runtime.registry import Registry
 from state.control.errors import InvalidTransition, RunFinished
 from state.control.models import KillScope, KillSwitch, RunRecord
 from state.control.plane import ControlPlane
-from state.status import RunStatus
+from state.status import TERMINAL_STATUSES, RunStatus
 
 
 def _covers(scope: KillScope, target: str | None, record: RunRecord) -> bool:
@@ -54,26 +54,29 @@ def _listed(
 def check_target(
     cp: ControlPlane, registry: Registry, scope: KillScope, target: str | None
 ) -> None:
-    """Refuse a switch that would stop nothing because its target does not exist: a run never
-    started, a workflow neither registered nor ever run, a stage of no registered workflow.
+    """Refuse a switch that would stop nothing: a run never started or already over, a workflow
+    neither registered nor ever run, a stage of no registered workflow.
 
     Raises:
         UnknownRun: ``scope`` is ``run`` and no such run exists.
-        UnknownTarget: the workflow or stage is unknown; the message lists the known ones.
+        NothingToStop: the run is over, or the workflow or stage is unknown (the message lists
+            the known ones).
     """
     if scope == "run":
-        cp.runs.get(target or "")
+        status = cp.runs.get(target or "").status
+        if status in TERMINAL_STATUSES:
+            raise NothingToStop(f"run {target} is already {status}: there is nothing to stop")
     elif scope == "workflow":
         known = sorted({*registry.names(), *registry.broken(), *cp.runs.workflows()})
         if target not in known:
-            raise UnknownTarget(
+            raise NothingToStop(
                 f"unknown workflow '{target}' (known: {', '.join(known) or 'none'}): "
                 "the switch would stop nothing"
             )
     elif scope == "agent":
         stages = sorted({s.name for w in registry.names() for s in registry.get(w).stages})
         if target not in stages:
-            raise UnknownTarget(
+            raise NothingToStop(
                 f"no workflow has a stage '{target}' (stages: {', '.join(stages) or 'none'}): "
                 "the switch would stop nothing"
             )

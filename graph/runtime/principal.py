@@ -56,8 +56,8 @@ class ScopeKilled(ServiceError):  # noqa: N818
     """A kill switch covers what was asked (e.g. starting a run of a killed workflow)."""
 
 
-class UnknownTarget(ServiceError):  # noqa: N818
-    """A switch would name a workflow or a stage nothing knows (a typo): it would stop nothing."""
+class NothingToStop(ServiceError):  # noqa: N818
+    """A switch would stop nothing: its workflow or stage is unknown (a typo), its run is over."""
 
 
 class EditInvalid(ServiceError):  # noqa: N818

@@ -3,10 +3,11 @@ run that ends killed never hides an action it took."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
-from graph.runtime.principal import ScopeKilled
+from graph.runtime.principal import NothingToStop, ScopeKilled
 from graph.runtime.service import RunService
 from state.control.errors import RunFinished
 from state.control.models import RunRecord
@@ -33,7 +34,8 @@ def _race(svc: RunService, cp: ControlPlane, run_id: str, esc_id: str) -> str:
 
     def kill() -> None:
         start.wait()
-        svc.kill("run", run_id, who=ADMIN, reason="race")
+        with contextlib.suppress(NothingToStop):  # the run was over already: nothing to stop
+            svc.kill("run", run_id, who=ADMIN, reason="race")
 
     threads = [threading.Thread(target=decide), threading.Thread(target=kill)]
     for t in threads:

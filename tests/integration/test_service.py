@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.runtime.principal import EditInvalid, Forbidden, ScopeKilled, ServiceError, UnknownTarget
+from graph.runtime.principal import EditInvalid, Forbidden, NothingToStop, ScopeKilled, ServiceError
 from graph.runtime.service import RunService
 from state.control.errors import EscalationConflict, UnknownEscalation, UnknownRun
 from state.control.plane import ControlPlane
@@ -159,15 +159,16 @@ def test_a_killed_workflow_refuses_new_runs_until_cleared(server: ServerUnderTes
     assert cp.audit.verify().ok
 
 
-def test_a_switch_on_a_misspelt_workflow_or_stage_is_refused(server: ServerUnderTest) -> None:
-    """A kill or hold naming a workflow or stage nothing knows would stop nothing while the
-    operator believes it stopped something: it is refused, naming the known ones, and nothing is
-    tripped. A workflow known only from its runs (not registered in this process) is accepted."""
+def test_a_switch_that_would_stop_nothing_is_refused(server: ServerUnderTest) -> None:
+    """A kill or hold naming a workflow or stage nothing knows, or a run that is over, would stop
+    nothing while the operator believes it stopped something: it is refused (naming the known
+    ones) and nothing is tripped. A workflow known only from its runs (not registered in this
+    process) is accepted."""
     svc, cp, _ = _svc(server)
     queued = svc.submit("steps", {"job_id": "typo"}, who=APPROVER)
-    with pytest.raises(UnknownTarget, match=r"unknown workflow 'stepz' \(known: .*steps"):
+    with pytest.raises(NothingToStop, match=r"unknown workflow 'stepz' \(known: .*steps"):
         svc.kill("workflow", "stepz", who=ADMIN, reason="bad deploy")
-    with pytest.raises(UnknownTarget, match="no workflow has a stage 'slw'"):
+    with pytest.raises(NothingToStop, match="no workflow has a stage 'slw'"):
         svc.hold("agent", "slw", who=ADMIN, reason="supplier down")
     with pytest.raises(UnknownRun):
         svc.hold("run", "no-such-run", who=ADMIN, reason="x")
@@ -177,3 +178,8 @@ def test_a_switch_on_a_misspelt_workflow_or_stage_is_refused(server: ServerUnder
     assert [(s.scope, s.target) for s in cp.kills.list(kind="hold")] == [("agent", "slow")]
     cp.runs.create("only-in-redis", "retired_workflow")
     assert svc.kill("workflow", "retired_workflow", who=ADMIN, reason="old runs") == 1
+    assert cp.runs.get("only-in-redis").status == "killed"  # a run that is over: no switch
+    for trip in (svc.kill, svc.hold):
+        with pytest.raises(NothingToStop, match="run only-in-redis is already killed"):
+            trip("run", "only-in-redis", who=ADMIN, reason="too late")
+    assert not any(s.scope == "run" for s in cp.kills.list(kind=None))
