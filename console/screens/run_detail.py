@@ -75,7 +75,7 @@ def body(ctx: PageContext) -> None:
     st.fragment(run_every=every)(live_drawing)(ctx, run_id, topo, run.status)
     node = node_picker(topo) if topo is not None else None
     st.fragment(run_every=every)(live_node)(ctx, run_id, node)
-    kill_box(ctx, run_id)
+    kill_box(ctx, run)
     replay_box(ctx, run)
     show_history(ctx, run_id)
 
@@ -143,10 +143,11 @@ def on_kill(run_id: str) -> None:
     )
 
 
-def kill_box(ctx: PageContext, run_id: str) -> None:
-    """The kill form of the run, for admins only."""
-    if not ctx.can("admin"):
+def kill_box(ctx: PageContext, run: RunRecord) -> None:
+    """The kill form of a run that is not over, for admins only."""
+    if not ctx.can("admin") or run.status in TERMINAL_STATUSES:
         return
+    run_id = run.run_id
     with st.expander("Kill this run"), st.form("kill-run"):
         st.text_input("Reason", key="detail.kill.reason")
         st.checkbox("Yes, stop this run (killed is final)", key="detail.kill.confirm")

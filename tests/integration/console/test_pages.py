@@ -164,6 +164,7 @@ def test_admin_kills_a_waiting_run_from_its_page(console: Console) -> None:
     at.run()
     assert console.cp.runs.get(run_id).status == "killed"
     assert console.cp.audit.list(action="kill.trip")[0].actor == "ana"
+    assert "Kill this run" not in [e.label for e in at.expander]  # over: nothing to stop
 
 
 def test_history_state_diff_and_fork(console: Console) -> None:
