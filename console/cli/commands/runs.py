@@ -53,15 +53,21 @@ def _age(ts: datetime) -> str:
 
 
 def _print_runs(runs: list[RunRecord], usage: dict[str, Usage]) -> None:
+    """One line per run, the columns as wide as their longest value (ids and names are free
+    text up to 64 characters)."""
+    run_w = max([3, *(len(r.run_id) for r in runs)])
+    flow_w = max([8, *(len(r.workflow) for r in runs)])
+    stage_w = max([5, *(len(r.stage or "") for r in runs)])
     print(
-        f"{'RUN':<14} {'WORKFLOW':<13} {'STATUS':<10} {'STAGE':<13} {'AGE':>5} "
+        f"{'RUN':<{run_w}} {'WORKFLOW':<{flow_w}} {'STATUS':<9} {'STAGE':<{stage_w}} {'AGE':>5} "
         f"{'TOKENS':>7} {'COST $':>8}  REASON"
     )
     for r in runs:
         spent = usage.get(r.run_id, Usage())
         print(
-            f"{r.run_id:<14} {r.workflow:<13} {r.status:<10} {(r.stage or ''):<13} "
-            f"{_age(r.created_at):>5} {spent.tokens:>7} {spent.cost:>8.4f}  {(r.reason or '')[:60]}"
+            f"{r.run_id:<{run_w}} {r.workflow:<{flow_w}} {r.status:<9} "
+            f"{(r.stage or ''):<{stage_w}} {_age(r.created_at):>5} {spent.tokens:>7} "
+            f"{spent.cost:>8.4f}  {(r.reason or '')[:60]}"
         )
 
 

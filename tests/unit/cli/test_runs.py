@@ -5,8 +5,12 @@ Runs use ``--local`` (in-process, no Redis).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from console.cli.commands.runs import _print_runs
+from state.control.models import RunRecord
 from tests.unit.cli.helpers import LARGE, SMALL, one_line_error, run
 
 
@@ -71,3 +75,23 @@ def test_a_safe_run_id_is_used(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "run", "procurement", "--input", SMALL, "--run-id", "Order_7-b")
     assert code == 0
     assert "run Order_7-b: succeeded" in out
+
+
+def test_the_run_list_keeps_its_columns_with_long_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    """A 64-character run id (the most an id may have) pushed every later column out of line."""
+    now = datetime.now(UTC)
+    runs = [
+        RunRecord(
+            run_id=run_id, workflow=flow, status=status, stage=stage, created_at=now, updated_at=now
+        )
+        for run_id, flow, status, stage in (
+            ("a" * 64, "procurement", "succeeded", "place_order"),
+            ("r1", "a_forks_long_workflow_name", "waiting", None),
+        )
+    ]
+    _print_runs(runs, {})
+    lines = capsys.readouterr().out.splitlines()
+    starts = {word: lines[0].index(f" {word} ") + 1 for word in ("WORKFLOW", "STATUS", "AGE")}
+    assert lines[1].index("procurement") == lines[2].index("a_forks_long") == starts["WORKFLOW"]
+    assert lines[1].index("succeeded") == lines[2].index("waiting") == starts["STATUS"]
+    assert lines[1].index("0s") == lines[2].index("0s") == starts["AGE"] + 1  # right-aligned
