@@ -260,6 +260,11 @@ def matches(metadata: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bo
     return not filter or all(metadata.get(k) == v for k, v in filter.items())
 
 
+_SUFFIXES = random.Random()
+"""Its own generator: checkpoint saves never draw from (nor reseed) the global ``random`` an
+application may seed for its own reproducible runs."""
+
+
 def next_version(current: str | int | float | None) -> str:
     """Next channel version: an 8-digit hex counter and a random 40-bit suffix (19 chars).
 
@@ -274,4 +279,4 @@ def next_version(current: str | int | float | None) -> str:
         counter = int(current)
     else:
         counter = int(current.split(".")[0], 16)
-    return f"{counter + 1:08x}.{random.getrandbits(40):010x}"
+    return f"{counter + 1:08x}.{_SUFFIXES.getrandbits(40):010x}"

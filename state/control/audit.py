@@ -48,6 +48,8 @@ return 1
 _INTENT = "intent:"
 """Field prefix of the intents already appended (``intent:<id>`` -> seq): an intent recorded
 with a run's transition is appended once, however often its completion is retried."""
+_JITTER = random.Random()
+"""A back-off's jitter, from its own generator: the global ``random`` stays the application's."""
 
 
 def canonical(obj: Any) -> str:
@@ -122,7 +124,7 @@ class AuditLog:
                 raise ControlPlaneError(
                     f"audit log holds an entry {entry['seq']} beyond its head; run verify()"
                 )
-            time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+            time.sleep(_JITTER.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise AuditContention(f"audit append lost the head {self.max_attempts} times")
 
     def _entry_of(self, field: str) -> AuditEntry:

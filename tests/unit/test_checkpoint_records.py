@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
@@ -31,6 +33,17 @@ def test_versions_are_short_increase_and_differ_between_branches() -> None:
     assert next_version(first) != next_version(first)  # two forks from one parent
     assert next_version(7).startswith("00000008.")
     assert next_version(next_version("0000000f.abc")).startswith("00000011.")
+
+
+def test_versions_leave_the_global_random_alone() -> None:
+    """An application that seeds ``random`` for reproducible runs gets the same numbers whatever
+    the checkpointer saved in between (versions drew from the global generator)."""
+    random.seed(1234)
+    expected = [random.random() for _ in range(3)]
+    random.seed(1234)
+    versions = {next_version(None) for _ in range(100)}
+    assert [random.random() for _ in range(3)] == expected
+    assert len(versions) == 100
 
 
 def _checkpoint(channels: int, version: str) -> Checkpoint:
