@@ -174,10 +174,9 @@ def _recording(
     with reading(run_id):
         recorded = dict(compile_chain(chain, saver).get_state(run_config(run_id)).values)
         entries = RedisTapeStore(raw, run_id).entries()
-        forked_at = next(
-            (t for t in saver.list(run_config(run_id)) if t.metadata.get("source") == "update"),
-            None,
-        )  # the newest: older ones were copied from the run it was forked from
+        # The newest edit: older ones were copied from the run it was forked from.
+        edits = saver.list(run_config(run_id), filter={"source": "update"}, limit=1)
+        forked_at = next(iter(edits), None)
     tape = Tape(MemoryTapeStore(entries), "replay", assume_from=entries if what_if else None)
     return recorded, tape, forked_at
 

@@ -80,3 +80,16 @@ def test_a_cycle_would_be_found(tmp_path: Path) -> None:
     hidden = tmp_path / "m.py"
     hidden.write_text("def f():\n    from graph.chain import Stage\n    import state.nodes\n")
     assert _imported(hidden) == {"graph.chain.Stage", "state.nodes"}
+
+
+def test_agents_llm_names_each_load_from_their_module() -> None:
+    """``agents.llm`` loads its names lazily: the table and ``__all__`` list the same names, and
+    each one is the object its submodule defines."""
+    import importlib
+
+    import agents.llm as llm
+
+    table = llm._MODULE_OF
+    assert sorted(llm.__all__) == sorted(table)
+    for name, module in table.items():
+        assert getattr(llm, name) is getattr(importlib.import_module(f"agents.llm.{module}"), name)
