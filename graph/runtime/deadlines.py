@@ -18,6 +18,7 @@ from graph.runtime.schedule import Scheduler
 from graph.runtime.service import RunService
 from state.control.errors import ControlPlaneError
 from state.control.models import Escalation
+from state.control.outage import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def _announce(
             round_no=round_no,
         )
         cp.notices.publish(notice)
-    except Exception:
-        log.exception("could not announce %s of escalation %s", kind, esc.escalation_id)
+    except Exception as exc:
+        log_failure(log, exc, "could not announce %s of escalation %s", kind, esc.escalation_id)
 
 
 def remind(service: RunService, run_id: str, escalation_id: str, round_no: int) -> bool:

@@ -19,6 +19,7 @@ from typing import Protocol
 import redis
 
 from state.control.killcache import KillCache
+from state.control.outage import LoopLog
 from state.control.plane import ControlPlane
 from state.control.run_index import WATCH_KEY
 from state.stores.ledger import RedisLedger
@@ -104,6 +105,7 @@ class Watchman:
         self._runs: set[HardStop] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._said = LoopLog(log, "watching runs")
 
     def watch(self, run_id: str, workflow: str, token: int) -> HardStop:
         """A handle for watching one run (``start`` it)."""
@@ -132,31 +134,38 @@ class Watchman:
             for run in runs:
                 try:
                     self._look(run)
-                except Exception:
-                    log.exception("run %s: watching failed", run.run_id)
+                except Exception as exc:
+                    self._said.failed(exc)
+                else:
+                    self._said.ok()
             version = self._kills.wait(version, POLL_S)
 
     def _look(self, run: HardStop) -> None:
+        """Renew the run's lease when due, then hard-stop it if a kill's grace has passed; a
+        failed renewal (tried again next round) is raised after the kill check."""
         ttl = self._ex.config.lease_ttl_s
+        failed: Exception | None = None
         if time.monotonic() - run.renewed >= ttl / 3:
-            self._renew(run, ttl)
-            run.renewed = time.monotonic()
+            try:
+                self._renew(run, ttl)
+                run.renewed = time.monotonic()
+            except Exception as exc:
+                failed = exc
         reason = self._ex.kill_reason(run.run_id, run.workflow, run.stage)
         if reason is None:
             run.tripped_at = None
-            return
-        run.tripped_at = run.tripped_at or time.monotonic()
-        if time.monotonic() - run.tripped_at >= self._ex.config.kill_grace_s:
-            self._fire(run, reason)
+        else:
+            run.tripped_at = run.tripped_at or time.monotonic()
+            if time.monotonic() - run.tripped_at >= self._ex.config.kill_grace_s:
+                self._fire(run, reason)
+        if failed is not None:
+            raise failed
 
     def _renew(self, run: HardStop, ttl: float) -> None:
         # A worker that stops renewing (frozen, dead) loses the run to another worker once the
         # TTL passes; the sweepers' watch follows the lease's deadline.
-        try:
-            self._ex.cp.leases.renew(run.run_id, run.token, ttl)
-            self._ex.cp.client.zadd(WATCH_KEY, {run.run_id: time.time() + ttl})
-        except Exception:
-            log.warning("run %s: lease renewal failed", run.run_id, exc_info=True)
+        self._ex.cp.leases.renew(run.run_id, run.token, ttl)
+        self._ex.cp.client.zadd(WATCH_KEY, {run.run_id: time.time() + ttl})
 
     def _actions_taken(self, run_id: str) -> str:
         """The run's side effects as its ledger has them: a node stopped mid-way cannot record

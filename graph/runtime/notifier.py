@@ -18,6 +18,7 @@ import httpx
 
 from graph.runtime.webhooks import request_for, shown
 from state.clock import utcnow
+from state.control.outage import LoopLog
 from state.control.plane import ControlPlane
 from state.notices import DeliveryAttempt, Notice
 from state.settings import Settings, WebhookSink, console_base_url
@@ -117,12 +118,15 @@ class Notifier:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; an error in a tick is logged and the next tick goes on."""
+        said = LoopLog(log, "notification delivery")
         while not stop.wait(TICK_S):
             try:
                 while self.tick() and not stop.is_set():
                     pass
-            except Exception:
-                log.exception("notification delivery failed")
+            except Exception as exc:
+                said.failed(exc)
+            else:
+                said.ok()
 
 
 def _notify_forever(url: str, settings: Settings, stop: threading.Event) -> None:

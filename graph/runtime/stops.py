@@ -14,6 +14,7 @@ from graph.runtime.schedule import Scheduler
 from graph.runtime.session import RunSession
 from state.control.errors import UnknownEscalation
 from state.control.models import Escalation, EscalationTerms
+from state.control.outage import log_failure
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
 from state.run_state import RunState
@@ -104,8 +105,9 @@ def announce(cp: ControlPlane, esc: Escalation) -> None:
         cp.notices.publish(
             escalation_notice(cp, esc, run, "escalation_created", admin_fallback=fallback)
         )
-    except Exception:
-        log.exception("run %s: could not announce escalation %s", esc.run_id, esc.escalation_id)
+    except Exception as exc:
+        msg = "run %s: could not announce escalation %s"
+        log_failure(log, exc, msg, esc.run_id, esc.escalation_id)
 
 
 def settle(

@@ -22,6 +22,7 @@ from graph.runtime.queueing import enqueue_run, job_of_key
 from state.control.connection import text, texts
 from state.control.leases import lease_key
 from state.control.models import RunRecord
+from state.control.outage import LoopLog
 from state.control.outbox import outbox_key
 from state.control.plane import ControlPlane
 from state.control.run_index import QUEUED_GRACE_S, WATCH_KEY, WATCHED, watch
@@ -153,14 +154,17 @@ def sweep_forever(
     cp: ControlPlane, queue: Queue, every: float, stop: threading.Event, also: Callable[[], Any]
 ) -> None:
     """Sweep every ``every`` seconds until ``stop``: orphans, expired runs, then ``also()``."""
+    said = LoopLog(log, "sweep")
     while not stop.wait(every):
         try:
             recover_orphans(cp, queue)
             for purged in cp.retention.purge_due():
                 log.info("run %s (%s) purged: its retention ended", purged.run_id, purged.status)
             also()
-        except Exception:
-            log.exception("sweep failed")
+        except Exception as exc:
+            said.failed(exc)
+        else:
+            said.ok()
 
 
 def adopt_unwatched(cp: ControlPlane) -> int:

@@ -25,6 +25,7 @@ from graph.runtime.sweeper import adopt_unwatched, sweep_forever
 from state.checkpoint.client import sync_client
 from state.clock import utcnow
 from state.control.connection import connect
+from state.control.outage import LoopLog
 from state.control.plane import ControlPlane
 from state.embedded_probe import process_alive
 from state.settings import get_settings
@@ -135,11 +136,14 @@ class SchedulerLoop:
 
     def forever(self, stop: threading.Event) -> None:
         """Tick every second until ``stop``."""
+        said = LoopLog(log, "scheduler")
         while not stop.wait(1.0):
             try:
                 self.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
+            except Exception as exc:
+                said.failed(exc)
+            else:
+                said.ok()
         self._scheduler.release_locks()  # type: ignore[no-untyped-call]
 
 

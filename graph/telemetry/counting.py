@@ -17,6 +17,7 @@ import redis
 from state.control.errors import ControlPlaneError
 from state.control.metrics import MetricCounters
 from state.control.models import RunRecord
+from state.control.outage import log_failure
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, NodeUpdate, VerdictGiven
 
@@ -79,8 +80,8 @@ class MetricsRecorder:
         self._since.pop(run_id, None)
         try:
             self.counters.add(counts)
-        except redis.RedisError:
-            log.warning("run %s: could not count a node's events", run_id, exc_info=True)
+        except redis.RedisError as exc:
+            log_failure(log, exc, "run %s: could not count a node's events", run_id)
 
     def decided(self, run_id: str, escalation_id: str) -> None:
         """Record how long the escalation waited for its decision."""
@@ -97,8 +98,8 @@ class MetricsRecorder:
             self.counters.observe("waybill_escalation_decision_seconds", labels, waited)
             decided = {**labels, "action": esc.decision.action}
             self.counters.add([("waybill_human_decisions", decided, 1)])
-        except redis.RedisError:
-            log.warning("run %s: could not count a decision", run_id, exc_info=True)
+        except redis.RedisError as exc:
+            log_failure(log, exc, "run %s: could not count a decision", run_id)
 
     def ended(self, run_id: str) -> None:
         """Write the run's counts and forget it (its next execution may be elsewhere)."""

@@ -40,6 +40,7 @@ from graph.telemetry.spans import (
 )
 from state.control.errors import ControlPlaneError
 from state.control.models import RunRecord
+from state.control.outage import log_failure
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, AgentDecided, NodeUpdate
 from state.status import TERMINAL_STATUSES
@@ -137,8 +138,8 @@ class RunTracer:
         """Open the span of this execution, under the run's root, linked to the last one."""
         try:
             ids = self.store.ids(run_id)
-        except redis.RedisError:
-            log.warning("run %s: no trace context (Redis)", run_id, exc_info=True)
+        except redis.RedisError as exc:
+            log_failure(log, exc, "run %s: no trace context", run_id)
             return
         root = trace.set_span_in_context(NonRecordingSpan(_context(ids.trace_id, ids.root)))
         previous = None
@@ -164,8 +165,8 @@ class RunTracer:
     def _remember(self, run_id: str, span: trace.Span) -> None:
         try:
             self.store.set_last_segment(run_id, span.get_span_context().span_id)
-        except redis.RedisError:
-            log.warning("run %s: could not store the trace context", run_id, exc_info=True)
+        except redis.RedisError as exc:
+            log_failure(log, exc, "run %s: could not store the trace context", run_id)
 
     def node(self, run_id: str, update: NodeUpdate) -> None:
         """One span per node (from the previous node's end to now), with its children."""
@@ -242,8 +243,8 @@ class RunTracer:
             seg.span.end()
             if record.status in TERMINAL_STATUSES and self.store.claim_root(run_id):
                 self._root(self.store.ids(run_id), record)
-        except (ControlPlaneError, redis.RedisError):
-            log.warning("run %s: could not finish its trace", run_id, exc_info=True)
+        except (ControlPlaneError, redis.RedisError) as exc:
+            log_failure(log, exc, "run %s: could not finish its trace", run_id)
             seg.span.end()
         self.setup.provider.force_flush()
 

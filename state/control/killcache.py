@@ -20,6 +20,7 @@ import redis
 
 from state.control.kills import KillSwitches, KillWatcher
 from state.control.models import KillSwitch, SwitchKind
+from state.control.outage import LoopLog
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class KillCache:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        self._said = LoopLog(log, "kill switches")
 
     def start(self, timeout: float = 10.0) -> None:
         """Read the switches and subscribe to nudges (once); wait until both are done.
@@ -112,14 +114,12 @@ class KillCache:
                 with self._switches.subscribe() as nudges:
                     self._refresh()
                     self._ready.set()
+                    self._said.ok()
                     self._follow(nudges)
             except Exception as exc:
                 if self._stop.is_set():
                     return  # closing: the client may be closed under the read
-                if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-                    log.warning("kill switches: lost Redis; reading them again when it is back")
-                else:
-                    log.exception("kill switches: reading failed")
+                self._said.failed(exc)
                 self._stop.wait(0.5)
 
     def _follow(self, nudges: KillWatcher) -> None:

@@ -23,6 +23,7 @@ import redis
 from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.models import RunRecord, to_epoch
+from state.control.outage import log_failure
 from state.keys import family_key
 from state.links import run_url
 from state.notices import DeliveryAttempt, DeliveryStatus, Notice, NoticeRecord
@@ -94,8 +95,8 @@ class NoticeStore:
             at = repr(to_epoch(notice.at))
             args = [notice.model_dump_json(), at, str(TTL_S), str(KEEP), notice.id]
             return bool(int(self._publish(keys=keys, args=args)))
-        except Exception:
-            log.exception("could not record notice %s", notice.id)
+        except Exception as exc:
+            log_failure(log, exc, "could not record notice %s", notice.id)
             return False
 
     def run_ended(self, record: RunRecord) -> None:

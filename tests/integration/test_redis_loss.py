@@ -203,3 +203,30 @@ def test_a_worker_started_while_redis_is_down_waits_for_it_then_works(
     finally:
         worker.stop()
     assert "Traceback" not in worker.output()
+
+
+def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_second(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Its loops (scheduler, sweep, notifications, kill switches) fail every tick while Redis is
+    down: each says so once, and once more when it is back; then it executes runs again."""
+    worker = WorkerProcess(server.url, tmp_path, "calm", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
+    try:
+        svc, cp, raw = service(server.url)
+        first = svc.submit("steps", {"job_id": "before", "sleep_s": 0.0}, who=APPROVER).run_id
+        wait_for(lambda: cp.runs.get(first).status == "succeeded", 60, "a first run")
+        server.stop()
+        wait_for(lambda: "scheduler: Redis is unavailable" in worker.output(), 30, "a warning")
+        time.sleep(8)  # the scheduler ticks every second, the sweep every few
+        server.start()
+        wait_for(lambda: "scheduler: Redis is reachable again" in worker.output(), 30, "its end")
+        svc, cp, raw = service(server.url)
+        run_id = svc.submit("steps", {"job_id": "after", "sleep_s": 0.0}, who=APPROVER).run_id
+        wait_for(lambda: cp.runs.get(run_id).status == "succeeded", 60, "the run to succeed")
+    finally:
+        worker.stop()
+    out = worker.output()
+    assert "Traceback" not in out
+    assert out.count("scheduler: Redis is unavailable") == 1
+    assert out.count("sweep: Redis is unavailable") <= 1
+    assert out.count("kill switches: Redis is unavailable") <= 1
