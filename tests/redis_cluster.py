@@ -1,5 +1,6 @@
-"""A real Redis Cluster for tests: three ``redis-server --cluster-enabled yes`` nodes on
-loopback, joined with ``redis-cli --cluster create`` (Debian's redis-server 7)."""
+"""A real Redis Cluster for tests: three ``redis-server --cluster-enabled yes`` primaries on
+loopback (and, asked for, a replica of each), joined with ``redis-cli --cluster create``
+(Debian's redis-server 7)."""
 
 from __future__ import annotations
 
@@ -56,11 +57,20 @@ def require_cluster_tools() -> None:
 
 
 class Cluster:
-    """Three primaries on loopback, started and joined; ``url`` names the first node."""
+    """Three primaries on loopback, started and joined; ``url`` names the first node.
 
-    def __init__(self, data_dir: Path) -> None:
+    Args:
+        data_dir: Where the nodes keep their files.
+        replicas: Replicas per primary; with them a primary that stops answering for
+            ``NODE_TIMEOUT_MS`` is failed over to its replica.
+    """
+
+    NODE_TIMEOUT_MS = 1000
+
+    def __init__(self, data_dir: Path, replicas: int = 0) -> None:
         self.data_dir = data_dir
-        self.ports = cluster_ports()
+        self.replicas = replicas
+        self.ports = cluster_ports(NODES * (1 + replicas))
         self.procs: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -68,6 +78,7 @@ class Cluster:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> None:
+        failover = ["--cluster-node-timeout", str(self.NODE_TIMEOUT_MS)] if self.replicas else []
         for port in self.ports:
             node = self.data_dir / str(port)
             node.mkdir(parents=True, exist_ok=True)
@@ -79,6 +90,7 @@ class Cluster:
                         *("--cluster-enabled", "yes"),
                         *("--cluster-config-file", str(node / "nodes.conf")),
                         *("--dir", str(node), "--save", "", "--appendonly", "no"),
+                        *failover,
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -90,7 +102,7 @@ class Cluster:
             [
                 *(REDIS_CLI, "--cluster", "create"),
                 *(f"127.0.0.1:{p}" for p in self.ports),
-                *("--cluster-replicas", "0", "--cluster-yes"),
+                *("--cluster-replicas", str(self.replicas), "--cluster-yes"),
             ],
             check=True,
             capture_output=True,
@@ -98,10 +110,16 @@ class Cluster:
         )
         for port in self.ports:
             _wait(lambda p=port: _cluster_ok(p))
+            _wait(lambda p=port: _in_sync(p))
+
+    def process_of(self, port: int) -> subprocess.Popen[bytes]:
+        """The node's process (to kill it)."""
+        return self.procs[self.ports.index(port)]
 
     def stop(self) -> None:
         for proc in self.procs:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
         for proc in self.procs:
             proc.wait(timeout=10)
         self.procs = []
@@ -113,6 +131,12 @@ def _cluster_ok(port: int) -> bool:
         return False
     reply = redis.Redis(port=port, decode_responses=True).cluster("info")
     return isinstance(reply, dict) and reply.get("cluster_state") == "ok"
+
+
+def _in_sync(port: int) -> bool:
+    """A primary, or a replica whose link to its primary is up."""
+    info: dict[str, object] = redis.Redis(port=port).info("replication")
+    return info.get("role") == "master" or info.get("master_link_status") == "up"
 
 
 def _wait(ready: object, timeout: float = 30.0) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from console.cli.logfile import route_logs
+from state.control.outage import OUTAGE_ERRORS
 from state.errors import WaybillError
 from state.settings import Settings, get_settings
 
@@ -106,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WaybillError as exc:  # every error raised on purpose: its message is for the user
         print(f"waybill: {_one_line(str(exc))}", file=sys.stderr)
         return 1
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        print(f"waybill: lost the connection to Redis ({_one_line(str(exc))})", file=sys.stderr)
+    except OUTAGE_ERRORS as exc:  # unreachable, too slow, or a cluster failing over
+        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
+        print(f"waybill: lost the connection to Redis ({detail})", file=sys.stderr)
         return 1
     except redis.RedisError as exc:
         detail = _one_line(str(exc)).rpartition("caused error: ")[2]

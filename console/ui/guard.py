@@ -15,9 +15,10 @@ import streamlit as st
 
 from console.ui.handles import NotConfiguredError, redis_url
 from state.control.connection import mask_url
-from state.control.errors import RedisUnavailable
+from state.control.outage import OUTAGE_ERRORS
 
-DOWN_ERRORS = (RedisUnavailable, redis.ConnectionError, redis.TimeoutError)
+DOWN_ERRORS = OUTAGE_ERRORS  # unreachable, too slow, or a cluster failing over
+_NOT_YET: tuple[type[Exception], ...] = (*DOWN_ERRORS, NotConfiguredError)
 BANNER = "Redis is unreachable: the console cannot read or change anything right now."
 RECHECK_S = 3.0
 
@@ -41,7 +42,7 @@ def _recheck() -> None:
             client.ping()
         finally:
             client.close()
-    except (*DOWN_ERRORS, NotConfiguredError):
+    except _NOT_YET:
         st.caption("still unreachable; checking again shortly")
         return
     st.rerun(scope="app")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
-
 from state.control.errors import LeaseLost, RunFinished
+from state.control.outage import OUTAGE_ERRORS
 from state.control.plane import ControlPlane
+from state.keys import run_key
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def record_failed(
             return "lease-lost"
         except RunFinished:
             return "finished"
-        except (redis.ConnectionError, redis.TimeoutError):
+        except OUTAGE_ERRORS:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
@@ -48,14 +48,15 @@ def poison_reason(attempt: int, nxt: list[str]) -> str:
     )
 
 
-def redis_back(cp: ControlPlane, within_s: float) -> bool:
-    """Whether Redis answers again within ``within_s`` seconds."""
+def redis_back(cp: ControlPlane, within_s: float, run_id: str) -> bool:
+    """Whether Redis answers again within ``within_s`` seconds, for ``run_id``'s keys (on a
+    cluster, the node that owns their slot, which may be failing over)."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
-            cp.client.ping()
+            cp.client.exists(run_key(run_id))
             return True
-        except (redis.ConnectionError, redis.TimeoutError):
+        except OUTAGE_ERRORS:
             time.sleep(1.0)
     return False
 
@@ -72,6 +73,6 @@ def lost_redis(cp: ControlPlane, run_id: str, token: int, exc: Exception, outage
         f"mid-run ({type(exc).__name__}: {exc}); the last acknowledged checkpoint is kept "
         "(waybill history / fork to go on)"
     )
-    if not redis_back(cp, max(600.0, 10 * outage_s)):
+    if not redis_back(cp, max(600.0, 10 * outage_s), run_id):
         raise exc
     return record_failed(cp, run_id, token, reason)

@@ -38,6 +38,7 @@ from state.checkpoint import RedisSaver, StaleFenceError
 from state.control.errors import LeaseHeld, LeaseLost, RunFinished
 from state.control.killcache import KillCache
 from state.control.limits import Limits
+from state.control.outage import OUTAGE_ERRORS
 from state.control.plane import ControlPlane
 from state.sources import Source
 from state.status import TERMINAL_STATUSES, RunStatus
@@ -220,10 +221,10 @@ class RunExecutor:
             return "lease-lost"
         except RunFinished as exc:
             return f"finished: {exc}"
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except OUTAGE_ERRORS as exc:
             # The clients already retried with backoff; the outage outlasted them. Every
             # acknowledged checkpoint is kept: wait for Redis, then go on from the last one.
-            if redis_back(self.cp, self.config.redis_outage_s):
+            if redis_back(self.cp, self.config.redis_outage_s, run_id):
                 return _REDIS_BACK
             return lost_redis(self.cp, run_id, token, exc, self.config.redis_outage_s)
         except Exception as exc:

@@ -40,6 +40,7 @@ from graph.runtime.registry import default_registry
 from graph.runtime.runner import compile_chain
 from graph.runtime.workproc import HARD_STOPPED, SUPERVISOR_FIELD, work_process
 from state.checkpoint.client import sync_client
+from state.control.outage import OUTAGE_ERRORS
 from state.embedded_probe import process_alive
 
 __all__ = ["WorkerNameTaken", "claim_worker_name", "execute_run", "run_worker"]
@@ -58,7 +59,7 @@ def through_outage(
     what: str,
     patience_s: float,
     stopping: Callable[[], bool],
-    errors: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError),
+    errors: tuple[type[Exception], ...] = OUTAGE_ERRORS,
 ) -> T:
     """``call()``, tried again every second while it fails with ``errors`` (Redis cannot be
     reached), for at most ``patience_s`` (``WAYBILL_REDIS_OUTAGE_S``), saying so once: a worker

@@ -20,9 +20,13 @@ from state.control.errors import RedisUnavailable
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     redis.ConnectionError,
     redis.TimeoutError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
     RedisUnavailable,
 )
-"""Errors that mean Redis cannot be reached now (a retry later may succeed)."""
+"""Errors that mean Redis cannot serve us now, and a retry later may succeed: unreachable, too
+slow, or a Redis Cluster whose slots wait for a failover (``CLUSTERDOWN``) or a moving slot
+(``TRYAGAIN``)."""
 
 
 class LoopLog:

@@ -212,7 +212,7 @@ def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_seco
     down: each says so once, and once more when it is back; then it executes runs again."""
     worker = WorkerProcess(server.url, tmp_path, "calm", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
     try:
-        svc, cp, raw = service(server.url)
+        svc, cp, _raw = service(server.url)
         first = svc.submit("steps", {"job_id": "before", "sleep_s": 0.0}, who=APPROVER).run_id
         wait_for(lambda: cp.runs.get(first).status == "succeeded", 60, "a first run")
         server.stop()
@@ -220,7 +220,7 @@ def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_seco
         time.sleep(8)  # the scheduler ticks every second, the sweep every few
         server.start()
         wait_for(lambda: "scheduler: Redis is reachable again" in worker.output(), 30, "its end")
-        svc, cp, raw = service(server.url)
+        svc, cp, _raw = service(server.url)
         run_id = svc.submit("steps", {"job_id": "after", "sleep_s": 0.0}, who=APPROVER).run_id
         wait_for(lambda: cp.runs.get(run_id).status == "succeeded", 60, "the run to succeed")
     finally:
