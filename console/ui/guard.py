@@ -18,7 +18,6 @@ from state.control.connection import mask_url
 from state.control.outage import OUTAGE_ERRORS
 
 DOWN_ERRORS = OUTAGE_ERRORS  # unreachable, too slow, or a cluster failing over
-_NOT_YET: tuple[type[Exception], ...] = (*DOWN_ERRORS, NotConfiguredError)
 BANNER = "Redis is unreachable: the console cannot read or change anything right now."
 RECHECK_S = 3.0
 
@@ -42,7 +41,7 @@ def _recheck() -> None:
             client.ping()
         finally:
             client.close()
-    except _NOT_YET:
+    except (*DOWN_ERRORS, NotConfiguredError):
         st.caption("still unreachable; checking again shortly")
         return
     st.rerun(scope="app")

@@ -17,7 +17,7 @@ import redis
 
 from state.control.errors import RedisUnavailable
 
-OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+OUTAGE_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
     redis.exceptions.ClusterDownError,
