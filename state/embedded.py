@@ -12,7 +12,8 @@ never stop it, and lose it when the owner exits. So run long-lived helpers (work
 console) under the owner, as ``waybill up`` does. If the owner died without cleaning up (e.g.
 SIGKILL), the next launcher finds a live server whose owner is gone, shuts it down and starts
 its own, so an orphan lives at most until the next start. A state file naming a server that
-does not answer PING (or is another server on a reused port) is stale and replaced.
+does not answer PING (or is another server on a reused port) is stale and replaced, unless its
+owner restarts it (``waybill up``: waited for) or it still runs (hung: refused in one line).
 
 With ``REDIS_URL`` set (``redis://user:password@host:port/db`` for ACL users), that server is
 used and nothing is started.
@@ -45,7 +46,13 @@ from state.embedded_files import (
     with_credentials,
     write_state,
 )
-from state.embedded_probe import REFUSES_US, process_alive, server_pid, shutdown_orphan
+from state.embedded_probe import (
+    REFUSES_US,
+    is_valkey,
+    process_alive,
+    server_pid,
+    shutdown_orphan,
+)
 from state.embedded_server import start_server
 from state.settings import Settings, get_settings
 
@@ -134,6 +141,9 @@ def _under_lock(
         owner_alive = process_alive(found["owner_pid"])
         if seen is None and wait and owner_alive and found["supervised"]:
             return None
+        if seen is None and is_valkey(found["pid"]):
+            # Hung (stopped, swapping): a second server on the same AOF would corrupt it.
+            raise RedisUnavailable(f"{where} is running but does not answer: wait, or stop it")
         if seen == (REFUSES_US, True) and process_alive(found["pid"]):
             # Never a second server on the same AOF: the password file must have changed.
             raise RedisUnavailable(f"{where} refuses {redis_dir}/password: stop it first")
@@ -239,13 +249,9 @@ class EmbeddedRedis:
                         f"another process started the embedded Valkey at {state['url']} "
                         f"(pid {state['pid']}) meanwhile"
                     )
-                port = urlsplit(self.url).port
+                password, port = ensure_password(self.redis_dir), urlsplit(self.url).port
                 server, bare_url, pid = start_server(
-                    self.redis_dir,
-                    ensure_password(self.redis_dir),
-                    self._appendfsync,
-                    timeout,
-                    port,
+                    self.redis_dir, password, self._appendfsync, timeout, port
                 )
                 write_state(self.redis_dir, _state(bare_url, pid, self._supervised))
             self._server, self.pid = server, pid

@@ -57,6 +57,18 @@ def process_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+def is_valkey(pid: int) -> bool:
+    """True if ``pid`` is a running Valkey (or Redis) server: alive, and its command line says so
+    (a pid reused by another program after a reboot is not; without procfs, alive is enough)."""
+    if not process_alive(pid):
+        return False
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"valkey" in command or b"redis" in command
+
+
 def shutdown_orphan(url: str, pid: int, timeout: float) -> None:
     """Stop a server whose owner died (SHUTDOWN writes the AOF out first)."""
     client = redis.Redis.from_url(url, socket_timeout=timeout)

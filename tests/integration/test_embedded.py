@@ -247,3 +247,19 @@ def test_revive_refuses_when_it_cannot_or_need_not(data_dir: Path) -> None:
             reuser.revive()
     finally:
         owner.close()
+
+
+def test_a_hung_server_is_never_doubled(data_dir: Path) -> None:
+    """A server that is alive but does not answer (stopped, swapping) keeps its AOF: a second
+    server on it would corrupt it, so the next process says so instead of starting one."""
+    owner = start_embedded(data_dir, handle_signals=False)
+    os.kill(owner.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(RedisUnavailable, match="is running but does not answer"):
+            start_embedded(data_dir, handle_signals=False, timeout=3)
+        state = json.loads((data_dir / "redis" / STATE_FILE).read_text())
+        assert state["pid"] == owner.pid  # nothing replaced it
+    finally:
+        os.kill(owner.pid, signal.SIGCONT)
+        owner.close()
+    assert gone(owner.pid)
