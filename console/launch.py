@@ -22,10 +22,13 @@ def child_env(redis_url: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url}
 
 
-def spawn_worker(redis_url: str) -> subprocess.Popen[bytes]:
-    """Start ``waybill worker`` on ``redis_url`` in a session (process group) of its own."""
+def spawn_worker(redis_url: str, name: str | None = None) -> subprocess.Popen[bytes]:
+    """Start ``waybill worker`` on ``redis_url`` in a session (process group) of its own, named
+    ``name`` (a worker started again under its dead predecessor's name takes its registration
+    over, so the queue does not count a dead worker)."""
+    named = ["--name", name] if name else []
     return subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "worker"],
+        [sys.executable, "-m", "console.cli", "worker", *named],
         env=child_env(redis_url),
         start_new_session=True,
     )

@@ -32,6 +32,10 @@ def _processes_with(marker: str) -> list[int]:
     return [pid for pid in found if pid != os.getpid()]
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _health(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # noqa: S310
@@ -184,7 +188,11 @@ def test_the_other_servers_on_a_port_in_use_say_so_in_one_line(
     )
 
 
-def test_when_the_console_dies_up_says_so_and_stops_the_rest(tmp_path: Path) -> None:
+def test_a_killed_console_comes_back_and_a_worker_that_exits_stops_the_rest(
+    tmp_path: Path,
+) -> None:
+    """Killed by a signal (SIGKILL, out of memory): started again. Exited on its own (it said
+    why): ``up`` says so and stops the rest."""
     data_dir = tmp_path / "waybill-up-data"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
@@ -197,20 +205,31 @@ def test_when_the_console_dies_up_says_so_and_stops_the_rest(tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
-        [console] = [
+
+    def running(program: bytes) -> list[int]:
+        return [
             pid
             for pid in _processes_with(str(data_dir))
-            if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            if program in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
+
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _health(url), 60, "the console", tick=0.3)
+        [console] = running(b"streamlit")
         os.kill(console, signal.SIGKILL)
-        _, err = up.communicate(timeout=30)
+        wait_for(lambda: running(b"streamlit") not in ([], [console]), 30, "a new console")
+        wait_for(lambda: _health(url), 60, "the console to answer again", tick=0.3)
+        assert up.poll() is None
+        [worker] = [pid for pid in running(b"console.cli\0worker") if _parent(pid) == up.pid]
+        os.kill(worker, signal.SIGTERM)  # asked to stop: it drains and exits 0
+        _, err = up.communicate(timeout=60)
     finally:
         if up.poll() is None:
             up.kill()
     assert up.returncode == 1
-    assert "waybill: the console exited (code -9): stopping the rest" in err
+    assert "waybill: the console was killed (SIGKILL): starting it again" in err
+    assert "waybill: worker 1 exited (code 0): stopping the rest" in err
     assert "Traceback" not in err
     time.sleep(0.5)
     assert _processes_with(str(data_dir)) == []

@@ -1,5 +1,6 @@
-"""``waybill up`` when its embedded Valkey dies: started again on its port and its data, the
-worker and the console carry on; a server that keeps dying stops everything in one line."""
+"""``waybill up`` when one of its processes is killed: the embedded Valkey is started again on
+its port and its data, a worker is started again, and the rest carry on; something that keeps
+dying stops everything in one line."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ import pytest
 from state.embedded_files import STATE_FILE
 from state.embedded_probe import process_alive
 from tests.integration.runtime import ROOT, wait_for
-from tests.integration.test_up import _cli, _health, _processes_with, _run_small_order
+from tests.integration.test_up import (
+    _cli,
+    _health,
+    _parent,
+    _processes_with,
+    _run_small_order,
+)
 from tests.redis_servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -109,3 +116,31 @@ def test_an_embedded_valkey_that_keeps_dying_stops_up_in_one_line(tmp_path: Path
     assert "the embedded Valkey exited 4 times in a minute: stopping (see " in out
     assert "valkey.log)" in out
     assert "Traceback" not in out
+
+
+def test_a_killed_worker_is_started_again_and_executes_runs(tmp_path: Path) -> None:
+    up, env, log = _up(tmp_path)
+    data_dir = env["WAYBILL_DATA_DIR"]
+
+    def workers() -> list[int]:
+        return [
+            pid
+            for pid in _processes_with(data_dir)
+            if b"console.cli\0worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and _parent(pid) == up.pid
+        ]
+
+    try:
+        [first] = wait_for(workers, 30, "the worker")
+        os.kill(first, signal.SIGKILL)  # as the out-of-memory killer would
+        wait_for(lambda: workers() not in ([], [first]), 30, "a new worker")
+        done = _run_small_order(env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "executing on 1 worker(s)" in done.stdout
+        assert up.poll() is None
+        out = log.read_text()
+        assert "waybill: worker 1 was killed (SIGKILL): starting it again" in out
+        assert "Traceback" not in out
+    finally:
+        _stop(up, data_dir)
+    assert up.returncode == 0

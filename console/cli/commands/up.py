@@ -1,9 +1,8 @@
 """``waybill up``: the main job: Redis (embedded unless REDIS_URL), a worker, the console.
 
 Prints the console's URL; on Ctrl+C or SIGTERM it stops everything it started and leaves no
-process behind (children run in their own process groups, stopped as groups). An embedded
-Valkey that dies is started again on its port and its data; a worker or the console that dies
-stops the rest.
+process behind (children run in their own process groups, stopped as groups). A process killed
+by a signal is started again; one that exits on its own stops the rest (``console.cli.supervise``).
 """
 
 from __future__ import annotations
@@ -11,18 +10,21 @@ from __future__ import annotations
 import argparse
 import secrets
 import signal
-import sys
 import time
+from functools import partial
+from os import getpid
+from socket import gethostname
 from types import FrameType
 from typing import Any
 
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
+from console.cli.supervise import Child, Valkey
 from console.launch import spawn_console, spawn_worker, stop_all
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.control.users import UserStore
-from state.embedded import EmbeddedRedis, resolve_redis_url
+from state.embedded import resolve_redis_url
 from state.settings import get_settings
 
 
@@ -62,9 +64,14 @@ def _serve(with_workers: int, port: int | None) -> int:
     except BaseException:
         signal.signal(signal.SIGTERM, previous)
         raise
-    children = [spawn_worker(url) for _ in range(with_workers)]
-    children.append(spawn_console(url, settings.console_host, port, settings.console_origins))
-    names = [f"worker {i + 1}" for i in range(with_workers)] + ["the console"]
+    host, origins = settings.console_host, settings.console_origins
+    children = [
+        Child(
+            f"worker {i}", partial(spawn_worker, url, f"waybill-{gethostname()}-up{getpid()}-{i}")
+        )
+        for i in range(1, with_workers + 1)
+    ]
+    children.append(Child("the console", partial(spawn_console, url, host, port, origins)))
     where = "embedded Valkey" if embedded else "REDIS_URL"
     print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
     print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)
@@ -76,71 +83,20 @@ def _serve(with_workers: int, port: int | None) -> int:
             flush=True,
         )
     code = 0
-    revived = _Revivals(embedded)
+    valkey = Valkey(embedded)
     try:
-        while True:
-            for name, child in zip(names, children, strict=True):
-                if child.poll() is not None:
-                    print(
-                        f"waybill: {name} exited (code {child.returncode}): stopping the rest",
-                        file=sys.stderr,
-                    )
-                    code = 1
-                    raise _StopRequestedError
-            if not revived.check():
-                code = 1
-                raise _StopRequestedError
+        while all(child.check() for child in children) and valkey.check():
             time.sleep(0.5)
+        code = 1
     except (_StopRequestedError, KeyboardInterrupt):
-        print("waybill: stopping", flush=True)
+        pass
     finally:
-        stop_all(children)
+        print("waybill: stopping", flush=True)
+        stop_all([child.proc for child in children])
         if embedded is not None:
             embedded.close()
         signal.signal(signal.SIGTERM, previous)
     return code
-
-
-class _Revivals:
-    """Restarts the embedded Valkey ``up`` owns when it dies (killed, out of memory), on its
-    port and its AOF, so the workers and the console, which ride out a Redis outage, carry on;
-    gives up when it died ``LIMIT`` times in ``WINDOW_S`` seconds."""
-
-    LIMIT = 3
-    WINDOW_S = 60.0
-
-    def __init__(self, embedded: EmbeddedRedis | None) -> None:
-        self._embedded = embedded if embedded is not None and embedded.owner else None
-        self._times: list[float] = []
-
-    def check(self) -> bool:
-        """False when the server is dead and stays so (said in one line), else True."""
-        embedded = self._embedded
-        if embedded is None or embedded.alive():
-            return True
-        now = time.monotonic()
-        self._times = [t for t in self._times if now - t < self.WINDOW_S] + [now]
-        log = embedded.redis_dir / "valkey.log"
-        if len(self._times) > self.LIMIT:
-            print(
-                f"waybill: the embedded Valkey exited {len(self._times)} times in a minute: "
-                f"stopping (see {log})",
-                file=sys.stderr,
-            )
-            return False
-        print(
-            f"waybill: the embedded Valkey (pid {embedded.pid}) exited: restarting it on its "
-            "port and its data",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            embedded.revive()
-        except RedisUnavailable as exc:
-            print(f"waybill: {exc}: stopping (see {log})", file=sys.stderr)
-            return False
-        print(f"waybill: the embedded Valkey is back (pid {embedded.pid})", flush=True)
-        return True
 
 
 def ensure_first_admin(cp: ControlPlane) -> str | None:
