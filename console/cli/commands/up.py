@@ -17,6 +17,7 @@ from socket import gethostname
 from types import FrameType
 from typing import Any
 
+from console.cli import args as argtypes
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
@@ -31,12 +32,17 @@ from state.settings import get_settings
 def add_parser(sub: Any) -> None:
     """Register ``waybill up`` and ``waybill console`` on the subcommands ``sub``."""
     p = sub.add_parser("up", help="start Redis (embedded), a worker and the console")
-    p.add_argument("--workers", type=int, default=1, help="how many workers to start")
-    p.add_argument("--port", type=int, help="console port (default: WAYBILL_CONSOLE_PORT)")
+    p.add_argument(
+        "--workers", type=argtypes.int_between(0, 64), default=1, help="how many workers to start"
+    )
+    p.add_argument("--port", type=PORT, help="console port (default: WAYBILL_CONSOLE_PORT)")
     p.set_defaults(func=cmd_up)
     c = sub.add_parser("console", help="start only the console (on the configured Redis)")
-    c.add_argument("--port", type=int)
+    c.add_argument("--port", type=PORT, help="console port (default: WAYBILL_CONSOLE_PORT)")
     c.set_defaults(func=cmd_console)
+
+
+PORT = argtypes.int_between(1, 65535)
 
 
 class _StopRequestedError(Exception):

@@ -92,6 +92,24 @@ def test_kill_an_empty_run_id(capsys: pytest.CaptureFixture[str]) -> None:
     assert "argument --run: must not be empty" in line
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["up", "--workers", "-1"], "argument --workers: must be between 0 and 64, got -1"),
+        (["up", "--workers", "1000"], "argument --workers: must be between 0 and 64, got 1000"),
+        (["up", "--port", "0"], "argument --port: must be between 1 and 65535, got 0"),
+        (["up", "--port", "70000"], "argument --port: must be between 1 and 65535, got 70000"),
+        (["console", "--port", "-5"], "argument --port: must be between 1 and 65535, got -5"),
+    ],
+)
+def test_up_refuses_impossible_workers_and_ports(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """They started nothing useful before: -1 workers, port 0 silently the default, and a port
+    past 65535 an 'unexpected error'."""
+    assert message in usage_error(capsys, *argv)
+
+
 @pytest.mark.parametrize("user", ["", "   "])
 def test_decide_by_nobody(capsys: pytest.CaptureFixture[str], user: str) -> None:
     line = usage_error(capsys, "decide", "some-run", "--approve", "--user", user)
