@@ -17,6 +17,11 @@ LOOPBACK = ("127.0.0.1", "localhost")
 ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - names, not a bind
 
 
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets (``http://[::1]:8501``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def allowed_origins(address: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
     """The origins the console answers: ``http://<address>:<port>`` (and both loopback names).
 
@@ -28,7 +33,7 @@ def allowed_origins(address: str, port: int, extra: Iterable[str] = ()) -> froze
     """
     local = address in (*LOOPBACK, "::1", *ANY_ADDRESS)
     hosts = set(LOOPBACK) if local else {address}
-    origins = {f"http://{host}:{port}" for host in hosts}
+    origins = {http_url(host, port) for host in hosts}
     origins |= {o.strip().rstrip("/").lower() for o in extra if o.strip()}
     return frozenset(o.lower() for o in origins)
 

@@ -209,7 +209,8 @@ def _environment() -> tuple[str | None, ...]:
 
 def console_base_url(s: Settings) -> str:
     """Where the console is reached, for links (``WAYBILL_CONSOLE_URL`` or the bind address)."""
-    return s.console_url or f"http://{s.console_host}:{s.console_port}"
+    host = f"[{s.console_host}]" if ":" in s.console_host else s.console_host  # IPv6
+    return s.console_url or f"http://{host}:{s.console_port}"
 
 
 def get_settings() -> Settings:

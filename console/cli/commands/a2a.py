@@ -17,6 +17,7 @@ from console.a2a.executor import Start
 from console.cli import args as argtypes
 from console.cli.backend import Backend, open_backend
 from console.cli.ports import require_free_port
+from console.origin import http_url
 from graph.runtime.principal import Principal
 from graph.runtime.registry import default_registry
 from state.control.models import RunRecord
@@ -50,7 +51,7 @@ def cmd_a2a(args: argparse.Namespace) -> int:
     """Serve until interrupted; 0."""
     require_free_port(args.host, args.port, "A2A server")
     with open_backend() as backend:
-        base = args.public_url or f"http://{args.host}:{args.port}"
+        base = args.public_url or http_url(args.host, args.port)
         app = a2a_app(backend.cp, default_registry(), _starter(backend), base, args.wait)
         print(f"waybill a2a on {base}/ (callers send a console user's API token)", flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -10,6 +10,7 @@ from typing import Any
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.ports import require_free_port
+from console.origin import http_url
 from graph.telemetry.prometheus import serve_metrics
 
 
@@ -28,7 +29,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     require_free_port(args.host, args.port, "metrics server")
     with open_backend() as backend:
         server = serve_metrics(backend.cp, backend.queue, args.host, args.port)
-        print(f"waybill metrics on http://{args.host}:{server.server_port}/metrics", flush=True)
+        print(f"waybill metrics on {http_url(args.host, server.server_port)}/metrics", flush=True)
         try:
             threading.Event().wait()
         finally:

@@ -22,6 +22,7 @@ from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
 from console.launch import spawn_console, spawn_worker, stop_all
+from console.origin import http_url
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.control.users import UserStore
@@ -80,7 +81,7 @@ def _serve(with_workers: int, port: int | None) -> int:
     children.append(Child("the console", partial(spawn_console, url, host, port, origins)))
     where = "embedded Valkey" if embedded else "REDIS_URL"
     print(f"waybill: Redis: {where}; workers: {with_workers}", flush=True)
-    print(f"waybill: console at http://{settings.console_host}:{port}", flush=True)
+    print(f"waybill: console at {http_url(settings.console_host, port)}", flush=True)
     if first_admin is not None:
         print(
             f"waybill: first run: created the console user 'admin' (role admin) with password "
