@@ -1,11 +1,12 @@
 """What ``waybill up`` does when one of its processes dies.
 
-A process **killed** by a signal (SIGKILL, the kernel's out-of-memory killer, a crash) is
-started again: the workers, the console and the embedded Valkey are each built to ride out the
-others' gaps (runs resume from their last checkpoint, the console shows its Redis banner, the
-Valkey comes back on its port and its AOF). A child that **exits** on its own has said why (a
-bad setting, a stop someone asked for), and ``up`` stops the rest. So does anything killed more
-than ``LIMIT`` times in ``WINDOW_S`` seconds: restarting it again would only hide the problem.
+A process **killed** by a signal (SIGKILL, the kernel's out-of-memory killer, a crash; not
+SIGTERM, SIGINT, SIGHUP or SIGPIPE, which ask it to stop) is started again: the workers, the
+console and the embedded Valkey are each built to ride out the others' gaps (runs resume from
+their last checkpoint, the console shows its Redis banner, the Valkey comes back on its port and
+its AOF). A child that **exits** (or is asked to stop) has said why, or someone wanted it, and
+``up`` stops the rest. So does anything killed more than ``LIMIT`` times in ``WINDOW_S``
+seconds: restarting it again would only hide the problem.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from state.embedded import EmbeddedRedis
 
 LIMIT = 3
 WINDOW_S = 60.0
+_CLEAN = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE}
+"""Signals that ask a process to stop (as systemd counts them): stopped, not crashed."""
 
 
 class Deaths:
@@ -34,6 +37,13 @@ class Deaths:
         now = time.monotonic()
         self._times = [t for t in self._times if now - t < WINDOW_S] + [now]
         return len(self._times)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal between SIGRTMIN and SIGRTMAX
+        return f"signal {number}"
 
 
 def _say(line: str) -> None:
@@ -63,7 +73,10 @@ class Child:
         if code >= 0:
             _say(f"{self.name} exited (code {code}): stopping the rest")
             return False
-        how = f"was killed ({signal.Signals(-code).name})"
+        if -code in _CLEAN:
+            _say(f"{self.name} was stopped ({_signal_name(-code)}): stopping the rest")
+            return False
+        how = f"was killed ({_signal_name(-code)})"
         times = self._deaths.add()
         if times > LIMIT:
             _say(f"{self.name} {how}, {times} times in a minute: stopping the rest")

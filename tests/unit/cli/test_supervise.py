@@ -48,3 +48,15 @@ def test_a_child_that_exits_on_its_own_stops_the_rest(capsys: pytest.CaptureFixt
     child.proc.wait()
     assert not child.check()
     assert capsys.readouterr().err == "waybill: the console exited (code 3): stopping the rest\n"
+
+
+def test_a_child_asked_to_stop_by_a_signal_stops_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM (or SIGINT, SIGHUP, SIGPIPE) asks a process to stop: not a crash to undo."""
+    child = Child("the console", _sleeper)
+    child.proc.send_signal(signal.SIGTERM)
+    child.proc.wait()
+    assert not child.check()
+    said = capsys.readouterr().err
+    assert said == "waybill: the console was stopped (SIGTERM): stopping the rest\n"
