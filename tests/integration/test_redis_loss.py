@@ -217,7 +217,7 @@ def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_seco
         wait_for(lambda: cp.runs.get(first).status == "succeeded", 60, "a first run")
         server.stop()
         wait_for(lambda: "scheduler: Redis is unavailable" in worker.output(), 30, "a warning")
-        time.sleep(8)  # the scheduler ticks every second, the sweep every few
+        time.sleep(4)  # the scheduler ticks every second: several failed ticks
         server.start()
         wait_for(lambda: "scheduler: Redis is reachable again" in worker.output(), 30, "its end")
         svc, cp, _raw = service(server.url)
