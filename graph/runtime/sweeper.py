@@ -122,6 +122,10 @@ def _waiting_until(queue: Queue, job_id: str, record: RunRecord, now: float) -> 
         state = job.get_status()
     except Exception:  # the job expired or was deleted
         return None
+    if state == JobStatus.QUEUED and queue.connection.lpos(queue.key, job_id) is None:
+        # Taken from the queue by a worker that died before starting it: RQ marks a job
+        # started only once its work process runs it, so it still says "queued".
+        return _lost_after_dequeue(job, now)
     waits = _WAITING_JOB if record.status == "queued" else ("queued",)
     if state is not None and JobStatus(state).value in waits:
         return now + max(QUEUED_GRACE_S, now - record.updated_at.timestamp())
@@ -131,6 +135,17 @@ def _waiting_until(queue: Queue, job_id: str, record: RunRecord, now: float) -> 
     if started.tzinfo is None:  # RQ stores UTC
         started = started.replace(tzinfo=UTC)
     lost_at = started.timestamp() + QUEUED_GRACE_S
+    return lost_at if now < lost_at else None
+
+
+def _lost_after_dequeue(job: Job, now: float) -> float | None:
+    """When a job that left the queue counts as lost (``QUEUED_GRACE_S`` after a worker took
+    it, as its execution records; a start takes the run's lease at once), or None: lost now."""
+    taken = [e.created_at for e in job.get_executions()]
+    if not taken:
+        return None  # dequeued, and its worker died before it even recorded taking it
+    first = min(taken)
+    lost_at = (first if first.tzinfo else first.replace(tzinfo=UTC)).timestamp() + QUEUED_GRACE_S
     return lost_at if now < lost_at else None
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rq import Queue
+from rq.executions import Execution
 from rq.job import JobStatus
 
 from graph.runtime.queueing import enqueue_run
@@ -91,4 +92,32 @@ def test_a_run_whose_requeued_job_is_lost_again_is_requeued_again(server: Server
     assert sorted(job.args[0] for job in queue.jobs) == ["dead", "gone", "retrying"]
     # "fresh" is looked at again as soon as its start is that old, not after the whole wait.
     assert recover_orphans(cp, queue, now=first + 2 * QUEUED_GRACE_S - 4) == ["fresh"]
+    cp.close()
+
+
+def test_a_job_taken_from_the_queue_by_a_worker_that_died_before_starting_it_is_requeued(
+    server: ServerUnderTest,
+) -> None:
+    """RQ marks a job started only once its work process runs it: a worker killed between
+    dequeue and start leaves it "queued" but out of the queue, and the run stayed queued for
+    good (looked at again ever less often, as if it waited in a long queue). It is lost once a
+    worker took it ``QUEUED_GRACE_S`` ago (or at once when no worker recorded taking it)."""
+    cp = ControlPlane.from_url(server.url)
+    queue = Queue("waybill", connection=server.client())
+    for run_id in ("popped", "taken", "waiting"):
+        cp.runs.create(run_id, "steps")
+    jobs = {run_id: enqueue_run(queue, run_id) for run_id in ("popped", "taken", "waiting")}
+    queue.remove(jobs["popped"])  # dequeued; its worker died before recording anything
+    created = time.time()
+    time.sleep(2)
+    queue.remove(jobs["taken"])  # dequeued 2 s later, recorded as taken; then its worker died
+    pipe = queue.connection.pipeline()
+    Execution.create(jobs["taken"], ttl=600, pipeline=pipe, worker_name="doomed")
+    pipe.execute()
+    taken_at = time.time()
+    assert {j.get_status() for j in jobs.values()} == {JobStatus.QUEUED}
+    first = created + QUEUED_GRACE_S + 1  # every run is due; "taken" was taken < GRACE ago
+    assert recover_orphans(cp, queue, now=first) == ["popped"]
+    assert recover_orphans(cp, queue, now=taken_at + QUEUED_GRACE_S + 1) == ["taken"]
+    assert sorted(job.args[0] for job in queue.jobs) == ["popped", "taken", "waiting"]
     cp.close()
