@@ -142,13 +142,13 @@ class Watchman:
 
     def _look(self, run: HardStop) -> None:
         """Renew the run's lease when due, then hard-stop it if a kill's grace has passed; a
-        failed renewal (tried again next round) is raised after the kill check."""
+        failed renewal is raised after the kill check."""
         ttl = self._ex.config.lease_ttl_s
         failed: Exception | None = None
         if time.monotonic() - run.renewed >= ttl / 3:
+            run.renewed = time.monotonic()  # failed or not, next due in a third of the TTL
             try:
                 self._renew(run, ttl)
-                run.renewed = time.monotonic()
             except Exception as exc:
                 failed = exc
         reason = self._ex.kill_reason(run.run_id, run.workflow, run.stage)
