@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from console.cli.logfile import route_logs
-from state.control.outage import OUTAGE_ERRORS
 from state.errors import WaybillError
+from state.redis_errors import REDIS_OUTAGE_ERRORS
 from state.settings import Settings, get_settings
 
 COMMANDS: dict[str, str] = {
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WaybillError as exc:  # every error raised on purpose: its message is for the user
         print(f"waybill: {_one_line(str(exc))}", file=sys.stderr)
         return 1
-    except OUTAGE_ERRORS as exc:  # unreachable, too slow, or a cluster failing over
+    except REDIS_OUTAGE_ERRORS as exc:  # unreachable, too slow, or a cluster failing over
         detail = _one_line(str(exc)).rpartition("caused error: ")[2]
         print(f"waybill: lost the connection to Redis ({detail})", file=sys.stderr)
         return 1

@@ -13,20 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 
-import redis
-
 from state.control.errors import RedisUnavailable
+from state.redis_errors import REDIS_OUTAGE_ERRORS
 
-OUTAGE_ERRORS = (
-    redis.ConnectionError,
-    redis.TimeoutError,
-    redis.exceptions.ClusterDownError,
-    redis.exceptions.TryAgainError,
-    RedisUnavailable,
-)
-"""Errors that mean Redis cannot serve us now, and a retry later may succeed: unreachable, too
-slow, or a Redis Cluster whose slots wait for a failover (``CLUSTERDOWN``) or a moving slot
-(``TRYAGAIN``)."""
+OUTAGE_ERRORS = (*REDIS_OUTAGE_ERRORS, RedisUnavailable)
+"""Errors that mean Redis cannot serve us now, and a retry later may succeed (see
+``state.redis_errors``), and the control plane's own word for it."""
 
 
 class LoopLog:

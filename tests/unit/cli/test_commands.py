@@ -57,3 +57,18 @@ def test_commands_that_read_do_not_load_langgraph() -> None:
     heavy += ("graph.runtime.service", "agents.procurement", "agents.llm.brain")
     assert _loaded(lines, heavy) == []
     assert "langgraph.pregel" in _loaded([["worker"]], heavy)  # the probe sees it
+
+
+def test_the_entry_point_does_not_load_the_control_plane() -> None:
+    """``waybill`` itself (its parser and error handling) loads no store: a usage error or a
+    command that needs no Redis starts in ~0.5 s (catching Redis's outage errors once loaded the
+    control plane, and with it LangChain: ~0.9 s)."""
+    heavy = ("state.control", "langchain")
+    probe = (
+        "import sys; import console.cli.main; "
+        f"print(chr(10).join(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == []
