@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
 
 from bench.measure import cpu_of_tree, median, server_cpu
 from bench.workers import ROOT, start_workers, stop_workers, wait, workers_at_least
@@ -28,7 +28,7 @@ from state.control.users import ScryptParams, UserStore
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
 BATCH = 40
-ROUNDS = 3
+ROUNDS = 5
 
 
 def small_order() -> dict[str, Any]:
@@ -56,6 +56,16 @@ class Fleet:
         workers = start_workers(self.url, self.data_dir, k)
         wait(partial(workers_at_least, self.queue, k))
         return workers
+
+    def warm(self, k: int, jobs: int = 2) -> None:
+        """Run small batches until each of the ``k`` workers listening has executed ``jobs``
+        runs (its first run imports and compiles what later ones reuse)."""
+        for _ in range(50):
+            done = [w.successful_job_count for w in Worker.all(queue=self.queue)]
+            if len(done) >= k and min(done) >= jobs:
+                return
+            self.batch(k)
+        raise TimeoutError("the workers did not all take a run")
 
     def submit(self, n: int, request: dict[str, Any] | None = None) -> list[str]:
         """Submit ``n`` small orders (or ``request`` to procurement)."""
@@ -91,7 +101,7 @@ def _latency(fleet: Fleet, n: int = 20) -> list[float]:
 def worker_rows(fleet: Fleet, server: redis.Redis) -> None:
     """Section 2: latency and CPU with one worker, then throughput with 1 and 2, interleaved."""
     [worker] = fleet.start(1)
-    fleet.batch(5)  # warm up
+    fleet.warm(1)
     latency = _latency(fleet)
     cpu, redis_cpu = [], []
     for _ in range(ROUNDS):
@@ -104,7 +114,7 @@ def worker_rows(fleet: Fleet, server: redis.Redis) -> None:
     for _ in range(ROUNDS):
         for k in (1, 2):
             workers = fleet.start(k)
-            fleet.batch(2 * k)  # warm up
+            fleet.warm(k)
             rates[k].append(BATCH / fleet.batch(BATCH))
             stop_workers(workers)
     one, two = median(rates[1]), median(rates[2])

@@ -1,6 +1,6 @@
 """Benchmark: what Waybill's orchestration costs, and how fast it reacts, in one run.
 
-Run: ``.venv/bin/python bench/runtime.py`` (starts its own embedded Valkey and workers; ~2 min).
+Run: ``.venv/bin/python bench/runtime.py`` (starts its own embedded Valkey and workers; ~3 min).
 
 1. Overhead per handoff, procurement with its deterministic agents, measured in this process
    in interleaved rounds (medians): the same five agents as a bare LangGraph chain with
