@@ -14,6 +14,7 @@ import time
 from types import FrameType
 
 import redis
+from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
@@ -36,6 +37,8 @@ HARD_STOPPED = 85
 """Exit code of a work process that ended itself to hard-stop a run's node."""
 _PR_SET_PDEATHSIG = 1
 HEARTBEAT_S = 60.0
+BEAT_EVERY_S = 5.0
+"""Least time between two of RQ's own worker beats (its registration lives minutes)."""
 DRAIN_S = 30.0
 """Longest wait for the node in progress when a worker is told to stop."""
 SUPERVISOR_FIELD = "waybill_supervisor"
@@ -69,6 +72,23 @@ class LeanWorker(SimpleWorker):
         """Register with RQ, naming the supervisor too (the process a user stops)."""
         super().register_birth()  # type: ignore[no-untyped-call]
         self.connection.hset(self.key, SUPERVISOR_FIELD, str(os.getppid()))
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's beat, at most once per ``BEAT_EVERY_S`` on a round trip of its own (RQ beats
+        three times per job that way, for a registration that lives minutes); a beat with a
+        timeout of its own, or in a pipeline that goes anyway, is never skipped."""
+        last = self.last_heartbeat
+        recent = last is not None and (utcnow() - last).total_seconds() < BEAT_EVERY_S
+        if pipeline is None and timeout is None and recent:
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        """RQ's state, written only when it changes (RQ sets ``idle`` after each job and again
+        as it listens, a round trip each)."""
+        if pipeline is None and state == self._state:
+            return
+        super().set_state(state, pipeline)
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Stop when idle; inside a job, drain first (see the class)."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import redis
 from rq import Queue
 
 from console.launch import descendants
+from graph.runtime.workproc import BEAT_EVERY_S, LeanWorker
 from tests.integration.runtime import (
     ADMIN,
     APPROVER,
@@ -75,3 +78,34 @@ def test_a_hard_stop_replaces_the_work_process_and_is_not_retried(
         assert wait_status(cp, again, TERMINAL).status == "succeeded"
     finally:
         worker.stop()
+
+
+def test_rq_beats_and_states_cost_a_round_trip_only_when_they_say_something(
+    redis_url: str,
+) -> None:
+    """RQ beats three times per job and sets ``idle`` twice, each on a round trip of its own;
+    the lean worker skips a beat within ``BEAT_EVERY_S`` of the last and a state it already
+    wrote, and never one with a timeout of its own or a new state."""
+    conn = redis.Redis.from_url(redis_url)
+    worker = LeanWorker([Queue("beats", connection=conn)], connection=conn, name="beats-w")
+    worker.register_birth()
+    try:
+        conn.hset(worker.key, "last_heartbeat", "untouched")
+        worker.heartbeat()  # born a moment ago: skipped
+        assert conn.hget(worker.key, "last_heartbeat") == b"untouched"
+        worker.heartbeat(timeout=120)  # a timeout of its own (a long job): written
+        assert conn.hget(worker.key, "last_heartbeat") != b"untouched"
+        conn.hset(worker.key, "last_heartbeat", "untouched")
+        assert worker.last_heartbeat is not None
+        worker.last_heartbeat -= timedelta(seconds=BEAT_EVERY_S + 1)
+        worker.heartbeat()  # due: written
+        assert conn.hget(worker.key, "last_heartbeat") != b"untouched"
+
+        worker.set_state("idle")
+        conn.hset(worker.key, "state", "untouched")
+        worker.set_state("idle")  # already written: skipped
+        assert conn.hget(worker.key, "state") == b"untouched"
+        worker.set_state("busy")
+        assert conn.hget(worker.key, "state") == b"busy"
+    finally:
+        worker.register_death()  # type: ignore[no-untyped-call]
