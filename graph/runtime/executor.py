@@ -27,11 +27,7 @@ from graph.runtime.registry import Registry
 from graph.runtime.resumption import resume_point
 from graph.runtime.runner import compile_chain, initial_state, outcome_of, run_config
 from graph.runtime.session import RunSession
-from graph.runtime.stops import (
-    ScheduleVeto,
-    outcome_from,
-    settle,
-)
+from graph.runtime.stops import ScheduleVeto, outcome_from, settle
 from graph.runtime.timing import ExecutorConfig as ExecutorConfig
 from graph.telemetry.observer import RunObserver, default_observer
 from state.checkpoint import RedisSaver, StaleFenceError
@@ -44,9 +40,7 @@ from state.sources import Source
 from state.status import TERMINAL_STATUSES, RunStatus
 
 log = logging.getLogger(__name__)
-
 Sources = Mapping[str, Source]
-
 
 _REDIS_BACK = "redis-back"
 """What one execution returns when it waited out a Redis outage: execute again."""
@@ -118,7 +112,10 @@ class RunExecutor:
         return self._watchman
 
     def close(self) -> None:
-        """Stop following the kill switches and close the checkpointer's connection."""
+        """Stop watching runs and following the kill switches; close the checkpointer's
+        connection."""
+        if self._watchman is not None:
+            self._watchman.stop()
         if self._kills is not None:
             self._kills.close()
         if self._saver is not None:

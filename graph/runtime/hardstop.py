@@ -105,6 +105,7 @@ class Watchman:
         self._runs: set[HardStop] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._said = LoopLog(log, "watching runs")
 
     def watch(self, run_id: str, workflow: str, token: int) -> HardStop:
@@ -119,6 +120,11 @@ class Watchman:
                 self._thread = threading.Thread(target=self._loop, name="watchman", daemon=True)
                 self._thread.start()
 
+    def stop(self) -> None:
+        """End the thread within ``POLL_S`` (its executor is closing): the runs it watches
+        are no longer renewed nor hard-stopped."""
+        self._stopped.set()
+
     def remove(self, run: HardStop) -> None:
         """Stop watching ``run``."""
         with self._lock:
@@ -128,7 +134,7 @@ class Watchman:
         # A Redis blip must not end the watch: without it leases are no longer renewed and
         # another worker would run the nodes still in flight here.
         version = self._kills.version
-        while True:
+        while not self._stopped.is_set():
             with self._lock:
                 runs = list(self._runs)
             for run in runs:

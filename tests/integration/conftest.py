@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from graph.runtime.executor import RunExecutor
 from state.control.connection import connect
 from state.control.plane import ControlPlane
+from tests.integration.runtime import Executors
 from tests.redis_servers import ServerUnderTest, require_redis7
 
 SERVER_KINDS = ["valkey", "redis7"]
@@ -39,6 +42,22 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerUnd
     srv = _start(kind, tmp_path / f"srv-{kind}")
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def executors() -> Iterator[Executors]:
+    """``RunExecutor``s closed after the test: each follows the kill switches in a thread of
+    its own, which would otherwise outlive the test's Redis, retrying it (and logging) for the
+    rest of the session."""
+    made: list[RunExecutor] = []
+
+    def make(*args: Any, **kwargs: Any) -> RunExecutor:
+        made.append(RunExecutor(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for executor in made:
+        executor.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import redis
 from rq import Queue
 
 from console.launch import descendants
+from graph.runtime.executor import RunExecutor
 from graph.runtime.principal import Principal
 from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
@@ -37,6 +38,9 @@ STAFF: dict[str, Role] = {"ada": "admin", "april": "approver", "vic": "viewer", 
 """The runtime tests' users; april is in the ``tests`` group that owns the steps workflow, bob in
 the procurement groups."""
 GROUPS = {"april": ["tests"], "bob": list(PROCUREMENT_GROUPS)}
+Executors = Callable[..., RunExecutor]
+"""The ``executors`` fixture: makes a ``RunExecutor`` (its arguments), closed after the test."""
+
 TIMING = {"WAYBILL_LEASE_TTL_S": "2", "WAYBILL_KILL_GRACE_S": "1", "WAYBILL_VETO_WINDOW_S": "2"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import pytest
@@ -67,10 +68,10 @@ class Desk:
         )
 
     def execute(self, run_id: str) -> str:
-        executor = RunExecutor(
-            self.cp, self.raw, self.registry, worker="test", config=ExecutorConfig()
-        )
-        return executor.execute(run_id)
+        with closing(
+            RunExecutor(self.cp, self.raw, self.registry, worker="test", config=ExecutorConfig())
+        ) as executor:
+            return executor.execute(run_id)
 
     def start(self, amount: float, note: str = "", by: str = "sam") -> Escalation:
         """A run of ``by``'s payment, executed to its question; the pending escalation."""

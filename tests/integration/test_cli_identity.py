@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.executor import ExecutorConfig
 from state.control.plane import ControlPlane
-from tests.integration.runtime import ADMIN, service
+from tests.integration.runtime import ADMIN, Executors, service
 from tests.integration.test_cli_redis import LARGE, SMALL, _run_id, ana, bob, waybill
 from tests.redis_servers import ServerUnderTest
 from tests.staff import PROCUREMENT_GROUPS, add_staff, token_for
@@ -175,14 +175,15 @@ def test_user_and_group_commands_without_a_terminal(
 
 
 def test_a_veto_is_called_a_veto(
-    server: ServerUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    executors: Executors,
 ) -> None:
     monkeypatch.setenv("REDIS_URL", server.url)  # the steps workflow's effects live there
     svc, cp, raw = service(server.url)
     record = svc.submit("steps", {"job_id": "v1", "notify": True}, who=ADMIN)
-    executor = RunExecutor(
-        cp, raw, svc.registry, worker="t", config=ExecutorConfig(veto_window_s=60)
-    )
+    executor = executors(cp, raw, svc.registry, worker="t", config=ExecutorConfig(veto_window_s=60))
     assert executor.execute(record.run_id) == "waiting"
     token = token_for(server.url, "april", "approver", ["tests"])
     wrong = waybill(

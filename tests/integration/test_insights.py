@@ -3,6 +3,8 @@ the replay proof, and adoption (admins only, audited) changing what the next run
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from graph.runtime.executor import ExecutorConfig, RunExecutor
@@ -43,7 +45,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(server: ServerUnderTest) -> tuple[Desk, dict[int, str]]:
+def desk(server: ServerUnderTest) -> Iterator[tuple[Desk, dict[int, str]]]:
     """The seeded history: seven orders above the 5,000 limit, decided by people."""
     desk = Desk(server.url)
     runs = {}
@@ -54,7 +56,8 @@ def desk(server: ServerUnderTest) -> tuple[Desk, dict[int, str]]:
         desk.svc.decide(esc.escalation_id, action, who=ADMIN if action == "reject" else FINANCE)
         assert desk.executor.execute(run_id) == ("succeeded" if action == "approve" else "rejected")
         runs[n] = run_id
-    return desk, runs
+    yield desk, runs
+    desk.executor.close()
 
 
 def test_the_history_suggests_a_limit_with_its_numbers(desk: tuple[Desk, dict[int, str]]) -> None:

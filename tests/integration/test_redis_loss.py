@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from graph.runtime import executor as executor_module
-from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.executor import ExecutorConfig
 from graph.runtime.runner import compile_chain, run_config
 from graph.runtime.session import RunSession
 from state.checkpoint import RedisSaver
@@ -18,20 +18,24 @@ from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
 from state.nodes import act_node
 from state.run_events import ActionRecorded, NodeUpdate, node_updates
-from tests.integration.runtime import ADMIN, APPROVER, WorkerProcess, service, wait_for
+from tests.integration.runtime import ADMIN, APPROVER, Executors, WorkerProcess, service, wait_for
 from tests.redis_servers import ServerUnderTest
 from tests.workflows import steps
 
 
 def _outage(
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch, outage_s: float, wait_s: float
+    server: ServerUnderTest,
+    monkeypatch: pytest.MonkeyPatch,
+    executors: Executors,
+    outage_s: float,
+    wait_s: float,
 ) -> tuple[str, str, int, ControlPlane, Any]:
     """A run in its slow stage loses Redis for ``outage_s``; its executor waits ``wait_s``."""
     monkeypatch.setenv("REDIS_URL", server.url)  # the steps workflow's effect store
     svc, cp, _ = service(server.url)
     raw = sync_client(server.url)
     run_id = svc.submit("steps", {"job_id": f"lost{outage_s}", "sleep_s": 2.0}, who=APPROVER).run_id
-    executor = RunExecutor(
+    executor = executors(
         ControlPlane(cp.client),
         raw,
         svc.registry,
@@ -52,9 +56,9 @@ def _outage(
 
 
 def test_a_30s_redis_outage_is_waited_out_and_the_run_resumes(
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch, executors: Executors
 ) -> None:
-    run_id, status, before, cp, raw = _outage(server, monkeypatch, 30, 60)
+    run_id, status, before, cp, raw = _outage(server, monkeypatch, executors, 30, 60)
     assert status == "succeeded"
     assert cp.runs.get(run_id).status == "succeeded"
     assert raw.hget("test:effects", "lost30") == b"1"
@@ -66,9 +70,9 @@ def test_a_30s_redis_outage_is_waited_out_and_the_run_resumes(
 
 
 def test_an_outage_longer_than_the_wait_fails_the_run_with_a_reason(  # here: no wait
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch, executors: Executors
 ) -> None:
-    run_id, status, before, cp, raw = _outage(server, monkeypatch, 15, 0)
+    run_id, status, before, cp, raw = _outage(server, monkeypatch, executors, 15, 0)
     assert status == "failed"
     record = cp.runs.get(run_id)
     assert record.status == "failed"
@@ -79,13 +83,15 @@ def test_an_outage_longer_than_the_wait_fails_the_run_with_a_reason(  # here: no
 
 
 def test_inline_hard_stop_fences_out_the_node_still_running(
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest,
+    monkeypatch: pytest.MonkeyPatch,
+    executors: Executors,
 ) -> None:
     """Without an RQ job to stop, a hard-stopped run is killed and its node can't write."""
     monkeypatch.setenv("REDIS_URL", server.url)
     svc, cp, raw = service(server.url)
     run_id = svc.submit("steps", {"job_id": "hs", "sleep_s": 4.0}, who=APPROVER).run_id
-    executor = RunExecutor(
+    executor = executors(
         cp,
         sync_client(server.url),
         svc.registry,
@@ -116,7 +122,9 @@ class _CrashBeforeCheckpointError(BaseException):
 
 
 def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest,
+    monkeypatch: pytest.MonkeyPatch,
+    executors: Executors,
 ) -> None:
     monkeypatch.setenv("REDIS_URL", server.url)
     svc, cp, raw = service(server.url)
@@ -132,14 +140,14 @@ def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
 
     monkeypatch.setattr(executor_module, "RedisSaver", Crashing)
     config = ExecutorConfig(lease_ttl_s=0.5)
-    first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
+    first = executors(cp, sync_client(server.url), svc.registry, worker="a", config=config)
     with pytest.raises(_CrashBeforeCheckpointError):
         first.execute(run_id)
     snap = compile_chain(steps.build_chain(), RedisSaver(raw)).get_state(run_config(run_id))
     assert snap.next == ()  # the saved writes hide the pending task from ``next``...
     assert [t.name for t in snap.tasks]  # ...but the run is not over
     monkeypatch.setattr(executor_module, "RedisSaver", RedisSaver)
-    second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
+    second = executors(cp, sync_client(server.url), svc.registry, worker="b", config=config)
     assert second.execute(run_id) == "succeeded"
     assert raw.hget("test:effects", "cw") == b"1"
     # The slow stage's update was never streamed (its node did not re-run): its event was
@@ -151,14 +159,16 @@ def test_resume_after_a_crash_between_a_nodes_writes_and_its_checkpoint(
 
 
 def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
-    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+    server: ServerUnderTest,
+    monkeypatch: pytest.MonkeyPatch,
+    executors: Executors,
 ) -> None:
     """The effect ran and its checkpoint was saved; the event was not: resumed, it is written."""
     monkeypatch.setenv("REDIS_URL", server.url)
     svc, cp, raw = service(server.url)
     run_id = svc.submit("steps", {"job_id": "ev"}, who=APPROVER).run_id
     config = ExecutorConfig(lease_ttl_s=0.5)
-    first = RunExecutor(cp, sync_client(server.url), svc.registry, worker="a", config=config)
+    first = executors(cp, sync_client(server.url), svc.registry, worker="a", config=config)
     real = RunSession.event
 
     def dies_at_the_act_event(self: RunSession, key: str, stage: str, data: Any) -> None:
@@ -172,7 +182,7 @@ def test_a_worker_that_dies_between_a_checkpoint_and_its_event_leaves_no_hole(
             first.execute(run_id)
     assert raw.hget("test:effects", "ev") == b"1"
     time.sleep(0.6)  # the dead worker's lease expires
-    second = RunExecutor(cp, sync_client(server.url), svc.registry, worker="b", config=config)
+    second = executors(cp, sync_client(server.url), svc.registry, worker="b", config=config)
     assert second.execute(run_id) == "succeeded"
     nodes = [u.node.name for u in node_updates(cp.events.read(run_id, count=500))]
     assert nodes.count("act finish") == 1

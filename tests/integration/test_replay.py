@@ -9,7 +9,7 @@ import redis
 
 from agents.llm import use_brain
 from agents.procurement.chain import build_chain
-from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.executor import ExecutorConfig
 from graph.runtime.principal import Principal
 from graph.runtime.registry import Registry
 from graph.runtime.replay import replay_run, side_by_side
@@ -17,7 +17,7 @@ from graph.runtime.service import RunService
 from state.budgets import Budgets
 from state.control.plane import ControlPlane
 from tests.fakes import FakeChatModel, rules_mirror
-from tests.integration.runtime import ROOT
+from tests.integration.runtime import ROOT, Executors
 from tests.redis_servers import ServerUnderTest
 from tests.staff import add_staff
 
@@ -43,12 +43,14 @@ def _tight_procurement() -> Registry:
     return registry
 
 
-def test_failed_run_replays_exactly_with_zero_model_calls(server: ServerUnderTest) -> None:
+def test_failed_run_replays_exactly_with_zero_model_calls(
+    server: ServerUnderTest, executors: Executors
+) -> None:
     cp = ControlPlane.from_url(server.url)
     raw = redis.Redis.from_url(server.url)
     registry = _tight_procurement()
     service = RunService(cp, registry, lambda run_id: None, raw=raw)
-    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
     run_id = service.submit("procurement", SMALL, who=ANA).run_id
     model = FakeChatModel(responder=rules_mirror(build_chain(), build_chain().sources()))
     with use_brain(model):
@@ -63,14 +65,16 @@ def test_failed_run_replays_exactly_with_zero_model_calls(server: ServerUnderTes
     assert report.identical
 
 
-def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -> None:
+def test_replay_after_a_resume_uses_the_first_answers(
+    server: ServerUnderTest, executors: Executors
+) -> None:
     """Resuming re-runs the interrupted node: it must not ask the model again."""
     cp = ControlPlane.from_url(server.url)
     raw = redis.Redis.from_url(server.url)
     registry = Registry()
     dispatched: list[str] = []
     service = RunService(cp, registry, dispatched.append, raw=raw)
-    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
     large = json.loads(
         (ROOT / "agents" / "procurement" / "examples" / "large_order.json").read_text()
     )
@@ -91,12 +95,13 @@ def test_replay_after_a_resume_uses_the_first_answers(server: ServerUnderTest) -
 
 def test_a_run_waiting_for_a_decision_replays_to_the_same_question(
     server: ServerUnderTest,
+    executors: Executors,
 ) -> None:
     """A waiting run's replay stops, undecided, where the run waits (it reported a divergence:
     'no human decision was recorded'); once decided, the replay goes through the decision. A
     replay that reaches a question the run never asked still diverges."""
     cp, raw, registry, service = _desk(server)
-    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
     large = json.loads((EXAMPLES / "large_order.json").read_text())
     run_id = service.submit("procurement", large, who=ANA).run_id
     assert executor.execute(run_id) == "waiting"
@@ -120,6 +125,7 @@ def test_a_run_waiting_for_a_decision_replays_to_the_same_question(
 
 def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
     server: ServerUnderTest,
+    executors: Executors,
 ) -> None:
     """Sources that change during a run keep their state in Redis: a resume elsewhere sees it."""
     cp, raw, registry, service = _desk(server)
@@ -127,22 +133,23 @@ def test_a_world_changed_by_a_fault_is_the_same_world_after_a_resume(
         (ROOT / "agents" / "procurement" / "examples" / "large_order.json").read_text()
     )
     run_id = service.submit("procurement", large, who=ANA, inject="stale_inventory").run_id
-    first = RunExecutor(cp, raw, registry, worker="first", config=ExecutorConfig())
+    first = executors(cp, raw, registry, worker="first", config=ExecutorConfig())
     assert first.execute(run_id) == "waiting"  # stock moved (v2), re-read, now awaiting approval
     [esc] = cp.escalations.for_run(run_id)
     add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
     service.decide(esc.escalation_id, "approve", who=BOB)
-    second = RunExecutor(cp, raw, registry, worker="second", config=ExecutorConfig())
+    second = executors(cp, raw, registry, worker="second", config=ExecutorConfig())
     assert second.execute(run_id) == "succeeded"  # its fresh sources were bound to the run's
     assert cp.runs.get(run_id).worker == "second"
 
 
 def test_replay_through_changed_gates_shows_both_runs_side_by_side(
     server: ServerUnderTest,
+    executors: Executors,
 ) -> None:
     """A gate made stricter since: the replay says what it would have done to the run."""
     cp, raw, registry, service = _desk(server)
-    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
     run_id = service.submit("procurement", SMALL, who=ANA).run_id
     assert executor.execute(run_id) == "succeeded"
     same = replay_run(cp, raw, registry, run_id)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from graph import END, AgentContext, AgentResult, Chain, Contract, Edge, Stage, decided
-from graph.runtime.executor import ExecutorConfig, RunExecutor
+from graph.runtime.executor import ExecutorConfig
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
 from state.control.search import RunQuery, RunSearch
-from tests.integration.runtime import ADMIN, APPROVER
+from tests.integration.runtime import ADMIN, APPROVER, Executors
 from tests.integration.test_cli_redis import waybill
 from tests.redis_servers import ServerUnderTest
 
@@ -59,14 +59,14 @@ def build_notes() -> Chain:
 
 
 @pytest.fixture
-def runs(server: ServerUnderTest) -> tuple[ControlPlane, dict[str, str]]:
+def runs(server: ServerUnderTest, executors: Executors) -> tuple[ControlPlane, dict[str, str]]:
     """Four finished runs: ``topic -> run id``."""
     cp = ControlPlane.from_url(server.url)
     raw = sync_client(server.url)
     registry = Registry()
     registry.register(build_notes)
     svc = RunService(cp, registry, lambda run_id: None, raw=raw)
-    executor = RunExecutor(cp, raw, registry, worker="t", config=ExecutorConfig())
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
     made = {}
     for topic, body, who in (
         ("boiler", "the boiler is urgent", APPROVER),

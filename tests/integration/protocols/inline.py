@@ -3,6 +3,7 @@ for tests that observe what an execution reports."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 
 import redis
@@ -36,7 +37,8 @@ class Inline:
             config=ExecutorConfig(veto_window_s=0),
             observer=self.observer,
         )
-        executor.execute(run_id)
+        with closing(executor):
+            executor.execute(run_id)
 
 
 def inline(url: str, observer: RunObserver | None = None) -> Inline:
