@@ -113,5 +113,5 @@ class Valkey:
         except RedisUnavailable as exc:
             _say(f"{exc}: stopping (see {log})")
             return False
-        print(f"waybill: the embedded Valkey is back (pid {embedded.pid})", flush=True)
+        _say(f"the embedded Valkey is back (pid {embedded.pid})")
         return True
