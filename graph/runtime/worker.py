@@ -198,6 +198,8 @@ class Supervisor:
             code = 1
             try:
                 code = work_process(self.url, self.queue_url, self.name, self.burst, parent)
+            except OUTAGE_ERRORS as exc:  # e.g. stopped while Redis is gone: no deregistering
+                log.warning("worker %s: the work process lost Redis (%s)", self.name, exc)
             except BaseException:
                 log.exception("worker %s: the work process failed", self.name)
             finally:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from rq import Queue, Worker
 
 from graph.runtime import executor as executor_module
 from graph.runtime.executor import ExecutorConfig
@@ -240,3 +243,23 @@ def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_seco
     assert out.count("scheduler: Redis is unavailable") == 1
     assert out.count("sweep: Redis is unavailable") <= 1
     assert out.count("kill switches: Redis is unavailable") <= 1
+
+
+def test_a_worker_stopped_while_redis_is_down_says_so_in_one_line(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Asked to stop (as ``waybill up`` stops its workers when its Redis keeps dying), a worker
+    whose Redis is gone cannot deregister: it says that in a line, with no traceback."""
+    worker = WorkerProcess(server.url, tmp_path, "leaving", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
+    try:
+        queue = Queue("waybill", connection=redis.Redis.from_url(server.url))
+        wait_for(lambda: Worker.count(queue=queue) == 1, 30, "the worker to listen")
+        server.stop()
+        time.sleep(1.5)  # its loops meet the outage
+        worker.signal(signal.SIGTERM)
+        assert worker.proc.wait(timeout=30) == 1
+    finally:
+        worker.stop()
+    out = worker.output()
+    assert "Traceback" not in out, out
+    assert out.splitlines()[-1].startswith("waybill: lost the connection to Redis ("), out
