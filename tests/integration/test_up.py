@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -30,6 +31,32 @@ def _processes_with(marker: str) -> list[int]:
         except OSError:
             continue
     return [pid for pid in found if pid != os.getpid()]
+
+
+def start_up(
+    tmp_path: Path, name: str, **popen: Any
+) -> tuple[subprocess.Popen[bytes], dict[str, str], Path, int]:
+    """``waybill up`` on data directory ``tmp_path/name`` and a free console port, its output
+    in ``tmp_path/up.log`` (``popen``: more arguments for ``Popen``), once its console answers;
+    returns it, its environment, its log and the console's port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
+    env |= {"WAYBILL_DATA_DIR": str(tmp_path / name), "WAYBILL_CONSOLE_PORT": str(port)}
+    log = tmp_path / "up.log"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        **popen,
+    )
+    try:
+        wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
+    except BaseException:
+        up.kill()
+        raise
+    return up, env, log, port
 
 
 def _parent(pid: int) -> int:
@@ -114,21 +141,13 @@ def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_han
     """Ctrl+C is SIGINT to the terminal's whole foreground process group: the embedded Valkey
     must outlive the worker and the console, which deregister first; nothing stays behind."""
     data_dir = tmp_path / "waybill-ctrl-c"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
-    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
-    log_path = tmp_path / "up.log"
-    up = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "up"],
-        env=env,
-        cwd=ROOT,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
+    up, env, log_path, _ = start_up(
+        tmp_path,
+        data_dir.name,
         start_new_session=True,  # a process group of its own, as a terminal's foreground job
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
         wait_for(lambda: "waybill worker on queue" in log_path.read_text(), 60, "the worker")
         os.killpg(up.pid, signal.SIGINT)
         assert up.wait(timeout=30) == 0

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,33 +15,20 @@ import pytest
 
 from state.embedded_files import STATE_FILE
 from state.embedded_probe import process_alive
-from tests.integration.runtime import ROOT, wait_for
+from tests.integration.runtime import wait_for
 from tests.integration.test_up import (
     _cli,
-    _health,
     _parent,
     _processes_with,
     _run_small_order,
+    start_up,
 )
-from tests.redis_servers import free_port
 
 pytestmark = pytest.mark.integration
 
 
 def _up(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, str], Path]:
-    data_dir = tmp_path / "waybill-up-data"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WAYBILL_REDIS_URL")}
-    env |= {"WAYBILL_DATA_DIR": str(data_dir), "WAYBILL_CONSOLE_PORT": str(port)}
-    log = tmp_path / "up.log"
-    up = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "up"],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    wait_for(lambda: _health(f"http://127.0.0.1:{port}"), 60, "the console", tick=0.3)
+    up, env, log, _ = start_up(tmp_path, "waybill-up-data")
     return up, env, log
 
 
