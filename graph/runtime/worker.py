@@ -31,6 +31,8 @@ from types import FrameType
 from typing import TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue, Worker
 from rq.job import Job
 
@@ -117,10 +119,12 @@ def claim_worker_name(raw: redis.Redis, name: str) -> None:
     )
 
 
-def settle_left_job(queue_url: str, name: str, exit_code: int) -> None:
+def settle_left_job(queue_url: str, name: str, exit_code: int, *, once: bool = False) -> None:
     """Settle with RQ the job a dead work process left (stopped after a hard stop; otherwise
-    failed, and retried per its policy) and retire its registration."""
-    conn = sync_client(queue_url, socket_timeout=10.0)
+    failed, and retried per its policy) and retire its registration; ``once``: in one try,
+    without riding out an outage (the worker is stopping)."""
+    quick = {"retry": Retry(NoBackoff(), 0)} if once else {}
+    conn = sync_client(queue_url, socket_timeout=10.0, **quick)
     try:
         key = Worker.redis_worker_namespace_prefix + name
         worker = Worker.find_by_key(key, connection=conn)
@@ -176,7 +180,7 @@ class Supervisor:
             if code == 0 and (self.stopping or self.burst):
                 return True
             through_outage(
-                partial(settle_left_job, self.queue_url, self.name, code),
+                partial(settle_left_job, self.queue_url, self.name, code, once=self.stopping),
                 f"worker {self.name}",
                 self.patience_s,
                 lambda: self.stopping,

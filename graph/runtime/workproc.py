@@ -14,7 +14,9 @@ import time
 from types import FrameType
 
 import redis
+from redis.backoff import NoBackoff
 from redis.client import Pipeline
+from redis.retry import Retry
 from rq import Queue, SimpleWorker, Worker
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
@@ -26,7 +28,7 @@ from graph.runtime.sweeper import adopt_unwatched, sweep_forever
 from state.checkpoint.client import sync_client
 from state.clock import utcnow
 from state.control.connection import connect
-from state.control.outage import LoopLog
+from state.control.outage import OUTAGE_ERRORS, LoopLog
 from state.control.plane import ControlPlane
 from state.embedded_probe import process_alive
 from state.settings import get_settings
@@ -100,6 +102,13 @@ class LeanWorker(SimpleWorker):
             ctx.drain()
             threading.Thread(target=_exit_after, args=(DRAIN_S, signum), daemon=True).start()
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def teardown(self) -> None:
+        """Deregister; told to stop, in one try (its Redis may be gone: a stop is not the time
+        to wait an outage out, and the registration expires by itself)."""
+        if self._shutdown_requested_date is not None:
+            self.connection.set_retry(Retry(NoBackoff(), 0))
+        super().teardown()  # type: ignore[no-untyped-call]
 
     def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
         """A second stop signal: end the process now (RQ ignores one within a second of the
@@ -206,11 +215,15 @@ def work_process(url: str, queue_url: str, name: str, burst: bool, parent: int) 
         sweep = (ctx.cp, queue, every, stop, _beat(worker))
         threading.Thread(target=sweep_forever, args=sweep, daemon=True).start()
         start_notifier(url, settings, stop)
+    reachable = True
     try:
         worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    except OUTAGE_ERRORS:
+        reachable = False  # deregistering failed: nor can the scheduler release its lock
+        raise
     finally:
         stop.set()
-        if scheduling.is_alive():  # its lock released now, not a minute later: another
-            scheduling.join(timeout=2.0)  # worker's scheduler takes over at its next tick
+        if reachable and scheduling.is_alive():  # its lock released now, not a minute later:
+            scheduling.join(timeout=2.0)  # another worker's scheduler takes it at its next tick
         install(None)
     return 0
