@@ -40,7 +40,7 @@ from graph.runtime.jobs import execute_run, veto_window_elapsed
 from graph.runtime.principal import ServiceError
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import compile_chain
-from graph.runtime.workproc import HARD_STOPPED, SUPERVISOR_FIELD, work_process
+from graph.runtime.workproc import HARD_STOPPED, PARTING_S, SUPERVISOR_FIELD, work_process
 from state.checkpoint.client import sync_client
 from state.control.outage import OUTAGE_ERRORS
 from state.embedded_probe import process_alive
@@ -123,8 +123,15 @@ def settle_left_job(queue_url: str, name: str, exit_code: int, *, once: bool = F
     """Settle with RQ the job a dead work process left (stopped after a hard stop; otherwise
     failed, and retried per its policy) and retire its registration; ``once``: in one try,
     without riding out an outage (the worker is stopping)."""
-    quick = {"retry": Retry(NoBackoff(), 0)} if once else {}
-    conn = sync_client(queue_url, socket_timeout=10.0, **quick)
+    if once:  # the queue is never on a cluster: no probe for one (a round trip more)
+        conn = redis.Redis.from_url(
+            queue_url,
+            socket_timeout=PARTING_S,
+            socket_connect_timeout=PARTING_S,
+            retry=Retry(NoBackoff(), 0),
+        )
+    else:
+        conn = sync_client(queue_url, socket_timeout=10.0)
     try:
         key = Worker.redis_worker_namespace_prefix + name
         worker = Worker.find_by_key(key, connection=conn)

@@ -43,6 +43,8 @@ BEAT_EVERY_S = 5.0
 """Least time between two of RQ's own worker beats (its registration lives minutes)."""
 DRAIN_S = 30.0
 """Longest wait for the node in progress when a worker is told to stop."""
+PARTING_S = 2.0
+"""Longest wait for Redis of a worker told to stop (to deregister, to settle its job)."""
 SUPERVISOR_FIELD = "waybill_supervisor"
 """The field of a worker's RQ registration holding its supervisor's pid."""
 
@@ -104,9 +106,15 @@ class LeanWorker(SimpleWorker):
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def teardown(self) -> None:
-        """Deregister; told to stop, in one try (its Redis may be gone: a stop is not the time
-        to wait an outage out, and the registration expires by itself)."""
+        """Deregister; told to stop, in one try that gives up within ``PARTING_S`` (its Redis
+        may be gone or frozen: a stop is no time to wait an outage out, and the registration
+        expires by itself)."""
         if self._shutdown_requested_date is not None:
+            pool = self.connection.connection_pool
+            pool.connection_kwargs.update(
+                socket_timeout=PARTING_S, socket_connect_timeout=PARTING_S
+            )
+            pool.reset()  # the connections made from here on have the short timeouts
             self.connection.set_retry(Retry(NoBackoff(), 0))
         super().teardown()  # type: ignore[no-untyped-call]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -245,21 +246,30 @@ def test_a_running_worker_says_an_outage_in_a_line_or_two_not_a_traceback_a_seco
     assert out.count("kill switches: Redis is unavailable") <= 1
 
 
+@pytest.mark.parametrize("outage", ["stopped", "frozen"])
 def test_a_worker_stopped_while_redis_is_down_says_so_in_one_line(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, outage: str
 ) -> None:
-    """Asked to stop (as ``waybill up`` stops its workers when its Redis keeps dying), a worker
-    whose Redis is gone cannot deregister: it says that in a line, with no traceback, and at
-    once, not after riding the outage out (a Ctrl+C took ~25 s)."""
+    """Asked to stop (Ctrl+C; ``waybill up`` stopping its workers when its Redis keeps dying),
+    a worker whose Redis is gone, or frozen (it accepts connections and never answers), cannot
+    deregister: it says that in a line, with no traceback, and within seconds, not after riding
+    the outage out (a Ctrl+C took ~25 s with Redis gone, and minutes with Redis frozen)."""
     worker = WorkerProcess(server.url, tmp_path, "leaving", env={"WAYBILL_REDIS_OUTAGE_S": "60"})
+    pid = int(server.client().info("server")["process_id"])
     try:
         queue = Queue("waybill", connection=redis.Redis.from_url(server.url))
         wait_for(lambda: Worker.count(queue=queue) == 1, 30, "the worker to listen")
-        server.stop()
+        if outage == "stopped":
+            server.stop()
+        else:
+            os.kill(pid, signal.SIGSTOP)
         time.sleep(1.5)  # its loops meet the outage
         worker.signal(signal.SIGTERM)
-        assert worker.proc.wait(timeout=8) == 1  # one try to deregister, one to settle
+        # one try to deregister and one to settle its job, each giving up within 2 s
+        assert worker.proc.wait(timeout=8) == 1
     finally:
+        if outage == "frozen":
+            os.kill(pid, signal.SIGCONT)
         worker.stop()
     out = worker.output()
     assert "Traceback" not in out, out
