@@ -108,6 +108,12 @@ def _signal_tree(pid: int, sig: int) -> None:
             os.kill(p, sig)
 
 
+def kill_all(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL every child and everything below it (a stop that must not wait)."""
+    for child in children:
+        _signal_tree(child.pid, signal.SIGKILL)
+
+
 def stop_all(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
     """Stop every child and everything below it.
 

@@ -178,7 +178,7 @@ class Supervisor:
 
     def run(self) -> bool:
         """Run work processes until stopped; True when the last one ended cleanly."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: terminal closed
             signal.signal(signum, self._on_signal)
         deaths = 0
         while True:

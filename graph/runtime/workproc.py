@@ -201,6 +201,8 @@ def work_process(url: str, queue_url: str, name: str, burst: bool, parent: int) 
     _die_with_parent(parent)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)  # RQ installs its own when it starts working
+    # A closed terminal hangs up on the supervisor too, which asks this process to drain.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = get_settings()
     queue_conn = sync_client(queue_url, socket_timeout=None)  # RQ blocks on its queue reads
     queue = Queue(settings.queue_name, connection=sync_client(queue_url))

@@ -173,14 +173,16 @@ def test_the_cli_holds_and_releases_as_an_admins_token(
     cp.close()
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "hangup"])
 def test_a_worker_told_to_stop_drains_its_run_to_another_worker(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, stop: signal.Signals
 ) -> None:
+    """SIGTERM, or its terminal closing (SIGHUP to the supervisor and its work process)."""
     svc, cp, raw = service(server.url)
     first = WorkerProcess(server.url, tmp_path, "w1")
     run_id = svc.submit("steps", {"job_id": "d1", "sleep_s": 2}, who=APPROVER).run_id
     wait_for(lambda: cp.runs.get(run_id).stage == "slow", 30, "the slow stage")
-    first.signal(signal.SIGTERM)
+    first.signal(stop)
     assert first.proc.wait(timeout=30) == 0  # after the slow node, not in the middle of it
     back = cp.runs.get(run_id)
     assert back.status == "queued"

@@ -1,13 +1,16 @@
 """``waybill up``: the main job: Redis (embedded unless REDIS_URL), a worker, the console.
 
-Prints the console's URL; on Ctrl+C or SIGTERM it stops everything it started and leaves no
-process behind (children run in their own process groups, stopped as groups). A process killed
-by a signal is started again; one that exits on its own stops the rest (``console.cli.supervise``).
+Prints the console's URL; on Ctrl+C, SIGTERM or SIGHUP (its terminal closed) it stops
+everything it started and leaves no process behind (children run in their own process groups,
+so a terminal's signals reach ``up`` alone: it stops them). A second one while it stops ends
+them at once. A process killed by a signal is started again; one that exits on its own stops the
+rest (``console.cli.supervise``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import signal
 import time
@@ -21,7 +24,7 @@ from console.cli import args as argtypes
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
-from console.launch import spawn_console, spawn_worker, stop_all
+from console.launch import kill_all, spawn_console, spawn_worker, stop_all
 from console.origin import http_url
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
@@ -50,16 +53,47 @@ class _StopRequestedError(Exception):
     pass
 
 
+STOPS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop ``up`` as Ctrl+C does. SIGHUP too: when its terminal closes, only ``up``
+hears it (its children run in sessions of their own) and they would be left running."""
+
+
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequestedError
+
+
+def _tell(line: str) -> None:
+    """Print ``line``, if anyone can read it: a closed terminal must not stop the stopping."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
+
+
+def _hurry_on_signal(children: list[Any]) -> None:
+    """From now on, a stop signal (an impatient second Ctrl+C) ends ``children`` at once
+    instead of interrupting their stopping half-way: a run in progress resumes from its last
+    checkpoint on the next worker, as after a crash."""
+
+    def hurry(signum: int, frame: FrameType | None) -> None:
+        _tell("waybill: stopping now")
+        kill_all(children)
+
+    for signum in (signal.SIGINT, *STOPS):
+        signal.signal(signum, hurry)
+
+
+def _restore(previous: dict[signal.Signals, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def _serve(with_workers: int, port: int | None) -> int:
     settings = get_settings()
     port = port or settings.console_port
     require_free_port(settings.console_host, port, "console", "--port N (or WAYBILL_CONSOLE_PORT)")
-    # Our own handler first, so the embedded server's owner does not exit under us.
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # Our own handlers first, so the embedded server's owner does not exit under us.
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *STOPS)}
+    for signum in STOPS:
+        signal.signal(signum, _raise_stop)
     try:
         url, embedded = resolve_redis_url(settings, handle_signals=False, supervised=True)
         try:
@@ -69,7 +103,7 @@ def _serve(with_workers: int, port: int | None) -> int:
         first_admin = ensure_first_admin(cp)
         cp.close()
     except BaseException:
-        signal.signal(signal.SIGTERM, previous)
+        _restore(previous)
         raise
     host, origins = settings.console_host, settings.console_origins
     children = [
@@ -98,11 +132,13 @@ def _serve(with_workers: int, port: int | None) -> int:
     except (_StopRequestedError, KeyboardInterrupt):
         pass
     finally:
-        print("waybill: stopping", flush=True)
-        stop_all([child.proc for child in children])
+        procs = [child.proc for child in children]
+        _hurry_on_signal(procs)
+        _tell("waybill: stopping")
+        stop_all(procs)
         if embedded is not None:
             embedded.close()
-        signal.signal(signal.SIGTERM, previous)
+        _restore(previous)
     return code
 
 
