@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,23 @@ def start_up(
         up.kill()
         raise
     return up, env, log, port
+
+
+@contextmanager
+def stopping(up: subprocess.Popen[bytes], log: Path, data_dir: Path) -> Iterator[None]:
+    """Around the stopping of ``up`` (started in a session of its own): afterwards it has exited
+    0, said so without a traceback and left no process behind (killed if the body failed)."""
+    try:
+        yield
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    out = log.read_text()
+    assert "waybill: stopping" in out
+    assert "Traceback" not in out, out
+    time.sleep(0.5)
+    assert _processes_with(str(data_dir)) == []
 
 
 def _parent(pid: int) -> int:
@@ -147,18 +166,9 @@ def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_han
         start_new_session=True,  # a process group of its own, as a terminal's foreground job
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    try:
+    with stopping(up, log_path, data_dir):
         wait_for(lambda: "waybill worker on queue" in log_path.read_text(), 60, "the worker")
         os.killpg(up.pid, signal.SIGINT)
-        assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-    out = log_path.read_text()
-    assert "waybill: stopping" in out
-    assert "Traceback" not in out, out
-    time.sleep(0.5)
-    assert _processes_with(str(data_dir)) == []
     with start_embedded(data_dir, handle_signals=False) as found:
         client = redis.Redis.from_url(found.url)
         assert Worker.count(connection=client) == 0  # no stale registration

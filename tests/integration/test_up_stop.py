@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from state.embedded import start_embedded
 from tests.integration.runtime import APPROVER, service, wait_for
-from tests.integration.test_up import _health, _processes_with, start_up
+from tests.integration.test_up import _health, start_up, stopping
 
 pytestmark = pytest.mark.integration
 
@@ -27,18 +26,9 @@ def test_a_closed_terminal_stops_up_and_everything_it_started(tmp_path: Path) ->
     (on its port) and the Valkey running."""
     data_dir = tmp_path / "waybill-hangup"
     up, _env, log, port = start_up(tmp_path, data_dir.name, start_new_session=True)
-    try:
+    with stopping(up, log, data_dir):
         wait_for(lambda: "waybill worker on queue" in log.read_text(), 60, "the worker")
         os.killpg(up.pid, signal.SIGHUP)
-        assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-    out = log.read_text()
-    assert "waybill: stopping" in out
-    assert "Traceback" not in out, out
-    time.sleep(0.5)
-    assert _processes_with(str(data_dir)) == []
     assert not _health(f"http://127.0.0.1:{port}")
 
 
@@ -53,7 +43,7 @@ def test_a_second_ctrl_c_while_up_stops_ends_everything_at_once(
     up, _env, log, _ = start_up(
         tmp_path, data_dir.name, start_new_session=True, preexec_fn=_default_sigint
     )
-    try:
+    with stopping(up, log, data_dir):
         with start_embedded(data_dir, handle_signals=False) as found:
             svc, cp, _raw = service(found.url)
             run_id = svc.submit("steps", {"job_id": "twice", "sleep_s": 30}, who=APPROVER).run_id
@@ -62,12 +52,4 @@ def test_a_second_ctrl_c_while_up_stops_ends_everything_at_once(
         os.killpg(up.pid, signal.SIGINT)
         wait_for(lambda: "waybill: stopping" in log.read_text(), 10, "the stopping", tick=0.01)
         os.killpg(up.pid, signal.SIGINT)
-        assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-    out = log.read_text()
-    assert "waybill: stopping now" in out
-    assert "Traceback" not in out, out
-    time.sleep(0.5)
-    assert _processes_with(str(data_dir)) == []
+    assert "waybill: stopping now" in log.read_text()
