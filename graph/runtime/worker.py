@@ -44,6 +44,7 @@ from graph.runtime.workproc import HARD_STOPPED, PARTING_S, SUPERVISOR_FIELD, wo
 from state.checkpoint.client import sync_client
 from state.control.outage import OUTAGE_ERRORS
 from state.embedded_probe import process_alive
+from state.signals import stop_signals
 
 __all__ = ["WorkerNameTaken", "claim_worker_name", "execute_run", "run_worker"]
 __all__ += ["veto_window_elapsed"]  # jobs queued before the jobs module existed name these
@@ -178,7 +179,7 @@ class Supervisor:
 
     def run(self) -> bool:
         """Run work processes until stopped; True when the last one ended cleanly."""
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: terminal closed
+        for signum in (signal.SIGINT, *stop_signals()):  # SIGHUP: its terminal closed
             signal.signal(signum, self._on_signal)
         deaths = 0
         while True:

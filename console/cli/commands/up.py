@@ -1,10 +1,10 @@
 """``waybill up``: the main job: Redis (embedded unless REDIS_URL), a worker, the console.
 
-Prints the console's URL; on Ctrl+C, SIGTERM or SIGHUP (its terminal closed) it stops
-everything it started and leaves no process behind (children run in their own process groups,
-so a terminal's signals reach ``up`` alone: it stops them). A second one while it stops ends
-them at once. A process killed by a signal is started again; one that exits on its own stops the
-rest (``console.cli.supervise``).
+Prints the console's URL; on Ctrl+C, SIGTERM or SIGHUP (its terminal closed; not under
+``nohup``) it stops everything it started and leaves no process behind (children run in their
+own process groups, so a terminal's signals reach ``up`` alone: it stops them). A second one
+while it stops ends them at once. A process killed by a signal is started again; one that
+exits on its own stops the rest (``console.cli.supervise``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import secrets
 import signal
 import time
+from collections.abc import Iterable
 from functools import partial
 from os import getpid
 from socket import gethostname
@@ -31,6 +32,7 @@ from state.control.plane import ControlPlane
 from state.control.users import UserStore
 from state.embedded import resolve_redis_url
 from state.settings import get_settings
+from state.signals import stop_signals
 
 
 def add_parser(sub: Any) -> None:
@@ -53,11 +55,6 @@ class _StopRequestedError(Exception):
     pass
 
 
-STOPS = (signal.SIGTERM, signal.SIGHUP)
-"""Signals that stop ``up`` as Ctrl+C does. SIGHUP too: when its terminal closes, only ``up``
-hears it (its children run in sessions of their own) and they would be left running."""
-
-
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequestedError
 
@@ -68,7 +65,7 @@ def _tell(line: str) -> None:
         print(line, flush=True)
 
 
-def _hurry_on_signal(children: list[Any]) -> None:
+def _hurry_on_signal(children: list[Any], stops: Iterable[signal.Signals]) -> None:
     """From now on, a stop signal (an impatient second Ctrl+C) ends ``children`` at once
     instead of interrupting their stopping half-way: a run in progress resumes from its last
     checkpoint on the next worker, as after a crash."""
@@ -77,7 +74,7 @@ def _hurry_on_signal(children: list[Any]) -> None:
         _tell("waybill: stopping now")
         kill_all(children)
 
-    for signum in (signal.SIGINT, *STOPS):
+    for signum in stops:
         signal.signal(signum, hurry)
 
 
@@ -90,9 +87,12 @@ def _serve(with_workers: int, port: int | None) -> int:
     settings = get_settings()
     port = port or settings.console_port
     require_free_port(settings.console_host, port, "console", "--port N (or WAYBILL_CONSOLE_PORT)")
-    # Our own handlers first, so the embedded server's owner does not exit under us.
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *STOPS)}
-    for signum in STOPS:
+    # Our own handlers first, so the embedded server's owner does not exit under us. SIGHUP
+    # too: when its terminal closes, only `up` hears it (its children run in sessions of their
+    # own), and they would be left running.
+    stops = stop_signals()
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *stops)}
+    for signum in stops:
         signal.signal(signum, _raise_stop)
     try:
         url, embedded = resolve_redis_url(settings, handle_signals=False, supervised=True)
@@ -133,7 +133,7 @@ def _serve(with_workers: int, port: int | None) -> int:
         pass
     finally:
         procs = [child.proc for child in children]
-        _hurry_on_signal(procs)
+        _hurry_on_signal(procs, previous)
         _tell("waybill: stopping")
         stop_all(procs)
         if embedded is not None:
