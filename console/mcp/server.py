@@ -9,7 +9,12 @@ this closes).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from mcp.server.fastmcp import FastMCP
@@ -38,18 +43,49 @@ class OversightServer(FastMCP[Any]):
     def __init__(self, oversight: Oversight) -> None:
         super().__init__("waybill", instructions=INSTRUCTIONS, log_level="WARNING")
         self.oversight = oversight
+        self._calls = 0
+        self._leaving: int | None = None  # the stop signal received, if any
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any]
     ) -> Sequence[ContentBlock] | dict[str, Any]:
         """Call a tool; an unknown name (e.g. an attempt to decide an escalation) is refused."""
-        if self._tool_manager.get_tool(name) is None:
-            who = self.oversight.who.name
-            self.oversight.cp.audit.append(
-                who, "mcp.refused", name, {"arguments": sorted(arguments)}
-            )
-            raise ToolError(f"refused: '{name}' is not a tool of this server. {HUMANS_ONLY}")
-        return await super().call_tool(name, arguments)
+        self._calls += 1
+        try:
+            if self._tool_manager.get_tool(name) is None:
+                who = self.oversight.who.name
+                self.oversight.cp.audit.append(
+                    who, "mcp.refused", name, {"arguments": sorted(arguments)}
+                )
+                raise ToolError(f"refused: '{name}' is not a tool of this server. {HUMANS_ONLY}")
+            return await super().call_tool(name, arguments)
+        finally:
+            self._calls -= 1
+            if self._leaving is not None and not self._calls:
+                _leave(self._leaving)
+
+    def stop_on_signals(self) -> None:
+        """Ctrl+C or SIGTERM ends the server at once, or right after the tool call in progress
+        (a switch it trips is audited before the process goes). The MCP SDK's own stop waits
+        for its stdin reader, a thread blocked on the next line: a Ctrl+C in a terminal did
+        nothing until Enter. Call from the main thread, before ``run``."""
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self._leaving = signum
+            if not self._calls:
+                _leave(signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, on_signal)
+
+
+def _leave(signum: int) -> None:
+    """End the process now (nothing is in flight): the stdin reader thread cannot be joined."""
+    if signum == signal.SIGINT:
+        with contextlib.suppress(OSError):  # stdout is the protocol's: a line on stderr
+            sys.stderr.write("waybill: interrupted\n")
+            sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def build_server(oversight: Oversight) -> OversightServer:

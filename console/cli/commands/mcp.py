@@ -30,5 +30,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         who = operator_principal(backend.cp, backend.settings, via="mcp")
         oversight = Oversight(backend.cp, backend.service(inline=False), who)
-        build_server(oversight).run("stdio")
+        server = build_server(oversight)
+        server.stop_on_signals()
+        server.run("stdio")
         return 0

@@ -5,6 +5,8 @@ refuses (and audits) any attempt to decide an escalation."""
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +181,38 @@ def test_wrong_credentials_are_one_line_and_nothing_is_served(
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("waybill: WAYBILL_TOKEN was refused: invalid or revoked API token")
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_ends_the_server_while_its_client_keeps_stdin_open(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Someone trying ``waybill mcp`` in a terminal presses Ctrl+C: it ends at once, in one
+    line (the SDK's own stop waited for its stdin reader, i.e. for the next line typed)."""
+    _, cp, _ = service(server.url)
+    UserStore(cp.client, params=ScryptParams(n=2**12)).add("opal", "admin", PASSWORD)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "mcp"],
+        env=_env(server.url, tmp_path, "opal"),
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+    assert stdin is not None
+    assert stdout is not None
+    assert stderr is not None
+    try:
+        client = {"name": "terminal", "version": "1"}
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client}
+        request = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+        stdin.write(json.dumps(request).encode() + b"\n")
+        stdin.flush()
+        assert json.loads(stdout.readline())["id"] == 1  # serving, its stdin still open
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+    err = stderr.read().decode()
+    assert err.strip() == "waybill: interrupted", err
