@@ -66,13 +66,14 @@ class OversightServer(FastMCP[Any]):
 
     def stop_on_signals(self) -> None:
         """Ctrl+C or SIGTERM ends the server at once, or right after the tool call in progress
-        (a switch it trips is audited before the process goes). The MCP SDK's own stop waits
-        for its stdin reader, a thread blocked on the next line: a Ctrl+C in a terminal did
-        nothing until Enter. Call from the main thread, before ``run``."""
+        (a switch it trips is audited before the process goes; a second signal does not wait).
+        The MCP SDK's own stop waits for its stdin reader, a thread blocked on the next line: a
+        Ctrl+C in a terminal did nothing until Enter. Call from the main thread, before
+        ``run``."""
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            self._leaving = signum
-            if not self._calls:
+            again, self._leaving = self._leaving is not None, signum
+            if again or not self._calls:  # a second one does not wait for the call
                 _leave(signum)
 
         for signum in (signal.SIGINT, signal.SIGTERM):
