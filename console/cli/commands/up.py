@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import secrets
 import signal
+import subprocess
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -65,7 +66,9 @@ def _tell(line: str) -> None:
         print(line, flush=True)
 
 
-def _hurry_on_signal(children: list[Any], stops: Iterable[signal.Signals]) -> None:
+def _hurry_on_signal(
+    children: list[subprocess.Popen[bytes]], stops: Iterable[signal.Signals]
+) -> None:
     """From now on, a stop signal (an impatient second Ctrl+C) ends ``children`` at once
     instead of interrupting their stopping half-way: a run in progress resumes from its last
     checkpoint on the next worker, as after a crash."""
@@ -133,7 +136,7 @@ def _serve(with_workers: int, port: int | None) -> int:
         pass
     finally:
         procs = [child.proc for child in children]
-        _hurry_on_signal(procs, previous)
+        _hurry_on_signal(procs, previous.keys())
         _tell("waybill: stopping")
         stop_all(procs)
         if embedded is not None:
