@@ -25,6 +25,7 @@ from state.embedded import EmbeddedRedis, resolve_redis_url
 from state.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from graph.runtime.executor import RunExecutor
     from graph.runtime.service import RunService
 
 
@@ -41,6 +42,9 @@ class Backend:
     """The queue's Redis (``WAYBILL_QUEUE_URL``, or the state's)."""
     embedded: EmbeddedRedis | None = None
     inline_threads: list[threading.Thread] = field(default_factory=list)
+    inline_executors: list[RunExecutor] = field(default_factory=list)
+    leave_inline: bool = False
+    """Set when the user left an inline run inside its node: closing does not wait for it."""
     inline_errors: list[BaseException] = field(default_factory=list)
     """What stopped an inline execution (the run is left for a worker to resume)."""
 
@@ -75,7 +79,9 @@ class Backend:
             worker=f"inline-{os.getpid()}",
             config=ExecutorConfig.from_settings(self.settings),
             schedule_veto=RqScheduler(self.queue),  # timers fire on a worker, when one runs
+            requeue=self._enqueue,  # a run handed back (Ctrl+C) waits there for a worker
         )
+        self.inline_executors.append(executor)
 
         def execute() -> None:
             try:
@@ -88,6 +94,12 @@ class Backend:
         thread = threading.Thread(target=execute, daemon=True)
         thread.start()
         self.inline_threads.append(thread)
+
+    def hand_back(self) -> None:
+        """Ask this process's inline executions to stop at their next node and put their runs
+        back in the queue (with their checkpoints), for a worker to resume."""
+        for executor in self.inline_executors:
+            executor.draining.set()
 
     def inline_busy(self) -> bool:
         """True while this process executes a run inline."""
@@ -131,7 +143,7 @@ class Backend:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close(wait=exc_type is None)
+        self.close(wait=exc_type is None and not self.leave_inline)
 
     def close(self, *, wait: bool = True) -> None:
         """Close the connections; ``wait`` for inline runs to stop first (else 1 s at most)."""

@@ -92,6 +92,11 @@ def settings_problem(exc: ValidationError) -> str:
     return f"invalid setting {name}{where}: {first['msg']}{got}"
 
 
+def _after_echo() -> str:
+    """A line break on a terminal, whose line holds the echoed ``^C`` (or a prompt)."""
+    return "\n" if sys.stderr.isatty() else ""
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -115,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = _one_line(str(exc)).rpartition("caused error: ")[2]
         print(f"waybill: Redis refused a command ({detail})", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("waybill: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # on a terminal, after its echoed ^C (or a prompt): a new line
+        print(f"{_after_echo()}waybill: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if isinstance(exc, ValidationError) and exc.title == Settings.__name__:

@@ -13,10 +13,11 @@ import argparse
 import time
 from typing import Any
 
-from console.cli.backend import open_backend
-from console.cli.deciding import EXIT_CODES, make_decider
+from console.cli.backend import Backend, open_backend
+from console.cli.deciding import EXIT_CODES, Asker, make_decider
 from console.cli.follow import follow
 from console.cli.identity import acting_user
+from console.cli.interrupted import interrupted, stops_interrupt
 from console.timeline import approval_note, describe_escalation
 from graph.runtime.deciding import decides
 from graph.runtime.principal import SYSTEM, Forbidden, Principal
@@ -43,50 +44,65 @@ def run_on_redis(args: argparse.Namespace, request: dict[str, Any]) -> int:
             args.workflow, request, who=who, inject=args.inject, run_id=args.run_id
         )
         print(f"waybill: run {record.run_id} of {args.workflow} queued; executing on {where}")
-        after = "0-0"
+        try:
+            with stops_interrupt():
+                return _follow_and_answer(args, backend, service, record.run_id, who, decide)
+        except KeyboardInterrupt:
+            return interrupted(backend, record.run_id)
 
-        run_id = record.run_id
-        deadline = time.monotonic() + args.timeout
-        while True:
-            record, after = follow(
-                backend.cp,
-                run_id,
-                after=after,
-                still_running=backend.inline_busy,
-                stalled=lambda: backend.nothing_executing(run_id),
-                timeout=max(0.0, deadline - time.monotonic()),
+
+def _follow_and_answer(
+    args: argparse.Namespace,
+    backend: Backend,
+    service: RunService,
+    run_id: str,
+    who: Principal,
+    decide: Asker | None,
+) -> int:
+    """Follow the run, answering its escalations (with ``decide``, else it stops at the first
+    one); the exit code."""
+    after = "0-0"
+    deadline = time.monotonic() + args.timeout
+    while True:
+        record, after = follow(
+            backend.cp,
+            run_id,
+            after=after,
+            still_running=backend.inline_busy,
+            stalled=lambda: backend.nothing_executing(run_id),
+            timeout=max(0.0, deadline - time.monotonic()),
+        )
+        if record.status != "waiting":
+            reason = f" ({record.reason})" if record.reason else ""
+            print(f"run {record.run_id}: {record.status}{reason}")
+            return EXIT_CODES.get(record.status, 1)
+        esc = pending_escalation(backend.cp.escalations.for_run(record.run_id))
+        if esc is None:
+            time.sleep(0.2)
+            continue
+        req = EscalationRequest.model_validate(
+            {k: v for k, v in esc.request.items() if k != "interrupt_id"}
+        )
+        if esc.kind == "veto" and req.deadline is not None and decide is None:
+            for line in describe_escalation(req):
+                print(line)
+            wait = max(0.0, req.deadline.timestamp() - time.time())
+            print(f"  veto window: proceeding in {wait:.0f}s unless vetoed elsewhere")
+            time.sleep(wait)
+            _decide(service, esc, "approve", SYSTEM, "no veto within the window", None)
+            continue
+        if decide is None:
+            for line in describe_escalation(req):
+                print(line)
+            print(
+                f"run {record.run_id}: waiting for a decision "
+                f"(`waybill decide {record.run_id} --approve|--reject`)"
             )
-            if record.status != "waiting":
-                reason = f" ({record.reason})" if record.reason else ""
-                print(f"run {record.run_id}: {record.status}{reason}")
-                return EXIT_CODES.get(record.status, 1)
-            esc = pending_escalation(backend.cp.escalations.for_run(record.run_id))
-            if esc is None:
-                time.sleep(0.2)
-                continue
-            req = EscalationRequest.model_validate(
-                {k: v for k, v in esc.request.items() if k != "interrupt_id"}
-            )
-            if esc.kind == "veto" and req.deadline is not None and decide is None:
-                for line in describe_escalation(req):
-                    print(line)
-                wait = max(0.0, req.deadline.timestamp() - time.time())
-                print(f"  veto window: proceeding in {wait:.0f}s unless vetoed elsewhere")
-                time.sleep(wait)
-                _decide(service, esc, "approve", SYSTEM, "no veto within the window", None)
-                continue
-            if decide is None:
-                for line in describe_escalation(req):
-                    print(line)
-                print(
-                    f"run {record.run_id}: waiting for a decision "
-                    f"(`waybill decide {record.run_id} --approve|--reject`)"
-                )
-                return EXIT_CODES["waiting"]
-            decision = decide(req)
-            if not _decide(service, esc, decision.action, who, decision.comment, decision.edited):
-                print(f"run {record.run_id}: waiting for a decision by someone else")
-                return EXIT_CODES["waiting"]
+            return EXIT_CODES["waiting"]
+        decision = decide(req)
+        if not _decide(service, esc, decision.action, who, decision.comment, decision.edited):
+            print(f"run {record.run_id}: waiting for a decision by someone else")
+            return EXIT_CODES["waiting"]
 
 
 def _decide(

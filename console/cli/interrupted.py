@@ -1,0 +1,106 @@
+"""What stopping ``waybill run`` (Ctrl+C, SIGTERM, its terminal closed) does to the run.
+
+The command never leaves a run silently stranded. A run this process executes inline goes back
+to the queue at its next node, with its checkpoints, for a worker to resume (a second Ctrl+C
+leaves at once: the run is then resumed by a worker once its lease ends, as after a crash). A
+run a worker executes goes on there. Either way the last lines say where the run stands and
+what resumes or stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+
+from console.cli.backend import Backend
+from console.cli.deciding import EXIT_CODES
+from state.signals import stop_signals
+from state.status import TERMINAL_STATUSES
+
+INTERRUPTED = 130
+"""The exit code of a command stopped by Ctrl+C (128 + SIGINT), as shells report it."""
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        print(f"waybill: {line}", file=sys.stderr, flush=True)
+
+
+def _fresh_line() -> None:
+    """End the line a terminal's echoed ``^C`` is on, so what follows starts a line."""
+    with contextlib.suppress(OSError, ValueError):
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stops_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM and a closed terminal (SIGHUP) stop the command as Ctrl+C
+    does, so the run is handed back rather than cut off."""
+    stops = stop_signals()
+    previous = {signum: signal.getsignal(signum) for signum in stops}
+    for signum in stops:
+        signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def interrupted(backend: Backend, run_id: str) -> int:
+    """After the command was told to stop while following ``run_id``: hand the run back (when
+    this process executes it), say where it stands; the exit code."""
+    _fresh_line()
+    handed_back = backend.inline_busy()
+    if handed_back:
+        _say(
+            f"stopping: run {run_id} goes back to the queue after its current step "
+            "(Ctrl+C again to leave now)"
+        )
+        backend.hand_back()
+        try:
+            while backend.inline_busy():
+                for thread in backend.inline_threads:
+                    thread.join(0.2)
+        except KeyboardInterrupt:
+            _fresh_line()
+            backend.leave_inline = True
+            ttl = backend.settings.lease_ttl_s
+            _say(
+                f"left run {run_id} inside its step: a worker resumes it from its last "
+                f"checkpoint once its lease ends (within {ttl:.0f} s; start one with "
+                "`waybill worker`)"
+            )
+            return INTERRUPTED
+    record = backend.cp.runs.get(run_id)
+    reason = f" ({record.reason})" if record.reason else ""
+    if record.status in TERMINAL_STATUSES:
+        print(f"run {run_id}: {record.status}{reason}")
+        return EXIT_CODES.get(record.status, 1)
+    kill = f"`waybill kill --run {run_id} --reason TEXT` stops it"
+    if record.status == "queued" and handed_back:
+        at = f" at stage {record.stage}" if record.stage else ""
+        _say(
+            f"run {run_id} is back in the queue: a worker resumes it{at}, from its last "
+            f"checkpoint (`waybill worker`, or `make up`); {kill}"
+        )
+    elif record.status == "waiting":
+        _say(
+            f"run {run_id} is waiting for a decision (`waybill decide {run_id} --approve|--reject`)"
+        )
+    elif record.status == "held":
+        _say(f"run {run_id} is held{reason}; it goes on when its hold switch is released")
+    else:
+        _say(
+            f"stopped following run {run_id} ({record.status}); it goes on without this "
+            f"command: `waybill show {run_id} -f` follows it, {kill}"
+        )
+    return INTERRUPTED

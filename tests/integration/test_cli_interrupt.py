@@ -1,0 +1,123 @@
+"""Stopping ``waybill run`` while it executes a run itself (no worker listening): Ctrl+C or
+SIGTERM hands the run back to the queue after its current node, a second Ctrl+C leaves at once;
+either way the command says where the run stands, and a worker started later finishes it with
+each node and the action once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from state.control.plane import ControlPlane
+from tests.integration.runtime import ROOT, WorkerProcess, wait_for, wait_status, worker_env
+from tests.integration.test_cli_redis import ana
+from tests.integration.test_hold import _decided
+from tests.redis_servers import ServerUnderTest
+
+
+def _run_in_cli(url: str, tmp: Path, job: dict[str, object]) -> subprocess.Popen[str]:
+    """``waybill run steps`` in its own process, as a terminal starts it (SIGINT not ignored,
+    whatever the test runner's own disposition)."""
+    path = tmp / "job.json"
+    path.write_text(json.dumps(job))
+    return subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "run", "steps", "--input", str(path)],
+        env=worker_env(url, tmp, WAYBILL_TOKEN=ana(url)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _inside_slow(cp: ControlPlane, proc: subprocess.Popen[str]) -> str:
+    """The run's id, once its slow node is running."""
+
+    def slow() -> str | None:
+        assert proc.poll() is None, proc.communicate()
+        found = [r for r in cp.runs.list(workflow="steps").items if r.stage == "slow"]
+        return found[0].run_id if found else None
+
+    run_id: str = wait_for(slow, 30, "the run's slow stage")
+    return run_id
+
+
+def _stopped(
+    cp: ControlPlane, proc: subprocess.Popen[str], *stops: signal.Signals
+) -> tuple[str, str, float]:
+    """Send ``stops`` (half a second apart) once the run is inside its slow node; the run's
+    id, what the command wrote to stderr, and how long it took to exit after the last one."""
+    try:
+        run_id = _inside_slow(cp, proc)
+        for i, stop in enumerate(stops):
+            time.sleep(0.5 if i else 0.0)
+            proc.send_signal(stop)
+        last = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    return run_id, err, time.monotonic() - last
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_cli_hands_its_run_back_and_a_worker_finishes_it(
+    server: ServerUnderTest, tmp_path: Path, stop: signal.Signals
+) -> None:
+    cp = ControlPlane.from_url(server.url)
+    raw = server.client()
+    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i1", "sleep_s": 2})
+    run_id, err, _ = _stopped(cp, proc, stop)
+    assert f"waybill: stopping: run {run_id} goes back to the queue after its current step" in err
+    assert (
+        f"waybill: run {run_id} is back in the queue: a worker resumes it at stage finish, "
+        "from its last checkpoint (`waybill worker`, or `make up`)"
+    ) in err
+    back = cp.runs.get(run_id)
+    assert back.status == "queued"
+    assert _decided(cp, run_id) == ["first", "slow"]  # the slow node ended, and was saved
+    assert raw.hget("test:effects", "i1") is None
+    worker = WorkerProcess(server.url, tmp_path, "w1")
+    try:
+        assert wait_status(cp, run_id, {"succeeded"}, timeout=30).status == "succeeded"
+    finally:
+        worker.stop()
+    assert _decided(cp, run_id) == ["first", "slow", "finish"]  # each node once
+    assert raw.hget("test:effects", "i1") == b"1"
+    cp.close()
+
+
+def test_a_second_ctrl_c_leaves_at_once_and_a_worker_takes_the_run_over(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    cp = ControlPlane.from_url(server.url)
+    raw = server.client()
+    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i2", "sleep_s": 20})
+    run_id, err, took = _stopped(cp, proc, signal.SIGINT, signal.SIGINT)
+    assert took < 5  # not after the 20 s node
+    assert (
+        f"waybill: left run {run_id} inside its step: a worker resumes it from its last "
+        "checkpoint once its lease ends"
+    ) in err
+    assert cp.runs.get(run_id).status == "running"  # until a worker takes it over
+    worker = WorkerProcess(server.url, tmp_path, "w1")
+    try:
+
+        def taken_over() -> bool:
+            lease = cp.leases.current(run_id)
+            return lease is not None and lease.holder == "w1"
+
+        wait_for(taken_over, 30, "a worker to take the run over")
+    finally:
+        worker.stop()
+    assert raw.hget("test:effects", "i2") is None
+    cp.close()
