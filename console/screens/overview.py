@@ -13,6 +13,10 @@ from state.status import RUN_STATUSES
 
 REFRESH_S = 3
 NEWEST = 5
+NO_RUNS_YET = (
+    "No runs yet. Start one on **Start a run** (procurement's `large_order` example stops for "
+    "finance's approval), or from a terminal: `waybill run procurement --example small_order`."
+)
 
 
 def body(ctx: PageContext) -> None:
@@ -30,6 +34,8 @@ def live(ctx: PageContext) -> None:
         cols = st.columns(len(RUN_STATUSES))
         for col, status in zip(cols, RUN_STATUSES, strict=True):
             col.metric(status, counts[status])
+        if not any(counts.values()):
+            st.info(NO_RUNS_YET)
         left, right = st.columns(2)
         with left:
             st.subheader("Waiting for a human")

@@ -14,6 +14,9 @@ from tests.integration.console.conftest import Console, button, example, texts
 
 
 def test_overview_counts_gates_mast_and_switches(console: Console) -> None:
+    assert "No runs yet. Start one on **Start a run**" in texts(
+        console.page("overview", user="vic")
+    )
     console.run(example("small_order"), inject="bad_extraction")  # caught, revised, succeeds
     console.run(example("large_order"))  # waits for a human
     console.cp.kills.trip("workflow", "procurement", reason="maintenance", user="ana")
@@ -23,6 +26,7 @@ def test_overview_counts_gates_mast_and_switches(console: Console) -> None:
     assert metrics["gate pass rate"] not in ("-", "100%")
     page = texts(at)
     assert "1 run(s) waiting; 1 escalation(s) pending" in page
+    assert "No runs yet" not in page
     assert "revise 1" in page
     (switches,) = [d for d in at.dataframe if "switch" in d.value.columns]
     assert list(switches.value["switch"]) == ["workflow:procurement"]
