@@ -12,6 +12,9 @@ from state.control.plane import ControlPlane
 from state.run_events import parse_node_update
 from state.status import TERMINAL_STATUSES
 
+KILL_SETTLE_S = 2.0
+"""How long a killed run's executor in this process gets to finish its last writes."""
+
 
 def event_lines(event: RunEvent) -> list[str]:
     """Timeline lines for one event."""
@@ -63,9 +66,8 @@ def follow(
             for line in event_lines(event):
                 out(line)
         record = cp.runs.get(run_id)
-        if (record.status in TERMINAL_STATUSES or record.status in ("waiting", "held")) and not (
-            still_running()
-        ):
+        stopped = record.status in TERMINAL_STATUSES or record.status in ("waiting", "held")
+        if stopped and (not still_running() or _fenced_out(record)):
             for event in cp.events.read(run_id, after=after, count=10_000):
                 after = event.id
                 for line in event_lines(event):
@@ -76,6 +78,12 @@ def follow(
             raise CliError(reason)
         if deadline is not None and time.monotonic() > deadline:
             raise CliError(f"stopped following after {timeout:.0f}s: {doing(record)}")
+
+
+def _fenced_out(record: RunRecord) -> bool:
+    """A run killed a while ago: whatever still runs its node here can write nothing more
+    (the kill fenced it out), so following it need not wait for that node to end."""
+    return record.status == "killed" and time.time() - record.updated_at.timestamp() > KILL_SETTLE_S
 
 
 def doing(record: RunRecord) -> str:

@@ -10,10 +10,13 @@ what resumes or stops it.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from types import FrameType
+from typing import NoReturn
 
 from console.cli.backend import Backend
 from console.cli.deciding import EXIT_CODES
@@ -53,6 +56,17 @@ def stops_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def leave_now(code: int) -> NoReturn:
+    """Exit with ``code`` now, output flushed, without waiting for threads: a run's node that
+    this process executes inline and that was handed over (or fenced out by a kill) ends with
+    the process, as it would with a worker's work process."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def interrupted(backend: Backend, run_id: str) -> int:

@@ -17,7 +17,7 @@ from console.cli.backend import Backend, open_backend
 from console.cli.deciding import EXIT_CODES, Asker, make_decider
 from console.cli.follow import follow
 from console.cli.identity import acting_user
-from console.cli.interrupted import interrupted, stops_interrupt
+from console.cli.interrupted import interrupted, leave_now, stops_interrupt
 from console.timeline import approval_note, describe_escalation
 from graph.runtime.deciding import decides
 from graph.runtime.principal import SYSTEM, Forbidden, Principal
@@ -46,9 +46,12 @@ def run_on_redis(args: argparse.Namespace, request: dict[str, Any]) -> int:
         print(f"waybill: run {record.run_id} of {args.workflow} queued; executing on {where}")
         try:
             with stops_interrupt():
-                return _follow_and_answer(args, backend, service, record.run_id, who, decide)
+                code = _follow_and_answer(args, backend, service, record.run_id, who, decide)
         except KeyboardInterrupt:
-            return interrupted(backend, record.run_id)
+            code = interrupted(backend, record.run_id)
+    if backend.leave_inline:
+        leave_now(code)  # a node still inside one of our threads must not hold the exit up
+    return code
 
 
 def _follow_and_answer(
@@ -73,6 +76,9 @@ def _follow_and_answer(
             timeout=max(0.0, deadline - time.monotonic()),
         )
         if record.status != "waiting":
+            if record.status == "killed" and backend.inline_busy():
+                # A node that outlived the kill's grace is fenced out: it ends with this process.
+                backend.leave_inline = True
             reason = f" ({record.reason})" if record.reason else ""
             print(f"run {record.run_id}: {record.status}{reason}")
             return EXIT_CODES.get(record.status, 1)

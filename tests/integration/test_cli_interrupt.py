@@ -121,3 +121,28 @@ def test_a_second_ctrl_c_leaves_at_once_and_a_worker_takes_the_run_over(
         worker.stop()
     assert raw.hget("test:effects", "i2") is None
     cp.close()
+
+
+def test_a_kill_ends_a_cli_executing_the_run_inside_its_node(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Nothing can stop a node inline, but the run is recorded killed after the kill's grace
+    and fenced out: the command says so and exits, and its node ends with it."""
+    cp = ControlPlane.from_url(server.url)
+    raw = server.client()
+    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i3", "sleep_s": 20})
+    try:
+        run_id = _inside_slow(cp, proc)
+        cp.kills.trip("run", run_id, reason="wrong job", user="ana")
+        tripped = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.monotonic() - tripped < 10  # the grace (1 s here), not the 20 s node
+    assert proc.returncode == 5, out + err
+    assert f"run {run_id}: killed (kill switch run:{run_id} tripped by ana: wrong job" in out
+    assert "Traceback" not in err
+    assert cp.runs.get(run_id).status == "killed"
+    assert raw.hget("test:effects", "i3") is None
+    cp.close()
