@@ -146,3 +146,38 @@ def test_a_kill_ends_a_cli_executing_the_run_inside_its_node(
     assert cp.runs.get(run_id).status == "killed"
     assert raw.hget("test:effects", "i3") is None
     cp.close()
+
+
+def test_ctrl_c_while_following_a_run_on_a_worker_says_it_goes_on(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    cp = ControlPlane.from_url(server.url)
+    cp.runs.create("elsewhere-1", "steps")
+    cp.leases.acquire("elsewhere-1", "w9", ttl=60)  # a worker of another machine executes it
+    cp.runs.update("elsewhere-1", status="running", stage="slow")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "show", "elsewhere-1", "--follow"],
+        env=worker_env(server.url, tmp_path, PYTHONUNBUFFERED="1"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("run elsewhere-1 of steps")
+        time.sleep(0.5)  # following now
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert err.strip() == (
+        "waybill: stopped following run elsewhere-1 (running); it goes on without this command: "
+        "`waybill show elsewhere-1 -f` follows it, "
+        "`waybill kill --run elsewhere-1 --reason TEXT` stops it"
+    )
+    assert cp.runs.get("elsewhere-1").status == "running"
+    cp.close()

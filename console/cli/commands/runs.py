@@ -9,6 +9,7 @@ from typing import Any
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.follow import event_lines, follow
+from console.cli.interrupted import interrupted
 from state.control.models import RunRecord
 from state.control.runs import MAX_OFFSET, MAX_PAGE
 from state.control.search import RunQuery, RunSearch, Usage
@@ -116,12 +117,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}")
         if args.follow:
             run_id = record.run_id
-            record, _ = follow(
-                backend.cp,
-                run_id,
-                stalled=lambda: backend.nothing_executing(run_id),
-                timeout=args.timeout,
-            )
+            try:
+                record, _ = follow(
+                    backend.cp,
+                    run_id,
+                    stalled=lambda: backend.nothing_executing(run_id),
+                    timeout=args.timeout,
+                )
+            except KeyboardInterrupt:
+                return interrupted(backend, run_id)  # says where the run stands
         else:
             for event in backend.cp.events.read(record.run_id, count=100_000):
                 for line in event_lines(event):
