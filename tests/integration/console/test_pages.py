@@ -14,9 +14,7 @@ from tests.integration.console.conftest import Console, button, example, texts
 
 
 def test_overview_counts_gates_mast_and_switches(console: Console) -> None:
-    assert "No runs yet. Start one on **Start a run**" in texts(
-        console.page("overview", user="vic")
-    )
+    assert "No runs yet. Start one on" in texts(console.page("overview", user="vic"))
     console.run(example("small_order"), inject="bad_extraction")  # caught, revised, succeeds
     console.run(example("large_order"))  # waits for a human
     console.cp.kills.trip("workflow", "procurement", reason="maintenance", user="ana")
