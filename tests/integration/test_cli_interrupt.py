@@ -75,7 +75,7 @@ def test_a_stopped_cli_hands_its_run_back_and_a_worker_finishes_it(
 ) -> None:
     cp = ControlPlane.from_url(server.url)
     raw = server.client()
-    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i1", "sleep_s": 2})
+    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i1", "sleep_s": 1})
     run_id, err, _ = _stopped(cp, proc, stop)
     assert f"waybill: stopping: run {run_id} goes back to the queue after its current step" in err
     assert (
@@ -118,7 +118,7 @@ def test_a_second_ctrl_c_leaves_at_once_and_a_worker_takes_the_run_over(
 
         wait_for(taken_over, 30, "a worker to take the run over")
     finally:
-        worker.stop()
+        worker.kill()  # not a drain: its node would take 20 s
     assert raw.hget("test:effects", "i2") is None
     cp.close()
 
