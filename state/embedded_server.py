@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -57,6 +58,16 @@ def start_server(
             client.close()
         return server, url, int(info["process_id"])
     raise RedisUnavailable(f"could not start the embedded Valkey in {redis_dir}: {last}")
+
+
+def stop_server(server: ValkeyServer, pid: int, timeout: float = 10.0) -> None:
+    """Stop the server gracefully (SIGTERM: the AOF is flushed), killing it after ``timeout``.
+    A server stopped with SIGSTOP (a frozen process) is woken first: it would only see the
+    SIGTERM once continued, and wait out the timeout meanwhile."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGCONT)
+    with contextlib.suppress(ValkeyServerError):
+        server.stop(timeout=timeout)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -253,13 +254,23 @@ def test_a_hung_server_is_never_doubled(data_dir: Path) -> None:
     """A server that is alive but does not answer (stopped, swapping) keeps its AOF: a second
     server on it would corrupt it, so the next process says so instead of starting one."""
     owner = start_embedded(data_dir, handle_signals=False)
+    redis.Redis.from_url(owner.url).set("written", "before the freeze")
     os.kill(owner.pid, signal.SIGSTOP)
     try:
         with pytest.raises(RedisUnavailable, match="is running but does not answer"):
             start_embedded(data_dir, handle_signals=False, timeout=3)
         state = json.loads((data_dir / "redis" / STATE_FILE).read_text())
         assert state["pid"] == owner.pid  # nothing replaced it
+        closing = time.monotonic()
+        owner.close()  # its owner stops it all the same: woken, then shut down cleanly
+        assert time.monotonic() - closing < 5  # not the 10 s before a SIGKILL
     finally:
-        os.kill(owner.pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(owner.pid, signal.SIGCONT)
         owner.close()
     assert gone(owner.pid)
+    again = start_embedded(data_dir, handle_signals=False)
+    try:
+        assert redis.Redis.from_url(again.url).get("written") == b"before the freeze"
+    finally:
+        again.close()
