@@ -69,6 +69,12 @@ def leave_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _in_veto_window(backend: Backend, run_id: str) -> bool:
+    """True when the run's open question is a veto window (a notify-tier action)."""
+    pending = [e for e in backend.cp.escalations.for_run(run_id) if e.decision is None]
+    return any(e.kind == "veto" for e in pending)
+
+
 def interrupted(backend: Backend, run_id: str) -> int:
     """After the command was told to stop while following ``run_id``: hand the run back (when
     this process executes it), say where it stands; the exit code."""
@@ -105,6 +111,11 @@ def interrupted(backend: Backend, run_id: str) -> int:
         _say(
             f"run {run_id} is back in the queue: a worker resumes it{at}, from its last "
             f"checkpoint (`waybill worker`, or `make up`); {kill}"
+        )
+    elif record.status == "waiting" and _in_veto_window(backend, run_id):
+        _say(
+            f"run {run_id} goes on when its veto window ends (a worker ends it: `waybill "
+            f"worker`), unless vetoed first (`waybill decide {run_id} --veto`)"
         )
     elif record.status == "waiting":
         _say(

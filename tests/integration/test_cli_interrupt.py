@@ -21,14 +21,14 @@ from tests.integration.test_hold import _decided
 from tests.redis_servers import ServerUnderTest
 
 
-def _run_in_cli(url: str, tmp: Path, job: dict[str, object]) -> subprocess.Popen[str]:
+def _run_in_cli(url: str, tmp: Path, job: dict[str, object], **env: str) -> subprocess.Popen[str]:
     """``waybill run steps`` in its own process, as a terminal starts it (SIGINT not ignored,
     whatever the test runner's own disposition)."""
     path = tmp / "job.json"
     path.write_text(json.dumps(job))
     return subprocess.Popen(
         [sys.executable, "-m", "console.cli", "run", "steps", "--input", str(path)],
-        env=worker_env(url, tmp, WAYBILL_TOKEN=ana(url)),
+        env=worker_env(url, tmp, WAYBILL_TOKEN=ana(url), **env),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -180,4 +180,31 @@ def test_ctrl_c_while_following_a_run_on_a_worker_says_it_goes_on(
         "`waybill kill --run elsewhere-1 --reason TEXT` stops it"
     )
     assert cp.runs.get("elsewhere-1").status == "running"
+    cp.close()
+
+
+def test_ctrl_c_in_a_veto_window_says_the_action_goes_ahead_unless_vetoed(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Without a worker the command itself ends the window; stopped, it says who will."""
+    cp = ControlPlane.from_url(server.url)
+    job = {"job_id": "i4", "notify": True}  # a notify-tier action: a veto window
+    proc = _run_in_cli(server.url, tmp_path, job, WAYBILL_VETO_WINDOW_S="60", PYTHONUNBUFFERED="1")
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "veto window: proceeding in" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    [run] = cp.runs.list(workflow="steps").items
+    assert run.status == "waiting"
+    assert err.strip() == (
+        f"waybill: run {run.run_id} goes on when its veto window ends (a worker ends it: "
+        f"`waybill worker`), unless vetoed first (`waybill decide {run.run_id} --veto`)"
+    )
     cp.close()
