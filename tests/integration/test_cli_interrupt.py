@@ -1,7 +1,8 @@
 """Stopping ``waybill run`` while it executes a run itself (no worker listening): Ctrl+C or
 SIGTERM hands the run back to the queue after its current node, a second Ctrl+C leaves at once;
 either way the command says where the run stands, and a worker started later finishes it with
-each node and the action once."""
+each node and the action once. A kill ends the command inside a node; Ctrl+C while following a
+run on a worker, or in a veto window, says what happens next."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,20 +23,45 @@ from tests.integration.test_hold import _decided
 from tests.redis_servers import ServerUnderTest
 
 
-def _run_in_cli(url: str, tmp: Path, job: dict[str, object], **env: str) -> subprocess.Popen[str]:
-    """``waybill run steps`` in its own process, as a terminal starts it (SIGINT not ignored,
-    whatever the test runner's own disposition)."""
-    path = tmp / "job.json"
-    path.write_text(json.dumps(job))
+def _cli(url: str, tmp: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """``waybill ARGS`` in its own process, as a terminal starts it (SIGINT not ignored,
+    whatever the test runner's own disposition), its output unbuffered."""
     return subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run", "steps", "--input", str(path)],
-        env=worker_env(url, tmp, WAYBILL_TOKEN=ana(url), **env),
+        [sys.executable, "-m", "console.cli", *args],
+        env=worker_env(url, tmp, PYTHONUNBUFFERED="1", **env),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def _run_in_cli(url: str, tmp: Path, job: dict[str, object], **env: str) -> subprocess.Popen[str]:
+    """``waybill run steps`` with ``job`` as its input, as ana."""
+    path = tmp / "job.json"
+    path.write_text(json.dumps(job))
+    return _cli(url, tmp, "run", "steps", "--input", str(path), WAYBILL_TOKEN=ana(url), **env)
+
+
+def _interrupted(
+    proc: subprocess.Popen[str], ready: Callable[[], object], *stops: signal.Signals
+) -> tuple[str, float]:
+    """Send ``stops`` (Ctrl+C by default; half a second apart) once ``ready()`` returned; what
+    the command wrote to stderr and how long it took to exit after the last signal."""
+    try:
+        ready()
+        for i, stop in enumerate(stops or (signal.SIGINT,)):
+            time.sleep(0.5 if i else 0.0)
+            proc.send_signal(stop)
+        last = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    return err, time.monotonic() - last
 
 
 def _inside_slow(cp: ControlPlane, proc: subprocess.Popen[str]) -> str:
@@ -52,21 +79,10 @@ def _inside_slow(cp: ControlPlane, proc: subprocess.Popen[str]) -> str:
 def _stopped(
     cp: ControlPlane, proc: subprocess.Popen[str], *stops: signal.Signals
 ) -> tuple[str, str, float]:
-    """Send ``stops`` (half a second apart) once the run is inside its slow node; the run's
-    id, what the command wrote to stderr, and how long it took to exit after the last one."""
-    try:
-        run_id = _inside_slow(cp, proc)
-        for i, stop in enumerate(stops):
-            time.sleep(0.5 if i else 0.0)
-            proc.send_signal(stop)
-        last = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, out + err
-    assert "Traceback" not in err
-    return run_id, err, time.monotonic() - last
+    """``_interrupted`` once the run is inside its slow node; the run's id first."""
+    run_ids: list[str] = []
+    err, took = _interrupted(proc, lambda: run_ids.append(_inside_slow(cp, proc)), *stops)
+    return run_ids[0], err, took
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -155,25 +171,14 @@ def test_ctrl_c_while_following_a_run_on_a_worker_says_it_goes_on(
     cp.runs.create("elsewhere-1", "steps")
     cp.leases.acquire("elsewhere-1", "w9", ttl=60)  # a worker of another machine executes it
     cp.runs.update("elsewhere-1", status="running", stage="slow")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "show", "elsewhere-1", "--follow"],
-        env=worker_env(server.url, tmp_path, PYTHONUNBUFFERED="1"),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
+    proc = _cli(server.url, tmp_path, "show", "elsewhere-1", "--follow")
+
+    def following() -> None:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("run elsewhere-1 of steps")
         time.sleep(0.5)  # following now
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, out + err
+
+    err, _ = _interrupted(proc, following)
     assert err.strip() == (
         "waybill: stopped following run elsewhere-1 (running); it goes on without this command: "
         "`waybill show elsewhere-1 -f` follows it, "
@@ -189,18 +194,13 @@ def test_ctrl_c_in_a_veto_window_says_the_action_goes_ahead_unless_vetoed(
     """Without a worker the command itself ends the window; stopped, it says who will."""
     cp = ControlPlane.from_url(server.url)
     job = {"job_id": "i4", "notify": True}  # a notify-tier action: a veto window
-    proc = _run_in_cli(server.url, tmp_path, job, WAYBILL_VETO_WINDOW_S="60", PYTHONUNBUFFERED="1")
-    try:
+    proc = _run_in_cli(server.url, tmp_path, job, WAYBILL_VETO_WINDOW_S="60")
+
+    def in_the_window() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if "veto window: proceeding in" in line:
-                break
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, out + err
+        next(line for line in proc.stdout if "veto window: proceeding in" in line)
+
+    err, _ = _interrupted(proc, in_the_window)
     [run] = cp.runs.list(workflow="steps").items
     assert run.status == "waiting"
     assert err.strip() == (
