@@ -9,6 +9,7 @@ from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
+from console.cli.interrupted import stops_interrupt
 from console.cli.ports import require_free_port
 from console.origin import http_url
 from graph.telemetry.prometheus import serve_metrics
@@ -25,13 +26,17 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """Serve until interrupted; prints the URL (with the port, when 0 was asked) first."""
+    """Serve until Ctrl+C, SIGTERM or SIGHUP (a normal end: exit code 0); prints the URL
+    (with the port, when 0 was asked) first."""
     require_free_port(args.host, args.port, "metrics server")
     with open_backend() as backend:
         server = serve_metrics(backend.cp, backend.queue, args.host, args.port)
         print(f"waybill metrics on {http_url(args.host, server.server_port)}/metrics", flush=True)
         try:
-            threading.Event().wait()
+            with stops_interrupt():
+                threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
         finally:
             server.shutdown()
         return 0

@@ -113,7 +113,9 @@ def test_the_metrics_endpoint_shows_the_counters_moving(
     finally:
         worker.stop()
         endpoint.terminate()
-        endpoint.wait(timeout=10)
+        stopped = endpoint.communicate(timeout=10)[0]
+    assert endpoint.returncode == 0, stopped  # SIGTERM is its normal end
+    assert "Traceback" not in stopped
     revised = 'waybill_gate_verdicts_total{decision="revise",workflow="procurement"}'
     mast = 'waybill_gate_mast_total{code="FM-1.1",decision="revise",workflow="procurement"}'
     executed = (
