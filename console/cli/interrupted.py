@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from console.cli.backend import Backend
 from console.cli.deciding import EXIT_CODES
+from state.control.models import RunRecord
 from state.signals import stop_signals
 from state.status import TERMINAL_STATUSES
 
@@ -80,52 +81,67 @@ def interrupted(backend: Backend, run_id: str) -> int:
     this process executes it), say where it stands; the exit code."""
     _fresh_line()
     handed_back = backend.inline_busy()
-    if handed_back:
-        _say(
-            f"stopping: run {run_id} goes back to the queue after its current step "
-            "(Ctrl+C again to leave now)"
-        )
-        backend.hand_back()
-        try:
-            while backend.inline_busy():
-                for thread in backend.inline_threads:
-                    thread.join(0.2)
-        except KeyboardInterrupt:
-            _fresh_line()
-            backend.leave_inline = True
-            ttl = backend.settings.lease_ttl_s
-            _say(
-                f"left run {run_id} inside its step: a worker resumes it from its last "
-                f"checkpoint once its lease ends (within {ttl:.0f} s; start one with "
-                "`waybill worker`)"
-            )
-            return INTERRUPTED
+    if handed_back and not _hand_back(backend, run_id):
+        return INTERRUPTED
     record = backend.cp.runs.get(run_id)
-    reason = f" ({record.reason})" if record.reason else ""
     if record.status in TERMINAL_STATUSES:
+        reason = f" ({record.reason})" if record.reason else ""
         print(f"run {run_id}: {record.status}{reason}")
         return EXIT_CODES.get(record.status, 1)
+    failed = backend.nothing_executing(run_id) if handed_back else None
+    # An execution here that broke off (Redis lost, say) is resumed by a worker; else:
+    _say(failed or _where_it_stands(backend, record, handed_back))
+    return INTERRUPTED
+
+
+def _hand_back(backend: Backend, run_id: str) -> bool:
+    """Hand the run this process executes back to the queue, waiting for its current node;
+    False when a second Ctrl+C left it inside that node."""
+    _say(
+        f"stopping: run {run_id} goes back to the queue after its current step "
+        "(Ctrl+C again to leave now)"
+    )
+    backend.hand_back()
+    try:
+        while backend.inline_busy():
+            for thread in backend.inline_threads:
+                thread.join(0.2)
+    except KeyboardInterrupt:
+        _fresh_line()
+        backend.leave_inline = True
+        ttl = backend.settings.lease_ttl_s
+        _say(
+            f"left run {run_id} inside its step: a worker resumes it from its last "
+            f"checkpoint once its lease ends (within {ttl:.0f} s; start one with "
+            "`waybill worker`)"
+        )
+        return False
+    return True
+
+
+def _where_it_stands(backend: Backend, record: RunRecord, handed_back: bool) -> str:
+    """Where a run that has not ended stands, and what moves it on or stops it."""
+    run_id = record.run_id
     kill = f"`waybill kill --run {run_id} --reason TEXT` stops it"
     if record.status == "queued" and handed_back:
         at = f" at stage {record.stage}" if record.stage else ""
-        _say(
+        return (
             f"run {run_id} is back in the queue: a worker resumes it{at}, from its last "
             f"checkpoint (`waybill worker`, or `make up`); {kill}"
         )
-    elif record.status == "waiting" and _in_veto_window(backend, run_id):
-        _say(
+    if record.status == "waiting" and _in_veto_window(backend, run_id):
+        return (
             f"run {run_id} goes on when its veto window ends (a worker ends it: `waybill "
             f"worker`), unless vetoed first (`waybill decide {run_id} --veto`)"
         )
-    elif record.status == "waiting":
-        _say(
+    if record.status == "waiting":
+        return (
             f"run {run_id} is waiting for a decision (`waybill decide {run_id} --approve|--reject`)"
         )
-    elif record.status == "held":
-        _say(f"run {run_id} is held{reason}; it goes on when its hold switch is released")
-    else:
-        _say(
-            f"stopped following run {run_id} ({record.status}); it goes on without this "
-            f"command: `waybill show {run_id} -f` follows it, {kill}"
-        )
-    return INTERRUPTED
+    if record.status == "held":
+        reason = f" ({record.reason})" if record.reason else ""
+        return f"run {run_id} is held{reason}; it goes on when its hold switch is released"
+    return (
+        f"stopped following run {run_id} ({record.status}); it goes on without this "
+        f"command: `waybill show {run_id} -f` follows it, {kill}"
+    )
