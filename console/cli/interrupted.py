@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from console.cli.backend import Backend
 from console.cli.deciding import EXIT_CODES
+from console.cli.terminal import after_echo
 from state.control.models import RunRecord
 from state.signals import stop_signals
 from state.status import TERMINAL_STATUSES
@@ -36,8 +37,7 @@ def _say(line: str) -> None:
 def _fresh_line() -> None:
     """End the line a terminal's echoed ``^C`` is on, so what follows starts a line."""
     with contextlib.suppress(OSError, ValueError):
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        print(after_echo(sys.stderr), end="", file=sys.stderr)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

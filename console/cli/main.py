@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from console.cli.logfile import route_logs
+from console.cli.terminal import after_echo
 from state.errors import WaybillError
 from state.redis_errors import REDIS_OUTAGE_ERRORS
 from state.settings import Settings, get_settings
@@ -92,11 +93,6 @@ def settings_problem(exc: ValidationError) -> str:
     return f"invalid setting {name}{where}: {first['msg']}{got}"
 
 
-def _after_echo() -> str:
-    """A line break on a terminal, whose line holds the echoed ``^C`` (or a prompt)."""
-    return "\n" if sys.stderr.isatty() else ""
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -121,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"waybill: Redis refused a command ({detail})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # on a terminal, after its echoed ^C (or a prompt): a new line
-        print(f"{_after_echo()}waybill: interrupted", file=sys.stderr)
+        print(f"{after_echo(sys.stderr)}waybill: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if isinstance(exc, ValidationError) and exc.title == Settings.__name__:

@@ -14,6 +14,7 @@ import contextlib
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -26,6 +27,7 @@ from console.cli import args as argtypes
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
+from console.cli.terminal import after_echo
 from console.launch import kill_all, spawn_console, spawn_worker, stop_all
 from console.origin import http_url
 from state.control.errors import RedisUnavailable
@@ -137,7 +139,7 @@ def _serve(with_workers: int, port: int | None) -> int:
     finally:
         procs = [child.proc for child in children]
         _hurry_on_signal(procs, previous.keys())
-        _tell("waybill: stopping")
+        _tell(f"{after_echo(sys.stdout)}waybill: stopping")
         stop_all(procs)
         if embedded is not None:
             embedded.close()
