@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ROOT, WorkerProcess, wait_for, wait_status, worker_env
 from tests.integration.test_cli_redis import ana
@@ -85,13 +83,13 @@ def _stopped(
     return run_ids[0], err, took
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_stopped_cli_hands_its_run_back_and_a_worker_finishes_it(
-    server: ServerUnderTest, tmp_path: Path, stop: signal.Signals
-) -> None:
-    cp = ControlPlane.from_url(server.url)
-    raw = server.client()
-    proc = _run_in_cli(server.url, tmp_path, {"job_id": "i1", "sleep_s": 1})
+def _handed_back(
+    url: str, tmp: Path, job_id: str, stop: signal.Signals
+) -> tuple[ControlPlane, str]:
+    """Stop ``waybill run`` with ``stop`` inside the slow node of its run, which it executes;
+    the run was handed back to the queue there, and the command said so."""
+    cp = ControlPlane.from_url(url)
+    proc = _run_in_cli(url, tmp, {"job_id": job_id, "sleep_s": 1})
     run_id, err, _ = _stopped(cp, proc, stop)
     assert f"waybill: stopping: run {run_id} goes back to the queue after its current step" in err
     assert (
@@ -101,6 +99,14 @@ def test_a_stopped_cli_hands_its_run_back_and_a_worker_finishes_it(
     back = cp.runs.get(run_id)
     assert back.status == "queued"
     assert _decided(cp, run_id) == ["first", "slow"]  # the slow node ended, and was saved
+    return cp, run_id
+
+
+def test_ctrl_c_hands_the_run_back_and_a_worker_finishes_it(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    raw = server.client()
+    cp, run_id = _handed_back(server.url, tmp_path, "i1", signal.SIGINT)
     assert raw.hget("test:effects", "i1") is None
     worker = WorkerProcess(server.url, tmp_path, "w1")
     try:
@@ -109,6 +115,11 @@ def test_a_stopped_cli_hands_its_run_back_and_a_worker_finishes_it(
         worker.stop()
     assert _decided(cp, run_id) == ["first", "slow", "finish"]  # each node once
     assert raw.hget("test:effects", "i1") == b"1"
+    cp.close()
+
+
+def test_sigterm_hands_the_run_back_as_ctrl_c_does(server: ServerUnderTest, tmp_path: Path) -> None:
+    cp, _ = _handed_back(server.url, tmp_path, "i5", signal.SIGTERM)  # a service manager's stop
     cp.close()
 
 

@@ -14,7 +14,7 @@ from tests.integration.test_cli_redis import LARGE, _run_id, ana, waybill
 from tests.redis_servers import ServerUnderTest
 from tests.staff import token_for
 
-DECIDERS = 12
+DECIDERS = 8
 
 
 def test_every_decider_that_lost_the_race_is_told_who_won(
