@@ -1,10 +1,10 @@
-"""What stopping ``waybill run`` (Ctrl+C, SIGTERM, its terminal closed) does to the run.
+"""What stopping a command (Ctrl+C, SIGTERM, its terminal closed) does to the run it follows.
 
-The command never leaves a run silently stranded. A run this process executes inline goes back
-to the queue at its next node, with its checkpoints, for a worker to resume (a second Ctrl+C
-leaves at once: the run is then resumed by a worker once its lease ends, as after a crash). A
-run a worker executes goes on there. Either way the last lines say where the run stands and
-what resumes or stops it.
+The command never leaves a run silently stranded. A run ``waybill run`` executes inline goes
+back to the queue at its next node, with its checkpoints, for a worker to resume (a second
+Ctrl+C leaves at once: the run is then resumed by a worker once its lease ends, as after a
+crash). A run a worker executes goes on there (also for ``waybill show -f``). Either way the
+last lines say where the run stands and what resumes or stops it.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def stops_interrupt() -> Iterator[None]:
-    """Inside the block, SIGTERM and a closed terminal (SIGHUP) stop the command as Ctrl+C
-    does, so the run is handed back rather than cut off."""
+    """Inside the block, SIGTERM and a closed terminal (SIGHUP) raise ``KeyboardInterrupt``,
+    so the command ends as on Ctrl+C (a run handed back, a server shut down) and is not cut
+    off."""
     stops = stop_signals()
     previous = {signum: signal.getsignal(signum) for signum in stops}
     for signum in stops:

@@ -34,8 +34,8 @@ def live(ctx: PageContext) -> None:
         cols = st.columns(len(RUN_STATUSES))
         for col, status in zip(cols, RUN_STATUSES, strict=True):
             col.metric(status, counts[status])
-        if not any(counts.values()):
-            st.info(NO_RUNS_YET)
+        if not any(counts.values()):  # a viewer cannot start one: just the fact
+            st.info(NO_RUNS_YET if ctx.can("approver") else "No runs yet.")
         left, right = st.columns(2)
         with left:
             st.subheader("Waiting for a human")
