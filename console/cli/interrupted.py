@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from console.cli.backend import Backend
 from console.cli.deciding import EXIT_CODES
-from console.cli.terminal import after_echo
+from console.cli.terminal import after_echo, say
 from state.control.models import RunRecord
 from state.signals import stop_signals
 from state.status import TERMINAL_STATUSES
@@ -30,8 +30,7 @@ INTERRUPTED = 130
 
 
 def _say(line: str) -> None:
-    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        print(f"waybill: {line}", file=sys.stderr, flush=True)
+    say(f"waybill: {line}", sys.stderr)
 
 
 def _fresh_line() -> None:

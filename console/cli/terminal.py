@@ -3,6 +3,8 @@ current line, so a message starts a line of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import TextIO
 
 
@@ -12,3 +14,10 @@ def after_echo(stream: TextIO) -> str:
         return "\n" if stream.isatty() else ""
     except (OSError, ValueError):
         return ""
+
+
+def say(line: str, stream: TextIO | None = None) -> None:
+    """Print ``line`` on ``stream`` (standard output), if anyone can read it: a terminal that
+    closed (SIGHUP) must not stop what is stopping."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=stream or sys.stdout, flush=True)

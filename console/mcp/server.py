@@ -21,6 +21,7 @@ from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ContentBlock, ToolAnnotations
 
+from console.cli.terminal import after_echo
 from console.mcp.tools import HUMANS_ONLY, HoldResult, KillResult, Oversight, PendingEscalation
 from state.control.models import KillScope, KillSwitch, RunPage, RunRecord
 from state.run_events import NodeUpdate
@@ -84,7 +85,7 @@ def _leave(signum: int) -> None:
     """End the process now (nothing is in flight): the stdin reader thread cannot be joined."""
     if signum == signal.SIGINT:
         with contextlib.suppress(OSError):  # stdout is the protocol's: a line on stderr
-            sys.stderr.write("waybill: interrupted\n")
+            sys.stderr.write(f"{after_echo(sys.stderr)}waybill: interrupted\n")
             sys.stderr.flush()
     os._exit(128 + signum)
 

@@ -44,6 +44,12 @@ Executors = Callable[..., RunExecutor]
 TIMING = {"WAYBILL_LEASE_TTL_S": "2", "WAYBILL_KILL_GRACE_S": "1", "WAYBILL_VETO_WINDOW_S": "2"}
 
 
+def as_a_terminal_starts_it() -> None:
+    """``preexec_fn`` of a command started as a terminal's foreground job: SIGINT at its default,
+    whatever the test runner's own disposition."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def worker_env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAYBILL_")}
     return {

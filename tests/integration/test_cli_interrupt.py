@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from state.control.plane import ControlPlane
-from tests.integration.runtime import ROOT, WorkerProcess, wait_for, wait_status, worker_env
+from tests.integration.runtime import (
+    ROOT,
+    WorkerProcess,
+    as_a_terminal_starts_it,
+    wait_for,
+    wait_status,
+    worker_env,
+)
 from tests.integration.test_cli_redis import ana
 from tests.integration.test_hold import _decided
 from tests.redis_servers import ServerUnderTest
@@ -31,7 +38,7 @@ def _cli(url: str, tmp: Path, *args: str, **env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=as_a_terminal_starts_it,
     )
 
 

@@ -19,7 +19,7 @@ import redis
 from rq import Worker
 
 from state.embedded import start_embedded
-from tests.integration.runtime import ROOT, wait_for
+from tests.integration.runtime import ROOT, as_a_terminal_starts_it, wait_for
 from tests.redis_servers import free_port
 
 
@@ -164,7 +164,7 @@ def test_ctrl_c_on_up_stops_everything_cleanly_and_a_run_afterwards_does_not_han
         tmp_path,
         data_dir.name,
         start_new_session=True,  # a process group of its own, as a terminal's foreground job
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=as_a_terminal_starts_it,
     )
     with stopping(up, log_path, data_dir):
         wait_for(lambda: "waybill worker on queue" in log_path.read_text(), 60, "the worker")

@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from state.embedded import start_embedded
-from tests.integration.runtime import APPROVER, service, wait_for
+from tests.integration.runtime import APPROVER, as_a_terminal_starts_it, service, wait_for
 from tests.integration.test_up import _health, start_up, stopping
 
 pytestmark = pytest.mark.integration
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal's foreground job has it
 
 
 def test_a_closed_terminal_stops_up_and_everything_it_started(tmp_path: Path) -> None:
@@ -41,7 +37,7 @@ def test_a_second_ctrl_c_while_up_stops_ends_everything_at_once(
     monkeypatch.setenv("WAYBILL_WORKFLOW_MODULES", '["tests.workflows.steps"]')
     data_dir = tmp_path / "waybill-twice"
     up, _env, log, _ = start_up(
-        tmp_path, data_dir.name, start_new_session=True, preexec_fn=_default_sigint
+        tmp_path, data_dir.name, start_new_session=True, preexec_fn=as_a_terminal_starts_it
     )
     with stopping(up, log, data_dir):
         with start_embedded(data_dir, handle_signals=False) as found:

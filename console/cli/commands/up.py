@@ -10,7 +10,6 @@ exits on its own stops the rest (``console.cli.supervise``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import secrets
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from console.cli import args as argtypes
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
-from console.cli.terminal import after_echo
+from console.cli.terminal import after_echo, say
 from console.launch import kill_all, spawn_console, spawn_worker, stop_all
 from console.origin import http_url
 from state.control.errors import RedisUnavailable
@@ -62,12 +61,6 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequestedError
 
 
-def _tell(line: str) -> None:
-    """Print ``line``, if anyone can read it: a closed terminal must not stop the stopping."""
-    with contextlib.suppress(OSError):
-        print(line, flush=True)
-
-
 def _hurry_on_signal(
     children: list[subprocess.Popen[bytes]], stops: Iterable[signal.Signals]
 ) -> None:
@@ -76,7 +69,7 @@ def _hurry_on_signal(
     checkpoint on the next worker, as after a crash."""
 
     def hurry(signum: int, frame: FrameType | None) -> None:
-        _tell("waybill: stopping now")
+        say("waybill: stopping now")
         kill_all(children)
 
     for signum in stops:
@@ -139,7 +132,7 @@ def _serve(with_workers: int, port: int | None) -> int:
     finally:
         procs = [child.proc for child in children]
         _hurry_on_signal(procs, previous.keys())
-        _tell(f"{after_echo(sys.stdout)}waybill: stopping")
+        say(f"{after_echo(sys.stdout)}waybill: stopping")
         stop_all(procs)
         if embedded is not None:
             embedded.close()
