@@ -39,6 +39,7 @@ from graph.commit import Commit, executed_on, stale, strike_before_action, visit
 from graph.context import NodeFn, RunContext
 from graph.gate import deliver
 from graph.lineage import input_of, refresh_targets
+from state.contracts import Fact
 from state.decisions import Decision
 from state.nodes import END, act_node
 from state.run_state import TERMINAL, RunState
@@ -108,10 +109,12 @@ def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dic
     """The tier's question, asked once per proposal: ``(who approved, refusal update)``."""
     policy = resolve_policy(action, c.output, c.ctx.limits)
     tier = policy.tier
-    earlier = [
+    earlier = [  # of this run: a fork's copied records carry no approval (another key)
         a
         for a in c.state.get("actions", [])
-        if a["action"] == action.name and a.get("handoff_seq") == c.seq
+        if a["action"] == action.name
+        and a.get("handoff_seq") == c.seq
+        and a.get("idempotency_key") == key
     ]
     if earlier:  # asked in an earlier run of this node (its call then failed)
         return earlier[-1].get("decided_by"), {}
@@ -143,9 +146,21 @@ def _resolve_unknown(c: Commit, action: Action[Any], key: str, by: str | None) -
         rec = c.record(action, status="aborted", idempotency_key=key, decided_by=answer.user)
         reason = f"action '{action.name}' outcome unknown; aborted by {answer.user}"
         return update | {"actions": [rec], "status": "rejected", "reason": reason}
+    retries = sum(1 for a in c.state.get("actions", []) if a.get("idempotency_key") == key)
+    moved = _moved(c, action, f"|retry {retries}")  # a retry acts on facts read again, too
+    if moved:
+        return _merge(update, stale(c, action, moved))
     entry = c.ctx.ledger.entry(key)
     c.ctx.ledger.begin(key, entry.args if entry else action.args(c.output))
     return _merge(update, _call(c, action, key, by, first=False))
+
+
+def _moved(c: Commit, action: Action[Any], call: str = "") -> list[tuple[Fact, Fact]]:
+    """The facts of the proposal (the stage's input and output) that moved since they were
+    read, re-read just before ``action`` is called (``call`` names a call after the first: the
+    tape keeps each call's reads apart, so a retry reads the sources again)."""
+    sources = c.ctx.sources_for(f"act|{c.stage.name}|{c.seq}|{action.name}{call}")
+    return moved_facts([c.inp, c.output], sources)
 
 
 def commit(c: Commit, action: Action[Any]) -> dict[str, Any]:
@@ -165,8 +180,7 @@ def commit(c: Commit, action: Action[Any]) -> dict[str, Any]:
     if entry is not None:
         return _resolve_unknown(c, action, key, by)
     marks = strike_before_action(c)
-    sources = ctx.sources_for(f"act|{c.stage.name}|{c.seq}|{action.name}")
-    moved = moved_facts([c.inp, c.output], sources)
+    moved = _moved(c, action)
     if moved:
         return stale(c, action, moved) | {"faults": marks}
     ctx.ledger.begin(key, action.args(c.output))

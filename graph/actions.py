@@ -181,7 +181,8 @@ def unknown_request(
 def moved_facts(
     contracts: list[Contract], sources: Mapping[str, Source]
 ) -> list[tuple[Fact, Fact]]:
-    """``(as read, as it is now)`` for every fact in ``contracts`` whose version moved.
+    """``(as read, as it is now)`` for every fact in ``contracts`` that moved (another version,
+    or another value: see ``Fact.moved``).
 
     A fact whose source is not available to this run cannot be re-read: it counts as moved
     (fail closed).
@@ -198,6 +199,6 @@ def moved_facts(
                 moved.append((fact, gone))
                 continue
             current = sources[fact.source].read(fact.key)
-            if current.version != fact.version:
+            if fact.moved(current):
                 moved.append((fact, current))
     return moved

@@ -133,7 +133,8 @@ def _show(value: Any) -> str:
 
 
 def check_freshness(g: GateInput) -> list[CheckResult]:
-    """Every fact in the payload, wherever it sits, is re-read: same version, TTL not expired.
+    """Every fact in the payload, wherever it sits, is re-read: same version and same value
+    (a value edited under its version is caught), TTL not expired.
 
     A fact that moved is sent back to the stage that read it (which may be upstream of the
     producer, when the producer only passed it on).
@@ -151,6 +152,11 @@ def check_freshness(g: GateInput) -> list[CheckResult]:
             detail = (
                 f"{fact.ref} is stale: read at version {fact.version} (value {fact.value!r}), "
                 f"now version {current.version} (value {current.value!r})"
+            )
+        elif fact.moved(current):
+            detail = (
+                f"{fact.ref} is not what its source says: the payload has {fact.value!r} at "
+                f"version {fact.version}, the source {current.value!r}"
             )
         elif fact.expired(g.now):
             detail = (

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 
 from state.clock import utcnow
 
@@ -138,6 +139,16 @@ class Fact(BaseModel):
     def expired(self, now: datetime) -> bool:
         """True when the TTL has passed at ``now``."""
         return self.ttl_s is not None and (now - self.as_of).total_seconds() > self.ttl_s
+
+    def moved(self, current: Fact) -> bool:
+        """True when ``current`` (this fact's source read again) is not this fact any more:
+        another version, or another value at the same version — a source that does not count
+        its versions, or a payload whose value was edited (a human's edit, a fork's ``--set``)
+        while its version was kept."""
+        if current.version != self.version:
+            return True
+        here, there = to_jsonable_python(self.value), to_jsonable_python(current.value)
+        return not same_value(here, there)
 
     def decided(self) -> dict[str, Any]:
         """What a decision made on this fact depends on: which value, which version (not when

@@ -19,10 +19,14 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.types import Overwrite
 from pydantic import ValidationError
 
+from graph.actions import action_key
 from graph.chain import Chain
+from graph.commit import executed_on, visit
 from graph.hashing import decision_hash, unstorable
 from state.errors import WaybillError
+from state.nodes import act_node
 from state.run_state import Delivery, Handoff, RunState
+from state.stores.ledger import ActionLedger
 
 if TYPE_CHECKING:
     from graph.runtime.runner import Compiled
@@ -120,6 +124,43 @@ def _fork_handoff(
     }
 
 
+def _refuse_repeats(
+    chain: Chain,
+    values: RunState,
+    next_nodes: tuple[str, ...],
+    run_id: str,
+    ledger: ActionLedger | None,
+) -> None:
+    """A fork acts under its own idempotency keys: from a checkpoint where its source run had
+    already called an action on the proposal about to be acted on (done, or its outcome
+    unknown) it would call it again on the same proposal, so it is refused."""
+    handoffs = values.get("handoffs", [])
+    if ledger is None or not handoffs:
+        return
+    seq = handoffs[-1]["seq"]
+    for stage in chain.stages:
+        if act_node(stage.name).name not in next_nodes:
+            continue
+        done = executed_on(values, stage.name, seq)
+        for action in (a.name for a in stage.actions if a.name not in done):
+            key = action_key(run_id, stage.name, action, visit(values, stage.name, action, seq))
+            entry = ledger.entry(key)
+            if entry is None:
+                continue
+            what = "its outcome is unknown" if entry.result is None else "it was done"
+            raise ForkError(
+                f"run {run_id} already called action '{action}' on the proposal this checkpoint "
+                f"is about to act on ({what}): a fork from here would call it again; "
+                + (
+                    f"answer run {run_id}'s question instead (`waybill decide {run_id} "
+                    "--approve` if it was done, --retry, --reject), or fork "
+                    if entry.result is None
+                    else "fork "
+                )
+                + "from an earlier checkpoint to change what is acted on"
+            )
+
+
 def fork_update(
     chain: Chain,
     values: RunState,
@@ -195,22 +236,26 @@ def fork_thread(
     chain: Chain,
     sets: dict[str, Any],
     user: str,
+    ledger: ActionLedger | None = None,
 ) -> tuple[str, Handoff] | None:
     """Copy ``run_id``'s checkpoints to ``new_run_id`` and start it at ``checkpoint_id`` with
     ``sets`` applied (see :func:`fork_update`); ``graph`` is compiled with ``saver``.
+    ``ledger`` (``run_id``'s actions) refuses a fork that would call again an action the source
+    run already called on the same proposal.
 
     Returns:
         ``(node, handoff)`` for an edited delivery: the human's handoff, written as ``node``
         (its producing stage), for the new run's timeline; ``None`` for any other fork.
 
     Raises:
-        ForkError: no such checkpoint, or an edit that cannot be made.
+        ForkError: no such checkpoint, an edit that cannot be made, or an action called again.
     """
     at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
     snap = graph.get_state(at)
     if not snap.values:
         raise ForkError(f"run {run_id} has no checkpoint {checkpoint_id}")
     values = cast(RunState, snap.values)
+    _refuse_repeats(chain, values, tuple(snap.next), run_id, ledger)
     update, as_node = fork_update(
         chain, values, tuple(snap.next), sets, new_run_id=new_run_id, user=user
     )

@@ -29,6 +29,7 @@ from state.control.plane import ControlPlane
 from state.roles import Role
 from state.run_events import node_update
 from state.settings import get_settings
+from state.stores.ledger import RedisLedger
 
 Dispatch = Callable[[str], None]
 """Hands a run id to execution (an RQ enqueue, or inline execution)."""
@@ -240,7 +241,8 @@ class RunService:
         graph = compile_chain(chain, saver)
         try:
             edit = fork_thread(graph, saver, run_id, checkpoint_id, new_run_id=new_id,
-                               chain=chain, sets=sets, user=who.name)  # fmt: skip
+                               chain=chain, sets=sets, user=who.name,
+                               ledger=RedisLedger(self.cp.client, run_id))  # fmt: skip
         except ForkError as exc:
             raise ServiceError(str(exc)) from None
         if edit is not None:  # the human's handoff opens the new run's timeline

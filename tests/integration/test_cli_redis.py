@@ -156,3 +156,28 @@ def test_a_fork_edit_goes_through_the_gate_of_its_edge(
     assert refused.returncode == 1
     assert "'steps' cannot be edited" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_fork_can_neither_forge_a_fact_nor_repeat_an_order(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Stock edited under its version is caught by the gate; a fork from between the gate and
+    the order, which would place it again, is refused in one line."""
+    token = ana(server.url)
+    done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token)
+    run_id = _run_id(done.stdout)
+    history = waybill(server.url, tmp_path, "history", run_id).stdout.splitlines()
+    at = next(line.split()[0] for line in history if "next: sourcing " in line + " ")
+    forged = ["inbox.sourcing.payload.stock.value=0", "inbox.sourcing.payload.order_quantity=20"]
+    args = [a for s in forged for a in ("--set", s)]
+    forked = waybill(server.url, tmp_path, "fork", run_id, "--at", at, *args, token=token)
+    assert forked.returncode == 0, forked.stderr
+    shown = waybill(server.url, tmp_path, "show", forked.stdout.split()[1].rstrip(":")).stdout
+    assert "status: waiting" in shown
+    assert "inventory/SKU-CHAIR-01 is not what its source says" in shown
+    assert "action place_order" not in shown
+    at_act = next(line.split()[0] for line in history if "next: act place_order " in line + " ")
+    again = waybill(server.url, tmp_path, "fork", run_id, "--at", at_act, token=token)
+    assert again.returncode == 1
+    assert f"run {run_id} already called action 'place_order'" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
