@@ -22,14 +22,15 @@ from state.run_events import (
 )
 
 
-def _payload_line(payload: dict[str, Any], width: int = 110) -> str:
+def _payload_line(payload: dict[str, Any]) -> str:
+    """The whole payload on one line (a fact as its value, version and source): a field cut
+    short could hide the very value a gate or a human edit changed."""
     parts = []
     for key, value in payload.items():
         if isinstance(value, dict) and "version" in value and "value" in value:
             value = f"{value['value']} (v{value['version']} of {value.get('source')})"
         parts.append(f"{key}={value}")
-    text = ", ".join(parts)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return ", ".join(parts)
 
 
 def describe(update: NodeUpdate, *, verdicts: bool = True) -> list[str]:
@@ -82,7 +83,7 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     lines += [f"  why: {w}" for w in req.why]
     if req.envelope_rule:
         lines.append(f"  envelope rule: {req.envelope_rule}")
-    lines.append(f"  proposed: {_payload_line(req.proposed, width=400)}")
+    lines.append(f"  proposed: {_payload_line(req.proposed)}")
     allowed = [f"{a} ({req.labels[a]})" if req.labels.get(a) else a for a in req.allowed]
     lines.append(f"  allowed: {', '.join(allowed)}")
     if req.group:

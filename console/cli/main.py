@@ -10,6 +10,8 @@ unexpected error instead of its one line.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -93,6 +95,31 @@ def settings_problem(exc: ValidationError) -> str:
     return f"invalid setting {name}{where}: {first['msg']}{got}"
 
 
+def _problem(exc: Exception) -> str | None:
+    """The one line for an error the CLI knows (None for any other)."""
+    if isinstance(exc, WaybillError):  # every error raised on purpose: its message is the user's
+        return _one_line(str(exc))
+    if isinstance(exc, REDIS_OUTAGE_ERRORS):  # unreachable, too slow, or a cluster failing over
+        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
+        return f"lost the connection to Redis ({detail})"
+    if isinstance(exc, redis.RedisError):
+        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
+        return f"Redis refused a command ({detail})"
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return settings_problem(exc)
+    if isinstance(exc, SettingsError):  # a setting that should be JSON is not
+        return f"invalid setting: {_one_line(str(exc))[:200]}"
+    return None
+
+
+def _output_gone() -> None:
+    """Point standard output at /dev/null: what is still buffered for a reader that went away
+    must not fail again when the interpreter flushes it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -105,34 +132,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     route_logs(args.command)
     try:
         code: int = args.func(args)
-    except WaybillError as exc:  # every error raised on purpose: its message is for the user
-        print(f"waybill: {_one_line(str(exc))}", file=sys.stderr)
-        return 1
-    except REDIS_OUTAGE_ERRORS as exc:  # unreachable, too slow, or a cluster failing over
-        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
-        print(f"waybill: lost the connection to Redis ({detail})", file=sys.stderr)
-        return 1
-    except redis.RedisError as exc:
-        detail = _one_line(str(exc)).rpartition("caused error: ")[2]
-        print(f"waybill: Redis refused a command ({detail})", file=sys.stderr)
-        return 1
+        sys.stdout.flush()  # here, not at exit: a reader that went away is seen below
+    except BrokenPipeError:  # the reader of the output went away (`| head`): quiet, as `cat`
+        _output_gone()
+        return 128 + signal.SIGPIPE
     except KeyboardInterrupt:  # on a terminal, after its echoed ^C (or a prompt): a new line
         print(f"{after_echo(sys.stderr)}waybill: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
-            print(f"waybill: {settings_problem(exc)}", file=sys.stderr)
-            return 1
-        if isinstance(exc, SettingsError):  # a setting that should be JSON is not
-            print(f"waybill: invalid setting: {_one_line(str(exc))[:200]}", file=sys.stderr)
-            return 1
-        # The last resort of "no traceback reaches a user": one line, and how to see more.
-        if _debug():
-            raise
-        print(
-            f"waybill: unexpected error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
-            "run again with WAYBILL_DEBUG=1 for the traceback",
-            file=sys.stderr,
-        )
+        problem = _problem(exc)
+        if problem is None:
+            # The last resort of "no traceback reaches a user": one line, and how to see more.
+            if _debug():
+                raise
+            problem = (
+                f"unexpected error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
+                "run again with WAYBILL_DEBUG=1 for the traceback"
+            )
+        print(f"waybill: {problem}", file=sys.stderr)
         return 1
     return code

@@ -8,7 +8,7 @@ from typing import Any
 from console.cli.deciding import EXIT_CODES, make_decider
 from console.timeline import describe, describe_escalation
 from graph.runtime.registry import default_registry
-from graph.runtime.runner import RunOutcome, run_chain
+from graph.runtime.runner import RunOutcome, run_chain, validate_inject, validate_request
 from state.run_events import node_update
 
 
@@ -34,6 +34,8 @@ def run_here(args: argparse.Namespace, request: dict[str, Any]) -> int:
         for line in describe(node_update(nodes[node], update)):
             print(line, flush=True)
 
+    validate_request(chain, request)  # bad input is one line, before "running" is said
+    validate_inject(chain, args.inject)
     print(f"waybill: running {chain.name}" + (f" with fault {args.inject}" if args.inject else ""))
     outcome = run_chain(
         chain, request, run_id=args.run_id, inject=args.inject, decide=decide, on_update=show

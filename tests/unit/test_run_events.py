@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from console.timeline import describe_event
 from graph.chain import Chain
 from graph.runtime.runner import compile_chain, run_chain
 from state.control.models import RunEvent
@@ -93,3 +94,15 @@ def test_only_a_run_that_stops_in_the_graph_has_a_stop_event() -> None:
     [stop] = events_of({"status": "killed", "reason": "by ops"})
     assert stop == RunStopped(status="killed", reason="by ops")
     assert events_of({"handoffs": "not a list", "verdicts": [3]}) == []
+
+
+def test_the_timeline_prints_a_handoffs_whole_payload() -> None:
+    """Nothing is cut off: the field a human edit or a fork changed may be the last one."""
+    note = "deliver to the loading dock at the back of the building, " * 4
+    stock = {"value": 0, "version": 3, "source": "inventory", "key": "SKU-1"}
+    event = HandoffProposed(
+        seq=4, stage="po_draft", target="place_order", contract="PurchaseOrder",
+        payload={"stock": stock, "po_number": "PO-1", "note": note}, attempt=1, by="human:a",
+    )  # fmt: skip
+    [_, line] = describe_event(event)
+    assert line.lstrip() == f"stock=0 (v3 of inventory), po_number=PO-1, note={note}"

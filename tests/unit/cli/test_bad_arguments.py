@@ -24,9 +24,10 @@ def test_unknown_workflow(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "run", "procurement", "--input", SMALL, "--inject", "meteor")
+    code, out, err = run(capsys, "run", "procurement", "--input", SMALL, "--inject", "meteor")
     assert code == 1
     assert "unknown fault 'meteor' for procurement (known: bad_extraction" in one_line_error(err)
+    assert out == ""  # not "running procurement with fault meteor" first
 
 
 def test_decision_not_allowed(capsys: pytest.CaptureFixture[str]) -> None:

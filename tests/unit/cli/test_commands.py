@@ -72,3 +72,20 @@ def test_the_entry_point_does_not_load_the_control_plane() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == []
+
+
+def test_output_to_a_reader_that_went_away_ends_quietly() -> None:
+    """``waybill workflows | head -1``: the pipe closes before the command writes; the command
+    ends as ``cat`` does (exit 141, nothing on stderr), not with an "unexpected error"."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "workflows"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the command has started
+    _, err = proc.communicate(timeout=60)
+    assert err == ""
+    assert proc.returncode == 141
