@@ -89,6 +89,8 @@ def describe_escalation(req: EscalationRequest) -> list[str]:
     if req.group:
         many = f", {req.approvals} approvals needed" if req.approvals > 1 else ""
         eyes = "; not by whoever started the run (four eyes)" if req.four_eyes else ""
+        if req.four_eyes and req.authors:
+            eyes += f", nor by {', '.join(req.authors)} (edited what it acts on)"
         lines.append(f"  decided by: group {req.group}{many}{eyes}")
     deadline = req.decision_deadline
     if deadline is not None:

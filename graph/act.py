@@ -35,7 +35,14 @@ from graph.actions import (
     unknown_request,
 )
 from graph.chain import Action, Chain, Stage
-from graph.commit import Commit, executed_on, stale, strike_before_action, visit
+from graph.commit import (
+    Commit,
+    executed_on,
+    human_authors,
+    stale,
+    strike_before_action,
+    visit,
+)
 from graph.context import NodeFn, RunContext
 from graph.gate import deliver
 from graph.lineage import input_of, refresh_targets
@@ -121,7 +128,8 @@ def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dic
     if not needs_human(tier, c.ctx):
         return None, {}
     args = action.args(c.output)
-    request = tier_request(c.stage, action, args, policy, c.ctx, f"{c.stage.name}|{c.seq}")
+    scope = f"{c.stage.name}|{c.seq}"
+    request = tier_request(c.stage, action, args, policy, c.ctx, scope, human_authors(c.state))
     decision = ask(request, c.ctx)
     if decision.action == "approve":
         return decision.user, {}

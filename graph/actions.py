@@ -8,7 +8,7 @@ an action's ledger entry (intent, then result) tells a re-run what already happe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -107,8 +107,10 @@ def tier_request(
     policy: TierPolicy,
     ctx: RunContext,
     scope: str,
+    authors: Sequence[str] = (),
 ) -> EscalationRequest:
-    """What a human sees for an approve-tier action, or a notify-tier action's veto window."""
+    """What a human sees for an approve-tier action, or a notify-tier action's veto window
+    (``authors``: the people whose edits the proposal carries)."""
     deadline = None
     labels: dict[str, str] = {}
     rule, tier = policy.rule, policy.tier
@@ -139,6 +141,7 @@ def tier_request(
         group=group,
         approvals=policy.approvals if tier == "approve" else 1,
         four_eyes=tier == "approve" and not action.self_approval,
+        authors=list(authors),
         decision_deadline=policy.deadline,
     )
 

@@ -92,6 +92,17 @@ def executed_on(state: RunState, stage: str, seq: int) -> set[str]:
     }
 
 
+def human_authors(state: RunState) -> list[str]:
+    """The people who wrote a handoff of the run (an edit at an escalation, a fork's edit):
+    what the run acts on may carry their edits, so under four eyes they do not approve it."""
+    found = {
+        h["by"].removeprefix("human:").removesuffix(" (fork)")
+        for h in state.get("handoffs", [])
+        if h["by"].startswith("human:")
+    }
+    return sorted(found)
+
+
 def visit(state: RunState, stage: str, action: str, seq: int) -> int:
     """Which commit of ``action`` this is: 1, plus the other handoffs of ``stage`` it was
     already executed on (the ``visit`` of :func:`graph.actions.action_key`)."""

@@ -125,7 +125,12 @@ class EscalationRequest(BaseModel):
     four_eyes: bool = Field(
         default=False,
         description="The run's starter may not approve (an action that does not "
-        "allow self-approval).",
+        "allow self-approval), nor anyone among ``authors``.",
+    )
+    authors: list[str] = Field(
+        default_factory=list,
+        description="People who wrote part of what the action acts on (an edit at an "
+        "escalation, a fork's edit): under four eyes they may not approve it either.",
     )
     decision_deadline: DecisionDeadline | None = Field(
         default=None, description="When the question times out, and what happens then."

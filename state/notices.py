@@ -42,7 +42,8 @@ class Deciders(_Model):
     users: list[str] = Field(default_factory=list)
     """Members of the group with the approver (or admin) role who may decide now."""
     excluded: list[str] = Field(default_factory=list)
-    """Members who may not approve this one (the run's starter, under four eyes)."""
+    """Members who may not approve this one (under four eyes: the run's starter, and those who
+    edited what it acts on)."""
     admins_fallback: bool = False
     """Admins outside the group may decide too (the configured fallback)."""
     approvals_needed: int = 1

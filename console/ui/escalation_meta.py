@@ -50,6 +50,8 @@ def deciders_line(esc: Escalation, run: RunRecord | None) -> str:
         line += f"; {esc.approvals_needed} approvals needed, {len(esc.approvals)} so far ({names})"
     if esc.four_eyes and run is not None and run.user:
         line += f"; four eyes: {run.user} (who started the run) may not approve"
+    if esc.four_eyes and esc.authors:
+        line += f"; nor {', '.join(esc.authors)} (edited what it acts on)"
     return line
 
 

@@ -3,9 +3,10 @@
 An escalation names the approver group that decides it (the stage's owner, or the envelope
 rule's group). A member of that group with the approver role (or admin) decides; an admin
 outside it only when the admin fallback is on (``WAYBILL_ADMIN_FALLBACK``), and the audit log
-says so. Under four eyes the run's starter may not approve (rejecting is always allowed: it is
-the safe side). The system (a veto window that ended, a deadline that passed) is in no group
-and may approve nothing but a notify-tier action it was announced for.
+says so. Under four eyes the run's starter may not approve, nor anyone who edited what the
+action acts on (rejecting is always allowed: it is the safe side). The system (a veto window
+that ended, a deadline that passed) is in no group and may approve nothing but a notify-tier
+action it was announced for.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def authority(
     the caller has them already, e.g. a page showing many escalations; else asked of Redis).
 
     Raises:
-        FourEyes: The run's starter approving an action that needs four eyes.
+        FourEyes: The run's starter, or an editor of what it acts on, approving an action that
+            needs four eyes.
         NotInGroup: ``who`` is not in the escalation's group (and no fallback applies).
         ServiceError: The system approving anything but an announced notify-tier action.
     """
@@ -54,10 +56,11 @@ def authority(
                 "approve an approve-tier action"
             )
         return "system"
-    if esc.four_eyes and action == "approve" and starter == who.name:
+    if esc.four_eyes and action == "approve" and who.name in (starter, *esc.authors):
         others = f"another member of {esc.group}" if esc.group else "another approver"
+        did = "started run" if who.name == starter else "edited what it acts on in run"
         raise FourEyes(
-            f"four eyes: {who.name} started run {esc.run_id} and may not approve "
+            f"four eyes: {who.name} {did} {esc.run_id} and may not approve "
             f"{_subject(esc)}; {others} must"
         )
     if esc.group is None:
@@ -93,7 +96,7 @@ def who_may_decide(
     roles = roles_of(cp, members)
     able = [m for m in members if m in roles and ROLE_RANK[roles[m]] >= ROLE_RANK["approver"]]
     done = [a.user for a in esc.approvals]
-    excluded = [m for m in able if esc.four_eyes and m == starter]
+    excluded = [m for m in able if esc.four_eyes and m in (starter, *esc.authors)]
     return Deciders(
         group=esc.group,
         users=[m for m in able if m not in excluded and m not in done],

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from graph.runtime.deciding import decides
+from graph.runtime.eligibility import who_may_decide
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import FourEyes, NotInGroup, Principal
 from graph.runtime.registry import Registry
@@ -249,3 +250,26 @@ def test_a_reject_by_any_member_ends_an_approval_of_several(desk: Desk) -> None:
     assert desk.execute(esc.run_id) == "rejected"
     assert desk.transfers(esc) == 0
     assert "rejected by f2" in (desk.cp.runs.get(esc.run_id).reason or "")
+
+
+def test_four_eyes_refuses_who_edited_what_the_action_acts_on(desk: Desk) -> None:
+    """pia fixes sam's payment at the gate; the transfer it leads to needs someone else."""
+    check = desk.start(5_000, note="check", by="sam")
+    assert check.kind != "action"  # the gate asks first: the payment is marked for a check
+    fixed = {"payee": "payee-fixed", "amount": 4_000.0, "note": ""}
+    desk.svc.decide(check.escalation_id, "edit", who=who("pia"), edited=fixed)
+    assert desk.execute(check.run_id) == "waiting"
+    [esc] = [e for e in desk.cp.escalations.for_run(check.run_id) if e.pending]
+    assert (esc.kind, esc.four_eyes, esc.authors) == ("action", True, ["pia"])
+    assert esc.request["proposed"]["amount"] == 4_000.0
+    with pytest.raises(FourEyes) as refused:
+        desk.svc.decide(esc.escalation_id, "approve", who=who("pia"))
+    assert str(refused.value) == (
+        f"four eyes: pia edited what it acts on in run {esc.run_id} and may not approve the "
+        "action of stage 'pay'; another member of payments must"
+    )
+    deciders = who_may_decide(desk.cp, esc, starter="sam", admin_fallback=True)
+    assert (deciders.users, sorted(deciders.excluded)) == ([], ["pia", "sam"])
+    desk.svc.decide(esc.escalation_id, "approve", who=who("ada"))  # the admin fallback
+    assert desk.execute(esc.run_id) == "succeeded"
+    assert desk.transfers(esc) == 1

@@ -2,11 +2,12 @@
 
 ``prepare`` (owner ``payments``) hands a ``Payment`` to ``pay`` (owner ``payments``), whose
 action ``transfer`` is auto below 1,000 and raised to approve above it (the ``payments``
-group decides, under four eyes); above 50,000 two of ``finance`` must approve. On amounts up
-to 1,000 (where no other rule governs) a note picks a decision deadline: ``times-out``
-(rejected by default), ``hold`` (held), ``handover`` (handed to ``finance-leads``, who then
-have their own deadline). Every transfer is counted in the test's Redis once per idempotency
-key, so a test sees it happened once, or not at all.
+group decides, under four eyes: neither the run's starter nor who edited the payment); a
+payment noted ``check`` is looked at by ``payments`` at the gate first; above 50,000 two of
+``finance`` must approve. On amounts up to 1,000 (where no other rule governs) a note picks a
+decision deadline: ``times-out`` (rejected by default), ``hold`` (held), ``handover`` (handed
+to ``finance-leads``, who then have their own deadline). Every transfer is counted in the
+test's Redis once per idempotency key, so a test sees it happened once, or not at all.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from graph import (
     Contract,
     DecisionDeadline,
     Edge,
+    InvariantContext,
     Json,
     Source,
     Stage,
     decided,
     envelope,
+    invariant,
 )
 from state.contracts import Fact
 from state.settings import get_settings
@@ -97,6 +100,12 @@ def handed_over_when_late(out: Payment) -> bool:
     return out.note == "handover"
 
 
+@invariant("FM-2.6", on_fail="escalate")
+def checked_first(out: Payment, ictx: InvariantContext) -> str | None:
+    """A payment noted ``check`` goes to a member of payments before it is paid."""
+    return "marked for a check before payment" if out.note == "check" else None
+
+
 def _transfer(out: Payment, key: str, sources: Mapping[str, Source]) -> Json:
     ledger = sources["ledger"]
     assert isinstance(ledger, Ledger)
@@ -121,6 +130,6 @@ def build_chain() -> Chain:
             Stage("prepare", _prepare, Payment, Payment, owner="payments"),
             Stage("pay", _pay, Payment, Payment, owner="payments", actions=(TRANSFER,)),
         ),
-        edges=(Edge("prepare", "pay"), Edge("pay", END)),
+        edges=(Edge("prepare", "pay", invariants=(checked_first,)), Edge("pay", END)),
         sources=lambda: {"ledger": Ledger()},
     )

@@ -43,6 +43,11 @@ def test_who_decides_with_approvals_and_four_eyes() -> None:
         "four eyes: ana (who started the run) may not approve"
     )
     assert deciders_line(_esc(group=None), None) == "decided by: any approver"
+    edited = _esc(four_eyes=True, request={"authors": ["cy"]})
+    assert deciders_line(edited, _run("ana")) == (
+        "decided by: group finance; four eyes: ana (who started the run) may not approve; "
+        "nor cy (edited what it acts on)"
+    )
 
 
 def test_a_deadline_counts_down_and_says_what_happens_then() -> None:
