@@ -98,7 +98,8 @@ def limits(budgets: Budgets, state: RunState, now: float | None = None) -> list[
     tokens, cost = spent(state)
     steps = int(state.get("steps", 0))
     started = state.get("started_at", time.time())
-    elapsed = (now if now is not None else time.time()) - started
+    waited = float(state.get("waited_s", 0.0))  # time people took to decide is not the run's
+    elapsed = (now if now is not None else time.time()) - started - waited
     out = [
         Limit("budget:steps", steps <= budgets.max_steps, f"{steps}", f"{budgets.max_steps}"),
         Limit(

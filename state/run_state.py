@@ -94,6 +94,9 @@ class RunState(TypedDict):
     """The run's input: the entry stage's contract payload."""
     started_at: Annotated[float, last]
     """Unix time the run started (wall-time budget)."""
+    waited_s: Annotated[float, operator.add]
+    """Seconds the run waited for people to decide: not counted against its wall-time
+    budget (a question answered after an hour does not fail the next gate)."""
     handoffs: Annotated[list[Handoff], operator.add]
     """Every handoff in order."""
     inbox: Annotated[dict[str, Delivery], merge]

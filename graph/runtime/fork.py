@@ -12,6 +12,7 @@ the stage reads it or any action runs on it. A fork's edit that fails its gate g
 from __future__ import annotations
 
 import copy
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -176,7 +177,12 @@ def fork_update(
         ForkError: a path that cannot be edited, or an edited request that breaks the entry
             contract.
     """
-    update: dict[str, Any] = {"run_id": Overwrite(new_run_id)}
+    # A new run: its wall-time budget counts from now, not from when its source started.
+    update: dict[str, Any] = {
+        "run_id": Overwrite(new_run_id),
+        "started_at": Overwrite(time.time()),
+        "waited_s": Overwrite(0.0),
+    }
     edited = _edited(values, sets, next_nodes)
     if "request" in edited:
         update["request"] = Overwrite(_checked_request(chain, next_nodes, edited["request"]))

@@ -87,6 +87,7 @@ def initial_state(chain: Chain, run_id: str, request: dict[str, Any]) -> RunStat
         "workflow": chain.name,
         "request": request,
         "started_at": time.time(),
+        "waited_s": 0.0,
         "handoffs": [],
         "inbox": {},
         "feedback": {},
@@ -227,8 +228,9 @@ def continue_chain(
     return _drive(graph, None, run_config(run_id, recursion_limit), ctx, decide, None)
 
 
-def resume_command(interrupt_id: str, decision: Decision) -> Command[Any]:
-    """The command that answers interrupt ``interrupt_id`` with ``decision``.
+def resume_command(interrupt_id: str, decision: Decision, *, waited_s: float = 0.0) -> Command[Any]:
+    """The command that answers interrupt ``interrupt_id`` with ``decision`` (``waited_s``: how
+    long the question waited for it, kept off the run's wall-time budget).
 
     Raises:
         InputError: the decision holds a value no run can store (e.g. an edit with an integer
@@ -238,6 +240,8 @@ def resume_command(interrupt_id: str, decision: Decision) -> Command[Any]:
     bad = unstorable(answer)
     if bad:
         raise InputError(f"the decision cannot be stored: {bad.removeprefix('edited.')}")
+    if waited_s > 0:
+        return Command(resume={interrupt_id: answer}, update={"waited_s": waited_s})
     return Command(resume={interrupt_id: answer})
 
 

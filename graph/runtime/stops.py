@@ -146,4 +146,5 @@ def decision_command(cp: ControlPlane, run_id: str, interrupt_id: str) -> Any:
     approvers = [a.user for a in esc.approvals] if d.action == "approve" else []
     user = ", ".join(approvers) if len(approvers) > 1 else d.user
     decision = Decision(action=d.action, user=user, comment=d.comment or "", edited=d.edited)
-    return resume_command(interrupt_id, decision)
+    waited = max(0.0, (d.decided_at - esc.created_at).total_seconds())
+    return resume_command(interrupt_id, decision, waited_s=waited)

@@ -7,19 +7,22 @@ question; decisions go through the run service, as the console and the CLI send 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 import redis
 
+from graph.chain import Chain
 from graph.runtime.deciding import decides
 from graph.runtime.eligibility import who_may_decide
 from graph.runtime.executor import ExecutorConfig, RunExecutor
 from graph.runtime.principal import FourEyes, NotInGroup, Principal
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
+from state.budgets import Budgets
 from state.control.errors import DuplicateApproval, EscalationConflict
 from state.control.models import Escalation
 from state.control.plane import ControlPlane
@@ -273,3 +276,21 @@ def test_four_eyes_refuses_who_edited_what_the_action_acts_on(desk: Desk) -> Non
     desk.svc.decide(esc.escalation_id, "approve", who=who("ada"))  # the admin fallback
     assert desk.execute(esc.run_id) == "succeeded"
     assert desk.transfers(esc) == 1
+
+
+def _hurried() -> Chain:
+    """The approvals chain with a wall-time budget of two seconds."""
+    return replace(approvals.build_chain(), budgets=Budgets(max_wall_s=2.0))
+
+
+def test_time_people_take_to_decide_is_not_the_runs_wall_time(desk: Desk) -> None:
+    """A question answered after the run's whole wall-time budget does not fail the next gate:
+    the wait was the people's, not the run's."""
+    desk.registry.register(_hurried)
+    check = desk.start(500, note="check", by="sam")
+    time.sleep(2.5)  # longer than the run may take in all
+    fixed = {"payee": "payee-waited", "amount": 500.0, "note": ""}
+    desk.svc.decide(check.escalation_id, "edit", who=who("pia"), edited=fixed)
+    assert desk.execute(check.run_id) == "succeeded", desk.cp.runs.get(check.run_id).reason
+    assert desk.transfers(check) == 0  # the edited payee was paid, not the first one
+    assert desk.cp.client.hget("test:transfers", "payee-waited") == "1"

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graph.budget import limits
 from graph.chain import Chain, Fault, FaultContext
 from graph.context import RunContext
-from graph.runtime.fork import ForkError, fork_thread
+from graph.runtime.fork import ForkError, fork_thread, fork_update
 from graph.runtime.runner import compile_chain, outcome_of, run_chain, run_config, stream_updates
 from graph.runtime.scenarios import Scenario, run_scenario
+from state.budgets import Budgets
 from state.nodes import gate_node
 from state.run_state import verdicts_of
 from tests.unit.conftest import example
@@ -108,3 +111,24 @@ def test_the_scenario_suite_sees_an_action_taken_on_faulty_data(procurement: Cha
     result = run_scenario(chain, Scenario("procurement", "small_order", fault))
     assert result.result == "MISSED"
     assert any("derived from the faulty handoff #3" in h for h in result.harm)
+
+
+def test_a_fork_is_a_new_run_for_its_wall_time_budget(procurement: Chain) -> None:
+    """Forked an hour after its source started, a run still has its whole wall time."""
+    graph, _ = _finished_in_memory(procurement)
+    snap = graph.get_state(run_config("src"))
+    old: Any = {**snap.values, "started_at": time.time() - 3_600, "waited_s": 120.0}
+    update, _ = fork_update(procurement, old, ("sourcing",), {}, new_run_id="f", user="a")
+    forked: Any = {**old, "started_at": update["started_at"].value, "waited_s": 0.0}
+    assert update["waited_s"].value == 0.0
+    [wall] = [lim for lim in limits(procurement.budgets, forked) if lim.name == "budget:wall_time"]
+    assert wall.ok, wall.spent
+    [source_wall] = [lim for lim in limits(procurement.budgets, old) if "wall" in lim.name]
+    assert not source_wall.ok  # 3,480 s of its own, waits left out, against 600 s
+
+
+def test_time_waiting_for_people_is_left_out_of_the_wall_time() -> None:
+    state: Any = {"started_at": time.time() - 1_000, "waited_s": 990.0, "steps": 0}
+    [_, wall, *_] = limits(Budgets(max_wall_s=60), state)
+    assert (wall.name, wall.ok) == ("budget:wall_time", True)
+    assert float(wall.spent.rstrip("s").replace(",", "")) < 60
