@@ -106,7 +106,13 @@ def moved(updated: Updated, retention_s: float) -> list[run_index.Command]:
     once it finished, its pending escalations (they leave) and when its retention ends."""
     record = updated.record
     score = record.created_at.timestamp()
-    out = run_index.moving(record.run_id, record.workflow, updated.old, record.status, score)
+    if record.status in TERMINAL_STATUSES:
+        # Its last move: out of every other listing, also those an ``expect`` (a decision, a
+        # resume) added for a move that went another way, so no finished run is listed as
+        # queued or waiting (once per run: a finished run never moves again).
+        out = run_index.repairing(record.run_id, record.workflow, record.status, score)
+    else:
+        out = run_index.moving(record.run_id, record.workflow, updated.old, record.status, score)
     if updated.escalations:
         out.append(("ZREM", run_index.PENDING_ESCALATIONS, *updated.escalations))
     if record.status in TERMINAL_STATUSES and retention_s > 0:

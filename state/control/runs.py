@@ -33,7 +33,7 @@ from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
 from state.control.run_updates import moved, outcome_of, update_of
 from state.control.run_updates import run_hash_key as run_hash_key
 from state.keys import valid_run_id
-from state.status import RUN_STATUSES, RunStatus
+from state.status import RUN_STATUSES, TERMINAL_STATUSES, RunStatus
 
 MAX_PAGE = 10_000
 """Most runs one ``list`` call returns (a page is fetched in one pipeline)."""
@@ -127,6 +127,8 @@ class RunRegistry:
         """List the run under ``status`` before a transition that may move it there (one more
         index entry; ``reindex`` or a sweeper drops it when the transition did not happen)."""
         run = self.get(run_id)
+        if run.status in TERMINAL_STATUSES:
+            return  # it moves no more: an entry now would list it under ``status`` for good
         pipe = self._r.pipeline(transaction=False)
         run_index.add(pipe, run_id, run.workflow, status, to_epoch(run.created_at))
         pipe.execute()

@@ -189,3 +189,21 @@ def test_reindex_repairs_a_lagging_index(cp: ControlPlane) -> None:
     cp.runs.reindex(run_id)
     assert cp.runs.counts(workflow=workflow)["queued"] == 0
     assert [r.run_id for r in cp.runs.list(workflow=workflow, status="running").items] == [run_id]
+
+
+def test_a_finished_run_is_listed_under_its_status_alone(cp: ControlPlane) -> None:
+    """A decision lists a waiting run as queued before it is resumed (``expect``); if the run
+    goes on another way (executed at once) and ends, it is not left listed as queued or
+    waiting, and nothing expected of it afterwards lists it again."""
+    workflow, run_id = uid("wf"), uid()
+    cp.runs.create(run_id, workflow)
+    cp.runs.update(run_id, status="running")
+    cp.runs.update(run_id, status="waiting")
+    cp.runs.expect(run_id, "queued")  # the decision's resume is about to queue it
+    cp.runs.update(run_id, status="running")  # ... but a worker resumed it directly
+    cp.runs.update(run_id, status="succeeded")
+    cp.runs.expect(run_id, "queued")  # a late resume of a finished run
+    counts = cp.runs.counts(workflow=workflow)
+    assert {s: n for s, n in counts.items() if n} == {"succeeded": 1}
+    for status in ("queued", "waiting", "running"):
+        assert cp.runs.list(workflow=workflow, status=status).items == []
