@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
-from langgraph.types import Overwrite
+from langgraph.types import Overwrite, StateSnapshot
 from pydantic import ValidationError
 
 from graph.actions import action_key
@@ -232,6 +232,22 @@ def put_tuple(saver: BaseCheckpointSaver[Any], tup: CheckpointTuple, thread_id: 
         saver.put_writes(saved, writes, task_id)
 
 
+def _fork_point(graph: Compiled, run_id: str, checkpoint_id: str) -> StateSnapshot:
+    """The state at ``checkpoint_id`` of ``run_id``, if a fork can start there."""
+    if not checkpoint_id.strip():  # LangGraph would take an empty id for the newest one
+        raise ForkError(f"name the checkpoint to fork at (`waybill history {run_id}` lists them)")
+    at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
+    snap = graph.get_state(at)
+    if not snap.values:
+        raise ForkError(f"run {run_id} has no checkpoint {checkpoint_id}")
+    if not snap.next:
+        raise ForkError(
+            f"checkpoint {checkpoint_id} is where run {run_id} ended: nothing would run from "
+            f"it; fork at an earlier one (`waybill history {run_id}`)"
+        )
+    return snap
+
+
 def fork_thread(
     graph: Compiled,
     saver: BaseCheckpointSaver[Any],
@@ -256,10 +272,7 @@ def fork_thread(
     Raises:
         ForkError: no such checkpoint, an edit that cannot be made, or an action called again.
     """
-    at: RunnableConfig = {"configurable": {"thread_id": run_id, "checkpoint_id": checkpoint_id}}
-    snap = graph.get_state(at)
-    if not snap.values:
-        raise ForkError(f"run {run_id} has no checkpoint {checkpoint_id}")
+    snap = _fork_point(graph, run_id, checkpoint_id)
     values = cast(RunState, snap.values)
     _refuse_repeats(chain, values, tuple(snap.next), run_id, ledger)
     update, as_node = fork_update(

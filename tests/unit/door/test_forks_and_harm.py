@@ -132,3 +132,15 @@ def test_time_waiting_for_people_is_left_out_of_the_wall_time() -> None:
     [_, wall, *_] = limits(Budgets(max_wall_s=60), state)
     assert (wall.name, wall.ok) == ("budget:wall_time", True)
     assert float(wall.spent.rstrip("s").replace(",", "")) < 60
+
+
+def test_a_fork_needs_a_checkpoint_something_runs_from(procurement: Chain) -> None:
+    """An empty ``--at`` is not the newest checkpoint, and a run's last one starts nothing."""
+    graph, saver = _finished_in_memory(procurement)
+    [end, *_] = graph.get_state_history(run_config("src"))
+    assert end.next == ()
+    last = str(end.config["configurable"]["checkpoint_id"])
+    for at, message in (("", "name the checkpoint"), (last, f"{last} is where run src ended")):
+        with pytest.raises(ForkError, match=message):
+            fork_thread(graph, saver, "src", at, new_run_id="f", chain=procurement, sets={},
+                        user="a")  # fmt: skip
