@@ -1,6 +1,8 @@
 """Readable text for what a run did: handoffs, verdicts, decisions, actions, human answers.
 
-Used by the command line (and the console's text views). Agent text is printed as data.
+Used by the command line (and the console's text views). Agent text is printed as data: every
+line these return has its control characters shown as escapes (``console.visible``), whatever
+an agent, a payload or a person put in it.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.llm.usage import usage_text
+from console.visible import visible
 from state.control.models import Escalation
 from state.decisions import EscalationRequest
 from state.run_events import (
@@ -45,6 +48,10 @@ def describe(update: NodeUpdate, *, verdicts: bool = True) -> list[str]:
 
 def describe_event(event: TimelineEvent) -> list[str]:
     """Lines describing one event."""
+    return [visible(line) for line in _event_lines(event)]
+
+
+def _event_lines(event: TimelineEvent) -> list[str]:
     if isinstance(event, HandoffProposed):
         arrow = "END" if event.ends_run else event.target
         return [
@@ -79,6 +86,10 @@ def describe_event(event: TimelineEvent) -> list[str]:
 
 def describe_escalation(req: EscalationRequest) -> list[str]:
     """Lines a human reads before deciding."""
+    return [visible(line) for line in _escalation_lines(req)]
+
+
+def _escalation_lines(req: EscalationRequest) -> list[str]:
     lines = [f"ESCALATION ({req.kind}): {req.what}"]
     lines += [f"  why: {w}" for w in req.why]
     if req.envelope_rule:
@@ -109,5 +120,5 @@ def approval_note(esc: Escalation, user: str) -> str:
     head = f"approval by {user} recorded for {esc.escalation_id} ({got} of {needed})"
     d = esc.decision
     if d is not None:
-        return f"{head}; the decision was taken meanwhile ({d.action} by {d.user})"
-    return f"{head}; waiting for {needed - got} more from {esc.group or 'an approver'}"
+        return visible(f"{head}; the decision was taken meanwhile ({d.action} by {d.user})")
+    return visible(f"{head}; waiting for {needed - got} more from {esc.group or 'an approver'}")

@@ -24,9 +24,19 @@ def run_id(value: str) -> str:
     return value
 
 
-def nonempty(value: str) -> str:
-    """Free text that must say something (a reason), without surrounding spaces."""
+def text(value: str) -> str:
+    """Free text, possibly empty (a comment, a label), without surrounding spaces: one line of
+    printable characters. What is typed here is recorded and shown to others later, so a
+    newline (a forged line) or ESC (a terminal sequence) is refused, not stored."""
     stripped = value.strip()
+    if not stripped.isprintable():
+        raise argparse.ArgumentTypeError(f"{stripped[:40]!r} holds control characters")
+    return stripped
+
+
+def nonempty(value: str) -> str:
+    """Free text that must say something (a reason): ``text``, not empty."""
+    stripped = text(value)
     if not stripped:
         raise argparse.ArgumentTypeError("must not be empty")
     return stripped
@@ -37,8 +47,6 @@ def name(value: str) -> str:
     stripped = nonempty(value)
     if len(stripped) > 200:
         raise argparse.ArgumentTypeError("a name has at most 200 characters")
-    if not stripped.isprintable():
-        raise argparse.ArgumentTypeError(f"{stripped[:40]!r} holds control characters")
     return stripped
 
 

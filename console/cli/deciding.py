@@ -39,6 +39,9 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
                 print(f"  {exc}")
                 continue
         comment = input("  comment (optional): ").strip()
+        if not comment.isprintable():  # refused as --comment is (console.cli.args.text)
+            print("  a comment is one line without control characters; decide again")
+            continue
         return Decision.model_validate(
             {"action": answer, "user": user, "comment": comment, "edited": edited}
         )

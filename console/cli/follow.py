@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from console.cli.errors import CliError
 from console.timeline import describe
+from console.visible import visible
 from state.control.models import RunEvent, RunRecord
 from state.control.plane import ControlPlane
 from state.run_events import parse_node_update
@@ -24,7 +25,7 @@ def event_lines(event: RunEvent) -> list[str]:
     if event.kind == "status":
         data = event.data
         status = data.get("status") or data.get("to") or ""
-        return [f"  [{status}]"] if status else []
+        return [visible(f"  [{status}]")] if status else []
     return []
 
 

@@ -21,6 +21,7 @@ from typing import NoReturn
 from console.cli.backend import Backend
 from console.cli.deciding import EXIT_CODES
 from console.cli.terminal import after_echo, say
+from console.visible import visible
 from state.control.models import RunRecord
 from state.signals import stop_signals
 from state.status import TERMINAL_STATUSES
@@ -30,7 +31,7 @@ INTERRUPTED = 130
 
 
 def _say(line: str) -> None:
-    say(f"waybill: {line}", sys.stderr)
+    say(visible(f"waybill: {line}"), sys.stderr)
 
 
 def _fresh_line() -> None:
@@ -86,7 +87,7 @@ def interrupted(backend: Backend, run_id: str) -> int:
     record = backend.cp.runs.get(run_id)
     if record.status in TERMINAL_STATUSES:
         reason = f" ({record.reason})" if record.reason else ""
-        print(f"run {run_id}: {record.status}{reason}")
+        print(visible(f"run {run_id}: {record.status}{reason}"))
         return EXIT_CODES.get(record.status, 1)
     failed = backend.nothing_executing(run_id) if handed_back else None
     # An execution here that broke off (Redis lost, say) is resumed by a worker; else:

@@ -22,6 +22,7 @@ from pydantic_settings import SettingsError
 
 from console.cli.logfile import route_logs
 from console.cli.terminal import after_echo
+from console.visible import visible
 from state.errors import WaybillError
 from state.redis_errors import REDIS_OUTAGE_ERRORS
 from state.settings import Settings, get_settings
@@ -149,6 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"unexpected error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
                 "run again with WAYBILL_DEBUG=1 for the traceback"
             )
-        print(f"waybill: {problem}", file=sys.stderr)
+        print(f"waybill: {visible(problem)}", file=sys.stderr)
         return 1
     return code

@@ -7,6 +7,7 @@ from typing import Any
 
 from console.cli.deciding import EXIT_CODES, make_decider
 from console.timeline import describe, describe_escalation
+from console.visible import visible
 from graph.runtime.registry import default_registry
 from graph.runtime.runner import RunOutcome, run_chain, validate_inject, validate_request
 from state.run_events import node_update
@@ -20,7 +21,8 @@ def print_outcome(outcome: RunOutcome) -> int:
         print(f"run {outcome.run_id}: waiting for a decision (pass --decision or use a terminal)")
     else:
         reason = outcome.state.get("reason", "")
-        print(f"run {outcome.run_id}: {outcome.status}" + (f" ({reason})" if reason else ""))
+        said = f" ({reason})" if reason else ""
+        print(visible(f"run {outcome.run_id}: {outcome.status}{said}"))
     return EXIT_CODES.get(outcome.status, 1)
 
 

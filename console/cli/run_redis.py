@@ -19,6 +19,7 @@ from console.cli.follow import follow
 from console.cli.identity import acting_user
 from console.cli.interrupted import interrupted, leave_now, stops_interrupt
 from console.timeline import approval_note, describe_escalation
+from console.visible import visible
 from graph.runtime.deciding import decides
 from graph.runtime.principal import SYSTEM, Forbidden, Principal
 from graph.runtime.service import RunService
@@ -80,7 +81,7 @@ def _follow_and_answer(
                 # A node that outlived the kill's grace is fenced out: it ends with this process.
                 backend.leave_inline = True
             reason = f" ({record.reason})" if record.reason else ""
-            print(f"run {record.run_id}: {record.status}{reason}")
+            print(visible(f"run {record.run_id}: {record.status}{reason}"))
             return EXIT_CODES.get(record.status, 1)
         esc = pending_escalation(backend.cp.escalations.for_run(record.run_id))
         if esc is None:
@@ -131,10 +132,10 @@ def _decide(
             run_id=esc.run_id,
         )
     except ControlPlaneError as exc:
-        print(f"  decision not taken: {exc}")
+        print(visible(f"  decision not taken: {exc}"))
         return True
     except Forbidden as exc:
-        print(f"  decision not taken: {exc}")
+        print(visible(f"  decision not taken: {exc}"))
         return False
     if not decides(decided, who.name):
         print(f"  {approval_note(decided, who.name)}")

@@ -44,7 +44,9 @@ def add_parser(sub: Any) -> None:
         "--retry", action="store_true", help="call an action whose outcome is unknown again"
     )
     group.add_argument("--edit", type=Path, metavar="FILE", help="edited payload (JSON)")
-    p.add_argument("--comment", default="")
+    p.add_argument(
+        "--comment", type=argtypes.text, default="", help="comment recorded with the decision"
+    )
     p.add_argument(
         "--user",
         type=argtypes.user,

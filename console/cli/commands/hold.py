@@ -12,7 +12,7 @@ from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
-from console.cli.commands.kill import scope_args, scope_of
+from console.cli.commands.kill import scope_args, scope_of, switch_line
 from console.cli.identity import acting_user
 
 
@@ -60,7 +60,7 @@ def cmd_holds(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         switches = backend.cp.kills.list(kind="hold")
         for s in switches:
-            print(f"{s.scope}:{s.target}  by {s.user} at {s.tripped_at:%Y-%m-%d %H:%M}: {s.reason}")
+            print(switch_line(s))
         if not switches:
             print("no hold switch is tripped")
         return 0

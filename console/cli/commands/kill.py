@@ -12,7 +12,8 @@ from typing import Any
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.identity import acting_user
-from state.control.models import KillScope
+from console.visible import visible
+from state.control.models import KillScope, KillSwitch
 
 
 def scope_args(p: argparse.ArgumentParser) -> None:
@@ -52,6 +53,13 @@ def scope_of(args: argparse.Namespace) -> tuple[KillScope, str | None]:
     return "workflow", args.workflow
 
 
+def switch_line(switch: KillSwitch) -> str:
+    """One tripped kill or hold switch: scope, who, when and why (the reason shown as text: a
+    newline in it must not forge a switch line of its own)."""
+    when = f"{switch.tripped_at:%Y-%m-%d %H:%M}"
+    return visible(f"{switch.scope}:{switch.target}  by {switch.user} at {when}: {switch.reason}")
+
+
 def cmd_kill(args: argparse.Namespace) -> int:
     """Trip the kill switch and mark the idle runs it covers killed; 0."""
     scope, target = scope_of(args)
@@ -80,7 +88,7 @@ def cmd_kills(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         switches = backend.cp.kills.list()
         for s in switches:
-            print(f"{s.scope}:{s.target}  by {s.user} at {s.tripped_at:%Y-%m-%d %H:%M}: {s.reason}")
+            print(switch_line(s))
         if not switches:
             print("no kill switch is tripped")
         return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from console.cli.backend import open_backend
+from console.visible import visible
 from graph.runtime.registry import default_registry
 from graph.runtime.replay import replay_run
 
@@ -26,7 +27,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     print(f"live calls during the replay: {report.live_calls}")
     for line in report.divergences:
-        print(f"  {line}")
+        print(visible(f"  {line}"))
     if report.identical:
         print("identical: the replay reproduced the run from its tape")
         return 0

@@ -31,7 +31,9 @@ def add_parser(sub: Any) -> None:
         help="answer every escalation with approve|reject|edit (default: ask on a terminal)",
     )
     p.add_argument("--edit", type=Path, metavar="FILE", help="edited payload for --decision edit")
-    p.add_argument("--comment", default="", help="comment recorded with the decision")
+    p.add_argument(
+        "--comment", type=argtypes.text, default="", help="comment recorded with the decision"
+    )
     p.add_argument(
         "--user",
         type=argtypes.user,

@@ -10,6 +10,7 @@ from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.follow import event_lines, follow
 from console.cli.interrupted import interrupted
+from console.visible import visible
 from state.control.models import RunRecord
 from state.control.runs import MAX_OFFSET, MAX_PAGE
 from state.control.search import RunQuery, RunSearch, Usage
@@ -55,20 +56,23 @@ def _age(ts: datetime) -> str:
 
 def _print_runs(runs: list[RunRecord], usage: dict[str, Usage]) -> None:
     """One line per run, the columns as wide as their longest value (ids and names are free
-    text up to 64 characters)."""
-    run_w = max([3, *(len(r.run_id) for r in runs)])
-    flow_w = max([8, *(len(r.workflow) for r in runs)])
-    stage_w = max([5, *(len(r.stage or "") for r in runs)])
+    text up to 64 characters, shown as text like the reason: a newline must not break a row)."""
+    rows = [
+        (visible(r.run_id), visible(r.workflow), visible(r.stage or ""), visible(r.reason or ""))
+        for r in runs
+    ]
+    run_w = max([3, *(len(row[0]) for row in rows)])
+    flow_w = max([8, *(len(row[1]) for row in rows)])
+    stage_w = max([5, *(len(row[2]) for row in rows)])
     print(
         f"{'RUN':<{run_w}} {'WORKFLOW':<{flow_w}} {'STATUS':<9} {'STAGE':<{stage_w}} {'AGE':>5} "
         f"{'TOKENS':>7} {'COST $':>8}  REASON"
     )
-    for r in runs:
+    for r, (run_id, workflow, stage, reason) in zip(runs, rows, strict=True):
         spent = usage.get(r.run_id, Usage())
         print(
-            f"{r.run_id:<{run_w}} {r.workflow:<{flow_w}} {r.status:<9} "
-            f"{(r.stage or ''):<{stage_w}} {_age(r.created_at):>5} {spent.tokens:>7} "
-            f"{spent.cost:>8.4f}  {(r.reason or '')[:60]}"
+            f"{run_id:<{run_w}} {workflow:<{flow_w}} {r.status:<9} {stage:<{stage_w}} "
+            f"{_age(r.created_at):>5} {spent.tokens:>7} {spent.cost:>8.4f}  {reason[:60]}"
         )
 
 
@@ -114,7 +118,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Print the run's timeline (followed live with ``--follow``), status and escalations; 0."""
     with open_backend() as backend:
         record = backend.cp.runs.get(args.run_id)
-        print(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}")
+        print(visible(f"run {record.run_id} of {record.workflow}, started by {record.user or '?'}"))
         if args.follow:
             run_id = record.run_id
             try:
@@ -130,11 +134,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             for event in backend.cp.events.read(record.run_id, count=100_000):
                 for line in event_lines(event):
                     print(line)
-        print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
+        reason = f" ({record.reason})" if record.reason else ""
+        print(visible(f"status: {record.status}{reason}"))
         for esc in backend.cp.escalations.for_run(record.run_id):
             if esc.decision is None:
-                print(f"pending escalation {esc.escalation_id}: {esc.request.get('what', '')}")
+                what = esc.request.get("what", "")
+                print(visible(f"pending escalation {esc.escalation_id}: {what}"))
             else:
                 d = esc.decision
-                print(f"escalation {esc.escalation_id}: {d.action} by {d.user}")
+                print(visible(f"escalation {esc.escalation_id}: {d.action} by {d.user}"))
         return 0

@@ -18,6 +18,7 @@ from console.cli.backend import open_backend
 from console.cli.commands import user_access
 from console.cli.errors import CliError
 from console.cli.identity import operator
+from console.visible import visible
 from state.control.users import UserError, UserStore, check_new_user
 from state.roles import ROLES
 
@@ -90,7 +91,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         users = UserStore(backend.cp.client).list()
         for u in users:
             groups = ",".join(backend.cp.groups.groups_of(u.name)) or "-"
-            print(f"{u.name:<24} {u.role:<9} {groups:<30} {u.email or ''}")
+            print(visible(f"{u.name:<24} {u.role:<9} {groups:<30} {u.email or ''}"))
         if not users:
             print("no users yet: waybill user add NAME --role admin")
         return 0

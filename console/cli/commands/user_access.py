@@ -13,9 +13,11 @@ import argparse
 import sys
 from typing import Any
 
+from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.cli.errors import CliError
 from console.cli.identity import operator
+from console.visible import visible
 from state.control.users import UserError, user_key
 
 
@@ -33,7 +35,9 @@ def add_parsers(users: Any) -> None:
     g.set_defaults(func=cmd_groups)
     t = users.add_parser("token", help="issue an API token for the command line")
     t.add_argument("name")
-    t.add_argument("--label", default="", help="what the token is for (listed with it)")
+    t.add_argument(
+        "--label", type=argtypes.text, default="", help="what the token is for (listed with it)"
+    )
     t.set_defaults(func=cmd_token)
     ts = users.add_parser("tokens", help="list a user's API tokens")
     ts.add_argument("name")
@@ -78,7 +82,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         names = backend.cp.groups.names()
         for group in names:
-            print(f"{group:<24} {', '.join(backend.cp.groups.members(group))}")
+            print(visible(f"{group:<24} {', '.join(backend.cp.groups.members(group))}"))
         if not names:
             print("no groups yet: waybill user join NAME GROUP")
         return 0
@@ -109,7 +113,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
             raise CliError(f"no user {args.name!r}")
         tokens = backend.cp.tokens.list(args.name)
         for t in tokens:
-            print(f"{t.id}  {t.created_at:%Y-%m-%d %H:%M}  {t.label}")
+            print(visible(f"{t.id}  {t.created_at:%Y-%m-%d %H:%M}  {t.label}"))
         if not tokens:
             print(f"{args.name} has no API token")
         return 0

@@ -1,6 +1,7 @@
 """Bad arguments and settings: one line naming the problem, never a traceback.
 
-What the parser refuses (unsafe run ids, paging out of range, empty or control-character names)
+What the parser refuses (unsafe run ids, paging out of range, empty names, control characters in
+names, reasons, comments and labels)
 exits 2; unknown workflows, faults and decisions not allowed here, bad settings and unexpected
 errors exit 1.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from console.cli import args as argtypes
 from console.cli.main import main
 from tests.unit.cli.helpers import LARGE, SMALL, one_line_error, run, usage_error
 
@@ -130,6 +132,42 @@ def test_a_bad_setting_is_named(
 def test_a_name_with_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
     line = usage_error(capsys, "decide", "r", "--approve", "--user", "a\tb")
     assert "argument --user: 'a\\tb' holds control characters" in line
+
+
+FREE_TEXT = [
+    ["kill", "--workflow", "research", "--reason"],
+    ["hold", "--workflow", "research", "--reason"],
+    ["decide", "r", "--approve", "--comment"],
+    ["run", "procurement", "--input", SMALL, "--decision", "approve", "--comment"],
+    ["user", "token", "ana", "--label"],
+]
+"""Options whose text is recorded and shown to others later (a reason, a comment, a label)."""
+
+
+@pytest.mark.parametrize("argv", FREE_TEXT, ids=lambda argv: f"{argv[0]} {argv[-1]}")
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("x\nglobal:*  by root at 2099-01-01 00:00: FAKE", "'x\\nglobal:*  by root at"),
+        ("\x1b[31mRED", "'\\x1b[31mRED'"),
+        ("a\tb\rc", "'a\\tb\\rc'"),
+        ("ok\x9b2J", "'ok\\x9b2J'"),
+    ],
+)
+def test_free_text_with_control_characters_is_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], value: str, shown: str
+) -> None:
+    """`waybill kill --reason $'x\\nglobal:* ...'` forged a switch line in `waybill kills`."""
+    line = usage_error(capsys, *argv, value)
+    assert f"argument {argv[-1]}: {shown}" in line
+    assert "holds control characters" in line
+    assert [c for c in line if not c.isprintable()] == []
+
+
+def test_free_text_may_be_empty_unless_it_is_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert argtypes.text("  a comment, ünïcode 👍 ") == "a comment, ünïcode 👍"
+    assert argtypes.text("") == ""
+    assert "argument --reason: must not be empty" in usage_error(capsys, *FREE_TEXT[0], "  ")
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(
