@@ -24,6 +24,23 @@ def check_decision(action: str, allowed: Sequence[str]) -> None:
         raise CliError(f"decision '{action}' is not allowed here (allowed: {', '.join(allowed)})")
 
 
+def decide_hint(run_id: str, allowed: Sequence[str]) -> str:
+    """The ``waybill decide`` command that answers a question allowing ``allowed``."""
+    flags = {"approve": "--approve", "retry": "--retry", "edit": "--edit FILE"}
+    flags["reject"] = "--reject"
+    options = "|".join(flags[a] for a in flags if a in allowed) or "--approve|--reject"
+    return f"`waybill decide {run_id} {options}`"
+
+
+def edited_payload(value: object, what: str) -> dict[str, object]:
+    """An edit as read from JSON: the whole edited payload, an object."""
+    if not isinstance(value, dict):
+        kinds = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+        got = kinds.get(type(value), "a number")
+        raise CliError(f"{what} must be a JSON object (the edited payload), not {got}")
+    return value
+
+
 def _ask(req: EscalationRequest, user: str) -> Decision:
     while True:
         answer = input(f"decide [{'/'.join(req.allowed)}]: ").strip().lower()
@@ -34,7 +51,8 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
         if answer == "edit":
             raw = input("  edited payload as JSON (empty keeps the proposal): ").strip()
             try:
-                edited = parse_json(raw, "the edit") if raw else dict(req.proposed)
+                parsed = parse_json(raw, "the edit") if raw else dict(req.proposed)
+                edited = edited_payload(parsed, "the edit")
             except CliError as exc:
                 print(f"  {exc}")
                 continue
@@ -50,11 +68,15 @@ def _ask(req: EscalationRequest, user: str) -> Decision:
 def make_decider(args: argparse.Namespace, user: str) -> Asker | None:
     """The decider the arguments ask for, deciding as ``user`` (``None``: nobody answers; the
     run waits)."""
+    if args.decision != "edit" and args.edit is not None:
+        raise CliError("--edit FILE goes with --decision edit (it is the edited payload)")
     if args.decision is not None:
         check_decision(args.decision, DECISION_ACTIONS)
         if args.decision == "edit" and args.edit is None:
             raise CliError("--decision edit needs --edit FILE with the edited payload")
-        edited = load_json(args.edit, "edit file") if args.decision == "edit" else None
+        edited = None
+        if args.decision == "edit":
+            edited = edited_payload(load_json(args.edit, "edit file"), "the edit file")
 
         def fixed(req: EscalationRequest) -> Decision:
             for line in describe_escalation(req):

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import NoReturn
 
 from console.cli.backend import Backend
-from console.cli.deciding import EXIT_CODES
+from console.cli.deciding import EXIT_CODES, decide_hint
 from console.cli.terminal import after_echo, say
 from console.visible import visible
 from state.control.models import RunRecord
@@ -136,9 +136,9 @@ def _where_it_stands(backend: Backend, record: RunRecord, handed_back: bool) -> 
             f"worker`), unless vetoed first (`waybill decide {run_id} --veto`)"
         )
     if record.status == "waiting":
-        return (
-            f"run {run_id} is waiting for a decision (`waybill decide {run_id} --approve|--reject`)"
-        )
+        pending = [e for e in backend.cp.escalations.for_run(run_id) if e.decision is None]
+        allowed = [str(a) for e in pending[:1] for a in e.request.get("allowed", [])]
+        return f"run {run_id} is waiting for a decision ({decide_hint(run_id, allowed)})"
     if record.status == "held":
         reason = f" ({record.reason})" if record.reason else ""
         return f"run {run_id} is held{reason}; it goes on when its hold switch is released"

@@ -14,7 +14,8 @@ import time
 from typing import Any
 
 from console.cli.backend import Backend, open_backend
-from console.cli.deciding import EXIT_CODES, Asker, make_decider
+from console.cli.deciding import EXIT_CODES, Asker, decide_hint, make_decider
+from console.cli.errors import CliError
 from console.cli.follow import follow
 from console.cli.identity import acting_user
 from console.cli.interrupted import interrupted, leave_now, stops_interrupt
@@ -91,25 +92,40 @@ def _follow_and_answer(
             {k: v for k, v in esc.request.items() if k != "interrupt_id"}
         )
         if esc.kind == "veto" and req.deadline is not None and decide is None:
-            for line in describe_escalation(req):
-                print(line)
-            wait = max(0.0, req.deadline.timestamp() - time.time())
-            print(f"  veto window: proceeding in {wait:.0f}s unless vetoed elsewhere")
-            time.sleep(wait)
-            _decide(service, esc, "approve", SYSTEM, "no veto within the window", None)
+            _wait_out_veto(service, esc, req, args.timeout, deadline)
             continue
         if decide is None:
             for line in describe_escalation(req):
                 print(line)
-            print(
-                f"run {record.run_id}: waiting for a decision "
-                f"(`waybill decide {record.run_id} --approve|--reject`)"
-            )
+            hint = decide_hint(record.run_id, req.allowed)
+            print(f"run {record.run_id}: waiting for a decision ({hint})")
             return EXIT_CODES["waiting"]
         decision = decide(req)
         if not _decide(service, esc, decision.action, who, decision.comment, decision.edited):
             print(f"run {record.run_id}: waiting for a decision by someone else")
             return EXIT_CODES["waiting"]
+
+
+def _wait_out_veto(
+    service: RunService, esc: Escalation, req: EscalationRequest, timeout: float, until: float
+) -> None:
+    """No veto from here: wait for the window to end, then let the action run (as the
+    system), unless ``--timeout`` (ending at monotonic time ``until``) ends the following
+    first."""
+    assert req.deadline is not None
+    for line in describe_escalation(req):
+        print(line)
+    wait = max(0.0, req.deadline.timestamp() - time.time())
+    print(f"  veto window: proceeding in {wait:.0f}s unless vetoed elsewhere")
+    if wait > until - time.monotonic():
+        time.sleep(max(0.0, until - time.monotonic()))
+        raise CliError(
+            f"stopped following after {timeout:g}s: run {esc.run_id} is in its veto window; "
+            f"it goes on at {req.deadline:%H:%M:%S} UTC unless vetoed (`waybill decide "
+            f"{esc.run_id} --veto`; a worker ends the window: `waybill worker`)"
+        )
+    time.sleep(wait)
+    _decide(service, esc, "approve", SYSTEM, "no veto within the window", None)
 
 
 def _decide(

@@ -142,3 +142,21 @@ def test_following_a_run_stops_at_its_timeout_and_says_what_it_is_doing(
         assert "`waybill show " in line
     finally:
         worker.stop()
+
+
+def test_the_timeout_ends_following_inside_a_veto_window(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """It used to sleep to the window's end (whatever --timeout said), then end it itself."""
+    job = tmp_path / "notify.json"
+    job.write_text(json.dumps({"job_id": "vt", "notify": True}))  # a 2 s veto window here
+    args = ("run", "steps", "--input", str(job), "--timeout", "0.5")
+    done = waybill(server.url, tmp_path, *args, token=ana(server.url))
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line(done)
+    assert "stopped following after 0.5s: run " in line
+    assert " is in its veto window; it goes on at " in line
+    run_id = line.split("run ")[1].split()[0]
+    cp = ControlPlane.from_url(server.url)
+    assert cp.runs.get(run_id).status == "waiting"  # the window was not ended by the command
+    cp.close()

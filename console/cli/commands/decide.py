@@ -21,6 +21,7 @@ from typing import Any
 
 from console.cli import args as argtypes
 from console.cli.backend import open_backend
+from console.cli.deciding import edited_payload
 from console.cli.errors import CliError
 from console.cli.identity import acting_user
 from console.cli.jsonfile import load_json
@@ -84,7 +85,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     none listens)."""
     action = action_of(args)
     # Read the edit before touching Redis: a bad file is a one-line error, nothing decided.
-    edited = load_json(args.edit, "edit file") if action == "edit" else None
+    edited = None
+    if action == "edit":
+        edited = edited_payload(load_json(args.edit, "edit file"), "the edit file")
     with open_backend() as backend:
         who = acting_user(backend, args.user)
         record = backend.cp.runs.get(args.run_id)

@@ -73,7 +73,7 @@ def test_input_that_is_not_utf8(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert "is not UTF-8 text (byte 0xe9 at offset 13)" in one_line_error(err)
 
 
-@pytest.mark.parametrize("content", [None, b"{", b"\xff\xfe"])
+@pytest.mark.parametrize("content", [None, b"{", b"\xff\xfe", b"[1, 2]", b'"text"'])
 def test_decide_with_a_missing_or_invalid_edit_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes | None
 ) -> None:
@@ -88,8 +88,30 @@ def test_decide_with_a_missing_or_invalid_edit_file(
         None: "cannot read edit file",
         b"{": "is not valid JSON",
         b"\xff\xfe": "is not UTF-8 text",
+        b"[1, 2]": "the edit file must be a JSON object (the edited payload), not an array",
+        b'"text"': "the edit file must be a JSON object (the edited payload), not a string",
     }[content]
     assert expected in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--decision", "edit"], "the edit file must be a JSON object (the edited payload)"),
+        ([], "--edit FILE goes with --decision edit"),
+    ],
+)
+def test_run_with_an_edit_that_is_no_payload(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    """Refused before the run starts (it used to fail at the escalation, after the run began,
+    as an "unexpected error"; without --decision edit, --edit was silently ignored)."""
+    edit = input_file(tmp_path, b"[1, 2]")
+    code, out, err = run(capsys, "run", "procurement", "--example", "small_order", *extra,
+                         "--edit", edit)  # fmt: skip
+    assert code == 1
+    assert message in one_line_error(err)
+    assert out == ""
 
 
 def test_fork_set_with_an_unreadable_number(capsys: pytest.CaptureFixture[str]) -> None:
