@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
-from importlib import import_module
+from importlib import import_module, metadata
 
 import redis
 from pydantic import ValidationError
@@ -67,12 +68,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The ``waybill`` parser: the subcommand ``argv`` names, or all of them (for ``--help``,
     or a command that does not exist: argparse then lists the real ones)."""
     parser = _Parser(prog="waybill", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"waybill {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     named = argv[0] if argv else None  # `waybill --help run` is waybill's help: all of them
     wanted = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in wanted:
         import_module(f"console.cli.commands.{name}").add_parser(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("waybill")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _debug() -> bool:
@@ -109,7 +118,9 @@ def _problem(exc: Exception) -> str | None:
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return settings_problem(exc)
     if isinstance(exc, SettingsError):  # a setting that should be JSON is not
-        return f"invalid setting: {_one_line(str(exc))[:200]}"
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"WAYBILL_{field.group(1).upper()}" if field else "(unknown)"
+        return f"invalid setting {name}: its value must be JSON (a list or an object)"
     return None
 
 

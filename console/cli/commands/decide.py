@@ -34,7 +34,7 @@ from state.control.models import Escalation, RunRecord
 def add_parser(sub: Any) -> None:
     """Register ``waybill decide`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("decide", help="approve, edit or reject a run's pending escalation")
-    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("run_id", metavar="RUN", type=argtypes.run_id)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--approve", action="store_true")
     group.add_argument("--reject", action="store_true")

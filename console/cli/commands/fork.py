@@ -18,7 +18,7 @@ from graph.runtime.registry import default_registry
 def add_parser(sub: Any) -> None:
     """Register ``waybill fork`` and ``waybill history`` on the subcommands ``sub``."""
     p = sub.add_parser("fork", help="start a new run from a checkpoint, with edited state")
-    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("run_id", metavar="RUN", type=argtypes.run_id)
     p.add_argument("--at", required=True, metavar="CHECKPOINT", help="see `waybill history RUN`")
     p.add_argument(
         "--set",
@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_fork)
     h = sub.add_parser("history", help="list a run's checkpoints, newest first")
-    h.add_argument("run_id", metavar="RUN")
+    h.add_argument("run_id", metavar="RUN", type=argtypes.run_id)
     h.set_defaults(func=cmd_history)
 
 

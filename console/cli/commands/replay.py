@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from console.cli import args as argtypes
 from console.cli.backend import open_backend
 from console.visible import visible
 from graph.runtime.registry import default_registry
@@ -14,7 +15,7 @@ from graph.runtime.replay import replay_run
 def add_parser(sub: Any) -> None:
     """Register ``waybill replay`` on the subcommands ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("replay", help="re-run a run from its recorded results (no model calls)")
-    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("run_id", metavar="RUN", type=argtypes.run_id)
     p.set_defaults(func=cmd_replay)
 
 

@@ -14,7 +14,7 @@ from console.visible import visible
 from state.control.models import RunRecord
 from state.control.runs import MAX_OFFSET, MAX_PAGE
 from state.control.search import RunQuery, RunSearch, Usage
-from state.status import RUN_STATUSES
+from state.status import RUN_STATUSES, TERMINAL_STATUSES
 
 
 def add_parser(sub: Any) -> None:
@@ -35,7 +35,7 @@ def add_parser(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_runs)
     s = sub.add_parser("show", help="print a run's timeline from its event stream")
-    s.add_argument("run_id", metavar="RUN")
+    s.add_argument("run_id", metavar="RUN", type=argtypes.run_id)
     s.add_argument("--follow", "-f", action="store_true", help="keep following until it stops")
     s.add_argument(
         "--timeout",
@@ -139,7 +139,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         for esc in backend.cp.escalations.for_run(record.run_id):
             if esc.decision is None:
                 what = esc.request.get("what", "")
-                print(visible(f"pending escalation {esc.escalation_id}: {what}"))
+                # A run that ended asks nothing any more (killed while it waited, say).
+                ended = record.status in TERMINAL_STATUSES
+                state = f"unanswered ({record.status})" if ended else "pending"
+                print(visible(f"{state} escalation {esc.escalation_id}: {what}"))
             else:
                 d = esc.decision
                 print(visible(f"escalation {esc.escalation_id}: {d.action} by {d.user}"))

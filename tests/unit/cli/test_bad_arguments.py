@@ -75,6 +75,14 @@ def test_run_id_outside_the_safe_alphabet(capsys: pytest.CaptureFixture[str], ru
     assert "use 1 to 64 letters, digits, '_' or '-'" in line
 
 
+@pytest.mark.parametrize("command", ["show", "history", "replay", "decide", "fork"])
+def test_a_run_that_no_run_id_can_name(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """Refused as usage (before Redis), its id cut short: not "unknown run" echoing 100 KB."""
+    line = usage_error(capsys, command, "x" * 100_000 + "!")
+    assert "argument RUN: invalid run id 'xxxxxxxxxx" in line
+    assert len(line) < 300
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
@@ -213,7 +221,9 @@ def test_a_bad_webhook_setting_never_shows_its_secrets(
     monkeypatch.setenv("WAYBILL_WEBHOOKS", sink[:-1])  # not even JSON
     assert main(["runs"]) == 1
     line = one_line_error(capsys.readouterr().err)
-    assert line.startswith('waybill: invalid setting: error parsing value for field "webhooks"')
+    assert line == (
+        "waybill: invalid setting WAYBILL_WEBHOOKS: its value must be JSON (a list or an object)"
+    )
     assert "topsecret" not in line
 
 

@@ -4,11 +4,14 @@ command line loads only its own command's module."""
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from console.cli.main import COMMANDS, build_parser
+import pytest
+
+from console.cli.main import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -89,3 +92,10 @@ def test_output_to_a_reader_that_went_away_ends_quietly() -> None:
     _, err = proc.communicate(timeout=60)
     assert err == ""
     assert proc.returncode == 141
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert re.fullmatch(r"waybill \d+\.\d+\.\d+\n", capsys.readouterr().out)

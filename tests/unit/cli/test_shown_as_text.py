@@ -146,7 +146,7 @@ def test_show_prints_a_runs_events_and_escalations_as_text(
     assert "       request_id=\\x1b[31mRED" in lines
     assert "  [\\x1b[31mRED]" in lines
     assert f"status: killed ({FORGED_SHOWN})" in lines
-    assert f"pending escalation e1: {FORGED_SHOWN}" in lines
+    assert f"unanswered (killed) escalation e1: {FORGED_SHOWN}" in lines  # asks no more
     assert len(lines) == 7  # header, handoff (2), status event, status, two escalations
 
 
