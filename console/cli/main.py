@@ -144,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     route_logs(args.command)
     try:
         code: int = args.func(args)
-        sys.stdout.flush()  # here, not at exit: a reader that went away is seen below
+        if not sys.stdout.closed:  # (`waybill mcp` hands stdout to the protocol, which closes it)
+            sys.stdout.flush()  # here, not at exit: a reader that went away is seen below
     except BrokenPipeError:  # the reader of the output went away (`| head`): quiet, as `cat`
         _output_gone()
         return 128 + signal.SIGPIPE

@@ -216,3 +216,21 @@ def test_ctrl_c_ends_the_server_while_its_client_keeps_stdin_open(
         proc.wait()
     err = stderr.read().decode()
     assert err.strip() == "waybill: interrupted", err
+
+
+def test_a_client_that_closes_its_end_ends_the_server_quietly(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """Even after a line that is not JSON-RPC: exit 0, nothing on stderr."""
+    _, cp, _ = service(server.url)
+    UserStore(cp.client, params=ScryptParams(n=2**12)).add("opal", "admin", PASSWORD)
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "mcp"],
+        env=_env(server.url, tmp_path, "opal"),
+        cwd=ROOT,
+        input="not json-rpc\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
