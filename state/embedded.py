@@ -40,8 +40,8 @@ from state.embedded_files import (
     STATE_FILE,
     ensure_password,
     locked,
-    private_dir,
     read_state,
+    redis_dir_of,
     with_credentials,
     write_state,
 )
@@ -103,7 +103,7 @@ def start_embedded(
         supervised: This process restarts the server it starts when it dies (``revive``):
             others that find it not answering wait for that instead of starting their own.
     """
-    redis_dir = private_dir(Path(data_dir).expanduser().resolve() / "redis")
+    redis_dir = redis_dir_of(data_dir)
     try:
         return _find_or_start(redis_dir, handle_signals, appendfsync, timeout, supervised)
     except TimeoutError as exc:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from state.errors import WaybillError
+
 USER = "waybill"
 STATE_FILE = "server.json"
 LOCK_FILE = "launcher.lock"
@@ -33,11 +35,34 @@ PASSWORD_FILE = "password"  # noqa: S105 - a file name, not a password
 ACL_FILE = "users.acl"
 
 
+class DataDirError(WaybillError):
+    """The data directory (``WAYBILL_DATA_DIR``) is not one, or cannot be created."""
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed and make it ``0700``."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
+
+
+def redis_dir_of(data_dir: Path) -> Path:
+    """``<data_dir>/redis``, private; a data directory that does not exist yet is created
+    with its parents (the default one as any other).
+
+    Raises:
+        DataDirError: ``data_dir`` is a file, or it or its ``redis`` cannot be created.
+    """
+    path = Path(data_dir).expanduser().absolute()
+    try:
+        path = path.resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return private_dir(path / "redis")
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        if path.exists() and not path.is_dir():
+            raise DataDirError(f"WAYBILL_DATA_DIR {path} is not a directory") from None
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise DataDirError(f"WAYBILL_DATA_DIR {path} cannot be used: {why}") from None
 
 
 def write_private(path: Path, content: str) -> None:

@@ -10,7 +10,15 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from state.notices import NoticeKind
@@ -178,6 +186,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",
     )
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _empty_data_dir_is_unset(cls, value: object) -> object:
+        # `WAYBILL_DATA_DIR=` would be Path(""), the current directory: a store that silently
+        # changes with where the command is typed. Empty means unset, the default directory,
+        # as the XDG spec says of $XDG_DATA_HOME ("not set or empty"), which that default is in.
+        if isinstance(value, str) and not value.strip():
+            return _default_data_dir()
+        return value
 
 
 _built: tuple[tuple[str | None, ...], Settings] | None = None

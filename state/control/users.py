@@ -2,7 +2,8 @@
 
 A user is the hash ``wb:user:<name>`` (``name``, ``role``, ``email``, ``password``,
 ``created_at``), listed in the set ``wb:users``; ``wb:users:email`` maps an e-mail address to a
-name (used when the console signs users in through OIDC and only knows their e-mail).
+name (used when the console signs users in through OIDC and only knows their e-mail), so an
+address belongs to one user only (``state.control.user_emails``).
 
 Passwords are hashed with scrypt from the standard library (a memory-hard KDF), with a random
 16-byte salt per password, and compared in constant time. ``verify`` does the same work for an
@@ -32,6 +33,7 @@ from state.clock import utcnow
 from state.control.connection import text, texts
 from state.control.models import from_epoch, to_epoch
 from state.control.throttle import LoginThrottle
+from state.control.user_emails import EmailIndex, email_taken, is_email
 from state.errors import WaybillError
 from state.keys import global_key
 from state.roles import ROLES, Role
@@ -40,7 +42,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 MIN_PASSWORD = 8
 
 _USERS = global_key("users")
-_EMAILS = global_key("users", "email")
 
 
 def user_key(name: str) -> str:
@@ -135,6 +136,7 @@ class UserStore:
         audit_per_minute: int = 30,
     ) -> None:
         self._r = client
+        self.emails = EmailIndex(client)
         self.params = params or ScryptParams()
         self.throttle = LoginThrottle(
             client,
@@ -154,7 +156,8 @@ class UserStore:
         """Create a user; ``password=None`` makes an OIDC-only user (no password login).
 
         Raises:
-            UserError: Bad name, role, password or e-mail, or the name is taken.
+            UserError: Bad name, role, password or e-mail, the name is taken, or the e-mail
+                belongs to another user.
         """
         check_new_user(name, role, email)
         if password is not None and len(password) < MIN_PASSWORD:
@@ -169,12 +172,13 @@ class UserStore:
         }
         if not self._r.hsetnx(user_key(name), "name", name):
             raise UserError(f"user {name!r} already exists")
-        # The user's hash first, then the indexes (other slots on a Redis Cluster: no MULTI).
+        if email and (owner := self.emails.claim(email, name)) is not None:
+            self._r.delete(user_key(name))  # give the name back: the user is not added
+            raise UserError(email_taken(email, owner))
+        # The user's hash, then the index (other slots on a Redis Cluster: no MULTI).
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(user_key(name), mapping=fields)  # type: ignore[arg-type]
         pipe.sadd(_USERS, name)
-        if email:
-            pipe.hset(_EMAILS, email.lower(), name)
         pipe.execute()
         return User(name=name, role=role, email=email, created_at=now)
 
@@ -185,8 +189,8 @@ class UserStore:
 
     def find_by_email(self, email: str) -> User | None:
         """The user with this e-mail (or whose name is this e-mail), or ``None``."""
-        name = self._r.hget(_EMAILS, email.lower())
-        return self.get(text(name)) if name is not None else self.get(email)
+        name = self.emails.owner(email)
+        return self.get(name) if name is not None else None
 
     def list(self) -> list[User]:
         """Every user, sorted by name."""
@@ -199,6 +203,18 @@ class UserStore:
             if fields:
                 out.append(_user({text(k): text(v) for k, v in fields.items()}))
         return out
+
+    def check_available(self, name: str, email: str | None = None) -> None:
+        """Refuse a taken name, or an e-mail of another user's, before anyone is asked for a
+        password (``add`` checks again, atomically).
+
+        Raises:
+            UserError: The name is taken, or the e-mail belongs to another user.
+        """
+        if self._r.exists(user_key(name)):
+            raise UserError(f"user {name!r} already exists")
+        if email and (owner := self.emails.owner(email)) not in (None, name):
+            raise UserError(email_taken(email, str(owner)))
 
     def set_role(self, name: str, role: Role) -> User:
         """Change a user's role (takes effect at their next page view)."""
@@ -260,8 +276,8 @@ def check_new_user(name: str, role: str, email: str | None = None) -> None:
         raise UserError(f"invalid user name {name!r}: letters, digits and . _ @ + - (up to 64)")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use {', '.join(ROLES)}")
-    if email is not None and not NAME_RE.match(email):
-        raise UserError(f"invalid e-mail {email!r}")
+    if email is not None and not is_email(email):
+        raise UserError(f"invalid e-mail {email!r}: use the form local@domain")
 
 
 def throttle_subject(name: str) -> str:

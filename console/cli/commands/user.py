@@ -55,12 +55,18 @@ def add_parser(sub: Any) -> None:
 def read_password(from_stdin: bool) -> str:
     """The new password, from stdin's first line (asked for, or no terminal to prompt on) or a
     confirmed terminal prompt."""
-    if from_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            raise CliError("the passwords do not match")
+    try:
+        if from_stdin or not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("password: ")
+            if getpass.getpass("again: ") != password:
+                raise CliError("the passwords do not match")
+        # Bytes that are not UTF-8 arrive as lone surrogates (or fail to decode): such a
+        # password could not be hashed, nor typed at the console's login page.
+        password.encode()
+    except UnicodeError:
+        raise CliError("the password is not text: it must be UTF-8") from None
     if not password:
         raise CliError("empty password")
     return password
@@ -72,8 +78,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         store = UserStore(backend.cp.client)
         try:
             check_new_user(args.name, args.role, args.email)
-            if store.get(args.name) is not None:
-                raise UserError(f"user {args.name!r} already exists")
+            store.check_available(args.name, args.email)
             password = None if args.no_password else read_password(args.password_stdin)
             user = store.add(args.name, args.role, password, email=args.email)
         except UserError as exc:

@@ -2,7 +2,8 @@
 
 A stage's ``owner`` names the group that decides its escalations; ``join`` and ``leave`` manage
 who is in it. ``token NAME`` issues an API token for a user (printed once: only its hash is
-kept); the command line then acts as that user with ``WAYBILL_TOKEN=<token>``. ``tokens NAME``
+kept; a token that cannot be printed, to a closed pipe or a full disk, is revoked at once);
+the command line then acts as that user with ``WAYBILL_TOKEN=<token>``. ``tokens NAME``
 lists a user's tokens by id, ``revoke NAME ID|--all`` ends them. Every change is audited as
 ``cli:<os user>``.
 """
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, NoReturn
+
+import redis
 
 from console.cli import args as argtypes
-from console.cli.backend import open_backend
+from console.cli.backend import Backend, open_backend
 from console.cli.errors import CliError
 from console.cli.identity import operator
 from console.visible import visible
 from state.control.users import UserError, user_key
+from state.errors import WaybillError
 
 
 def add_parsers(users: Any) -> None:
@@ -97,13 +101,31 @@ def cmd_token(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         details = {"token_id": info.id, "label": info.label}
         backend.cp.audit.append(operator(), "token.issue", args.name, details)
-        print(token)
+        try:
+            print(token, flush=True)  # flushed here: a failure must be seen while we can revoke
+        except OSError as exc:  # a closed pipe, a full disk: nobody got it, so nobody may use it
+            _withdraw(backend, args.name, info.id, exc)
         print(
             f"API token {info.id} for {args.name}: shown once; use it as WAYBILL_TOKEN "
             f"(revoke with `waybill user revoke {args.name} {info.id}`)",
             file=sys.stderr,
         )
         return 0
+
+
+def _withdraw(backend: Backend, name: str, token_id: str, exc: OSError) -> NoReturn:
+    """Revoke the token ``token_id`` that could not be printed and say so (one line)."""
+    why = exc.strerror or type(exc).__name__
+    try:
+        backend.cp.tokens.revoke(name, token_id)
+        details = {"token_id": token_id, "not_shown": why}
+        backend.cp.audit.append(operator(), "token.revoke", name, details)
+    except (WaybillError, redis.RedisError) as failed:
+        raise CliError(
+            f"could not print the new API token ({why}) nor revoke it ({failed}): revoke it "
+            f"with `waybill user revoke {name} {token_id}`"
+        ) from None
+    raise CliError(f"could not print the new API token ({why}): revoked, no token was issued")
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
