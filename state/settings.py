@@ -195,6 +195,8 @@ class Settings(BaseSettings):
         # as the XDG spec says of $XDG_DATA_HOME ("not set or empty"), which that default is in.
         if isinstance(value, str) and not value.strip():
             return _default_data_dir()
+        if isinstance(value, str | Path):  # '~/x' as a shell leaves it when quoted
+            return Path(value).expanduser()
         return value
 
 

@@ -25,6 +25,14 @@ def test_an_empty_data_dir_is_the_default_one(
     assert Settings().data_dir == tmp_path / ".local" / "share" / "waybill"
 
 
+def test_a_tilde_is_the_home_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Quoted in a shell (or in a service's environment file), '~' is not expanded for us:
+    every part (the embedded Valkey, cli.log) must use the same expanded directory."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("WAYBILL_DATA_DIR", "~/waybill-data")
+    assert Settings().data_dir == tmp_path / "waybill-data"
+
+
 def test_a_data_dir_that_does_not_exist_yet_is_created_with_its_parents(tmp_path: Path) -> None:
     redis_dir = redis_dir_of(tmp_path / "not" / "yet" / "there")
     assert redis_dir == tmp_path / "not" / "yet" / "there" / "redis"
