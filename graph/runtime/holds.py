@@ -30,6 +30,12 @@ def _covers(scope: KillScope, target: str | None, record: RunRecord) -> bool:
     return record.run_id == target
 
 
+def hold_on(cp: ControlPlane, record: RunRecord) -> KillSwitch | None:
+    """The first hold switch that covers the run now, if any (a waiting run it covers is held
+    as it resumes)."""
+    return next((h for h in cp.kills.list("hold") if _covers(h.scope, h.target, record)), None)
+
+
 def runs_with(cp: ControlPlane, status: RunStatus, workflow: str | None) -> Iterator[RunRecord]:
     """Every run listed under ``status`` (of ``workflow``), a page at a time."""
     offset = 0

@@ -197,3 +197,25 @@ def test_a_worker_told_to_stop_drains_its_run_to_another_worker(
         second.stop()
     assert _decided(cp, run_id) == ["first", "slow", "finish"]  # the slow node ran once
     assert raw.hget("test:effects", "d1") == b"1"
+
+
+def test_a_decision_on_a_held_workflow_says_the_run_waits_for_the_release(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """The decision is recorded, but the run does not resume: it said "resuming" before."""
+    ada, url = token_for(server.url, "ada", "admin"), server.url
+    job = tmp_path / "big.json"
+    job.write_text('{"job_id": "h9", "amount": 500}')  # approve-tier: the run waits
+    started = waybill(url, tmp_path, "run", "steps", "--input", str(job), token=ada)
+    assert started.returncode == 6, started.stdout + started.stderr
+    run_id = started.stdout.split("waybill: run ")[1].split()[0]
+    held = waybill(url, tmp_path, "hold", "--workflow", "steps", "--reason", "deploy", token=ada)
+    assert held.returncode == 0, held.stderr
+    done = waybill(url, tmp_path, "decide", run_id, "--approve", token=ada)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "a hold switch covers the run (workflow:steps): it goes on when that is released"
+    )
+    cp = ControlPlane.from_url(url)
+    assert cp.runs.get(run_id).status == "held"
+    cp.close()

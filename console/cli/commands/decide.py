@@ -27,7 +27,9 @@ from console.cli.identity import acting_user
 from console.cli.jsonfile import load_json
 from console.cli.run_redis import pending_escalation
 from console.timeline import approval_note
+from console.visible import visible
 from graph.runtime.deciding import decides, verb
+from graph.runtime.holds import hold_on, switch_label
 from state.control.models import Escalation, RunRecord
 
 
@@ -110,8 +112,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
             print(f"run {record.run_id}: {approval_note(decided, who.name)}")
             return 0
         where = "a worker" if backend.workers_listening() else "this process"
-        print(
-            f"run {record.run_id}: {said} recorded for {esc.escalation_id} by {who.name}; "
-            f"resuming on {where}"
-        )
+        then = f"resuming on {where}"
+        hold = hold_on(backend.cp, record)
+        if hold is not None:  # the run is held as it resumes, until the switch is released
+            label = switch_label(hold.scope, hold.target)
+            then = f"a hold switch covers the run ({label}): it goes on when that is released"
+        print(visible(f"run {record.run_id}: {said} recorded for {esc.escalation_id} by "
+                      f"{who.name}; {then}"))  # fmt: skip
         return 0
