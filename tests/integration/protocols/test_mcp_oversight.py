@@ -162,20 +162,27 @@ def test_a_viewer_cannot_trip_a_kill_switch(server: ServerUnderTest, tmp_path: P
     assert any(e.action == "denied" and e.actor == "vera" for e in cp.audit.list(limit=20))
 
 
-def test_wrong_credentials_are_one_line_and_nothing_is_served(
-    server: ServerUnderTest, tmp_path: Path
-) -> None:
+def _serve_opal(
+    server: ServerUnderTest, tmp_path: Path, stdin: str, *token: str
+) -> subprocess.CompletedProcess[str]:
+    """``waybill mcp`` as the admin opal (or with ``token``), reading ``stdin`` to its end."""
     _, cp, _ = service(server.url)
     UserStore(cp.client, params=ScryptParams(n=2**12)).add("opal", "admin", PASSWORD)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "console.cli", "mcp"],
-        env=_env(server.url, tmp_path, "opal", "wb_not-a-token"),
+        env=_env(server.url, tmp_path, "opal", *token),
         cwd=ROOT,
-        input="",
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_wrong_credentials_are_one_line_and_nothing_is_served(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    done = _serve_opal(server, tmp_path, "", "wb_not-a-token")
     assert done.returncode == 1
     assert done.stdout == ""
     [line] = done.stderr.strip().splitlines()
@@ -222,15 +229,5 @@ def test_a_client_that_closes_its_end_ends_the_server_quietly(
     server: ServerUnderTest, tmp_path: Path
 ) -> None:
     """Even after a line that is not JSON-RPC: exit 0, nothing on stderr."""
-    _, cp, _ = service(server.url)
-    UserStore(cp.client, params=ScryptParams(n=2**12)).add("opal", "admin", PASSWORD)
-    done = subprocess.run(
-        [sys.executable, "-m", "console.cli", "mcp"],
-        env=_env(server.url, tmp_path, "opal"),
-        cwd=ROOT,
-        input="not json-rpc\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _serve_opal(server, tmp_path, "not json-rpc\n")
     assert (done.returncode, done.stderr) == (0, "")
