@@ -24,6 +24,7 @@ from graph.runtime.fork import put_tuple
 from graph.runtime.history import reading
 from graph.runtime.registry import Registry
 from graph.runtime.runner import (
+    Compiled,
     RunOutcome,
     compile_chain,
     continue_chain,
@@ -132,13 +133,15 @@ def replay_state(
     limits: Mapping[str, float] | None = None,
     waiting_at: str | None = None,
     start: CheckpointTuple | None = None,
+    saver: InMemorySaver | None = None,
 ) -> RunOutcome:
     """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
     decisions from the tape, actions from ``recorded``'s results (one it has none for is
     simulated, never called), gates live. ``waiting_at``: the scope of the question the run
     still waits at; the replay stops there too, ``waiting``, when it reaches it undecided.
     ``start``: the checkpoint a forked run started from (its edit applied); the replay goes on
-    from there, as the fork did, instead of from the input.
+    from there, as the fork did, instead of from the input. ``saver``: where the replay keeps
+    its checkpoints (read it after a ``TapeMissingError`` to see how far the replay got).
 
     Raises:
         TapeMissingError: the replay asked for something the run never recorded.
@@ -158,9 +161,11 @@ def replay_state(
         tape=tape,
         limits=limits or {},
     )
+    saver = saver or InMemorySaver()
     if start is None:
-        return run_chain(chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx)
-    saver = InMemorySaver()
+        return run_chain(
+            chain, request, run_id=run_id, inject=inject, decide=decide, ctx=ctx, checkpointer=saver
+        )
     put_tuple(saver, start, run_id)
     return continue_chain(compile_chain(chain, saver), run_id, ctx, decide=decide)
 
@@ -217,6 +222,10 @@ def replay_run(
     if limits is None:
         limits = Limits(cp.client).of(record.workflow)
     report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
+    if record.status == "killed" and not recorded:
+        report.replayed_status = "killed"  # before its first step: there is nothing to replay
+        return report
+    saver = InMemorySaver()
     try:
         outcome = replay_state(
             chain,
@@ -228,13 +237,50 @@ def replay_run(
             limits=limits,
             waiting_at=_open_question(cp, run_id),
             start=forked_at,
+            saver=saver,
         )
     except TapeMissingError as exc:
-        report.divergences.append(str(exc))
+        return _tape_ended(report, recorded, tape, str(exc), compile_chain(chain, saver))
+    if record.status == "killed" and outcome.status == "waiting":
+        return _killed(report, recorded, dict(outcome.state), tape, None)  # at its question
+    return _compared(report, recorded, dict(outcome.state), outcome.status, tape)
+
+
+def _tape_ended(
+    report: ReplayReport, recorded: dict[str, Any], tape: Tape, missing: str, graph: Compiled
+) -> ReplayReport:
+    """The replay asked its tape for what the run never recorded (``missing``): a divergence,
+    unless the run was killed there (``graph``: the replay's, holding how far it got)."""
+    if report.recorded_status != "killed":
+        report.divergences.append(missing)
         return report
-    report.replayed_status = outcome.status
+    got = graph.get_state(run_config(report.run_id)).values
+    return _killed(report, recorded, dict(got), tape, missing)
+
+
+def _compared(
+    report: ReplayReport, recorded: dict[str, Any], got: dict[str, Any], status: str, tape: Tape
+) -> ReplayReport:
+    report.replayed_status = status
     report.live_calls = tape.computed
-    report.divergences = compare(recorded, dict(outcome.state))
-    report.replayed = _trace(dict(outcome.state))
+    report.divergences = compare(recorded, got)
+    report.replayed = _trace(got)
     report.assumed = tape.assumed
+    return report
+
+
+def _killed(
+    report: ReplayReport,
+    recorded: dict[str, Any],
+    got: dict[str, Any],
+    tape: Tape,
+    missing: str | None,
+) -> ReplayReport:
+    """A killed run's replay, stopped where its tape ends (``missing``: the entry it lacked) or
+    at the question the run was killed at: ``killed`` when it got exactly as far as the run did
+    (its state then is the run's last saved state), else ``diverged``."""
+    _compared(report, recorded, got, "killed", tape)
+    if report.divergences:
+        report.replayed_status = "diverged"
+        report.divergences[:0] = [missing] if missing else []
     return report

@@ -165,3 +165,28 @@ def test_replay_through_changed_gates_shows_both_runs_side_by_side(
     assert any(a.startswith("action place_order [auto]: executed") for a, _ in changed)
     assert [a for a, _, _ in rows if a] == report.recorded  # nothing lost on either side
     assert [b for _, b, _ in rows if b] == report.replayed
+
+
+def test_a_killed_run_replays_to_where_the_kill_stopped_it(
+    server: ServerUnderTest, executors: Executors
+) -> None:
+    """A run killed at its question replays to that question and stops there, killed (it
+    reported 'replayed waiting'); a run killed before its first step has nothing to replay (it
+    reported a divergence: its tape has no first answer)."""
+    cp, raw, registry, service = _desk(server)
+    executor = executors(cp, raw, registry, worker="t", config=ExecutorConfig())
+    large = json.loads((EXAMPLES / "large_order.json").read_text())
+    waiting = service.submit("procurement", large, who=ANA).run_id
+    assert executor.execute(waiting) == "waiting"
+    queued = service.submit("procurement", SMALL, who=ANA).run_id
+    service.kill("run", waiting, who=ANA, reason="wrong supplier")
+    service.kill("run", queued, who=ANA, reason="not needed")
+    at_question = replay_run(cp, raw, registry, waiting)
+    assert (at_question.recorded_status, at_question.replayed_status) == ("killed", "killed")
+    assert at_question.identical, at_question.divergences
+    assert at_question.replayed == at_question.recorded
+    unstarted = replay_run(cp, raw, registry, queued)
+    assert (unstarted.replayed_status, unstarted.identical) == ("killed", True)
+    tight = _tight_procurement().fresh("procurement")  # fails before the question
+    changed = replay_run(cp, raw, registry, waiting, chain=tight)
+    assert (changed.replayed_status, changed.identical) == ("failed", False)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rq.scheduler import RQScheduler
 
+from graph.runtime.replay import replay_run
 from state.control.errors import RunFinished
 from tests.integration.runtime import (
     ADMIN,
@@ -109,9 +110,9 @@ def test_a_frozen_worker_loses_its_run_and_its_writes_are_refused(
 
 
 def test_kill_during_a_slow_node_stops_within_the_grace(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    svc, cp, _ = service(server.url)
+    svc, cp, raw = service(server.url)
     worker = WorkerProcess(server.url, tmp_path, "w")
     try:
         record = svc.submit("steps", _job("s1", sleep_s=30), who=APPROVER)
@@ -124,6 +125,12 @@ def test_kill_during_a_slow_node_stops_within_the_grace(
         assert done.status == "killed"
         assert "runaway" in (done.reason or "")
         assert elapsed <= 1 + 1 + 0.5, f"stopped after {elapsed:.2f}s (grace 1s)"
+        # its replay goes as far as the run did, to the node the kill stopped, and says so
+        monkeypatch.setenv("REDIS_URL", server.url)  # the steps workflow's effect store
+        replayed = replay_run(cp, raw, svc.registry, record.run_id)
+        assert (replayed.replayed_status, replayed.identical) == ("killed", True)
+        assert replayed.replayed == replayed.recorded
+        assert len(replayed.recorded) > 2
         # the worker survives the hard stop and keeps serving
         again = svc.submit("steps", _job("s2"), who=APPROVER)
         assert wait_status(cp, again.run_id, TERMINAL).status == "succeeded"
