@@ -123,6 +123,27 @@ def configured_model() -> BaseChatModel | None:
     return init_model(settings.model, settings.llm_timeout_s, settings.llm_max_retries)
 
 
+def check_configured_model() -> None:
+    """Build the model ``WAYBILL_MODEL`` names now, so a process that runs agents (a worker,
+    ``up``, ``run --local``) refuses one it cannot build before it takes a run, instead of
+    every run escalating at its first gate.
+
+    Raises:
+        ModelConfigError: one line: a bad spec, unknown provider, missing package, or the
+            provider's client refusing to be built (e.g. no API key in the environment).
+    """
+    settings = get_settings()
+    if not settings.model:
+        return
+    try:
+        init_model(settings.model, settings.llm_timeout_s, settings.llm_max_retries)
+    except ModelConfigError:
+        raise
+    except Exception as exc:  # the provider's own error type: any refusal to build the client
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelConfigError(f"WAYBILL_MODEL={settings.model} cannot be used: {first}") from None
+
+
 def structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
     """``model`` answering ``schema`` by a tool call, with the raw answer kept.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from agents.llm.models import check_configured_model
 from console.cli.deciding import EXIT_CODES, make_decider
 from console.timeline import describe, describe_escalation
 from console.visible import visible
@@ -38,6 +39,7 @@ def run_here(args: argparse.Namespace, request: dict[str, Any]) -> int:
 
     validate_request(chain, request)  # bad input is one line, before "running" is said
     validate_inject(chain, args.inject)
+    check_configured_model()
     print(f"waybill: running {chain.name}" + (f" with fault {args.inject}" if args.inject else ""))
     outcome = run_chain(
         chain, request, run_id=args.run_id, inject=args.inject, decide=decide, on_update=show

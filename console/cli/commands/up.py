@@ -22,6 +22,7 @@ from socket import gethostname
 from types import FrameType
 from typing import Any
 
+from agents.llm.models import check_configured_model
 from console.cli import args as argtypes
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
@@ -83,6 +84,8 @@ def _restore(previous: dict[signal.Signals, Any]) -> None:
 
 def _serve(with_workers: int, port: int | None) -> int:
     settings = get_settings()
+    if with_workers:
+        check_configured_model()  # before its workers take runs their agents could not answer
     port = port or settings.console_port
     require_free_port(settings.console_host, port, "console", "--port N (or WAYBILL_CONSOLE_PORT)")
     # Our own handlers first, so the embedded server's owner does not exit under us. SIGHUP

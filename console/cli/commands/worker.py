@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from agents.llm.models import check_configured_model
 from console.cli import args as argtypes
 from console.cli.backend import Backend, open_backend
 from console.cli.errors import CliError
@@ -48,6 +49,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run a worker on the runs queue until it is stopped (or, with ``--burst``, the queue is
     empty); 0."""
     settings = get_settings()
+    check_configured_model()  # before it takes a run its agents could not answer
     with _open(settings) as backend:
         print(f"waybill worker on queue '{settings.queue_name}'", flush=True)
         run_worker(

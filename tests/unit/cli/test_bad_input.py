@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.cli.main import main
-from tests.unit.cli.helpers import input_file, one_line_error, run
+from tests.unit.cli.helpers import SMALL, input_file, one_line_error, run
 
 
 def test_malformed_json_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -120,3 +120,31 @@ def test_fork_set_with_an_unreadable_number(capsys: pytest.CaptureFixture[str]) 
     assert "the value of --set x holds a number with more than 4300 digits" in one_line_error(
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [
+        ("bogus", "is not of the form provider:model"),
+        ("nosuchprovider:x", "unknown provider 'nosuchprovider'"),
+        ("openai:gpt-4o-mini", "cannot be used: Missing credentials"),  # no OPENAI_API_KEY
+    ],
+)
+def test_a_model_that_cannot_be_built_is_refused_before_any_run(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model: str,
+    said: str,
+) -> None:
+    """A process that runs agents refuses ``WAYBILL_MODEL`` up front, in one line (every run
+    escalated at its first gate instead: 'the agent raised ModelConfigError')."""
+    monkeypatch.setenv("WAYBILL_MODEL", model)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("WAYBILL_DATA_DIR", str(tmp_path))
+    code, out, err = run(capsys, "run", "procurement", "--input", SMALL)
+    assert (code, out) == (1, "")  # nothing ran: not even "running" was said
+    assert said in one_line_error(err)
+    code, out, err = run(capsys, "worker", "--burst")
+    assert (code, out) == (1, "")
+    assert said in one_line_error(err)
