@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         description="OTLP/HTTP endpoint of a trace collector; unset means no tracing at all "
         "(the exporter reads the other standard OTEL_EXPORTER_OTLP_* variables itself).",
     )
+    max_input_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest run input, edited payload or fork's set values accepted, in bytes "
+        "of compact JSON (each is stored and copied into every checkpoint of the run).",
+    )
     admin_fallback: bool = Field(
         default=True,
         description="Admins outside an escalation's group may decide it (audited as a fallback).",

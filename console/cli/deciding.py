@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from console.cli.errors import CliError
 from console.cli.jsonfile import load_json, parse_json
 from console.timeline import describe_escalation
+from graph.runtime.sizes import check_size
 from state.decisions import DECISION_ACTIONS, Decision, EscalationRequest
 
 Asker = Callable[[EscalationRequest], Decision]
@@ -75,8 +76,9 @@ def make_decider(args: argparse.Namespace, user: str) -> Asker | None:
         if args.decision == "edit" and args.edit is None:
             raise CliError("--decision edit needs --edit FILE with the edited payload")
         edited = None
-        if args.decision == "edit":
+        if args.decision == "edit":  # refused now, not once the run is started and asks
             edited = edited_payload(load_json(args.edit, "edit file"), "the edit file")
+            check_size(edited, f"the edited payload in {args.edit}")
 
         def fixed(req: EscalationRequest) -> Decision:
             for line in describe_escalation(req):

@@ -2,21 +2,28 @@
 
 Whatever the file holds, the result is a value or a ``CliError`` naming the problem: a missing
 or unreadable file, bytes that are not UTF-8, malformed JSON, a number too long for Python to
-convert (over 4,300 digits), or nesting deeper than ``MAX_DEPTH`` (which would otherwise
-overflow the stack somewhere down the line).
+convert (over 4,300 digits), nesting deeper than ``MAX_DEPTH`` (which would otherwise
+overflow the stack somewhere down the line), or a file far over ``WAYBILL_MAX_INPUT_BYTES``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from console.cli.errors import CliError
+from graph.runtime.sizes import too_large
+from state.settings import get_settings
 
 MAX_DEPTH = 64
 """Deepest nesting of lists and objects accepted (real inputs stay far below)."""
+
+FILE_SLACK = 4
+"""How many times ``WAYBILL_MAX_INPUT_BYTES`` a file may be and still be read: the limit counts
+compact JSON, and a file holds indentation (the run service checks what it parsed to)."""
 
 
 class NotJsonError(CliError):
@@ -24,9 +31,20 @@ class NotJsonError(CliError):
 
 
 def load_json(path: Path, what: str) -> Any:
-    """Read the JSON file ``path`` (``what`` names it in errors, e.g. "input file")."""
+    """Read the JSON file ``path`` (``what`` names it in errors, e.g. "input file").
+
+    A file more than ``FILE_SLACK`` times ``WAYBILL_MAX_INPUT_BYTES`` is refused unread (a
+    device or a pipe that never ends too); what is read is checked by the run service.
+    """
+    limit = get_settings().max_input_bytes
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(limit * FILE_SLACK + 1)
+            if len(raw) > limit * FILE_SLACK:
+                size = os.fstat(file.fileno()).st_size  # 0 for a pipe or a device: unknown
+                raise CliError(
+                    too_large(f"{what} {path}", max(size, len(raw)), limit, over=size < len(raw))
+                )
     except OSError as exc:
         raise CliError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:

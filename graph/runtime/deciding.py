@@ -1,10 +1,11 @@
 """Deciding an escalation: who may, what is recorded, what follows (the run service's decide).
 
 Checks, in order: the escalation is still open and offers the action; the decider may take it
-(``graph.runtime.eligibility``: group, four eyes, admin fallback, system); an edit fits the
-contract; no kill switch stops the run. Then one atomic script records it (the first decision
-wins; for an approval of an escalation that needs M, the Mth distinct approver's; a duplicate
-approval is refused) with its audit entry and the run's resume. Every refusal is audited.
+(``graph.runtime.eligibility``: group, four eyes, admin fallback, system); an edit fits
+``WAYBILL_MAX_INPUT_BYTES`` and the contract; no kill switch stops the run. Then one atomic
+script records it (the first decision wins; for an approval of an escalation that needs M, the
+Mth distinct approver's; a duplicate approval is refused) with its audit entry and the run's
+resume. Every refusal is audited.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from graph.hashing import unstorable
 from graph.runtime.eligibility import Authority, authority
 from graph.runtime.principal import EditInvalid, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
+from graph.runtime.sizes import check_size
 from state.control.errors import DuplicateApproval, EscalationConflict, RunFinished
 from state.control.models import Escalation, RunRecord
 from state.control.outbox import Intent
@@ -172,6 +174,7 @@ class DecisionDesk:
     ) -> dict[str, Any]:
         if edited is None:
             raise ServiceError("an edit needs the edited payload")
+        check_size(edited, "the edited payload")
         stage = self.registry.get(record.workflow).stage(str(esc.request.get("stage")))
         try:
             payload: dict[str, Any] = stage.produces.model_validate(edited).model_dump(mode="json")

@@ -24,6 +24,7 @@ from graph.actions import action_key
 from graph.chain import Chain
 from graph.commit import executed_on, visit
 from graph.hashing import decision_hash, unstorable
+from graph.runtime.sizes import check_size
 from state.errors import WaybillError
 from state.nodes import act_node
 from state.run_state import Delivery, Handoff, RunState
@@ -176,7 +177,9 @@ def fork_update(
     Raises:
         ForkError: a path that cannot be edited, or an edited request that breaks the entry
             contract.
+        InputTooLarge: ``sets`` is over ``WAYBILL_MAX_INPUT_BYTES``.
     """
+    check_size(sets, "the fork's edit")
     # A new run: its wall-time budget counts from now, not from when its source started.
     update: dict[str, Any] = {
         "run_id": Overwrite(new_run_id),

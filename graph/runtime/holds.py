@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graph.runtime.principal import NothingToStop, Principal
+from graph.runtime.principal import NothingToStop, Principal, UnknownTarget
 from graph.runtime.registry import Registry
-from state.control.errors import InvalidTransition, RunFinished
-from state.control.models import KillScope, KillSwitch, RunRecord
+from state.control.errors import InvalidTransition, RunFinished, UnknownRun
+from state.control.models import KillScope, KillSwitch, RunRecord, SwitchKind
 from state.control.plane import ControlPlane
 from state.status import TERMINAL_STATUSES, RunStatus
 
@@ -51,10 +51,32 @@ def _listed(
     cp: ControlPlane, scope: KillScope, target: str | None, status: RunStatus
 ) -> list[RunRecord]:
     if scope == "run":
-        record = cp.runs.get(target or "")
+        try:
+            record = cp.runs.get(target or "")
+        except UnknownRun:  # a hold on a run deleted since (retention): it holds nothing
+            return []
         return [record] if record.status == status else []
     workflow = target if scope == "workflow" else None
     return [r for r in runs_with(cp, status, workflow) if _covers(scope, target, r)]
+
+
+def _unknown(cp: ControlPlane, registry: Registry, scope: KillScope, target: str | None) -> str:
+    """Why ``target`` names nothing, listing the known ones ("" for a run that exists, finished or
+    not, a workflow registered or ever run, a stage of a registered workflow, and ``global``)."""
+    if scope == "run":
+        try:
+            cp.runs.get(target or "")
+        except UnknownRun as exc:
+            return str(exc)
+    elif scope == "workflow":
+        known = sorted({*registry.names(), *registry.broken(), *cp.runs.workflows()})
+        if target not in known:
+            return f"unknown workflow '{target}' (known: {', '.join(known) or 'none'})"
+    elif scope == "agent":
+        stages = sorted({s.name for w in registry.names() for s in registry.get(w).stages})
+        if target not in stages:
+            return f"no workflow has a stage '{target}' (stages: {', '.join(stages) or 'none'})"
+    return ""
 
 
 def check_target(
@@ -72,20 +94,29 @@ def check_target(
         status = cp.runs.get(target or "").status
         if status in TERMINAL_STATUSES:
             raise NothingToStop(f"run {target} is already {status}: there is nothing to stop")
-    elif scope == "workflow":
-        known = sorted({*registry.names(), *registry.broken(), *cp.runs.workflows()})
-        if target not in known:
-            raise NothingToStop(
-                f"unknown workflow '{target}' (known: {', '.join(known) or 'none'}): "
-                "the switch would stop nothing"
-            )
-    elif scope == "agent":
-        stages = sorted({s.name for w in registry.names() for s in registry.get(w).stages})
-        if target not in stages:
-            raise NothingToStop(
-                f"no workflow has a stage '{target}' (stages: {', '.join(stages) or 'none'}): "
-                "the switch would stop nothing"
-            )
+        return
+    unknown = _unknown(cp, registry, scope, target)
+    if unknown:
+        raise NothingToStop(f"{unknown}: the switch would stop nothing")
+
+
+def check_clearable(
+    cp: ControlPlane, registry: Registry, kind: SwitchKind, scope: KillScope, target: str | None
+) -> None:
+    """Refuse to clear a switch that is not set on a target that does not exist: a typo, which
+    would otherwise read as "was not set" and leave the real switch in place. A switch that is
+    set is always cleared (its run may be pruned, its workflow retired since); one not set on a
+    target that exists is not an error (clearing is idempotent).
+
+    Raises:
+        UnknownTarget: no such run, workflow or stage (the message lists the known ones).
+    """
+    shown = "*" if scope == "global" else target
+    if any((s.scope, s.target) == (scope, shown) for s in cp.kills.list(kind)):
+        return
+    unknown = _unknown(cp, registry, scope, target)
+    if unknown:
+        raise UnknownTarget(f"{unknown}: no {kind} switch is set on it, nothing was cleared")
 
 
 def switch_label(scope: KillScope, target: str | None) -> str:

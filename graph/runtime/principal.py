@@ -68,3 +68,13 @@ class EditInvalid(ServiceError):  # noqa: N818
         self.errors = errors
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         super().__init__(f"the edit is not a valid {contract}: {detail}")
+
+
+class InputTooLarge(ServiceError):  # noqa: N818
+    """A run's input, an edited payload or a fork's values is over ``WAYBILL_MAX_INPUT_BYTES``
+    (nothing was stored)."""
+
+
+class UnknownTarget(ServiceError):  # noqa: N818
+    """A switch to clear names a run, workflow or stage that does not exist (a typo), and no
+    switch is set on it: nothing was cleared."""

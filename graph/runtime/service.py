@@ -13,13 +13,14 @@ from typing import Any
 
 import redis
 
+from graph.runtime import holds
 from graph.runtime.deciding import DecisionDesk
 from graph.runtime.fork import ForkError, fork_thread
-from graph.runtime.holds import check_target, release_hold, runs_with, switch_label, trip_hold
 from graph.runtime.notices import kill_notice
 from graph.runtime.principal import Forbidden, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
 from graph.runtime.runner import compile_chain, validate_inject, validate_request
+from graph.runtime.sizes import check_size
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
@@ -82,11 +83,13 @@ class RunService:
 
         Raises:
             UnknownWorkflowError, InputError: bad workflow, input or fault name.
+            InputTooLarge: the input is over ``WAYBILL_MAX_INPUT_BYTES`` (nothing is stored).
             ScopeKilled: a kill switch covers the workflow (or everything).
             Forbidden: viewers cannot start runs.
         """
         self._require(who, "approver", "start a run", workflow)
         chain = self.registry.get(workflow)
+        check_size(request, "the input")  # before validating it: a huge input costs there too
         payload = validate_request(chain, request)
         validate_inject(chain, inject)
         switch = self.cp.kills.check(workflow=workflow)
@@ -131,6 +134,7 @@ class RunService:
             RunFinished: from the control plane.
             ServiceError: the action is not allowed for this escalation.
             EditInvalid: the edited payload fails the contract (nothing is recorded).
+            InputTooLarge: the edited payload is over ``WAYBILL_MAX_INPUT_BYTES`` (likewise).
         """
         esc = self.cp.escalations.get(escalation_id, run_id=run_id)
         self._require(who, "approver", f"{action} an escalation", esc.run_id)
@@ -148,7 +152,7 @@ class RunService:
         self._require(who, "admin", "trip a kill switch", f"{scope}:{target or '*'}")
         if not reason.strip():
             raise ServiceError("a kill needs a reason")
-        check_target(self.cp, self.registry, scope, target)
+        holds.check_target(self.cp, self.registry, scope, target)
         switch = self.cp.kills.trip(scope, target, reason=reason, user=who.name)
         details = {"reason": reason} | _via(who)
         self.cp.audit.append(who.name, "kill.trip", f"{scope}:{target or '*'}", details)
@@ -177,17 +181,19 @@ class RunService:
         if scope == "agent":
             return []  # an agent's switch stops runs when they reach that agent
         workflow = target if scope == "workflow" else None
-        return [r for s in ("queued", "waiting", "held") for r in runs_with(self.cp, s, workflow)]
+        return [
+            r for s in ("queued", "waiting", "held") for r in holds.runs_with(self.cp, s, workflow)
+        ]
 
     def hold(self, scope: KillScope, target: str | None, *, who: Principal, reason: str) -> int:
         """Trip a hold switch: covered runs stop at their next boundary, ``held`` (queued ones
         at once), until released. Returns how many queued runs were held now."""
-        label = switch_label(scope, target)
+        label = holds.switch_label(scope, target)
         self._require(who, "admin", "trip a hold switch", label)
         if not reason.strip():
             raise ServiceError("a hold needs a reason")
-        check_target(self.cp, self.registry, scope, target)
-        switch, held = trip_hold(self.cp, scope, target, who=who, reason=reason)
+        holds.check_target(self.cp, self.registry, scope, target)
+        switch, held = holds.trip_hold(self.cp, scope, target, who=who, reason=reason)
         details = {"reason": reason, "held": held} | _via(who)
         self.cp.audit.append(who.name, "hold.trip", label, details)
         self.cp.notices.publish(
@@ -200,10 +206,12 @@ class RunService:
 
     def release(self, scope: KillScope, target: str | None, *, who: Principal) -> tuple[bool, int]:
         """Release a hold switch: the held runs no other hold covers are queued again and go on
-        from their last checkpoint. Returns whether it was set, and how many runs go on."""
-        label = switch_label(scope, target)
+        from their last checkpoint. Returns whether it was set, and how many runs go on; one
+        not set on a run, workflow or stage that does not exist is refused (``UnknownTarget``)."""
+        label = holds.switch_label(scope, target)
         self._require(who, "admin", "release a hold switch", label)
-        cleared, released = release_hold(self.cp, scope, target, who=who)
+        holds.check_clearable(self.cp, self.registry, "hold", scope, target)
+        cleared, released = holds.release_hold(self.cp, scope, target, who=who)
         details = {"released": len(released), "was_set": cleared} | _via(who)
         self.cp.audit.append(who.name, "hold.release", label, details)
         if cleared:
@@ -214,8 +222,10 @@ class RunService:
         return cleared, len(released)
 
     def unkill(self, scope: KillScope, target: str | None, *, who: Principal) -> bool:
-        """Clear a kill switch; killed runs stay killed (``killed`` is terminal)."""
+        """Clear a kill switch; killed runs stay killed (``killed`` is terminal). One not set on
+        a run, workflow or stage that does not exist is refused (``UnknownTarget``)."""
         self._require(who, "admin", "clear a kill switch", f"{scope}:{target or '*'}")
+        holds.check_clearable(self.cp, self.registry, "kill", scope, target)
         cleared = self.cp.kills.clear(scope, target)
         details = _via(who)
         self.cp.audit.append(who.name, "kill.clear", f"{scope}:{target or '*'}", details)

@@ -43,7 +43,8 @@ def cmd_hold(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Release the hold switch; 0, whether or not it was set."""
+    """Release the hold switch; 0, whether or not it was set (one not set on a run, workflow or
+    stage that does not exist is an error: exit 1)."""
     scope, target = scope_of(args)
     with open_backend() as backend:
         who = acting_user(backend, args.user)

@@ -74,7 +74,8 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_unkill(args: argparse.Namespace) -> int:
-    """Clear the kill switch (killed runs stay killed); 0, whether or not it was set."""
+    """Clear the kill switch (killed runs stay killed); 0, whether or not it was set (one not
+    set on a run, workflow or stage that does not exist is an error: exit 1)."""
     scope, target = scope_of(args)
     with open_backend() as backend:
         who = acting_user(backend, args.user)
