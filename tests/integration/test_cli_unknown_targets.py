@@ -35,6 +35,9 @@ CASES: dict[str, tuple[list[str], str]] = {
     "decide": (["decide", "nosuch", "--approve"], "unknown run 'nosuch'"),
     "decide --edit": (["decide", "nosuch", "--edit", "EDIT"], "unknown run 'nosuch'"),
     "scenarios": (["scenarios", "--workflow", "nosuch"], "unknown workflow 'nosuch'"),
+    "user tokens": (["user", "tokens", "nosuch"], "no user 'nosuch'"),
+    "user revoke": (["user", "revoke", "nosuch", "abc123"], "no user 'nosuch'"),
+    "user revoke --all": (["user", "revoke", "nosuch", "--all"], "no user 'nosuch'"),
     **{
         f"{command} {option}": (
             [command, option, "nosuch", *(["--reason", "r"] if trips else [])],

@@ -146,6 +146,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with open_backend() as backend:
         if args.all:
             n = backend.cp.tokens.revoke_all(args.name)
+            if not n and not backend.cp.client.exists(user_key(args.name)):
+                raise CliError(f"no user {args.name!r}")  # a typo: it read "0 ... revoked"
             backend.cp.audit.append(operator(), "token.revoke", args.name, {"all": n})
             print(f"{n} API token(s) of {args.name} revoked")
             return 0
