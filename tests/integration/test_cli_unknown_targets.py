@@ -36,7 +36,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "decide --edit": (["decide", "nosuch", "--edit", "EDIT"], "unknown run 'nosuch'"),
     "scenarios": (["scenarios", "--workflow", "nosuch"], "unknown workflow 'nosuch'"),
     "user tokens": (["user", "tokens", "nosuch"], "no user 'nosuch'"),
-    "user revoke": (["user", "revoke", "nosuch", "abc123"], "no user 'nosuch'"),
+    "user revoke": (["user", "revoke", "nosuch", "t1"], "'nosuch' has no token 't1'"),
     "user revoke --all": (["user", "revoke", "nosuch", "--all"], "no user 'nosuch'"),
     **{
         f"{command} {option}": (
