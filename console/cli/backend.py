@@ -19,6 +19,7 @@ from rq import Queue, Worker
 from console.cli.errors import CliError
 from graph.runtime.queueing import QueueNeedsItsOwnRedis, enqueue_run, queue_url
 from state.checkpoint.client import sync_client
+from state.control.connection import connect
 from state.control.errors import RedisUnavailable
 from state.control.plane import ControlPlane
 from state.embedded import EmbeddedRedis, resolve_redis_url
@@ -27,6 +28,8 @@ from state.settings import Settings, get_settings
 if TYPE_CHECKING:
     from graph.runtime.executor import RunExecutor
     from graph.runtime.service import RunService
+
+_QUEUE_HINT = "start it, or unset WAYBILL_QUEUE_URL to keep the queue in REDIS_URL's Redis"
 
 
 @dataclass
@@ -166,7 +169,9 @@ def open_backend(settings: Settings | None = None) -> Backend:
     raw = sync_client(url)
     try:
         queue_at = queue_url(url, cp.client)
-    except QueueNeedsItsOwnRedis as exc:
+        if queue_at != url:  # the same quick check as REDIS_URL's, before clients that wait
+            connect(queue_at, hint=_QUEUE_HINT).close()
+    except (QueueNeedsItsOwnRedis, RedisUnavailable) as exc:
         raise CliError(str(exc)) from None
     return Backend(
         url=url,

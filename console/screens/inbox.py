@@ -17,7 +17,7 @@ from console.ui.page import PageContext, run_page
 from console.ui.views import age, html_link, md_escape, show_escalation
 from console.web.links import escalation_url
 from graph.runtime.deciding import verb
-from state.control.errors import UnknownEscalation, UnknownRun
+from state.control.errors import DamagedRun, UnknownEscalation, UnknownRun
 from state.control.models import RunRecord
 
 REFRESH_S = 3
@@ -118,7 +118,7 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
 def _run_of(ctx: PageContext, run_id: str) -> RunRecord | None:
     try:
         return ctx.h.cp.runs.get(run_id)
-    except UnknownRun:
+    except (UnknownRun, DamagedRun):
         return None
 
 

@@ -22,7 +22,7 @@ from console.ui.replay_view import replay_box
 from console.ui.views import md_escape, notify, show_event, usage_frame
 from graph.draw import Topology
 from graph.runtime.registry import UnknownWorkflowError
-from state.control.errors import UnknownRun
+from state.control.errors import DamagedRun, UnknownRun
 from state.control.models import RunEvent, RunRecord
 from state.control.search import usage_of
 from state.run_events import node_updates
@@ -63,6 +63,9 @@ def body(ctx: PageContext) -> None:
         run = ctx.h.cp.runs.get(run_id)
     except UnknownRun:
         st.error("No run with this id.")
+        return
+    except DamagedRun as exc:
+        st.error(str(exc))
         return
     last = st.session_state.pop(LAST, None)
     if last is not None:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from console.ui.page import PageContext, run_page
 from console.ui.views import RUN_COLUMNS, runs_frame
-from state.control.models import RunRecord
+from state.control.models import DamagedRecord, RunRecord
 from state.control.search import RunQuery, RunSearch, Usage
 from state.status import RUN_STATUSES, RunStatus
 
@@ -67,6 +67,12 @@ def _show(runs: list[RunRecord], usage: dict[str, Usage]) -> None:
     st.caption("Select a row, or click a run id, to open the run.")
 
 
+def _say_damaged(damaged: list[DamagedRecord]) -> None:
+    """A warning per run left out because its record cannot be read."""
+    for run in damaged:
+        st.warning(str(run), icon="⚠️")
+
+
 def body(ctx: PageContext) -> None:
     """The filters, one page of runs (or the search's hits), and a jump to the selected run."""
     cp = ctx.h.cp
@@ -85,6 +91,7 @@ def body(ctx: PageContext) -> None:
         found = search.find(query)
         scope = "" if found.complete else f" (searched the newest {found.examined})"
         st.text(f"{len(found.hits)} run(s) found among {found.candidates}{scope}")
+        _say_damaged(found.damaged)
         _show([h.record for h in found.hits], {h.record.run_id: h.usage for h in found.hits})
         return
     number = int(c4.number_input("Page", min_value=1, value=1, step=1, key="runs.page"))
@@ -96,6 +103,7 @@ def body(ctx: PageContext) -> None:
     )
     pages = max(1, math.ceil(page.total / size))
     st.text(f"{page.total} run(s), page {number} of {pages}")
+    _say_damaged(page.damaged)
     _show(page.items, search.usage([r.run_id for r in page.items]))
 
 

@@ -21,7 +21,7 @@ from console.ui.views import md_escape
 from graph.runtime.eligibility import authority
 from graph.runtime.principal import ServiceError
 from graph.runtime.registry import UnknownWorkflowError
-from state.control.errors import UnknownRun
+from state.control.errors import DamagedRun, UnknownRun
 from state.control.models import Escalation, RunRecord
 
 LAST = "inbox.last"
@@ -44,7 +44,7 @@ def _contract(ctx: PageContext, esc: Escalation) -> Any:
     try:
         workflow = ctx.h.cp.runs.get(esc.run_id).workflow
         return ctx.h.registry.get(workflow).stage(str(esc.request.get("stage"))).produces
-    except (UnknownRun, UnknownWorkflowError, KeyError):
+    except (UnknownRun, DamagedRun, UnknownWorkflowError, KeyError):
         return None
 
 

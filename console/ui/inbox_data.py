@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from state.control.errors import UnknownRun
+from state.control.errors import DamagedRun, UnknownRun
 from state.control.models import Escalation, RunRecord
 from state.control.plane import ControlPlane
 
@@ -43,7 +43,7 @@ def pending_items(cp: ControlPlane, *, limit: int = LIMIT) -> list[InboxItem]:
         if run is None:
             try:
                 run = runs[esc.run_id] = cp.runs.get(esc.run_id)
-            except UnknownRun:
+            except (UnknownRun, DamagedRun):
                 run = None
         items.append(InboxItem(esc, run))
     return items

@@ -20,6 +20,7 @@ from rq.job import Job, JobStatus
 
 from graph.runtime.queueing import enqueue_run, job_of_key
 from state.control.connection import text, texts
+from state.control.errors import DamagedRun
 from state.control.leases import lease_key
 from state.control.models import RunRecord
 from state.control.outage import LoopLog
@@ -76,7 +77,12 @@ def _look(
     if not fields:
         cp.client.zrem(WATCH_KEY, run_id)
         return False
-    record = record_of({text(k): text(v) for k, v in fields.items()})
+    try:
+        record = record_of({text(k): text(v) for k, v in fields.items()}, run_id)
+    except DamagedRun as exc:  # nothing can recover it: it must not stop the sweep of the rest
+        log.error("%s: no longer watched for a lost worker", exc)
+        cp.client.zrem(WATCH_KEY, run_id)
+        return False
     if record.status not in WATCHED:
         cp.runs.reindex(run_id)  # its listings lag its hash; the watch ends there too
         return False

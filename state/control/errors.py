@@ -37,6 +37,16 @@ class UnknownRun(ControlPlaneError, KeyError):  # noqa: N818 - reads better at t
         return f"unknown run {self.run_id!r}"
 
 
+class DamagedRun(ControlPlaneError):  # noqa: N818 - reads better at the call site
+    """A run's record in Redis cannot be read: a field is missing or invalid, or its key holds
+    another type (written by hand, or damaged). Listings skip the run and name it."""
+
+    def __init__(self, run_id: str, problem: str) -> None:
+        super().__init__(f"run {run_id}: record is damaged ({problem})")
+        self.run_id = run_id
+        self.problem = problem
+
+
 class RunExists(ControlPlaneError):  # noqa: N818 - reads better at the call site
     """A run with this id is already registered."""
 

@@ -63,6 +63,17 @@ class NewRun(_Record):
     created_at: datetime | None = None
 
 
+class DamagedRecord(_Record):
+    """A run a listing skipped because its record cannot be read (``errors.DamagedRun``)."""
+
+    run_id: str
+    problem: str
+    """What is wrong with it, e.g. ``status 'bogus' is not a run status``."""
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: record is damaged ({self.problem}), skipped"
+
+
 class RunPage(_Record):
     """One page of a run listing, newest first, with the total matching the filters."""
 
@@ -70,6 +81,8 @@ class RunPage(_Record):
     total: int
     offset: int
     limit: int
+    damaged: list[DamagedRecord] = Field(default_factory=list)
+    """Runs of the page left out of ``items``: their records cannot be read."""
 
 
 class RunEvent(_Record):

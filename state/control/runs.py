@@ -22,13 +22,13 @@ import redis
 
 from state.cluster import clustered
 from state.control import run_index
-from state.control.connection import text, texts
+from state.control.connection import texts
 from state.control.errors import InvalidArgument, InvalidRunId, RunExists, UnknownRun
 from state.control.events import events_key
 from state.control.inputs import inputs_key
 from state.control.models import NewRun, RunPage, RunRecord, to_epoch
 from state.control.outbox import Intent, outbox_key
-from state.control.run_records import new_mapping, record_of
+from state.control.run_records import new_mapping, read_record, read_records, record_of
 from state.control.run_scripts import CREATE_RUN, SUBMIT_RUN, UPDATE_RUN
 from state.control.run_updates import moved, outcome_of, update_of
 from state.control.run_updates import run_hash_key as run_hash_key
@@ -181,11 +181,16 @@ class RunRegistry:
 
         Raises:
             UnknownRun: No run with this id.
+            DamagedRun: Its record cannot be read (a field missing or invalid).
         """
-        fields = self._r.hgetall(run_hash_key(run_id))
-        if not fields:
+        try:
+            reply: object = self._r.hgetall(run_hash_key(run_id))
+        except redis.ResponseError as exc:  # a key of another type: ``read_record`` says so
+            reply = exc
+        record = read_record(run_id, reply)
+        if record is None:
             raise UnknownRun(run_id)
-        return record_of({text(k): text(v) for k, v in fields.items()})
+        return record
 
     def update(
         self,
@@ -248,7 +253,8 @@ class RunRegistry:
 
         Two round trips whatever the number of runs: the index page with its total, then one
         pipeline of ``HGETALL`` for the page. Runs with equal creation times are ordered by id,
-        descending.
+        descending. A run whose record cannot be read is left out of ``items`` and named in
+        ``damaged`` (one damaged run must not hide the others).
         """
         if not (0 <= offset <= MAX_OFFSET and 0 <= limit <= MAX_PAGE):
             raise InvalidArgument(
@@ -265,12 +271,8 @@ class RunRegistry:
         pipe = self._r.pipeline(transaction=False)
         for run_id in ids:
             pipe.hgetall(run_hash_key(run_id))
-        items = [
-            record_of({text(k): text(v) for k, v in fields.items()})
-            for fields in (pipe.execute() if ids else [])
-            if fields
-        ]
-        return RunPage(items=items, total=int(total), offset=offset, limit=limit)
+        items, damaged = read_records(ids, pipe.execute(raise_on_error=False) if ids else [])
+        return RunPage(items=items, total=int(total), offset=offset, limit=limit, damaged=damaged)
 
     def counts(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         """Number of runs per status (every status present, zeros included), one round trip."""

@@ -17,11 +17,12 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field
 
 from state.control.connection import text, texts
+from state.control.errors import DamagedRun
 from state.control.events import events_key, parse_event
 from state.control.inputs import inputs_key
-from state.control.models import RunEvent, RunRecord, to_epoch
+from state.control.models import DamagedRecord, RunEvent, RunRecord, to_epoch
 from state.control.run_index import index_key
-from state.control.run_records import record_of
+from state.control.run_records import read_record
 from state.keys import run_key
 from state.run_events import AgentDecided, HandoffProposed, NodeUpdate, node_updates
 from state.status import RunStatus
@@ -88,6 +89,8 @@ class SearchResult(BaseModel):
     examined: int
     candidates: int
     """Runs the indexed filters (workflow, status, dates) left."""
+    damaged: list[DamagedRecord] = Field(default_factory=list)
+    """Runs examined but skipped: their records cannot be read."""
 
     @property
     def complete(self) -> bool:
@@ -125,6 +128,15 @@ def _match(query: RunQuery, request: str, updates: list[NodeUpdate]) -> str | No
     return None
 
 
+def _readable(run_id: str, fields: object, damaged: list[DamagedRecord]) -> RunRecord | None:
+    """The run's record; ``None`` when it is gone or damaged (then added to ``damaged``)."""
+    try:
+        return read_record(run_id, fields)
+    except DamagedRun as exc:
+        damaged.append(DamagedRecord(run_id=run_id, problem=exc.problem))
+        return None
+
+
 def _events(entries: list[tuple[object, dict[object, object]]]) -> list[RunEvent]:
     return [
         parse_event(text(eid), {text(k): text(v) for k, v in fields.items()})
@@ -146,6 +158,7 @@ class RunSearch:
         low = to_epoch(query.since) if query.since else "-inf"
         candidates = int(self._r.zcount(index, low, high))
         hits: list[RunHit] = []
+        damaged: list[DamagedRecord] = []
         examined = 0
         while examined < min(candidates, query.scan) and len(hits) < query.limit:
             size = min(self.batch, query.scan - examined)
@@ -153,8 +166,10 @@ class RunSearch:
             if not ids:
                 break
             examined += len(ids)
-            hits += self._matching(query, ids)
-        return SearchResult(hits=hits[: query.limit], examined=examined, candidates=candidates)
+            hits += self._matching(query, ids, damaged)
+        return SearchResult(
+            hits=hits[: query.limit], examined=examined, candidates=candidates, damaged=damaged
+        )
 
     def usage(self, run_ids: list[str]) -> dict[str, Usage]:
         """Tokens and cost of each run (one round trip)."""
@@ -167,19 +182,25 @@ class RunSearch:
             for run_id, entries in zip(run_ids, streams, strict=True)
         }
 
-    def _matching(self, query: RunQuery, ids: list[str]) -> list[RunHit]:
+    def _matching(
+        self, query: RunQuery, ids: list[str], damaged: list[DamagedRecord]
+    ) -> list[RunHit]:
+        """The runs of ``ids`` that match; the damaged ones are added to ``damaged``."""
         pipe = self._r.pipeline(transaction=False)
         for run_id in ids:
             pipe.hgetall(run_key(run_id, "run"))
             pipe.hget(inputs_key(run_id), "request")
             pipe.xrange(events_key(run_id), count=EVENTS_PER_RUN)
-        replies = pipe.execute()
+        replies = pipe.execute(raise_on_error=False)  # a run's hash of another type: damaged
         hits = []
-        for n in range(len(ids)):
+        for n, run_id in enumerate(ids):
             fields, request, entries = replies[3 * n : 3 * n + 3]
-            if not fields:
-                continue  # expired or deleted since it was indexed
-            record = record_of({text(k): text(v) for k, v in fields.items()})
+            record = _readable(run_id, fields, damaged)
+            if record is None:
+                continue  # expired or deleted since it was indexed, or damaged
+            for reply in (request, entries):
+                if isinstance(reply, redis.ResponseError):
+                    raise reply
             if query.user is not None and record.user != query.user:
                 continue
             updates = node_updates(_events(entries))

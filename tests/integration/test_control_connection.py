@@ -74,3 +74,17 @@ def test_message_is_printable_without_traceback() -> None:
     )
     assert len(out.stdout.strip().splitlines()) == 1
     assert out.stderr == ""
+
+
+def test_the_quick_startup_check_leaves_commands_their_long_timeout(
+    server: ServerUnderTest,
+) -> None:
+    """The check waits ~3 s for a reply; a blocking read longer than that still works after it
+    (workers' blocking reads rely on the 30 s reply timeout)."""
+    client = connect(server.url, check_timeout=1.0)
+    try:
+        started = time.monotonic()
+        assert client.blpop(["test:conn:nothing"], timeout=2) is None
+        assert time.monotonic() - started >= 1.5
+    finally:
+        client.close()

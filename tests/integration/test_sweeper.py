@@ -16,6 +16,7 @@ from graph.runtime.sweeper import recover_orphans
 from state.control.models import NewRun
 from state.control.plane import ControlPlane
 from state.control.run_index import QUEUED_GRACE_S
+from state.control.run_updates import run_hash_key
 from tests.redis_servers import ServerUnderTest
 
 
@@ -120,4 +121,22 @@ def test_a_job_taken_from_the_queue_by_a_worker_that_died_before_starting_it_is_
     assert recover_orphans(cp, queue, now=first) == ["popped"]
     assert recover_orphans(cp, queue, now=taken_at + QUEUED_GRACE_S + 1) == ["taken"]
     assert sorted(job.args[0] for job in queue.jobs) == ["popped", "taken", "waiting"]
+    cp.close()
+
+
+def test_a_damaged_run_record_does_not_stop_the_sweep_of_the_others(
+    server: ServerUnderTest,
+) -> None:
+    """A watched run whose hash cannot be read is named in the log and left out of the watch;
+    the sweep goes on to the other runs (it failed whole, at every sweep, behind that run)."""
+    cp = ControlPlane.from_url(server.url)
+    queue = Queue("waybill", connection=server.client())
+    for run_id in ("aa-damaged", "zz-lost"):
+        cp.runs.create(run_id, "steps")
+        cp.runs.update(run_id, status="running")  # their worker died: no lease
+    cp.client.hset(run_hash_key("aa-damaged"), "status", "bogus")
+    later = time.time() + QUEUED_GRACE_S + 1
+    assert recover_orphans(cp, queue, now=later) == ["zz-lost"]
+    assert cp.client.zscore("wb:idx:watch", "aa-damaged") is None
+    assert [job.args[0] for job in queue.jobs] == ["zz-lost"]
     cp.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from console.cli.backend import open_backend
 from console.cli.follow import event_lines, follow
 from console.cli.interrupted import interrupted
 from console.visible import visible
-from state.control.models import RunRecord
+from state.control.models import DamagedRecord, RunRecord
 from state.control.runs import MAX_OFFSET, MAX_PAGE
 from state.control.search import RunQuery, RunSearch, Usage
 from state.status import RUN_STATUSES, TERMINAL_STATUSES
@@ -76,6 +77,12 @@ def _print_runs(runs: list[RunRecord], usage: dict[str, Usage]) -> None:
         )
 
 
+def _say_damaged(damaged: list[DamagedRecord]) -> None:
+    """One line on stderr per run left out because its record cannot be read."""
+    for run in damaged:
+        print(f"waybill: {visible(str(run))}", file=sys.stderr)
+
+
 def _query(args: argparse.Namespace) -> RunQuery | None:
     if not (args.search or args.stage or args.user or args.since or args.until):
         return None
@@ -102,6 +109,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             _print_runs(
                 [h.record for h in found.hits], {h.record.run_id: h.usage for h in found.hits}
             )
+            _say_damaged(found.damaged)
             scope = "" if found.complete else f", searched the newest {found.examined}"
             print(f"({len(found.hits)} found among {found.candidates}{scope})")
             return 0
@@ -109,6 +117,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             status=args.status, workflow=args.workflow, offset=args.offset, limit=args.limit
         )
         _print_runs(page.items, search.usage([r.run_id for r in page.items]))
+        _say_damaged(page.damaged)
         shown = f"{page.offset + 1}-{page.offset + len(page.items)}" if page.items else "none"
         print(f"({shown} of {page.total})")
         return 0
