@@ -26,6 +26,8 @@ def event_lines(event: RunEvent) -> list[str]:
         data = event.data
         status = data.get("status") or data.get("to") or ""
         return [visible(f"  [{status}]")] if status else []
+    if event.kind == "damaged":
+        return [visible(f"  [damaged event {event.id}: {event.data.get('problem', '')}]")]
     return []
 
 

@@ -72,15 +72,30 @@ def dump_data(data: dict[str, Any] | None) -> str:
 
 
 def parse_event(entry_id: str, fields: dict[str, str]) -> RunEvent:
-    """A stream entry (its id and fields) as a ``RunEvent``."""
-    data = json.loads(fields.get("data") or "{}")
+    """A stream entry (its id and fields) as a ``RunEvent``; an entry whose data or time cannot
+    be read is a ``damaged`` event saying why (one entry must not hide a run's timeline)."""
+    kind, stage = fields.get("kind", ""), fields.get("stage") or None
+    try:
+        data = json.loads(fields.get("data") or "{}")
+        ts = from_epoch(fields.get("ts") or 0)
+    except (ValueError, OverflowError, OSError) as exc:
+        problem = f"its {kind or 'unnamed'} event cannot be read ({type(exc).__name__})"
+        return RunEvent(
+            id=entry_id, kind="damaged", stage=stage, data={"problem": problem}, ts=_ts_of(entry_id)
+        )
     return RunEvent(
         id=entry_id,
-        kind=fields.get("kind", ""),
-        stage=fields.get("stage") or None,
+        kind=kind,
+        stage=stage,
         data=data if isinstance(data, dict) else {"value": data},
-        ts=from_epoch(fields.get("ts") or 0),
+        ts=ts,
     )
+
+
+def _ts_of(entry_id: str) -> datetime:
+    """When a stream entry was added, from its id (``<ms>-<seq>``)."""
+    millis = entry_id.partition("-")[0]
+    return from_epoch(int(millis) / 1000 if millis.isdigit() else 0)
 
 
 class RunEvents:

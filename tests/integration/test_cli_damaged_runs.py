@@ -75,3 +75,29 @@ def test_show_of_the_damaged_run_says_so_in_one_line(
     line = one_line(shown)
     assert line.startswith(f"waybill: run {VICTIM}: record is damaged ({damaged}"), line
     assert waybill(server.url, tmp_path, "show", GOOD[0]).returncode == 0
+
+
+def test_a_damaged_event_is_one_line_of_its_run_and_hides_nothing_else(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    """An entry of a run's event stream that is not JSON broke `waybill runs` (its usage is read
+    from the events) and `waybill show` with an error naming no run."""
+    cp = ControlPlane.from_url(server.url)
+    cp.runs.create(VICTIM, "procurement")
+    cp.runs.update(VICTIM, status="running")
+    entry = str(
+        cp.client.xadd(f"wb:{{{VICTIM}}}:events", {"kind": "node", "data": "{x", "ts": "x"})
+    )
+    cp.runs.update(VICTIM, status="failed", reason="test")
+    cp.close()
+    listed = waybill(server.url, tmp_path, "runs")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:-1]] == [VICTIM]
+    shown = waybill(server.url, tmp_path, "show", VICTIM)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert shown.stdout.splitlines()[1:5] == [
+        "  [queued]",
+        "  [running]",
+        f"  [damaged event {entry}: its node event cannot be read (JSONDecodeError)]",
+        "  [failed]",
+    ]
