@@ -165,10 +165,17 @@ class RunSession:
 
     def release(self, *, clean: bool) -> None:
         """Give the lease up (one round trip, unless ``update`` did); a ``clean`` end forgets
-        this start's count (a start that ended on its own is no step towards a poison run)."""
+        this start's count (a start that ended on its own is no step towards a poison run).
+
+        Every reply still unread is read here: an execution leaves nothing unacknowledged on
+        the wire, which a reconnect in a later execution would send again, after what other
+        processes wrote since (its index moves, its events).
+        """
+        calls = []
         if self.begun is not None and not self.released:
             self.released = True
-            self.wire.send([self._release_call(clean=clean)])
+            calls.append(self._release_call(clean=clean))
+        self.wire.send(calls)
 
     def _release_call(self, *, clean: bool) -> Call:
         at = self.begun.at if clean and self.begun is not None else ""

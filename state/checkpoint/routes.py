@@ -20,7 +20,11 @@ Maker = Callable[[], AbstractConnection]
 
 
 def _maker(pool: Any) -> Maker:
-    kwargs = dict(pool.connection_kwargs)
+    # No health check: its PING would read the reply of a call sent before it and not read
+    # yet (the wire pipelines), take that for a broken connection, and make the wire send
+    # again writes that other processes may have overtaken since (a killed run listed as
+    # waiting again). A connection that is really gone fails the next exchange all the same.
+    kwargs = dict(pool.connection_kwargs, health_check_interval=0)
     connection_class = pool.connection_class
 
     def make() -> AbstractConnection:

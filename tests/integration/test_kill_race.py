@@ -4,16 +4,30 @@ run that ends killed never hides an action it took."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
+import time
 from pathlib import Path
 
+import redis
+
+from graph.runtime.executor import ExecutorConfig
 from graph.runtime.principal import NothingToStop, ScopeKilled
+from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.errors import RunFinished
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, node_updates
-from tests.integration.runtime import ADMIN, APPROVER, WorkerProcess, service, wait_status
+from tests.integration.runtime import (
+    ADMIN,
+    APPROVER,
+    Executors,
+    WorkerProcess,
+    service,
+    wait_status,
+)
+from tests.integration.test_replay import EXAMPLES, SMALL
 from tests.redis_servers import ServerUnderTest
 
 TERMINAL = {"succeeded", "failed", "rejected", "killed"}
@@ -80,3 +94,25 @@ def test_twenty_races_between_a_kill_and_an_approval(
     finally:
         worker.stop()
     assert "killed" in statuses
+
+
+def test_a_run_killed_while_waiting_stays_listed_as_killed_after_its_worker_goes_on(
+    server: ServerUnderTest, executors: Executors
+) -> None:
+    """The worker's next execution must not send the waiting run's index writes again: they
+    were sent without reading their replies, and the health check of a connection idle for
+    its interval read one of them for its PING's answer, dropped the connection and sent them
+    again, after the kill (the run was listed as waiting and killed, for good)."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url, health_check_interval=1)
+    svc = RunService(cp, Registry(), lambda run_id: None, raw=raw)
+    executor = executors(cp, raw, svc.registry, worker="t", config=ExecutorConfig())
+    large = json.loads((EXAMPLES / "large_order.json").read_text())
+    waiting = svc.submit("procurement", large, who=ADMIN).run_id
+    assert executor.execute(waiting) == "waiting"
+    svc.kill("run", waiting, who=ADMIN, reason="wrong supplier")
+    time.sleep(1.5)  # past the connection's health-check interval
+    assert executor.execute(svc.submit("procurement", SMALL, who=ADMIN).run_id) == "succeeded"
+    assert [r.run_id for r in cp.runs.list(status="waiting").items] == []
+    assert [r.run_id for r in cp.runs.list(status="killed").items] == [waiting]
+    assert cp.runs.counts()["waiting"] == 0
