@@ -5,7 +5,8 @@ Checks, in order: the escalation is still open and offers the action; the decide
 ``WAYBILL_MAX_INPUT_BYTES`` and the contract; no kill switch stops the run. Then one atomic
 script records it (the first decision wins; for an approval of an escalation that needs M, the
 Mth distinct approver's; a duplicate approval is refused) with its audit entry and the run's
-resume. Every refusal is audited.
+resume. Every refusal of a person is audited, for who asks or for the state of the escalation
+or the run (a late decision, a killed run).
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ from graph.runtime.eligibility import Authority, authority
 from graph.runtime.principal import EditInvalid, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
 from graph.runtime.sizes import check_size
-from state.control.errors import DuplicateApproval, EscalationConflict, RunFinished
+from state.control.errors import (
+    DuplicateApproval,
+    EscalationConflict,
+    EscalationMoved,
+    RunFinished,
+)
 from state.control.models import Escalation, RunRecord
 from state.control.outbox import Intent
 from state.control.plane import ControlPlane
 from state.status import TERMINAL_STATUSES
+
+REFUSALS = (ServiceError, DuplicateApproval, EscalationConflict, EscalationMoved, RunFinished)
+"""What a decision can be refused with, once its escalation is found: each is audited."""
 
 
 def decidable(esc: Escalation, action: str) -> None:
@@ -70,20 +79,13 @@ class DecisionDesk:
         return {"via": who.via} if who.via else {}
 
     def _authority(self, esc: Escalation, run: RunRecord, who: Principal, action: str) -> Authority:
-        attempted = f"{verb(esc, action)} escalation {esc.escalation_id}"
-        try:
-            allowed = authority(
-                self.cp, esc, who, action, starter=run.user, admin_fallback=self.admin_fallback
-            )
-        except ServiceError as exc:
-            self.deny(who, esc.run_id, attempted, str(exc))
-            raise
+        allowed = authority(
+            self.cp, esc, who, action, starter=run.user, admin_fallback=self.admin_fallback
+        )
         if action == "approve" and who.name in {a.user for a in esc.approvals}:
-            dup = DuplicateApproval(
+            raise DuplicateApproval(
                 esc.escalation_id, who.name, len(esc.approvals), esc.approvals_needed
             )
-            self.deny(who, esc.run_id, attempted, str(dup))
-            raise dup
         return allowed
 
     def decide(
@@ -96,8 +98,27 @@ class DecisionDesk:
         edited: dict[str, Any] | None = None,
         run_id: str | None = None,
     ) -> Escalation:
-        """Decide (or add an approval to) an escalation; see ``RunService.decide``."""
+        """Decide (or add an approval to) an escalation; see ``RunService.decide``. Every
+        refusal of a person is audited (``denied``), whether for who asks or for the state of
+        the escalation or the run."""
         esc = self.cp.escalations.get(escalation_id, run_id=run_id)
+        try:
+            return self._decide(esc, action, who, comment, edited)
+        except REFUSALS as exc:
+            if not who.system:  # a deadline that finds the question answered is no refusal
+                attempted = f"{verb(esc, action)} escalation {escalation_id}"
+                self.deny(who, esc.run_id, attempted, str(exc))
+            raise
+
+    def _decide(
+        self,
+        esc: Escalation,
+        action: str,
+        who: Principal,
+        comment: str,
+        edited: dict[str, Any] | None,
+    ) -> Escalation:
+        escalation_id = esc.escalation_id
         decidable(esc, action)
         run = self.cp.runs.get(esc.run_id)
         grounds = self._authority(esc, run, who, action)
@@ -108,21 +129,17 @@ class DecisionDesk:
         intent, partial = self._intents(esc, who, verb(esc, action), saw)
         # One step: the decision, the run queued to resume, and what follows (audit, queue).
         self.cp.runs.expect(esc.run_id, "queued")
-        try:
-            decided = self.cp.escalations.decide(
-                escalation_id,
-                action,  # type: ignore[arg-type]
-                user=who.name,
-                comment=comment,
-                edited=edited,
-                run_id=esc.run_id,
-                intent=intent,
-                partial=partial,
-                group=None if who.system else esc.group,
-            )
-        except DuplicateApproval as exc:
-            self.deny(who, esc.run_id, f"approve escalation {escalation_id}", str(exc))
-            raise
+        decided = self.cp.escalations.decide(
+            escalation_id,
+            action,  # type: ignore[arg-type]
+            user=who.name,
+            comment=comment,
+            edited=edited,
+            run_id=esc.run_id,
+            intent=intent,
+            partial=partial,
+            group=None if who.system else esc.group,
+        )
         # Only the decision that committed queues the run: an approval short of M completes
         # its own audit entry (and any other's) without handing the run to the queue twice.
         mine = decides(decided, who.name)

@@ -6,7 +6,7 @@ import pytest
 
 from graph.runtime.principal import EditInvalid, Forbidden, NothingToStop, ScopeKilled, ServiceError
 from graph.runtime.service import RunService
-from state.control.errors import EscalationConflict, UnknownEscalation, UnknownRun
+from state.control.errors import EscalationConflict, RunFinished, UnknownEscalation, UnknownRun
 from state.control.plane import ControlPlane
 from tests.integration.runtime import ADMIN, APPROVER, VIEWER, service
 from tests.redis_servers import ServerUnderTest
@@ -82,6 +82,30 @@ def test_first_decision_wins_and_the_second_names_the_winner(server: ServerUnder
     decision = cp.escalations.get(esc_id).decision
     assert decision is not None
     assert decision.action == "approve"
+
+
+def test_refusals_for_the_state_of_the_run_are_audited_too(server: ServerUnderTest) -> None:
+    """A late decision and one on a killed run are refused and audited as ``denied`` with why,
+    as refusals for who asks are (they left no trace)."""
+    svc, cp, _ = _svc(server)
+    run_id, esc_id = _waiting_escalation(svc, cp)
+    svc.decide(esc_id, "approve", who=APPROVER)
+    with pytest.raises(EscalationConflict):
+        svc.decide(esc_id, "reject", who=ADMIN)
+    killed, open_id = _waiting_escalation(svc, cp)
+    svc.kill("run", killed, who=ADMIN, reason="wrong supplier")
+    with pytest.raises(RunFinished):
+        svc.decide(open_id, "approve", who=APPROVER)
+    entries = cp.audit.list(action="denied")[::-1]  # oldest first
+    denied = [(d.actor, d.target, d.details["attempted"]) for d in entries]
+    assert denied == [
+        ("ada", run_id, f"reject escalation {esc_id}"),
+        ("april", killed, f"approve escalation {open_id}"),
+    ]
+    whys = [d.details["why"] for d in entries]
+    assert "was already decided (approve) by 'april'" in whys[0]
+    assert "is already killed" in whys[1]
+    assert cp.audit.verify().ok
 
 
 def test_a_late_decision_after_the_run_ended_names_the_winner(server: ServerUnderTest) -> None:
