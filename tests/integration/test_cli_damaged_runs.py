@@ -13,8 +13,8 @@ import redis
 from state.clock import utcnow
 from state.control.models import NewRun
 from state.control.plane import ControlPlane
+from tests.integration.cli_here import waybill_here
 from tests.integration.test_cli_errors import one_line
-from tests.integration.test_cli_redis import waybill
 from tests.redis_servers import ServerUnderTest
 
 pytestmark = pytest.mark.integration
@@ -55,9 +55,13 @@ def damaged(server: ServerUnderTest, request: pytest.FixtureRequest) -> str:
     "args", [(), ("--status", "queued"), ("--since", "2000-01-01")], ids=["all", "status", "search"]
 )
 def test_runs_lists_the_others_and_names_the_damaged_one(
-    server: ServerUnderTest, tmp_path: Path, damaged: str, args: tuple[str, ...]
+    server: ServerUnderTest,
+    tmp_path: Path,
+    damaged: str,
+    args: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    listed = waybill(server.url, tmp_path, "runs", *args)
+    listed = waybill_here(capsys, server.url, tmp_path, "runs", *args)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     rows = [line.split()[0] for line in listed.stdout.splitlines()[1:-1]]
     assert rows == [GOOD[1], GOOD[0]], listed.stdout
@@ -68,17 +72,17 @@ def test_runs_lists_the_others_and_names_the_damaged_one(
 
 @pytest.mark.parametrize("damaged", DAMAGE, indirect=True)
 def test_show_of_the_damaged_run_says_so_in_one_line(
-    server: ServerUnderTest, tmp_path: Path, damaged: str
+    server: ServerUnderTest, tmp_path: Path, damaged: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shown = waybill(server.url, tmp_path, "show", VICTIM)
+    shown = waybill_here(capsys, server.url, tmp_path, "show", VICTIM)
     assert shown.returncode == 1, shown.stdout + shown.stderr
     line = one_line(shown)
     assert line.startswith(f"waybill: run {VICTIM}: record is damaged ({damaged}"), line
-    assert waybill(server.url, tmp_path, "show", GOOD[0]).returncode == 0
+    assert waybill_here(capsys, server.url, tmp_path, "show", GOOD[0]).returncode == 0
 
 
 def test_a_damaged_event_is_one_line_of_its_run_and_hides_nothing_else(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An entry of a run's event stream that is not JSON broke `waybill runs` (its usage is read
     from the events) and `waybill show` with an error naming no run."""
@@ -90,10 +94,10 @@ def test_a_damaged_event_is_one_line_of_its_run_and_hides_nothing_else(
     )
     cp.runs.update(VICTIM, status="failed", reason="test")
     cp.close()
-    listed = waybill(server.url, tmp_path, "runs")
+    listed = waybill_here(capsys, server.url, tmp_path, "runs")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert [line.split()[0] for line in listed.stdout.splitlines()[1:-1]] == [VICTIM]
-    shown = waybill(server.url, tmp_path, "show", VICTIM)
+    shown = waybill_here(capsys, server.url, tmp_path, "show", VICTIM)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert shown.stdout.splitlines()[1:5] == [
         "  [queued]",

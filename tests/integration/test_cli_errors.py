@@ -14,12 +14,13 @@ import redis
 
 from state.checkpoint.layout import ThreadKeys
 from state.control.plane import ControlPlane
+from tests.integration.cli_here import Ran
 from tests.integration.runtime import ROOT, worker_env
 from tests.integration.test_cli_redis import SMALL, _run_id, ana, waybill
 from tests.redis_servers import ServerUnderTest, decoded
 
 
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
+def one_line(done: subprocess.CompletedProcess[str] | Ran) -> str:
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

@@ -17,7 +17,8 @@ import pytest
 
 from state.control.models import SwitchKind
 from state.control.plane import ControlPlane
-from tests.integration.test_cli_redis import SMALL, waybill
+from tests.integration.cli_here import waybill_here
+from tests.integration.test_cli_redis import SMALL
 from tests.redis_servers import ServerUnderTest
 from tests.staff import token_for
 
@@ -72,13 +73,13 @@ def _audited(url: str) -> int:
 
 @pytest.mark.parametrize("case", CASES)
 def test_an_unknown_target_is_one_line_and_exit_code_1(
-    shared: tuple[str, str, Path], case: str
+    shared: tuple[str, str, Path], case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, token, tmp = shared
     argv, named = CASES[case]
     argv = [str(tmp / "edit.json") if a == "EDIT" else a for a in argv]
     before = _audited(url)
-    done = waybill(url, tmp, *argv, token=token)
+    done = waybill_here(capsys, url, tmp, *argv, token=token)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
@@ -88,25 +89,25 @@ def test_an_unknown_target_is_one_line_and_exit_code_1(
 
 
 def test_clearing_a_switch_that_is_not_set_on_a_known_target_succeeds(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = token_for(server.url, "ana", "admin")
     cp = ControlPlane.from_url(server.url)
-    cp.runs.create("known-1", "steps")
+    cp.runs.create("known-1", "procurement")
     for argv, said in [
         (["unkill", "--run", "known-1"], "kill switch run:known-1 was not set"),
-        (["release", "--workflow", "steps"], "hold switch workflow:steps was not set; 0 held"),
-        (["unkill", "--agent", "slow"], "kill switch agent:slow was not set"),
+        (["release", "--workflow", "refund"], "hold switch workflow:refund was not set; 0 held"),
+        (["unkill", "--agent", "intake"], "kill switch agent:intake was not set"),
         (["release", "--global"], "hold switch global:* was not set; 0 held"),
     ]:
-        done = waybill(server.url, tmp_path, *argv, token=token)
+        done = waybill_here(capsys, server.url, tmp_path, *argv, token=token)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(said), done.stdout
     cp.close()
 
 
 def test_a_switch_on_a_run_deleted_since_is_still_cleared(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A kill and a hold on a run that retention deleted meanwhile: both clear, exit code 0."""
     token = token_for(server.url, "ana", "admin")
@@ -116,9 +117,9 @@ def test_a_switch_on_a_run_deleted_since_is_still_cleared(
     for kind in kinds:
         cp.kills.trip("run", "gone-1", reason="r", user="ana", kind=kind)
     assert cp.retention.purge("gone-1", "steps", force=True) is not None
-    unkilled = waybill(server.url, tmp_path, "unkill", "--run", "gone-1", token=token)
+    unkilled = waybill_here(capsys, server.url, tmp_path, "unkill", "--run", "gone-1", token=token)
     assert (unkilled.returncode, unkilled.stdout.strip()) == (0, "kill switch run:gone-1 cleared")
-    released = waybill(server.url, tmp_path, "release", "--run", "gone-1", token=token)
+    released = waybill_here(capsys, server.url, tmp_path, "release", "--run", "gone-1", token=token)
     assert released.returncode == 0, released.stderr
     assert released.stdout.startswith("hold switch run:gone-1 released; 0 held run(s)")
     assert cp.kills.list(kind=None) == []
