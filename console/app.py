@@ -14,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.ui import auth, nav, signin
-from console.ui.guard import redis_guard
+from console.ui.guard import redis_guard, show_outage
 from console.ui.handles import get_handles
 from console.web.links import DEFAULT_PAGE, PAGES, page_file, page_url
 
@@ -24,9 +24,10 @@ def main() -> None:
     when nobody is signed in."""
     st.set_page_config(page_title="Waybill console", page_icon="📦", layout="wide")
     user, checked = None, False
-    with redis_guard():
-        user = auth.current_user(get_handles())
-        checked = True
+    if not show_outage():  # a click just met Redis down: say so now, not after another timeout
+        with redis_guard():
+            user = auth.current_user(get_handles())
+            checked = True
     # Every page is registered whoever asks, so a deep link is never "Page not found": a user
     # without a session gets the login prompt on that address, and comes back to it.
     pages = {

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,18 @@ class ServerUnderTest:
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server frozen (``SIGSTOP``): it accepts connections and answers nothing until
+        the block ends (``SIGCONT``, whatever happened inside)."""
+        client = self.client()
+        try:
+            pid = int(client.info("server")["process_id"])
+        finally:
+            client.close()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)

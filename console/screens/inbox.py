@@ -10,15 +10,15 @@ from __future__ import annotations
 import streamlit as st
 
 from console.ui.decide import decide_box, decision_buttons, show_last
-from console.ui.escalation_meta import veto_countdown
-from console.ui.guard import redis_guard
-from console.ui.inbox_data import InboxItem, filter_items, pending_items
+from console.ui.escalation_meta import Staffing, decidable, ended_line, veto_countdown
+from console.ui.guard import redis_guard, show_outage
+from console.ui.inbox_data import InboxItem, filter_items, pending_items, staffing
 from console.ui.page import PageContext, run_page
 from console.ui.views import age, html_link, md_escape, show_escalation
 from console.web.links import escalation_url
 from graph.runtime.deciding import verb
 from state.control.errors import DamagedRun, UnknownEscalation, UnknownRun
-from state.control.models import RunRecord
+from state.control.models import Escalation, RunRecord
 
 REFRESH_S = 3
 ALL = "all"
@@ -34,12 +34,12 @@ def _links(esc_id: str, run_id: str, note: str) -> None:
     right.caption(md_escape(note))
 
 
-def _card(ctx: PageContext, item: InboxItem, mine: frozenset[str]) -> None:
+def _card(ctx: PageContext, item: InboxItem, mine: frozenset[str], staffed: Staffing) -> None:
     esc = item.esc
     with st.container(border=True, key=f"esc.{esc.escalation_id}"):
         _links(esc.escalation_id, esc.run_id, f"{item.workflow} · {age(esc.created_at)} ago")
-        show_escalation(esc, item.run)
-        if ctx.can("approver"):
+        show_escalation(esc, item.run, staffed)
+        if ctx.can("approver") and decidable(esc, item.run):
             decision_buttons(ctx, esc, item.run, mine)
             st.caption("To comment or edit before deciding, open the escalation.")
 
@@ -49,6 +49,8 @@ def live(
     ctx: PageContext, workflow: str | None, user: str | None, groups: set[str] | None, focused: str
 ) -> None:
     """The pending list (and this session's last decision), redrawn every few seconds."""
+    if show_outage():  # a click on a card found Redis down (such a click reruns only this part)
+        return
     with redis_guard():
         show_last()
         items = pending_items(ctx.h.cp)
@@ -61,9 +63,16 @@ def live(
             st.info("You can read escalations; deciding needs the approver role.")
         # The user's groups, read once for every card's buttons (a viewer has none to draw).
         mine = frozenset(ctx.h.cp.groups.groups_of(ctx.user.name) if shown and deciding else ())
+        staffed = _staffing(ctx, [item.esc for item in shown])
         for item in shown:
             if item.esc.escalation_id != focused:  # that one is open above, with its form
-                _card(ctx, item, mine)
+                _card(ctx, item, mine, staffed)
+
+
+def _staffing(ctx: PageContext, escs: list[Escalation]) -> Staffing:
+    """Which of their groups have nobody who may decide (and whether admins then may)."""
+    fallback = ctx.h.service.admin_fallback
+    return staffing(ctx.h.cp, [e.group for e in escs], admin_fallback=fallback)
 
 
 @st.fragment(run_every=1)
@@ -79,6 +88,9 @@ def _countdown(ctx: PageContext, esc_id: str) -> None:
 def _still_pending(ctx: PageContext, esc_id: str) -> None:
     with redis_guard():
         esc = ctx.h.cp.escalations.get(esc_id)
+        ended = ended_line(esc, _run_of(ctx, esc.run_id))
+        if ended:  # killed (or ended) since this view was drawn
+            st.warning(md_escape(f"Meanwhile {ended}; a decision from here will be refused."))
         if esc.approvals:
             names = ", ".join(a.user for a in esc.approvals)
             st.text(f"approvals so far: {len(esc.approvals)} of {esc.approvals_needed} ({names})")
@@ -98,11 +110,10 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
         st.error(md_escape(f"No escalation with the id {esc_id}."))
         return
     with st.container(border=True, key=f"focus.{esc_id}"):
-        status = "pending" if esc.pending else "decided"
-        _links(esc_id, esc.run_id, f"{status} · raised {age(esc.created_at)} ago")
         run = _run_of(ctx, esc.run_id)
-        show_escalation(esc, run)
-        if esc.kind == "veto" and esc.pending:
+        _links(esc_id, esc.run_id, f"{_state(esc, run)} · raised {age(esc.created_at)} ago")
+        show_escalation(esc, run, _staffing(ctx, [esc]) if decidable(esc, run) else None)
+        if esc.kind == "veto" and decidable(esc, run):
             _countdown(ctx, esc_id)
         if esc.decision is not None:
             d = esc.decision
@@ -110,9 +121,16 @@ def _focused(ctx: PageContext, esc_id: str) -> None:
             st.text(f"decided: {said} by {d.user} at {d.decided_at:%Y-%m-%d %H:%M:%S} UTC")
             if d.comment:
                 st.text(f"comment: {d.comment}")
-        elif ctx.can("approver"):
+        elif ctx.can("approver") and decidable(esc, run):
             _still_pending(ctx, esc_id)
             decide_box(ctx, esc, run)
+
+
+def _state(esc: Escalation, run: RunRecord | None) -> str:
+    """``pending``, ``decided``, or ``run killed`` (undecided, and it can no longer be)."""
+    if not esc.pending:
+        return "decided"
+    return "pending" if decidable(esc, run) or run is None else f"run {run.status}"
 
 
 def _run_of(ctx: PageContext, run_id: str) -> RunRecord | None:

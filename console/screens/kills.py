@@ -17,6 +17,11 @@ from console.ui.views import notify, switches_frame
 from state.control.models import KILL_SCOPES, KillScope, SwitchKind
 
 LAST = "kills.last"
+CONFIRM = {
+    "kill": "I confirm: stop these runs (killed is final)",
+    "hold": "I confirm: hold these runs (parked until the hold is released, then they go on)",
+}
+"""The trip form's confirmation, by the kind of switch: a kill ends runs, a hold parks them."""
 
 
 def _targets(ctx: PageContext, scope: str) -> list[str]:
@@ -74,7 +79,7 @@ def on_clear() -> None:
 
 def _trip(ctx: PageContext) -> None:
     st.subheader("Trip a switch")
-    st.radio(
+    kind = st.radio(
         "Kind",
         ["kill", "hold"],
         key="kill.kind",
@@ -90,7 +95,7 @@ def _trip(ctx: PageContext) -> None:
         elif options:
             st.selectbox("Target", options, key="kill.target")
         st.text_input("Reason (required, recorded)", key="kill.reason")
-        st.checkbox("I confirm: stop these runs", key="kill.confirm")
+        st.checkbox(CONFIRM["hold" if kind == "hold" else "kill"], key="kill.confirm")
         st.form_submit_button("Trip switch", type="primary", on_click=on_trip)
 
 

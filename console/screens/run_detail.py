@@ -100,7 +100,7 @@ def live_drawing(ctx: PageContext, run_id: str, topo: Topology | None, seen: str
                 "This run is held: it goes on from its last checkpoint once the hold is released."
             )
             st.page_link("screens/kills.py", label="Kill and hold switches")
-        if pending is not None:
+        if pending is not None and run.status not in TERMINAL_STATUSES:  # killed: no question
             esc_id = pending.escalation_id
             st.info("This run waits for a human decision.")
             st.page_link(

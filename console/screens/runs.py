@@ -94,7 +94,9 @@ def body(ctx: PageContext) -> None:
         _say_damaged(found.damaged)
         _show([h.record for h in found.hits], {h.record.run_id: h.usage for h in found.hits})
         return
-    number = int(c4.number_input("Page", min_value=1, value=1, step=1, key="runs.page"))
+    # No ``value``: the filters reset the page through the session state (``_first_page``), and
+    # a default given as well makes Streamlit warn on every such reset. It starts at min_value.
+    number = int(c4.number_input("Page", min_value=1, step=1, key="runs.page"))
     page = cp.runs.list(
         status=None if status == "all" else cast(RunStatus, status),
         workflow=None if workflow == "all" else workflow,

@@ -8,15 +8,15 @@ decided first. The outcome is kept in the session state and shown by :func:`show
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import streamlit as st
 
 from console.ui import actions
 from console.ui.forms import contract_form, read_form, show_field_errors
-from console.ui.guard import DOWN_ERRORS
-from console.ui.page import PageContext, decision_context
+from console.ui.guard import DOWN_ERRORS, remember_outage
+from console.ui.page import PageContext, callback_context
 from console.ui.views import md_escape
 from graph.runtime.eligibility import authority
 from graph.runtime.principal import ServiceError
@@ -48,24 +48,29 @@ def _contract(ctx: PageContext, esc: Escalation) -> Any:
         return None
 
 
-def on_decide(esc_id: str, action: str) -> None:
-    """Button callback: approve, retry or reject, as the session's user (checked on the server)."""
-    ctx = decision_context()
-    if ctx is None:
-        return
-    comment = str(st.session_state.get(f"comment.{esc_id}", ""))
+def _record(esc_id: str, act: Callable[[PageContext], actions.Outcome]) -> None:
+    """Run a decision callback's ``act`` as the session's user and keep its outcome; when Redis
+    does not answer (at the session check or the decision), the page says nothing was decided,
+    with the banner, on the run this click starts."""
     try:
-        out = actions.decide(ctx.h, ctx.who, esc_id, action, comment=comment)
-    except DOWN_ERRORS:
-        out = REDIS_DOWN
+        ctx = callback_context()
+        if ctx is None:
+            return
+        out = act(ctx)
+    except DOWN_ERRORS as exc:
+        st.session_state.pop(LAST, None)  # an older outcome would read as this click's
+        remember_outage(exc, f"Escalation {esc_id}: {REDIS_DOWN.message}")
+        return
     st.session_state[LAST] = (esc_id, out)
 
 
-def on_edit(esc_id: str, model: Any) -> None:
-    """Form callback: parse the edit (form or JSON) and submit it."""
-    ctx = decision_context()
-    if ctx is None:
-        return
+def on_decide(esc_id: str, action: str) -> None:
+    """Button callback: approve, retry or reject, as the session's user (checked on the server)."""
+    comment = str(st.session_state.get(f"comment.{esc_id}", ""))
+    _record(esc_id, lambda ctx: actions.decide(ctx.h, ctx.who, esc_id, action, comment=comment))
+
+
+def _edit_outcome(ctx: PageContext, esc_id: str, model: Any) -> actions.Outcome:
     errors: dict[str, str] = {}
     edited: Any = None
     if st.session_state.get(f"mode.{esc_id}") == "form" and model is not None:
@@ -78,16 +83,16 @@ def on_edit(esc_id: str, model: Any) -> None:
         except ValueError:
             errors = {"<root>": "not a JSON object"}
     if errors:
-        out = actions.Outcome(
+        return actions.Outcome(
             False, "The edit has errors; nothing was decided.", field_errors=errors
         )
-    else:
-        comment = str(st.session_state.get(f"comment.{esc_id}", ""))
-        try:
-            out = actions.decide(ctx.h, ctx.who, esc_id, "edit", comment=comment, edited=edited)
-        except DOWN_ERRORS:
-            out = REDIS_DOWN
-    st.session_state[LAST] = (esc_id, out)
+    comment = str(st.session_state.get(f"comment.{esc_id}", ""))
+    return actions.decide(ctx.h, ctx.who, esc_id, "edit", comment=comment, edited=edited)
+
+
+def on_edit(esc_id: str, model: Any) -> None:
+    """Form callback: parse the edit (form or JSON) and submit it."""
+    _record(esc_id, lambda ctx: _edit_outcome(ctx, esc_id, model))
 
 
 def _labels(esc: Escalation) -> dict[str, str]:

@@ -1,5 +1,9 @@
-"""What the inbox says about an escalation besides its question: who decides, how many
-approvals it has, its deadline (a countdown), whether it is held, and a veto window's countdown.
+"""What the inbox says about an escalation besides its question: who decides (and who then,
+when the group has nobody who may), how many approvals it has, its deadline (a countdown),
+whether it is held, a veto window's countdown, and that its run ended undecided.
+
+Countdowns and holds are shown only while the escalation can still be decided: not once it is
+decided, nor when its run ended (killed, failed...) before anyone decided.
 
 Plain text built from the escalation's record and its run (no Streamlit here), so the list, the
 focused view and the tests read the same lines.
@@ -7,15 +11,48 @@ focused view and the tests read the same lines.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from state.control.models import Escalation, RunRecord
+from state.status import TERMINAL_STATUSES
 
 THEN = {
     "reject": "rejected by default",
     "hold": "the run is held (it keeps waiting, unreminded)",
     "handover": "handed over to group {backup}",
 }
+
+ENDED = {
+    "killed": "was killed",
+    "failed": "failed",
+    "succeeded": "succeeded",
+    "rejected": "was rejected",
+}
+"""How the run of an undecided escalation ended, by its terminal status."""
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """What the inbox knows of the approver groups: those with no member who may decide
+    (approver role or above), and whether admins outside a group may decide then."""
+
+    empty: frozenset[str] = frozenset()
+    admin_fallback: bool = True
+
+
+def ended_line(esc: Escalation, run: RunRecord | None) -> str | None:
+    """``the run was killed: this escalation can no longer be decided``, for an undecided
+    escalation whose run ended (the server refuses any decision on it)."""
+    if not esc.pending or run is None or run.status not in TERMINAL_STATUSES:
+        return None
+    return f"the run {ENDED[run.status]}: this escalation can no longer be decided"
+
+
+def decidable(esc: Escalation, run: RunRecord | None) -> bool:
+    """True while a decision may still be taken: nobody decided and the run did not end (an
+    unknown run counts as not ended: the server has the last word)."""
+    return esc.pending and ended_line(esc, run) is None
 
 
 def span(seconds: float) -> str:
@@ -41,10 +78,18 @@ def veto_countdown(esc: Escalation, now: datetime | None = None) -> str | None:
     return f"veto window: the action runs in {span(left)} unless vetoed (at {at})"
 
 
-def deciders_line(esc: Escalation, run: RunRecord | None) -> str:
-    """Who decides, and the approvals so far when more than one is needed."""
+def deciders_line(esc: Escalation, run: RunRecord | None, staffing: Staffing | None = None) -> str:
+    """Who decides (and, per ``staffing``, who when the group has nobody who may), and the
+    approvals so far when more than one is needed."""
     who = f"group {esc.group}" if esc.group else "any approver"
     line = f"decided by: {who}"
+    if staffing is not None and esc.group in staffing.empty:
+        line += (
+            ", which has no members who may decide: admins may (the admin fallback)"
+            if staffing.admin_fallback
+            else ", which has no members who may decide: nobody can while the admin fallback "
+            "is off (WAYBILL_ADMIN_FALLBACK)"
+        )
     if esc.approvals_needed > 1:
         names = ", ".join(a.user for a in esc.approvals) or "none yet"
         line += f"; {esc.approvals_needed} approvals needed, {len(esc.approvals)} so far ({names})"
@@ -74,9 +119,18 @@ def deadline_line(esc: Escalation, now: datetime | None = None) -> str | None:
     return f"decide within {span(left)} (by {at}){moved}; then: {then}"
 
 
-def meta_lines(esc: Escalation, run: RunRecord | None, now: datetime | None = None) -> list[str]:
-    """Every line above, in order (those that apply)."""
-    lines = [deciders_line(esc, run)]
+def meta_lines(
+    esc: Escalation,
+    run: RunRecord | None,
+    now: datetime | None = None,
+    staffing: Staffing | None = None,
+) -> list[str]:
+    """Every line above, in order (those that apply): the deadline, hold and veto window only
+    while the escalation can be decided, else why it cannot be when its run ended."""
+    if not decidable(esc, run):
+        ended = ended_line(esc, run)
+        return [deciders_line(esc, run), *([ended] if ended else [])]
+    lines = [deciders_line(esc, run, staffing)]
     for line in (deadline_line(esc, now), veto_countdown(esc, now)):
         if line:
             lines.append(line)

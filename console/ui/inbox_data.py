@@ -9,8 +9,11 @@ its own).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from console.ui.escalation_meta import Staffing
+from graph.runtime.eligibility import group_deciders
 from state.control.errors import DamagedRun, UnknownRun
 from state.control.models import Escalation, RunRecord
 from state.control.plane import ControlPlane
@@ -65,3 +68,10 @@ def filter_items(
         and (user is None or (item.run is not None and item.run.user == user))
         and (groups is None or item.esc.group in groups)
     ]
+
+
+def staffing(cp: ControlPlane, groups: Iterable[str | None], *, admin_fallback: bool) -> Staffing:
+    """Which of ``groups`` have no member who may decide (each distinct group read once), and
+    whether the admin fallback then lets admins decide."""
+    empty = frozenset(g for g in set(groups) if g and not group_deciders(cp, g))
+    return Staffing(empty=empty, admin_fallback=admin_fallback)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from console.ui import auth
-from console.ui.guard import DOWN_ERRORS, redis_guard
+from console.ui.guard import DOWN_ERRORS, redis_guard, remember_outage
 from console.ui.handles import Handles, get_handles
 from graph.runtime.principal import Principal
 from state.control.users import User
@@ -31,17 +31,24 @@ class PageContext:
         return self.who.can(role)  # type: ignore[arg-type]
 
 
-def decision_context() -> PageContext | None:
-    """The context inside a widget callback (which runs before the page script).
+def callback_context() -> PageContext | None:
+    """The context inside a widget callback (which runs before the page script); ``None`` when
+    nobody is signed in. Redis outages propagate (see :func:`decision_context`)."""
+    h = get_handles()
+    user = auth.current_user(h)
+    return PageContext(h, user) if user is not None else None
 
-    A Redis outage here is remembered and shown by the page's banner on this same rerun.
+
+def decision_context() -> PageContext | None:
+    """The context inside a widget callback, or ``None``.
+
+    A Redis outage here is remembered and shown by the banner on this same rerun, at once.
     """
     try:
-        h = get_handles()
-        user = auth.current_user(h)
-    except DOWN_ERRORS:
+        return callback_context()
+    except DOWN_ERRORS as exc:
+        remember_outage(exc)
         return None
-    return PageContext(h, user) if user is not None else None
 
 
 def run_page(title: str, body: Callable[[PageContext], None]) -> None:

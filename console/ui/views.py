@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from console.timeline import describe
-from console.ui.escalation_meta import meta_lines
+from console.ui.escalation_meta import Staffing, meta_lines
 from console.web.links import run_url
 from state.control.models import Escalation, KillSwitch, RunEvent, RunRecord
 from state.control.search import Usage
@@ -166,9 +166,11 @@ def show_event(event: RunEvent) -> None:
         show_verdict(given.verdict)
 
 
-def show_escalation(esc: Escalation, run: RunRecord | None = None) -> None:
-    """What a human reads before deciding: what, why, who decides and by when, proposal,
-    verdict, envelope rule."""
+def show_escalation(
+    esc: Escalation, run: RunRecord | None = None, staffing: Staffing | None = None
+) -> None:
+    """What a human reads before deciding: what, why, who decides and by when (while it can
+    be decided), proposal, verdict, envelope rule."""
     req = esc.request
     st.text(f"what: {req.get('what', '')}")
     for why in req.get("why") or []:
@@ -182,7 +184,7 @@ def show_escalation(esc: Escalation, run: RunRecord | None = None) -> None:
         f"allowed: {', '.join(req.get('allowed') or [])}",
     ]
     st.text("   ".join(meta))
-    for line in meta_lines(esc, run):
+    for line in meta_lines(esc, run, staffing=staffing):
         st.text(line)
     st.caption("Proposed")
     st.json(req.get("proposed") or {}, expanded=True)

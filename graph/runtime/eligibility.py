@@ -88,13 +88,18 @@ def roles_of(cp: ControlPlane, names: list[str]) -> dict[str, Role]:
     return found
 
 
+def group_deciders(cp: ControlPlane, group: str) -> list[str]:
+    """The members of ``group`` who may decide its escalations (approver role or above)."""
+    members = cp.groups.members(group)
+    roles = roles_of(cp, members)
+    return [m for m in members if m in roles and ROLE_RANK[roles[m]] >= ROLE_RANK["approver"]]
+
+
 def who_may_decide(
     cp: ControlPlane, esc: Escalation, *, starter: str | None, admin_fallback: bool
 ) -> Deciders:
     """The people who may decide ``esc`` now, for a notification or the inbox."""
-    members = cp.groups.members(esc.group) if esc.group else []
-    roles = roles_of(cp, members)
-    able = [m for m in members if m in roles and ROLE_RANK[roles[m]] >= ROLE_RANK["approver"]]
+    able = group_deciders(cp, esc.group) if esc.group else []
     done = [a.user for a in esc.approvals]
     excluded = [m for m in able if esc.four_eyes and m in (starter, *esc.authors)]
     return Deciders(

@@ -11,6 +11,8 @@ be complete when it was not.
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Iterator
 from datetime import datetime
 
 import redis
@@ -112,18 +114,52 @@ def usage_of(updates: list[NodeUpdate]) -> Usage:
     return usage
 
 
-def _match(query: RunQuery, request: str, updates: list[NodeUpdate]) -> str | None:
+def fold(value: str) -> str:
+    """Text as compared by a search: case-insensitive, and one Unicode spelling of each letter
+    (``ü`` typed as one code point or as ``u`` plus a combining mark)."""
+    return unicodedata.normalize("NFC", value).casefold()
+
+
+def strings(value: object) -> Iterator[str]:
+    """Every key and scalar of a JSON value as a person wrote it: strings unescaped (a search for
+    a backslash or ``u00fc`` must not match JSON's escapes), other scalars in their JSON
+    spelling."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings(item)
+    elif isinstance(value, str):
+        yield value
+    else:
+        yield json.dumps(value, default=str)
+
+
+def request_strings(raw: object, summary: str) -> list[str]:
+    """The searchable text of a run's input: its stored request (JSON; kept as it is when it
+    does not parse) and the summary the runs table shows."""
+    stored = text(raw)
+    try:
+        found = list(strings(json.loads(stored))) if stored else []
+    except ValueError:
+        found = [stored]
+    return [*found, summary]
+
+
+def _match(query: RunQuery, request: list[str], updates: list[NodeUpdate]) -> str | None:
     """Where the query's stage and text match the run (``""``: no text asked), else None."""
     proposed = [h for u in updates for h in u.of_kind(HandoffProposed)]
     if query.stage is not None and not any(u.node.stage == query.stage for u in updates):
         return None
-    needle = query.text.strip().lower()
+    needle = fold(query.text.strip())
     if not needle:
         return ""
-    if needle in request.lower():
+    if any(needle in fold(s) for s in request):
         return "input"
     for handoff in proposed:
-        if needle in json.dumps(handoff.payload, default=str).lower():
+        if any(needle in fold(s) for s in strings(handoff.payload)):
             return f"handoff #{handoff.seq} ({handoff.stage})"
     return None
 
@@ -204,7 +240,7 @@ class RunSearch:
             if query.user is not None and record.user != query.user:
                 continue
             updates = node_updates(_events(entries))
-            where = _match(query, f"{text(request)} {record.input_summary}", updates)
+            where = _match(query, request_strings(request, record.input_summary), updates)
             if where is not None:
                 hits.append(RunHit(record=record, usage=usage_of(updates), matched=where))
         return hits

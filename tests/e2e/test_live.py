@@ -176,7 +176,7 @@ def _held_run_journey(page: Page, stack: Stack, screenshots: Path) -> None:
     settle(page)
     pick(page, "Target", "slow")
     page.get_by_label("Reason (required, recorded)").fill("deploy in progress")
-    page.get_by_text("I confirm: stop these runs").click()
+    page.get_by_text("I confirm: hold these runs").click()
     page.get_by_role("button", name="Trip switch").click()
     expect(page.get_by_text("Hold switch workflow:slow tripped", exact=False)).to_be_visible()
     hold_row = page.locator("[data-testid^='glide-cell-1-']", has_text=re.compile("^hold$"))

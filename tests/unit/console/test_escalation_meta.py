@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from console.ui.escalation_meta import deadline_line, deciders_line, span, veto_countdown
-from state.control.models import Approval, Escalation, EscalationDeadline, RunRecord
+from console.ui.escalation_meta import (
+    Staffing,
+    deadline_line,
+    deciders_line,
+    meta_lines,
+    span,
+    veto_countdown,
+)
+from state.control.models import Approval, Decision, Escalation, EscalationDeadline, RunRecord
 from state.decisions import DecisionDeadline
+from state.status import RunStatus
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -22,9 +30,16 @@ def _esc(**fields: object) -> Escalation:
     return Escalation.model_validate(base | fields)
 
 
-def _run(user: str) -> RunRecord:
+def _run(user: str, status: RunStatus = "waiting") -> RunRecord:
     return RunRecord(
-        run_id="r", workflow="w", status="waiting", user=user, created_at=NOW, updated_at=NOW
+        run_id="r", workflow="w", status=status, user=user, created_at=NOW, updated_at=NOW
+    )
+
+
+def _due_in(seconds: float) -> EscalationDeadline:
+    policy = DecisionDeadline(after_s=600, then="handover", backup_group="leads")
+    return EscalationDeadline(
+        due_at=NOW + timedelta(seconds=seconds), then="handover", policy=policy
     )
 
 
@@ -74,3 +89,44 @@ def test_a_veto_window_counts_down() -> None:
     )
     assert (veto_countdown(veto, NOW + timedelta(seconds=13)) or "").startswith("veto window over")
     assert veto_countdown(_esc(), NOW) is None
+
+
+def test_countdowns_only_while_it_can_be_decided() -> None:
+    open_one = _esc(deadline=_due_in(185))
+    assert meta_lines(open_one, _run("ana"), NOW)[1].startswith("decide within 3m 05s")
+    decided = _esc(
+        deadline=_due_in(185),
+        decision=Decision(action="approve", user="bob", decided_at=NOW),
+    )
+    assert meta_lines(decided, _run("ana"), NOW) == ["decided by: group finance"]
+    held = _esc(deadline=_due_in(-5), held_at=NOW, decision=decided.decision)
+    assert meta_lines(held, _run("ana", "succeeded"), NOW) == ["decided by: group finance"]
+    ends = (NOW + timedelta(seconds=12)).isoformat()
+    veto = _esc(kind="veto", request={"deadline": ends})
+    ended: tuple[tuple[RunStatus, str], ...] = (
+        ("killed", "was killed"),
+        ("failed", "failed"),
+        ("rejected", "was rejected"),
+    )
+    for status, said in ended:
+        assert meta_lines(open_one, _run("ana", status), NOW) == [
+            "decided by: group finance",
+            f"the run {said}: this escalation can no longer be decided",
+        ]
+        assert "veto window" not in " ".join(meta_lines(veto, _run("ana", status), NOW))
+
+
+def test_a_group_with_nobody_to_decide_says_who_may_then() -> None:
+    esc = _esc(group="buyers")
+    empty = frozenset({"buyers"})
+    assert deciders_line(esc, None, Staffing(empty, admin_fallback=True)) == (
+        "decided by: group buyers, which has no members who may decide: admins may "
+        "(the admin fallback)"
+    )
+    assert deciders_line(esc, None, Staffing(empty, admin_fallback=False)) == (
+        "decided by: group buyers, which has no members who may decide: nobody can while the "
+        "admin fallback is off (WAYBILL_ADMIN_FALLBACK)"
+    )
+    assert deciders_line(esc, None, Staffing(frozenset({"finance"}))) == "decided by: group buyers"
+    killed = meta_lines(esc, _run("ana", "killed"), NOW, Staffing(empty))
+    assert killed[0] == "decided by: group buyers"  # nobody decides it any more anyway
