@@ -17,6 +17,7 @@ from graph.runtime.principal import Principal, ServiceError
 from graph.runtime.service import RunService
 from state.control.models import KillScope, KillSwitch, RunPage, RunRecord
 from state.control.plane import ControlPlane
+from state.control.search import fold
 from state.run_events import NodeUpdate, node_updates
 from state.status import RunStatus
 from state.verdicts import GateVerdict
@@ -96,16 +97,17 @@ class Oversight:
 
     def search_runs(self, query: str, limit: int = 20, scan: int = 2000) -> list[RunRecord]:
         """Recent runs whose id, workflow, stage, input summary, user or reason contain
-        ``query`` (case-insensitive), newest first."""
+        ``query`` (case-insensitive, accents however typed: as the console's search), newest
+        first."""
         self._principal()
-        needle = query.strip().lower()
+        needle = fold(query.strip())
         if not needle:
             raise ServiceError("a search needs some text")
         found: list[RunRecord] = []
         for record in self.cp.runs.list(limit=max(1, min(scan, 10_000))).items:
             fields = (record.run_id, record.workflow, record.stage, record.input_summary)
             text = " ".join(str(f or "") for f in (*fields, record.user, record.reason))
-            if needle in text.lower():
+            if needle in fold(text):
                 found.append(record)
                 if len(found) >= limit:
                     break

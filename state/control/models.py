@@ -156,15 +156,14 @@ class Escalation(_Record):
     """Its deadline passed and its default is to hold: the run keeps waiting, unreminded."""
     held_reason: str = ""
     handed_over_from: str | None = None
+    """The group that had it before its deadline handed it to ``group``."""
+    reminded_round: int = 0
 
     @property
     def authors(self) -> list[str]:
         """People whose edits the action asked about carries: under four eyes, like the run's
         starter, they may not approve it."""
         return [str(name) for name in self.request.get("authors", [])]
-
-    """The group that had it before its deadline handed it to ``group``."""
-    reminded_round: int = 0
 
     @property
     def pending(self) -> bool:
