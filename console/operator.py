@@ -55,12 +55,21 @@ def operator_principal(cp: ControlPlane, settings: Settings, via: str) -> Princi
     return who
 
 
-def current(cp: ControlPlane, who: Principal) -> Principal:
-    """``who`` with the role the console gives them now.
+def current(cp: ControlPlane, who: Principal, token: str | None = None) -> Principal:
+    """``who`` with the role the console gives them now; with ``token`` (the API token the
+    server acts with), only while that token is live.
 
     Raises:
-        Forbidden: the user was removed since the server started.
+        Forbidden: the user was removed since the server started, or the token revoked.
     """
+    if token is not None:
+        found = token_principal(cp, token, "")
+        if found is None or found[0].name != who.name:
+            cp.audit.append(who.name, "denied", who.via, {"why": "API token revoked"})
+            raise Forbidden(
+                f"the API token {who.name!r} acts with was revoked (or {who.name!r} removed): "
+                "nothing was done; start the server again with a live token"
+            )
     role = roles_of(cp, [who.name]).get(who.name)
     if role is None:
         raise Forbidden(f"console user {who.name!r} no longer exists")

@@ -74,13 +74,17 @@ class KillResult(_Out):
 class Oversight:
     """The oversight operations of one authenticated console user."""
 
-    def __init__(self, cp: ControlPlane, service: RunService, who: Principal) -> None:
+    def __init__(
+        self, cp: ControlPlane, service: RunService, who: Principal, token: str | None = None
+    ) -> None:
         self.cp = cp
         self.service = service
         self.who = who
+        self.token = token
+        """The API token ``who`` authenticated with: every call checks it is still live."""
 
     def _principal(self) -> Principal:
-        return current(self.cp, self.who)
+        return current(self.cp, self.who, self.token)
 
     def list_runs(
         self,

@@ -29,7 +29,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     """Serve MCP on stdin/stdout until the client closes it; 0 (1 when refused at login)."""
     with open_backend() as backend:
         who = operator_principal(backend.cp, backend.settings, via="mcp")
-        oversight = Oversight(backend.cp, backend.service(inline=False), who)
+        token = backend.settings.token
+        live = token.get_secret_value().strip() if token is not None else None
+        oversight = Oversight(backend.cp, backend.service(inline=False), who, live)
         server = build_server(oversight)
         server.stop_on_signals()
         server.run("stdio")
