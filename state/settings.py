@@ -9,6 +9,7 @@ import os
 import threading
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -48,6 +49,17 @@ class WebhookSink(BaseModel):
     events: list[NoticeKind] = Field(
         default_factory=list, description="Only these kinds of notice (empty: all)."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: SecretStr) -> SecretStr:
+        # The message names the scheme only: the URL itself may be a credential.
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"a sink's url must be http(s)://host/... (got scheme {parts.scheme!r})"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -177,13 +189,19 @@ class Settings(BaseSettings):
         '"secret": "...", "format": "generic"|"slack", "events": [...]}]).',
     )
     notify_attempts: int = Field(
-        default=6, ge=1, le=20, description="Delivery attempts per notification and sink."
+        default=6,
+        ge=1,
+        le=20,
+        description="Delivery attempts per notification and sink, the first one included.",
     )
     notify_backoff_s: float = Field(
         default=2.0, gt=0, description="Wait before the first retry; doubles per attempt."
     )
     notify_timeout_s: float = Field(
-        default=5.0, gt=0, description="How long one delivery attempt may take."
+        default=5.0,
+        gt=0,
+        description="How long one delivery attempt may take in all (connecting, sending, the "
+        "reply's headers and body); a claimed delivery is leased for 30 s more than this.",
     )
     debug: bool = Field(
         default=False, description="Show tracebacks of unexpected errors in the CLI."
@@ -192,6 +210,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra modules whose build_chain() registers a workflow (JSON list).",
     )
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_sinks(cls, value: list[WebhookSink]) -> list[WebhookSink]:
+        names = [sink.name for sink in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"sink names must be unique ({', '.join(twice)} more than once)")
+        return value
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -16,7 +16,8 @@ from graph.runtime.notices import EscalationNoticeKind, escalation_notice
 from graph.runtime.principal import DEADLINE, ServiceError
 from graph.runtime.schedule import Scheduler
 from graph.runtime.service import RunService
-from state.control.errors import ControlPlaneError
+from state.clock import utcnow
+from state.control.errors import ControlPlaneError, UnknownEscalation
 from state.control.models import Escalation
 from state.control.outage import log_failure
 
@@ -44,7 +45,16 @@ def _announce(
 
 
 def remind(service: RunService, run_id: str, escalation_id: str, round_no: int) -> bool:
-    """Send the round's reminder, if the escalation is still open and none was sent."""
+    """Send the round's reminder, if the escalation is still open, none was sent and the
+    round's deadline has not passed yet (a reminder job that runs late, after no worker was
+    up, would otherwise announce a deadline that is already over, just before its outcome)."""
+    try:
+        deadline = service.cp.escalations.get(escalation_id, run_id=run_id).deadline
+    except UnknownEscalation:  # its run was pruned meanwhile
+        return False
+    if deadline is not None and deadline.round == round_no and deadline.due_at <= utcnow():
+        log.info("reminder of %s skipped: its deadline passed already", escalation_id)
+        return False
     if not service.cp.deadlines.claim_reminder(run_id, escalation_id, round_no):
         return False
     esc = service.cp.escalations.get(escalation_id, run_id=run_id)

@@ -2,11 +2,15 @@
 
 ``wb:{notices}:notice:<id>`` holds the notice (``notice``: JSON) and, per sink, ``status:<sink>``
 and ``attempts:<sink>``; ``wb:{notices}:notice:<id>:log`` lists every delivery attempt (JSON).
-``wb:{notices}:index`` indexes notices by time (newest kept: ``KEEP``), and ``wb:{notices}:due``
-holds what is due for delivery, by when: a notice id (not yet given to its sinks), or
-``<id>|<sink>``. A notifier *claims* due entries by pushing them a lease ahead (one script), so two
-workers never deliver the same attempt at once and a notifier that dies leaves its entries to
-another after the lease. Notices expire after ``TTL_S``.
+``wb:{notices}:index`` indexes notices by time (newest kept: ``KEEP``). ``wb:{notices}:due``
+holds the notices not yet given to their sinks, by when; ``wb:{notices}:due:<sink>`` the
+deliveries due to one sink (``<id>|<sink>``). A notifier *claims* due entries by pushing them a
+lease ahead (one script), so two workers never deliver the same attempt at once and a notifier
+that dies leaves its entries to another after the lease. It claims only from the due sets of
+the sinks it has: a delivery to a sink no worker has stays pending (and shown) until one that
+has it comes. ``wb:{notices}:sinks`` lists the sinks the notifiers have (each announces its
+own), so a notice is given to every sink some worker has, whichever worker fans it out.
+Notices expire after ``TTL_S``.
 
 The keys share the ``{notices}`` hash tag, so on a Redis Cluster one script or transaction may
 touch several of them. Writing a notice never fails its caller: an error is logged and the run goes
@@ -15,7 +19,9 @@ on.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 import redis
@@ -34,6 +40,9 @@ TTL_S = 7 * 86400
 KEEP = 10_000
 INDEX = family_key("notices", "index")
 DUE = family_key("notices", "due")
+SINKS = family_key("notices", "sinks")
+SINK_SEEN_S = 86400.0
+"""A sink that no notifier announced for this long is no longer given new notices."""
 
 _PUBLISH = """
 -- KEYS: notice, index, due. ARGV: notice json, at, ttl, keep.
@@ -46,16 +55,32 @@ return 1
 """
 
 _CLAIM = """
--- KEYS: due. ARGV: now, lease until, limit.
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
-return due
+-- KEYS: due sets (new notices, then the caller's sinks'). ARGV: now, lease until, limit.
+local out = {}
+for _, key in ipairs(KEYS) do
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+  for _, member in ipairs(due) do
+    redis.call('ZADD', key, ARGV[2], member)
+    table.insert(out, member)
+  end
+end
+return out
 """
 
 
 def notice_key(notice_id: str) -> str:
     """The hash of one notice."""
     return family_key("notices", "notice", notice_id)
+
+
+def due_key(sink: str) -> str:
+    """The due deliveries to one sink (``<id>|<sink>``, by when)."""
+    return family_key("notices", "due", sink)
+
+
+def _due_of(member: str) -> str:
+    _, _, sink = member.partition("|")
+    return due_key(sink) if sink else DUE
 
 
 def _log_key(notice_id: str) -> str:
@@ -110,11 +135,15 @@ class NoticeStore:
             return
         self.publish(notice)
 
-    def claim(self, now: datetime, lease_s: float, limit: int = 20) -> list[str]:
-        """Due entries (``<id>`` or ``<id>|<sink>``), leased to the caller for ``lease_s``."""
+    def claim(
+        self, now: datetime, lease_s: float, sinks: Iterable[str], limit: int = 20
+    ) -> list[str]:
+        """Due entries, leased to the caller for ``lease_s``: new notices (``<id>``) and
+        deliveries to the caller's ``sinks`` (``<id>|<sink>``), never to other sinks."""
         start = to_epoch(now)
         args = [repr(start), repr(start + lease_s), str(limit)]
-        return texts(self._claim(keys=[DUE], args=args))
+        keys = [DUE, *(due_key(s) for s in sinks)]
+        return texts(self._claim(keys=keys, args=args))
 
     def fan_out(self, notice_id: str, sinks: list[str]) -> None:
         """Give a claimed notice to each sink (pending, due now)."""
@@ -122,13 +151,45 @@ class NoticeStore:
         pipe = self._r.pipeline(transaction=True)
         for sink in sinks:
             pipe.hsetnx(notice_key(notice_id), f"status:{sink}", "pending")
-            pipe.zadd(DUE, {f"{notice_id}|{sink}": now})
+            pipe.zadd(due_key(sink), {f"{notice_id}|{sink}": now})
+            pipe.expire(due_key(sink), TTL_S)
         pipe.zrem(DUE, notice_id)
         pipe.execute()
+
+    def pass_on(self, member: str) -> None:
+        """Hand a delivery found among the new notices (written by an older version) to its
+        sink's due set, for a worker that has the sink."""
+        _, _, sink = member.partition("|")
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zadd(due_key(sink), {member: to_epoch(utcnow())})
+        pipe.expire(due_key(sink), TTL_S)
+        pipe.zrem(DUE, member)
+        pipe.execute()
+
+    def announce(self, sinks: dict[str, list[str]]) -> None:
+        """Say that a notifier has these sinks (name: the kinds it takes, empty for all)."""
+        if not sinks:
+            return
+        seen = to_epoch(utcnow())
+        pipe = self._r.pipeline(transaction=False)
+        for name, events in sinks.items():
+            pipe.hset(SINKS, name, json.dumps({"events": events, "seen": seen}))
+        pipe.execute()
+
+    def known_sinks(self) -> dict[str, list[str]]:
+        """The sinks some notifier announced within ``SINK_SEEN_S``, with the kinds they take."""
+        oldest = to_epoch(utcnow()) - SINK_SEEN_S
+        known: dict[str, list[str]] = {}
+        for name, value in self._r.hgetall(SINKS).items():
+            entry = json.loads(text(value))
+            if float(entry.get("seen", 0)) >= oldest:
+                known[text(name)] = [str(e) for e in entry.get("events") or []]
+        return known
 
     def record(self, notice_id: str, attempt: DeliveryAttempt) -> None:
         """Log an attempt, and either finish the delivery or make it due again."""
         member = f"{notice_id}|{attempt.sink}"
+        due = due_key(attempt.sink)
         status: DeliveryStatus = "delivered" if attempt.ok else "pending"
         if not attempt.ok and attempt.next_at is None:
             status = "failed"
@@ -138,9 +199,10 @@ class NoticeStore:
         pipe.hset(notice_key(notice_id), f"status:{attempt.sink}", status)
         pipe.hset(notice_key(notice_id), f"attempts:{attempt.sink}", str(attempt.attempt))
         if attempt.next_at is not None:
-            pipe.zadd(DUE, {member: to_epoch(attempt.next_at)})
+            pipe.zadd(due, {member: to_epoch(attempt.next_at)})
+            pipe.expire(due, TTL_S)
         else:
-            pipe.zrem(DUE, member)
+            pipe.zrem(due, member)
         pipe.execute()
 
     def attempts_made(self, notice_id: str, sink: str) -> int:
@@ -150,7 +212,7 @@ class NoticeStore:
 
     def drop(self, member: str) -> None:
         """Forget a due entry (its notice expired)."""
-        self._r.zrem(DUE, member)
+        self._r.zrem(_due_of(member), member)
 
     def get(self, notice_id: str) -> NoticeRecord | None:
         """A notice with its delivery status and log, or ``None`` (unknown or expired)."""
