@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from console.a2a.auth import CallerContext, TokenBackend, refused
 from console.a2a.card import agent_card
-from console.a2a.executor import RunAgentExecutor, RunTaskHandler, Start
+from console.a2a.executor import RunAgentExecutor, Start
+from console.a2a.handler import RunTaskHandler
 from graph.runtime.registry import Registry
 from state.control.plane import ControlPlane
 

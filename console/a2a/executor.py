@@ -2,9 +2,9 @@
 
 :class:`RunAgentExecutor` starts a run from the data part of a message (the task id is the run
 id) and answers when the run waits for a human or ends (or after ``wait_s``, still working);
-:class:`RunTaskHandler` answers ``tasks/get`` from the run's live status, so the task follows
-the run after the first answer, whatever process moves it. A message to a task that waits is
-not a way to answer its escalation: humans decide, in the console.
+``console.a2a.handler`` answers task reads from the run's live status, so the task follows the
+run after the first answer, whatever process moves it. A message to a task that waits is not a
+way to answer its escalation: humans decide, in the console.
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ from typing import Any
 
 from a2a.helpers.proto_helpers import get_data_parts, new_text_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
-from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.types import (
-    GetTaskRequest,
     InvalidParamsError,
     Role,
     Task,
     TaskArtifactUpdateEvent,
-    TaskNotFoundError,
     TaskState,
     TaskStatus,
     TaskStatusUpdateEvent,
@@ -33,9 +29,9 @@ from a2a.types import (
 )
 
 from console.a2a.auth import caller_of
+from console.a2a.handler import NO_CANCEL, NO_FOLLOW_UP
 from console.a2a.tasks import SETTLED, task_of
 from graph.runtime.principal import Principal
-from state.control.errors import UnknownRun
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.errors import WaybillError
@@ -68,10 +64,7 @@ class RunAgentExecutor(AgentExecutor):
         """Start the run; publish its task when it waits, ends, or ``wait_s`` passed."""
         task_id, context_id = str(context.task_id), str(context.context_id)
         if context.current_task is not None:
-            raise InvalidParamsError(
-                message="a Waybill task takes no follow-up messages: escalations are decided by "
-                "humans, in the Waybill console"
-            )
+            raise InvalidParamsError(message=NO_FOLLOW_UP)
         who = caller_of(context.call_context)
         if who is None:  # the app's guard lets no such call through; refuse it all the same
             why = "this call is not authenticated: send a console user's API token"
@@ -107,37 +100,4 @@ class RunAgentExecutor(AgentExecutor):
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Runs are stopped with a kill switch (an admin's, audited), not over A2A."""
-        raise UnsupportedOperationError(
-            message="stop a Waybill run with its kill switch (`waybill kill --run ID`)"
-        )
-
-
-class RunTaskHandler(DefaultRequestHandler):
-    """``tasks/get`` answered from the run's live status (the task follows the run)."""
-
-    def __init__(self, workflow: str, cp: ControlPlane, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.workflow = workflow
-        self.cp = cp
-
-    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
-        """The task as the run stands now (a run of this workflow), else as stored."""
-        try:
-            stored = await super().on_get_task(params, context)
-        except TaskNotFoundError:
-            stored = None
-        try:
-            record = await asyncio.to_thread(self.cp.runs.get, params.id)
-        except UnknownRun:
-            record = None
-        if record is None or record.workflow != self.workflow:
-            if stored is None:
-                raise TaskNotFoundError
-            known: Task = stored
-            return known
-        live = await asyncio.to_thread(
-            task_of, self.cp, record, stored.context_id if stored is not None else record.run_id
-        )
-        if stored is not None:
-            live.history.extend(stored.history)
-        return live
+        raise UnsupportedOperationError(message=NO_CANCEL)

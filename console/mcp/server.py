@@ -98,7 +98,7 @@ def build_server(oversight: Oversight) -> OversightServer:
     @server.tool(
         annotations=READ,
         description=f"Runs, newest first, filtered by status or "
-        f"workflow (a page of at most 500). {HUMANS_ONLY}",
+        f"workflow (limit: 1 to 500; offset: from 0). {HUMANS_ONLY}",
     )
     def list_runs(
         status: RunStatus | None = None,
@@ -111,7 +111,7 @@ def build_server(oversight: Oversight) -> OversightServer:
     @server.tool(
         annotations=READ,
         description="Recent runs whose id, workflow, stage, input, "
-        f"user or reason contain the text (case-insensitive). {HUMANS_ONLY}",
+        f"user or reason contain the text (case-insensitive; limit: 1 to 500). {HUMANS_ONLY}",
     )
     def search_runs(query: str, limit: int = 20) -> list[RunRecord]:
         return o.search_runs(query, limit)
@@ -120,7 +120,7 @@ def build_server(oversight: Oversight) -> OversightServer:
         annotations=READ,
         description="A run's timeline: what each node did (handoffs "
         "with payloads, agent decisions, gate verdicts with failed checks and MAST codes, "
-        f"actions, human decisions), oldest first. {HUMANS_ONLY}",
+        f"actions, human decisions), oldest first; the last `last` (1 to 10000). {HUMANS_ONLY}",
     )
     def run_timeline(run_id: str, last: int = 200) -> list[NodeUpdate]:
         return o.timeline(run_id, last)
@@ -136,7 +136,7 @@ def build_server(oversight: Oversight) -> OversightServer:
     @server.tool(
         annotations=READ,
         description="Escalations waiting for a human decision, "
-        f"oldest first. Read-only. {HUMANS_ONLY}",
+        f"oldest first (limit: 1 to 500). Read-only. {HUMANS_ONLY}",
     )
     def pending_escalations(limit: int = 50) -> list[PendingEscalation]:
         return o.pending(limit)

@@ -25,6 +25,25 @@ from state.verdicts import GateVerdict
 MAX_EVENTS = 10_000
 """A timeline is read up to this many events (a run has a few per node)."""
 
+MAX_PAGE = 500
+"""The most runs or escalations one call lists."""
+MAX_SCAN = 10_000
+"""The most recent runs a search reads."""
+MAX_OFFSET = 1_000_000
+
+
+def within(name: str, value: int, low: int, high: int) -> int:
+    """``value`` when ``low <= value <= high``: a number out of range is refused (a limit of
+    0 or -3 asks for nothing sensible; it used to return one result).
+
+    Raises:
+        ServiceError: One line naming the argument and its range.
+    """
+    if not low <= value <= high:
+        raise ServiceError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 HUMANS_ONLY = (
     "This server can never approve, edit or reject an escalation: approvals come from humans "
     "only, in the Waybill console or with `waybill decide`."
@@ -93,22 +112,27 @@ class Oversight:
         limit: int = 20,
         offset: int = 0,
     ) -> RunPage:
-        """A page of runs, newest first."""
+        """A page of runs, newest first (``limit`` 1 to 500, ``offset`` from 0)."""
         self._principal()
         return self.cp.runs.list(
-            status=status, workflow=workflow, limit=max(1, min(limit, 500)), offset=max(0, offset)
+            status=status,
+            workflow=workflow,
+            limit=within("limit", limit, 1, MAX_PAGE),
+            offset=within("offset", offset, 0, MAX_OFFSET),
         )
 
     def search_runs(self, query: str, limit: int = 20, scan: int = 2000) -> list[RunRecord]:
         """Recent runs whose id, workflow, stage, input summary, user or reason contain
         ``query`` (case-insensitive, accents however typed: as the console's search), newest
-        first."""
+        first: at most ``limit`` (1 to 500) of the last ``scan`` (1 to 10,000) runs."""
         self._principal()
+        within("limit", limit, 1, MAX_PAGE)
+        within("scan", scan, 1, MAX_SCAN)
         needle = fold(query.strip())
         if not needle:
             raise ServiceError("a search needs some text")
         found: list[RunRecord] = []
-        for record in self.cp.runs.list(limit=max(1, min(scan, 10_000))).items:
+        for record in self.cp.runs.list(limit=scan).items:
             fields = (record.run_id, record.workflow, record.stage, record.input_summary)
             text = " ".join(str(f or "") for f in (*fields, record.user, record.reason))
             if needle in fold(text):
@@ -118,19 +142,22 @@ class Oversight:
         return found
 
     def timeline(self, run_id: str, last: int = 200) -> list[NodeUpdate]:
-        """What each node of the run did (typed events), oldest first; the last ``last``."""
+        """What each node of the run did (typed events), oldest first; the last ``last`` (1 to
+        10,000)."""
         self._principal()
+        within("last", last, 1, MAX_EVENTS)
         self.cp.runs.get(run_id)  # UnknownRun, one line, for a run that does not exist
         updates = node_updates(self.cp.events.read(run_id, count=MAX_EVENTS))
-        return updates[-max(1, last) :]
+        return updates[-last:]
 
     def verdicts(self, run_id: str) -> list[GateVerdict]:
         """Every gate verdict of the run, oldest first."""
         return [u.verdict for u in self.timeline(run_id, last=MAX_EVENTS) if u.verdict is not None]
 
     def pending(self, limit: int = 50) -> list[PendingEscalation]:
-        """Escalations waiting for a human, oldest first."""
+        """Escalations waiting for a human, oldest first (``limit`` 1 to 500)."""
         self._principal()
+        within("limit", limit, 1, MAX_PAGE)
         return [
             PendingEscalation(
                 escalation_id=e.escalation_id,
@@ -143,7 +170,7 @@ class Oversight:
                 proposed=dict(e.request.get("proposed") or {}),
                 allowed=[str(a) for a in e.request.get("allowed", [])],
             )
-            for e in self.cp.escalations.list_pending(limit=max(1, min(limit, 500)))
+            for e in self.cp.escalations.list_pending(limit=limit)
         ]
 
     def kill_switches(self) -> list[KillSwitch]:

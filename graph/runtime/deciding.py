@@ -21,7 +21,7 @@ from graph.hashing import unstorable
 from graph.runtime.eligibility import Authority, authority
 from graph.runtime.principal import EditInvalid, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
-from graph.runtime.sizes import check_size
+from graph.runtime.sizes import check_note, check_size
 from state.control.errors import (
     DuplicateApproval,
     EscalationConflict,
@@ -119,6 +119,7 @@ class DecisionDesk:
         edited: dict[str, Any] | None,
     ) -> Escalation:
         escalation_id = esc.escalation_id
+        check_note(comment, "a decision's comment")
         decidable(esc, action)
         run = self.cp.runs.get(esc.run_id)
         grounds = self._authority(esc, run, who, action)

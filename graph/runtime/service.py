@@ -20,7 +20,7 @@ from graph.runtime.notices import kill_notice
 from graph.runtime.principal import Forbidden, Principal, ScopeKilled, ServiceError
 from graph.runtime.registry import Registry
 from graph.runtime.runner import compile_chain, validate_inject, validate_request
-from graph.runtime.sizes import check_size
+from graph.runtime.sizes import check_note, check_size
 from state.checkpoint import RedisSaver
 from state.control.errors import RunFinished
 from state.control.inputs import RunInputs
@@ -152,6 +152,7 @@ class RunService:
         self._require(who, "admin", "trip a kill switch", f"{scope}:{target or '*'}")
         if not reason.strip():
             raise ServiceError("a kill needs a reason")
+        check_note(reason, "a kill reason")
         holds.check_target(self.cp, self.registry, scope, target)
         switch = self.cp.kills.trip(scope, target, reason=reason, user=who.name)
         details = {"reason": reason} | _via(who)
@@ -192,6 +193,7 @@ class RunService:
         self._require(who, "admin", "trip a hold switch", label)
         if not reason.strip():
             raise ServiceError("a hold needs a reason")
+        check_note(reason, "a hold reason")
         holds.check_target(self.cp, self.registry, scope, target)
         switch, held = holds.trip_hold(self.cp, scope, target, who=who, reason=reason)
         details = {"reason": reason, "held": held} | _via(who)

@@ -5,6 +5,9 @@ What is accepted is stored in Redis and then copied into every checkpoint of the
 size is checked where it enters, in the run service, before anything is validated or stored:
 every entry point (the command line, the console, A2A) gets the same refusal. It is never
 checked again on what a run already holds: lowering the limit strands no run.
+
+A person's words (a kill or hold reason, a decision's comment) have a fixed cap,
+``MAX_NOTE_CHARS``: they are copied into run records, the audit log and every webhook body.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph.runtime.principal import InputTooLarge
+from graph.runtime.principal import InputTooLarge, ServiceError
 from state.settings import get_settings
 
 LIMIT_NAME = "WAYBILL_MAX_INPUT_BYTES"
 """The variable that sets the limit, named in every refusal."""
+
+MAX_NOTE_CHARS = 2000
+"""The longest kill or hold reason, or decision comment, accepted (characters)."""
 
 
 def json_size(value: Any) -> int:
@@ -57,3 +63,13 @@ def check_size(value: Any, what: str, limit: int | None = None) -> None:
     size = json_size(value)
     if size > cap:
         raise InputTooLarge(too_large(what, size, cap))
+
+
+def check_note(text: str, what: str) -> None:
+    """Refuse a reason or comment longer than ``MAX_NOTE_CHARS``.
+
+    Raises:
+        ServiceError: one line naming ``what`` (e.g. ``"a kill reason"``), its length and the cap.
+    """
+    if len(text) > MAX_NOTE_CHARS:
+        raise ServiceError(f"{what} is {len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}")

@@ -24,6 +24,8 @@ from state.run_events import ActionRecorded, NodeUpdate, VerdictGiven
 log = logging.getLogger(__name__)
 
 Count = tuple[str, Mapping[str, str], float]
+SYSTEM_PREFIX = "system:"
+"""How the names of the system's principals start (``graph.runtime.principal``)."""
 FLUSH_S = 1.0
 """Longest time a run's counts wait in memory before they are written."""
 
@@ -84,7 +86,10 @@ class MetricsRecorder:
             log_failure(log, exc, "run %s: could not count a node's events", run_id)
 
     def decided(self, run_id: str, escalation_id: str) -> None:
-        """Record how long the escalation waited for its decision."""
+        """Count a decision: a human's, with how long the escalation waited for it, in the
+        human metrics; one the system took (``system:deadline``'s default, a veto window
+        that passed) in ``waybill_system_decisions`` only, so that the human metrics keep
+        meaning what their names say."""
         try:
             esc = self.cp.escalations.get(escalation_id, run_id=run_id)
         except (ControlPlaneError, redis.RedisError):
@@ -94,9 +99,13 @@ class MetricsRecorder:
             return
         waited = max(0.0, (esc.decision.decided_at - esc.created_at).total_seconds())
         labels = {"workflow": self._workflow.get(run_id, ""), "kind": esc.kind}
+        decided = {**labels, "action": esc.decision.action}
         try:
+            if esc.decision.user.startswith(SYSTEM_PREFIX):
+                by = esc.decision.user.removeprefix(SYSTEM_PREFIX)
+                self.counters.add([("waybill_system_decisions", {**decided, "by": by}, 1)])
+                return
             self.counters.observe("waybill_escalation_decision_seconds", labels, waited)
-            decided = {**labels, "action": esc.decision.action}
             self.counters.add([("waybill_human_decisions", decided, 1)])
         except redis.RedisError as exc:
             log_failure(log, exc, "run %s: could not count a decision", run_id)

@@ -25,6 +25,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from rq import Queue, Worker
 
+from graph.telemetry.series import RUN_STATUSES, Catalog, with_zeros
 from state.control.metrics import MetricCounters, Sample
 from state.control.plane import ControlPlane
 
@@ -33,6 +34,8 @@ COUNTERS: dict[str, str] = {
     "waybill_gate_mast": "MAST failure-mode codes tagged on gate verdicts, by code and decision.",
     "waybill_actions": "Action outcomes (executed, rejected, vetoed, skipped, unknown, aborted).",
     "waybill_human_decisions": "Human decisions taken up by runs, by escalation kind and action.",
+    "waybill_system_decisions": "Decisions the system took for humans (a deadline's default, "
+    "a veto window that passed), by escalation kind, action and decider.",
 }
 HISTOGRAMS: dict[str, str] = {
     "waybill_escalation_decision_seconds": "Time from an escalation to its human decision.",
@@ -42,9 +45,10 @@ HISTOGRAMS: dict[str, str] = {
 class WaybillCollector(Collector):
     """Everything ``waybill metrics`` shows, collected on each scrape (a few round trips)."""
 
-    def __init__(self, cp: ControlPlane, queue: Queue) -> None:
+    def __init__(self, cp: ControlPlane, queue: Queue, catalog: Catalog | None = None) -> None:
         self.cp = cp
         self.queue = queue
+        self.catalog: Catalog = catalog or {}
 
     def collect(self) -> Iterator[Metric]:
         """The metric families of this scrape."""
@@ -63,15 +67,17 @@ class WaybillCollector(Collector):
         depth.add_metric([self.queue.name], float(self.queue.count))
         yield depth
         yield from self._workers()
-        yield from stored_families(MetricCounters(self.cp.client).samples())
+        stored = MetricCounters(self.cp.client).samples()
+        yield from stored_families(with_zeros(stored, self.catalog))
 
     def _runs(self) -> Metric:
         runs = GaugeMetricFamily(
             "waybill_runs", "Runs by workflow and status.", labels=["workflow", "status"]
         )
-        for workflow in self.cp.runs.workflows():
-            for status, n in self.cp.runs.counts(workflow=workflow).items():
-                runs.add_metric([workflow, status], float(n))
+        for workflow in sorted({*self.catalog, *self.cp.runs.workflows()}):
+            counts = {str(k): n for k, n in self.cp.runs.counts(workflow=workflow).items()}
+            for status in RUN_STATUSES:
+                runs.add_metric([workflow, status], float(counts.get(status, 0)))
         return runs
 
     def _workers(self) -> Iterator[Metric]:
@@ -129,14 +135,19 @@ def _histogram(name: str, doc: str, by_metric: dict[str, list[Sample]]) -> Metri
     return family
 
 
-def metrics_registry(cp: ControlPlane, queue: Queue) -> CollectorRegistry:
-    """A registry holding only Waybill's collector (no process metrics of the scraper)."""
+def metrics_registry(
+    cp: ControlPlane, queue: Queue, catalog: Catalog | None = None
+) -> CollectorRegistry:
+    """A registry holding only Waybill's collector (no process metrics of the scraper);
+    ``catalog`` names the registered workflows and their actions, shown at zero at first."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WaybillCollector(cp, queue))
+    registry.register(WaybillCollector(cp, queue, catalog))
     return registry
 
 
-def serve_metrics(cp: ControlPlane, queue: Queue, host: str, port: int) -> WSGIServer:
+def serve_metrics(
+    cp: ControlPlane, queue: Queue, host: str, port: int, catalog: Catalog | None = None
+) -> WSGIServer:
     """Serve ``/metrics`` on ``host:port`` (0: a free port) in a daemon thread."""
-    server, _ = start_wsgi_server(port, host, metrics_registry(cp, queue))
+    server, _ = start_wsgi_server(port, host, metrics_registry(cp, queue, catalog))
     return server
