@@ -10,9 +10,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
+from tests.integration.cli_here import Ran
 from tests.integration.runtime import ROOT, worker_env
 from tests.integration.test_cli_errors import one_line
 from tests.redis_servers import ServerUnderTest
@@ -63,41 +65,46 @@ def black_hole() -> Iterator[BlackHole]:
     hole.close()
 
 
-def _timed(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """``waybill ARGS`` and how long it took; a command still running after twice the bound
-    is stopped and fails the test (the stall this guards against lasted minutes)."""
+def _timed(env: dict[str, str], *commands: tuple[str, ...]) -> list[tuple[Ran, float]]:
+    """Each ``waybill COMMAND``, all at once, and how long each took; one still running after
+    twice the bound is stopped and fails the test (the stall this guards against lasted
+    minutes)."""
     started = time.monotonic()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "console.cli", *args],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=2 * BOUND_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"waybill {' '.join(args)} was still waiting after {2 * BOUND_S:g}s")
-    return done, time.monotonic() - started
+    argv = [sys.executable, "-m", "console.cli"]
+    running = [
+        subprocess.Popen([*argv, *c], env=env, cwd=ROOT, stdout=PIPE, stderr=PIPE, text=True)
+        for c in commands
+    ]
+    out: list[tuple[Ran, float]] = []
+    for command, process in zip(commands, running, strict=True):
+        try:
+            stdout, stderr = process.communicate(timeout=2 * BOUND_S)
+        except subprocess.TimeoutExpired:
+            for p in running:
+                p.kill()
+            pytest.fail(f"waybill {' '.join(command)} was still waiting after {2 * BOUND_S:g}s")
+        out.append((Ran(process.returncode, stdout, stderr), time.monotonic() - started))
+    return out
 
 
-@pytest.mark.parametrize("command", [("runs",), ("show", "r1"), ("worker", "--burst")])
+COMMANDS = [("runs",), ("show", "r1"), ("worker", "--burst")]
+
+
 def test_a_command_against_a_black_hole_gives_up_within_seconds(
-    black_hole: BlackHole, tmp_path: Path, command: tuple[str, ...]
+    black_hole: BlackHole, tmp_path: Path
 ) -> None:
+    """``runs``, ``show`` and a worker, run side by side (each waits the same few seconds)."""
     url = black_hole.url("waybill:s3cret@")
     env = worker_env(url, tmp_path, WAYBILL_REDIS_OUTAGE_S="0")  # the worker: no waiting
-    done, took = _timed(env, *command)
-    assert took < BOUND_S, f"{' '.join(command)} took {took:.1f}s: {done.stderr}"
-    assert done.returncode == 1, done.stdout + done.stderr
-    line = one_line(done)
     masked = black_hole.url("waybill:***@")
-    assert line.startswith(f"waybill: cannot reach Redis at {masked}: it did not answer within "), (
-        line
-    )
-    assert "unset REDIS_URL to use the embedded server" in line
-    assert "s3cret" not in done.stdout + done.stderr
+    for command, (done, took) in zip(COMMANDS, _timed(env, *COMMANDS), strict=True):
+        assert took < BOUND_S, f"{' '.join(command)} took {took:.1f}s: {done.stderr}"
+        assert done.returncode == 1, done.stdout + done.stderr
+        line = one_line(done)
+        said = f"waybill: cannot reach Redis at {masked}: it did not answer within "
+        assert line.startswith(said), line
+        assert "unset REDIS_URL to use the embedded server" in line
+        assert "s3cret" not in done.stdout + done.stderr
 
 
 def test_a_queue_redis_that_never_answers_is_named(
@@ -105,7 +112,7 @@ def test_a_queue_redis_that_never_answers_is_named(
 ) -> None:
     """The state's Redis answers; the queue's (``WAYBILL_QUEUE_URL``) is a black hole."""
     env = worker_env(server.url, tmp_path, WAYBILL_QUEUE_URL=black_hole.url())
-    done, took = _timed(env, "runs")
+    [(done, took)] = _timed(env, ("runs",))
     assert took < BOUND_S, f"took {took:.1f}s: {done.stderr}"
     assert done.returncode == 1, done.stdout + done.stderr
     line = one_line(done)

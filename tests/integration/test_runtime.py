@@ -55,7 +55,7 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
     # Random kills may land on one run at one checkpoint three times: that is a poison run by
     # design (test_poison.py), not what this test is about.
     patient = {"WAYBILL_MAX_ATTEMPTS": "100"}
-    for i in range(14):
+    for i in range(10):
         name = f"doomed{i}"
         worker = WorkerProcess(server.url, tmp_path, name, env=patient)
 
@@ -71,7 +71,7 @@ def test_sigkill_at_random_points_loses_no_run_and_repeats_no_action(
             pass  # nothing left for it to do
         time.sleep(rng.uniform(0.0, 0.8))  # somewhere inside a node, a gate or a checkpoint
         worker.kill()  # the whole process group: the worker and its work horse
-    assert kills_mid_run >= 8, "the kills must land while runs execute"
+    assert kills_mid_run >= 6, "the kills must land while runs execute"
     survivor = WorkerProcess(server.url, tmp_path, "survivor", env=patient)
     try:
         for run_id in runs:
