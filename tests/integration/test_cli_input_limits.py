@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from state.control.plane import ControlPlane
+from tests.integration.cli_here import Ran, waybill_here
 from tests.integration.runtime import ROOT, worker_env
 from tests.integration.test_cli_redis import SMALL, _run_id, ana
 from tests.redis_servers import ServerUnderTest
@@ -34,7 +37,7 @@ def waybill(
     )
 
 
-def refusal(done: subprocess.CompletedProcess[str]) -> str:
+def refusal(done: subprocess.CompletedProcess[str] | Ran) -> str:
     """The one line of a refused command (exit code 1, nothing on standard output)."""
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -51,19 +54,19 @@ def padded(base: dict[str, object], field: str, size: int, tmp: Path, name: str)
 
 
 def test_a_run_input_over_the_limit_is_refused_and_nothing_is_stored(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = ana(server.url)
     small = json.loads(Path(SMALL).read_text())
     huge = padded(small, "text", 20 * MIB, tmp_path, "huge.json")  # refused unread by the CLI
     over = padded(small, "text", 2 * MIB, tmp_path, "over.json")  # read; refused by the service
-    line = refusal(waybill(server.url, tmp_path, "run", "procurement", "--input", str(huge),
-                           token=token))  # fmt: skip
+    line = refusal(waybill_here(capsys, server.url, tmp_path, "run", "procurement", "--input",
+                                str(huge), token=token))  # fmt: skip
     assert line == f"waybill: input file {huge} is 20.0 MiB; the limit is 1.0 MiB {NOTE}"
-    line = refusal(waybill(server.url, tmp_path, "run", "procurement", "--input", str(over),
-                           token=token))  # fmt: skip
+    line = refusal(waybill_here(capsys, server.url, tmp_path, "run", "procurement", "--input",
+                                str(over), token=token))  # fmt: skip
     assert line == f"waybill: the input is 2.0 MiB; the limit is 1.0 MiB {NOTE}"
-    listed = waybill(server.url, tmp_path, "runs", token=token)
+    listed = waybill_here(capsys, server.url, tmp_path, "runs", token=token)
     assert listed.returncode == 0, listed.stderr
     assert "procurement" not in listed.stdout  # no run listed, not even a failed one
     cp = ControlPlane.from_url(server.url)
@@ -105,14 +108,15 @@ def test_an_edited_payload_over_the_limit_is_refused_and_nothing_is_decided(
 
 
 def test_a_fork_whose_values_are_over_the_limit_is_refused(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = ana(server.url)
     done = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token)
     assert done.returncode == 0, done.stderr
     run_id = _run_id(done.stdout)
-    history = waybill(server.url, tmp_path, "history", run_id, token=token).stdout.splitlines()
-    at = next(line.split()[0] for line in history if "next: intake " in line + " ")
+    history = waybill_here(capsys, server.url, tmp_path, "history", run_id, token=token)
+    lines = history.stdout.splitlines()
+    at = next(line.split()[0] for line in lines if "next: intake " in line + " ")
     value = "request.text=" + "x" * 4000
     line = refusal(waybill(server.url, tmp_path, "fork", run_id, "--at", at, "--set", value,
                            token=token, WAYBILL_MAX_INPUT_BYTES="2048"))  # fmt: skip

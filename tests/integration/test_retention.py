@@ -14,6 +14,7 @@ from state.control.errors import UnknownRun
 from state.control.plane import ControlPlane
 from state.control.run_index import EXPIRY_KEY, PENDING_ESCALATIONS, RUN_OF_ESCALATION
 from state.keys import run_tag
+from tests.integration.cli_here import waybill_here
 from tests.integration.runtime import (
     ADMIN,
     APPROVER,
@@ -24,7 +25,6 @@ from tests.integration.runtime import (
     wait_for,
     wait_status,
 )
-from tests.integration.test_cli_redis import waybill
 from tests.redis_servers import ServerUnderTest, decoded
 from tests.staff import token_for
 
@@ -90,7 +90,9 @@ def test_a_finished_run_is_deleted_after_its_retention_and_the_audit_verifies(
         worker.stop()
 
 
-def test_waybill_prune_deletes_finished_runs_now(server: ServerUnderTest, tmp_path: Path) -> None:
+def test_waybill_prune_deletes_finished_runs_now(
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     svc, cp, raw = service(server.url)  # runs are kept 30 days (the default)
     done = svc.submit("procurement", _order("large_order"), who=APPROVER).run_id
     alive = svc.submit("procurement", _order("large_order"), who=APPROVER).run_id
@@ -104,19 +106,19 @@ def test_waybill_prune_deletes_finished_runs_now(server: ServerUnderTest, tmp_pa
     finally:
         worker.stop()
     ops, vic = token_for(server.url, "ops", "admin"), token_for(server.url, "vic", "viewer")
-    assert waybill(server.url, tmp_path, "prune", token=ops).stdout.startswith(
+    assert waybill_here(capsys, server.url, tmp_path, "prune", token=ops).stdout.startswith(
         "0 finished run(s) deleted"
     )
-    dry = waybill(server.url, tmp_path, "prune", "--older-than", "0", "--dry-run")
+    dry = waybill_here(capsys, server.url, tmp_path, "prune", "--older-than", "0", "--dry-run")
     assert dry.stdout.strip() == "1 finished run(s) would be deleted"
-    refused = waybill(server.url, tmp_path, "prune", "--older-than", "0s", token=vic)
+    refused = waybill_here(capsys, server.url, tmp_path, "prune", "--older-than", "0s", token=vic)
     assert refused.returncode == 1
     assert refused.stderr.strip() == "waybill: pruning runs needs the admin role; vic is viewer"
-    nobody = waybill(server.url, tmp_path, "prune", "--older-than", "0s")
+    nobody = waybill_here(capsys, server.url, tmp_path, "prune", "--older-than", "0s")
     assert nobody.returncode == 1
     assert "no credentials: set WAYBILL_TOKEN" in nobody.stderr
     assert keys_of(raw, done)
-    pruned = waybill(server.url, tmp_path, "prune", "--older-than", "0s", token=ops)
+    pruned = waybill_here(capsys, server.url, tmp_path, "prune", "--older-than", "0s", token=ops)
     assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.startswith("1 finished run(s) deleted")
     assert not keys_of(raw, done)
@@ -129,8 +131,10 @@ def test_waybill_prune_deletes_finished_runs_now(server: ServerUnderTest, tmp_pa
     fresh.close()
 
 
-def test_prune_refuses_a_bad_age_in_one_line(server: ServerUnderTest, tmp_path: Path) -> None:
-    bad = waybill(server.url, tmp_path, "prune", "--older-than", "3 weeks")
+def test_prune_refuses_a_bad_age_in_one_line(
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = waybill_here(capsys, server.url, tmp_path, "prune", "--older-than", "3 weeks")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "waybill: argument --older-than: not a duration: '3 weeks' (e.g. 90, 30m, 12h, 7d) "

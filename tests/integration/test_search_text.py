@@ -15,8 +15,8 @@ from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
 from state.control.plane import ControlPlane
 from state.control.search import RunQuery, RunSearch
+from tests.integration.cli_here import waybill_here
 from tests.integration.runtime import ADMIN, Executors
-from tests.integration.test_cli_redis import waybill
 from tests.redis_servers import ServerUnderTest
 
 LABELS = {"order": "Lieferung an Straße 5 🚚", "hebrew": "אושר", "plain": "none"}
@@ -89,15 +89,20 @@ def memos(server: ServerUnderTest, executors: Executors) -> tuple[ControlPlane, 
     return cp, made
 
 
-def _cli(server: ServerUnderTest, tmp_path: Path, text: str) -> list[str]:
+def _cli(
+    capsys: pytest.CaptureFixture[str], server: ServerUnderTest, tmp_path: Path, text: str
+) -> list[str]:
     """The run ids ``waybill runs --search TEXT`` prints."""
-    found = waybill(server.url, tmp_path, "runs", "--search", text)
+    found = waybill_here(capsys, server.url, tmp_path, "runs", "--search", text)
     assert found.returncode == 0, found.stderr
     return [line.split()[0] for line in found.stdout.splitlines()[1:-1]]
 
 
 def test_the_cli_finds_text_as_typed(
-    memos: tuple[ControlPlane, dict[str, str]], server: ServerUnderTest, tmp_path: Path
+    memos: tuple[ControlPlane, dict[str, str]],
+    server: ServerUnderTest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, made = memos
     for typed, topic in (
@@ -111,15 +116,18 @@ def test_the_cli_finds_text_as_typed(
         ("\\", "path"),
         ('"quoted"', "plain"),
     ):
-        assert _cli(server, tmp_path, typed) == [made[topic]], typed
+        assert _cli(capsys, server, tmp_path, typed) == [made[topic]], typed
 
 
 def test_escapes_of_the_stored_json_match_nothing(
-    memos: tuple[ControlPlane, dict[str, str]], server: ServerUnderTest, tmp_path: Path
+    memos: tuple[ControlPlane, dict[str, str]],
+    server: ServerUnderTest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     cp, _ = memos
     for typed in ("u00fc", "u05e9", "\\u", "ud83c", '":', '{"topic'):
-        assert _cli(server, tmp_path, typed) == [], typed
+        assert _cli(capsys, server, tmp_path, typed) == [], typed
         assert RunSearch(cp.client).find(RunQuery(text=typed)).hits == [], typed
 
 
