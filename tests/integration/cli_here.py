@@ -5,7 +5,9 @@ matters: signals, its environment, what it leaves behind)."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +26,16 @@ class Ran:
 
 
 def waybill_here(
-    capsys: pytest.CaptureFixture[str], url: str, data_dir: Path, *args: str, token: str = ""
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    data_dir: Path,
+    *args: str,
+    token: str = "",
+    stdin: str | None = None,
 ) -> Ran:
-    """``waybill ARGS`` in this process, on ``url``, acting with ``token`` (``WAYBILL_TOKEN``);
-    no other ``WAYBILL_`` variable of the test's environment is seen."""
+    """``waybill ARGS`` in this process, on ``url``, acting with ``token`` (``WAYBILL_TOKEN``)
+    and reading ``stdin`` (not a terminal) when given; no other ``WAYBILL_`` variable of the
+    test's environment is seen."""
     capsys.readouterr()  # what came before is not this command's
     with pytest.MonkeyPatch.context() as env:
         for name in [n for n in os.environ if n.startswith("WAYBILL_")]:
@@ -36,6 +44,8 @@ def waybill_here(
         env.setenv("WAYBILL_DATA_DIR", str(data_dir))
         if token:
             env.setenv("WAYBILL_TOKEN", token)
+        if stdin is not None:
+            env.setattr(sys, "stdin", io.StringIO(stdin))
         try:
             code = main(list(args))
         except SystemExit as exc:  # a usage error

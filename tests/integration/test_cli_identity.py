@@ -9,6 +9,7 @@ import pytest
 
 from graph.runtime.executor import ExecutorConfig
 from state.control.plane import ControlPlane
+from tests.integration.cli_here import waybill_here
 from tests.integration.runtime import ADMIN, Executors, service
 from tests.integration.test_cli_redis import LARGE, SMALL, _run_id, ana, bob, waybill
 from tests.redis_servers import ServerUnderTest
@@ -32,24 +33,36 @@ def waiting_run(server: ServerUnderTest, tmp_path: Path) -> str:
 
 
 def test_a_decision_without_valid_credentials_is_refused(
-    server: ServerUnderTest, tmp_path: Path, waiting_run: str
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str], waiting_run: str
 ) -> None:
     cp = ControlPlane.from_url(server.url)
-    nothing = waybill(server.url, tmp_path, "decide", waiting_run, "--approve", "--user", "bob")
+    nothing = waybill_here(
+        capsys, server.url, tmp_path, "decide", waiting_run, "--approve", "--user", "bob"
+    )
     assert nothing.returncode == 1
     assert _one_line(nothing.stderr) == (
         "waybill: no credentials: set WAYBILL_TOKEN to your API token (an admin issues one "
         "with `waybill user token NAME`); nothing was done"
     )
     for bad in ("wbt_not-a-real-token", "plain-guess"):
-        refused = waybill(server.url, tmp_path, "decide", waiting_run, "--approve", token=bad)
+        refused = waybill_here(
+            capsys, server.url, tmp_path, "decide", waiting_run, "--approve", token=bad
+        )
         assert refused.returncode == 1
         assert _one_line(refused.stderr) == (
             "waybill: invalid or revoked API token (WAYBILL_TOKEN): nothing was done"
         )
     token = bob(server.url)
-    other = waybill(
-        server.url, tmp_path, "decide", waiting_run, "--approve", "--user", "ana", token=token
+    other = waybill_here(
+        capsys,
+        server.url,
+        tmp_path,
+        "decide",
+        waiting_run,
+        "--approve",
+        "--user",
+        "ana",
+        token=token,
     )
     assert other.returncode == 1
     assert "--user ana does not match the API token's user bob" in _one_line(other.stderr)
@@ -60,16 +73,18 @@ def test_a_decision_without_valid_credentials_is_refused(
 
 
 def test_a_viewers_token_is_refused_and_audited(
-    server: ServerUnderTest, tmp_path: Path, waiting_run: str
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str], waiting_run: str
 ) -> None:
     token = token_for(server.url, "vic", "viewer", ["finance"])
-    refused = waybill(server.url, tmp_path, "decide", waiting_run, "--approve", token=token)
+    refused = waybill_here(
+        capsys, server.url, tmp_path, "decide", waiting_run, "--approve", token=token
+    )
     assert refused.returncode == 1
     assert _one_line(refused.stderr) == (
         "waybill: vic (viewer) may not approve an escalation: it needs the approver role"
     )
-    killed = waybill(
-        server.url, tmp_path, "kill", "--run", waiting_run, "--reason", "x", token=token
+    killed = waybill_here(
+        capsys, server.url, tmp_path, "kill", "--run", waiting_run, "--reason", "x", token=token
     )
     assert killed.returncode == 1
     assert "vic (viewer) may not trip a kill switch" in _one_line(killed.stderr)
@@ -80,10 +95,12 @@ def test_a_viewers_token_is_refused_and_audited(
 
 
 def test_group_and_four_eyes_apply_to_the_cli_as_to_the_console(
-    server: ServerUnderTest, tmp_path: Path, waiting_run: str
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str], waiting_run: str
 ) -> None:
     token = token_for(server.url, "olga", "approver", ["warehouse"])
-    other = waybill(server.url, tmp_path, "decide", waiting_run, "--approve", token=token)
+    other = waybill_here(
+        capsys, server.url, tmp_path, "decide", waiting_run, "--approve", token=token
+    )
     assert other.returncode == 1
     assert _one_line(other.stderr).startswith("waybill: olga is not in group 'finance', which ")
     starter = token_for(server.url, "fred", "approver", ["finance"])
@@ -104,15 +121,17 @@ def test_group_and_four_eyes_apply_to_the_cli_as_to_the_console(
 
 
 def test_the_audit_log_names_the_real_user_and_a_revoked_token_stops_working(
-    server: ServerUnderTest, tmp_path: Path, waiting_run: str
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str], waiting_run: str
 ) -> None:
     cp = ControlPlane.from_url(server.url)
     add_staff(cp, {"bea": "approver"}, {"bea": PROCUREMENT_GROUPS})
-    issued = waybill(server.url, tmp_path, "user", "token", "bea", "--label", "laptop")
+    issued = waybill_here(capsys, server.url, tmp_path, "user", "token", "bea", "--label", "laptop")
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
     assert token.startswith("wbt_")
-    decided = waybill(server.url, tmp_path, "decide", waiting_run, "--approve", token=token)
+    decided = waybill_here(
+        capsys, server.url, tmp_path, "decide", waiting_run, "--approve", token=token
+    )
     assert decided.returncode == 0, decided.stderr
     [entry] = cp.audit.list(action="escalation.approve", target=waiting_run)
     assert entry.actor == "bea"
@@ -122,11 +141,13 @@ def test_the_audit_log_names_the_real_user_and_a_revoked_token_stops_working(
     assert entry.details["via"] == f"cli token {info.id}"
     [started] = cp.audit.list(action="run.start", target=waiting_run)
     assert started.actor == "ana"
-    listed = waybill(server.url, tmp_path, "user", "tokens", "bea")
+    listed = waybill_here(capsys, server.url, tmp_path, "user", "tokens", "bea")
     assert info.id in listed.stdout
-    revoked = waybill(server.url, tmp_path, "user", "revoke", "bea", info.id)
+    revoked = waybill_here(capsys, server.url, tmp_path, "user", "revoke", "bea", info.id)
     assert revoked.returncode == 0, revoked.stderr
-    again = waybill(server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token)
+    again = waybill_here(
+        capsys, server.url, tmp_path, "run", "procurement", "--input", SMALL, token=token
+    )
     assert again.returncode == 1
     assert "invalid or revoked API token" in _one_line(again.stderr)
     [audited] = cp.audit.list(action="token.issue", target="bea")
@@ -137,14 +158,24 @@ def test_the_audit_log_names_the_real_user_and_a_revoked_token_stops_working(
 
 
 def test_user_and_group_commands_without_a_terminal(
-    server: ServerUnderTest, tmp_path: Path
+    server: ServerUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    added = waybill(
-        server.url, tmp_path, "user", "add", "nina", "--role", "approver", stdin="long-enough-pw\n"
+    added = waybill_here(
+        capsys,
+        server.url,
+        tmp_path,
+        "user",
+        "add",
+        "nina",
+        "--role",
+        "approver",
+        stdin="long-enough-pw\n",
     )
     assert added.returncode == 0, added.stderr
     assert "user nina added (approver)" in added.stdout
-    empty = waybill(server.url, tmp_path, "user", "add", "nora", "--role", "approver", stdin="")
+    empty = waybill_here(
+        capsys, server.url, tmp_path, "user", "add", "nora", "--role", "approver", stdin=""
+    )
     assert empty.returncode == 1
     assert _one_line(empty.stderr) == "waybill: empty password"
     # A bad or taken name is refused before the password is read (it said "empty password").
@@ -152,22 +183,24 @@ def test_user_and_group_commands_without_a_terminal(
         ("bad name!", "invalid user name 'bad name!'"),
         ("nina", "user 'nina' already exists"),
     ):
-        refused = waybill(server.url, tmp_path, "user", "add", name, "--role", "viewer", stdin="")
+        refused = waybill_here(
+            capsys, server.url, tmp_path, "user", "add", name, "--role", "viewer", stdin=""
+        )
         assert refused.returncode == 1
         assert said in _one_line(refused.stderr)
-    joined = waybill(server.url, tmp_path, "user", "join", "nina", "finance", "buyers")
+    joined = waybill_here(capsys, server.url, tmp_path, "user", "join", "nina", "finance", "buyers")
     assert joined.returncode == 0, joined.stderr
-    groups = waybill(server.url, tmp_path, "user", "groups")
+    groups = waybill_here(capsys, server.url, tmp_path, "user", "groups")
     assert "finance" in groups.stdout
     assert "nina" in groups.stdout
-    ghost = waybill(server.url, tmp_path, "user", "join", "ghost", "finance")
+    ghost = waybill_here(capsys, server.url, tmp_path, "user", "join", "ghost", "finance")
     assert ghost.returncode == 1
     assert _one_line(ghost.stderr) == "waybill: no user 'ghost'"
-    nowhere = waybill(server.url, tmp_path, "user", "leave", "nina", "no-such-group")
+    nowhere = waybill_here(capsys, server.url, tmp_path, "user", "leave", "nina", "no-such-group")
     assert _one_line(nowhere.stderr) == "waybill: no group 'no-such-group'"
-    bad = waybill(server.url, tmp_path, "user", "join", "nina", "bad group!")
+    bad = waybill_here(capsys, server.url, tmp_path, "user", "join", "nina", "bad group!")
     assert "invalid group name 'bad group!'" in _one_line(bad.stderr)
-    token = waybill(server.url, tmp_path, "user", "token", "ghost")
+    token = waybill_here(capsys, server.url, tmp_path, "user", "token", "ghost")
     assert _one_line(token.stderr) == "waybill: no user 'ghost'"
     cp = ControlPlane.from_url(server.url)
     assert cp.groups.groups_of("nina") == ["buyers", "finance"]
