@@ -38,6 +38,7 @@ from state.control.users import ScryptParams, UserStore
 from state.nodes import END
 from state.run_events import VerdictGiven, node_updates
 from tests.integration.protocols.a2a_servers import PASSWORD, a2a_server
+from tests.integration.protocols.a2a_task_reads import check_task_reads
 from tests.integration.protocols.inline import inline
 from tests.integration.runtime import APPROVER, FINANCE, GROUPS, STAFF, WorkerProcess, wait_for
 from tests.redis_servers import ServerUnderTest
@@ -142,6 +143,7 @@ def test_a_workflow_is_an_a2a_agent_whose_task_follows_the_run(
                 )
             )
             assert "not a valid PurchaseRequest" in refused.status.message.parts[0].text
+            check_task_reads(f"{base}/procurement/", token, cp, console)
     finally:
         worker.stop()
         cp.close()
