@@ -4,9 +4,6 @@ time-to-decision histogram), and a fresh ``waybill metrics`` shows every known s
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +13,8 @@ from graph.telemetry.counting import MetricsRecorder
 from state.control.metrics import MetricCounters
 from state.control.plane import ControlPlane
 from tests.integration.protocols.inline import inline
-from tests.integration.protocols.test_otlp_and_metrics import scrape
-from tests.integration.runtime import FINANCE, ROOT, worker_env
+from tests.integration.protocols.test_otlp_and_metrics import metrics_endpoint, scrape
+from tests.integration.runtime import FINANCE
 from tests.redis_servers import ServerUnderTest
 from tests.unit.conftest import example
 
@@ -51,19 +48,9 @@ def test_a_deadlines_default_is_counted_apart_from_human_decisions(
 def test_a_fresh_metrics_endpoint_shows_the_known_series_at_zero(
     server: ServerUnderTest, tmp_path: Path
 ) -> None:
-    endpoint = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "metrics", "--port", "0"],
-        env=worker_env(server.url, tmp_path),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    endpoint, url = metrics_endpoint(server.url, tmp_path)
     try:
-        assert endpoint.stdout is not None
-        found = re.search(r"(http://\S+/metrics)", endpoint.stdout.readline())
-        assert found
-        samples = scrape(found.group(1))
+        samples = scrape(url)
     finally:
         endpoint.terminate()
         endpoint.communicate(timeout=10)

@@ -84,25 +84,32 @@ def test_spans_reach_a_real_otlp_receiver_with_the_gates_mast_codes(
     assert received.named("action place_order")
 
 
-def test_the_metrics_endpoint_shows_the_counters_moving(
-    server: ServerUnderTest, tmp_path: Path
-) -> None:
-    svc, cp = _service(server.url)
+def metrics_endpoint(url: str, tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    """``waybill metrics`` on a free port of its own (on Redis ``url``), and where it serves."""
     endpoint = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "metrics", "--port", "0"],
-        env=worker_env(server.url, tmp_path),
+        env=worker_env(url, tmp),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert endpoint.stdout is not None
+    line = endpoint.stdout.readline()
+    found = re.search(r"(http://\S+/metrics)", line)
+    if found is None:
+        endpoint.kill()
+        pytest.fail(f"waybill metrics did not say where it serves: {line!r}")
+    return endpoint, found.group(1)
+
+
+def test_the_metrics_endpoint_shows_the_counters_moving(
+    server: ServerUnderTest, tmp_path: Path
+) -> None:
+    svc, cp = _service(server.url)
+    endpoint, url = metrics_endpoint(server.url, tmp_path)
     worker = WorkerProcess(server.url, tmp_path, "counted")
     try:
-        assert endpoint.stdout is not None
-        line = endpoint.stdout.readline()
-        found = re.search(r"(http://\S+/metrics)", line)
-        assert found, line
-        url = found.group(1)
         before = scrape(url)
         assert before["waybill_workers"] >= 0
         record = svc.submit(
