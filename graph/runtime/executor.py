@@ -122,8 +122,8 @@ class RunExecutor:
             self._saver.close()
 
     def kill_reason(self, run_id: str, workflow: str, stage: str | None) -> str | None:
-        """Why a kill switch stops this run now, or None (no round trip)."""
-        switch = self.kills.check(run_id=run_id, workflow=workflow, agent=stage)
+        """Why a kill switch stops this run now, or None (no round trip while none is set)."""
+        switch = self.kills.confirmed(run_id=run_id, workflow=workflow, agent=stage)
         if switch is None:
             return None
         return (
@@ -132,7 +132,7 @@ class RunExecutor:
 
     def pause_of(self, run_id: str, workflow: str, stage: str | None) -> Paused | None:
         """Why the run stops here without ending (a hold switch, a drain), or None."""
-        switch = self.kills.check(run_id=run_id, workflow=workflow, agent=stage, kind="hold")
+        switch = self.kills.confirmed(run_id=run_id, workflow=workflow, agent=stage, kind="hold")
         if switch is not None:
             why = f"hold switch {switch.scope}:{switch.target} by {switch.user}: {switch.reason}"
             return Paused("hold", why)

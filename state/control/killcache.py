@@ -92,6 +92,24 @@ class KillCache:
                 return found
         return None
 
+    def confirmed(
+        self,
+        *,
+        run_id: str | None = None,
+        workflow: str | None = None,
+        agent: str | None = None,
+        kind: SwitchKind = "kill",
+    ) -> KillSwitch | None:
+        """``check``, and a switch it finds confirmed in Redis (one round trip, only then).
+
+        The cache follows a clear by its nudge, a moment later: a run queued at once by the
+        clear (a released hold, a run started right after an unkill) must not be stopped by
+        the switch that was just cleared.
+        """
+        if self.check(run_id=run_id, workflow=workflow, agent=agent, kind=kind) is None:
+            return None
+        return self._switches.check(run_id=run_id, workflow=workflow, agent=agent, kind=kind)
+
     def wait(self, version: int, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for the switches to change from ``version``."""
         with self._changed:

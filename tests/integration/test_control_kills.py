@@ -13,7 +13,7 @@ import pytest
 
 from state.control.connection import connect
 from state.control.killcache import KillCache
-from state.control.kills import KillSwitches
+from state.control.kills import KillSwitches, switch_key
 from state.control.models import KillNudge
 from tests.redis_servers import ServerUnderTest
 
@@ -134,3 +134,26 @@ def test_kill_cache_closes_quietly_before_its_client(
     # Only this cache's thread: caches other tests left behind log about their stopped servers.
     assert [r.getMessage() for r in caplog.records if r.thread == reader.ident] == []
     assert not reader.is_alive()
+
+
+def test_a_switch_the_cache_still_holds_is_confirmed_before_it_stops_a_run(
+    server: ServerUnderTest,
+) -> None:
+    """A run queued by the clear of its hold (or started right after an unkill) reached its
+    worker before the cache's nudge did and was held again, for good. ``confirmed`` asks Redis
+    when the cache finds a switch: cleared without a nudge here (the nudge not arrived yet)."""
+    client = connect(server.url)
+    cache = KillCache(client, poll_s=30.0)
+    cache.start()
+    kills = KillSwitches(client)
+    kills.trip("workflow", "slow", reason="deploy", user="ana", kind="hold")
+    deadline = time.monotonic() + 5
+    while cache.check(workflow="slow", kind="hold") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.confirmed(workflow="slow", kind="hold") is not None
+    client.delete(switch_key("workflow", "slow", "hold"))  # cleared; the nudge still on its way
+    assert cache.check(workflow="slow", kind="hold") is not None  # the cache lags
+    assert cache.confirmed(workflow="slow", kind="hold") is None
+    assert cache.confirmed(workflow="other", kind="hold") is None
+    cache.close()
+    client.close()

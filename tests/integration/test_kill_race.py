@@ -16,6 +16,7 @@ from graph.runtime.principal import NothingToStop, ScopeKilled
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
 from state.control.errors import RunFinished
+from state.control.kills import switch_key
 from state.control.models import RunRecord
 from state.control.plane import ControlPlane
 from state.run_events import ActionRecorded, node_updates
@@ -116,3 +117,22 @@ def test_a_run_killed_while_waiting_stays_listed_as_killed_after_its_worker_goes
     assert [r.run_id for r in cp.runs.list(status="waiting").items] == []
     assert [r.run_id for r in cp.runs.list(status="killed").items] == [waiting]
     assert cp.runs.counts()["waiting"] == 0
+
+
+def test_a_run_started_as_its_hold_is_cleared_is_not_held_by_the_cache(
+    server: ServerUnderTest, executors: Executors
+) -> None:
+    """The worker's switches in memory follow a clear a moment later (its nudge): a run queued
+    in that moment was held again (a released hold's run stayed held for good)."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    svc = RunService(cp, Registry(), lambda run_id: None, raw=raw)
+    executor = executors(cp, raw, svc.registry, worker="t", config=ExecutorConfig())
+    svc.hold("workflow", "procurement", who=ADMIN, reason="deploy")
+    deadline = time.monotonic() + 5
+    while executor.kills.check(workflow="procurement", kind="hold") is None:
+        assert time.monotonic() < deadline, "the worker never saw the hold"
+        time.sleep(0.01)
+    cp.client.delete(switch_key("workflow", "procurement", "hold"))  # cleared, nudge not yet in
+    run_id = svc.submit("procurement", SMALL, who=ADMIN).run_id
+    assert executor.execute(run_id) == "succeeded"
