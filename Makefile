@@ -25,8 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Unit and integration tests run in 3 processes (pytest-xdist; a file's tests stay together, so
+# module fixtures are started once): they mostly wait on servers, workers and outages, not on
+# the CPU. The browser journeys share one console stack and run last, in one process.
 test: lint
-	$(BIN)/pytest -q --durations=30
+	$(BIN)/pytest -q -n 3 --dist loadfile --durations=30 tests/unit tests/integration
+	$(BIN)/pytest -q --durations=10 tests/e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
