@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from state.control.errors import LeaseLost, RunFinished
 from state.control.outage import OUTAGE_ERRORS
 from state.control.plane import ControlPlane
 from state.keys import run_key
+
+if TYPE_CHECKING:
+    from graph.runtime.registry import UnknownWorkflowError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,14 @@ def redis_back(cp: ControlPlane, within_s: float, run_id: str) -> bool:
     return False
 
 
+def wait_out(cp: ControlPlane, run_id: str, exc: Exception, within_s: float) -> bool:
+    """After an outage outside the run's nodes (taking its lease, reading its record), which
+    lost nothing of it: one line, then whether Redis answers again within ``within_s``."""
+    log.warning("run %s: Redis is unavailable (%s); waiting up to %gs for it",
+                run_id, " ".join(str(exc).split()), within_s)  # fmt: skip
+    return redis_back(cp, within_s, run_id)
+
+
 def lost_redis(cp: ControlPlane, run_id: str, token: int, exc: Exception, outage_s: float) -> str:
     """Record the run failed, with the reason, as soon as Redis answers again.
 
@@ -76,3 +88,15 @@ def lost_redis(cp: ControlPlane, run_id: str, token: int, exc: Exception, outage
     if not redis_back(cp, max(600.0, 10 * outage_s), run_id):
         raise exc
     return record_failed(cp, run_id, token, reason)
+
+
+def unknown_here(exc: UnknownWorkflowError, worker: str) -> str:
+    """Why a run of a workflow this worker does not have fails (rather than going back to the
+    queue for ever): every worker must load the same workflows as the processes that submit."""
+    if getattr(exc, "error", None):  # it has it, and it failed to load here
+        return f"worker {worker}: {exc}"
+    return (
+        f"worker {worker} has no workflow {exc.name!r} (it has: {', '.join(exc.known) or 'none'}):"
+        " every worker needs the workflow's package under agents/ or its module in "
+        "WAYBILL_WORKFLOW_MODULES, as the process that submitted the run"
+    )

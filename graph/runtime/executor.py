@@ -1,10 +1,9 @@
 """Execute one run on this process: lease, checkpoint in Redis, events, escalations, kills, holds.
 Called by a worker's jobs (``graph.runtime.jobs``) and, when no worker is listening, inline by
-``waybill run``. Any process can pick up any run: the state is in Redis, and the lease's fencing
-token makes sure only one of them writes at a time. An executor is built once per process and
-executes run after run: its checkpointer (one pipelined connection, the tails of append-only
-lists) and its view of the kill switches (``KillCache``) are kept between runs; each execution's
-Redis I/O is a ``RunSession``.
+``waybill run``. Any process can pick up any run (the state is in Redis; the lease's fencing
+token lets one write at a time). An executor executes run after run: its checkpointer (one
+pipelined connection, the tails of append-only lists) and its view of the kill switches
+(``KillCache``) are kept between runs; each execution's Redis I/O is a ``RunSession``.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ import redis
 
 from graph.chain import Chain
 from graph.context import Paused, RunContext
-from graph.runtime.endings import lost_redis, poison_reason, record_failed, redis_back
+from graph.runtime import endings
 from graph.runtime.events import Progress
 from graph.runtime.hardstop import HardStop, Watchman
 from graph.runtime.recording import stream_events
-from graph.runtime.registry import Registry
+from graph.runtime.registry import Registry, UnknownWorkflowError
 from graph.runtime.resumption import resume_point
 from graph.runtime.runner import compile_chain, initial_state, outcome_of, run_config
 from graph.runtime.session import RunSession
@@ -112,8 +111,7 @@ class RunExecutor:
         return self._watchman
 
     def close(self) -> None:
-        """Stop watching runs and following the kill switches; close the checkpointer's
-        connection."""
+        """Stop watching runs and following the kill switches; close the checkpointer."""
         if self._watchman is not None:
             self._watchman.stop()
         if self._kills is not None:
@@ -160,12 +158,17 @@ class RunExecutor:
     def execute(self, run_id: str) -> str:
         """Advance ``run_id`` as far as it goes; returns the run's status afterwards.
 
-        Returns ``busy`` when another worker holds the run's lease, ``lease-lost`` when this one
-        lost it midway (its writes were refused; the holder carries on). A Redis outage is
-        waited out (``redis_outage_s``) and the run resumed from its last checkpoint.
+        ``busy``: another worker holds the run's lease; ``lease-lost``: this one lost it midway
+        (its writes were refused). A Redis outage is waited out (``redis_outage_s``), then the
+        run goes on from its last checkpoint.
         """
         while True:
-            status = self._execute_once(run_id)
+            try:
+                status = self._execute_once(run_id)
+            except OUTAGE_ERRORS as exc:  # before or after its nodes: wait as inside one
+                if not endings.wait_out(self.cp, run_id, exc, self.config.redis_outage_s):
+                    raise
+                status = _REDIS_BACK
             if status != _REDIS_BACK:
                 return status
             log.warning("run %s: Redis is back; resuming from the last checkpoint", run_id)
@@ -193,9 +196,12 @@ class RunExecutor:
             paused = self.pause_of(run_id, workflow, None)
             if paused is not None:
                 return self._pause(session, paused)
-            # The registered chain (not a fresh build): its compiled graph is cached; its
-            # sources are built per run.
-            chain = self.registry.get(workflow)
+            # The registered chain (its compiled graph is cached); its sources, per run.
+            try:
+                chain = self.registry.get(workflow)
+            except UnknownWorkflowError as exc:  # a worker without the workflow's module
+                why = endings.unknown_here(exc, self.worker)
+                return endings.record_failed(self.cp, run_id, begun.token, why)
             return self._guarded(chain, session, stopper, chain.sources())
         finally:
             self.observer.ended(run_id)
@@ -219,18 +225,16 @@ class RunExecutor:
         except RunFinished as exc:
             return f"finished: {exc}"
         except OUTAGE_ERRORS as exc:
-            # The clients already retried with backoff; the outage outlasted them. Every
-            # acknowledged checkpoint is kept: wait for Redis, then go on from the last one.
-            if redis_back(self.cp, self.config.redis_outage_s, run_id):
+            # The clients' retries could not outlast it; every acknowledged checkpoint stays.
+            if endings.redis_back(self.cp, self.config.redis_outage_s, run_id):
                 return _REDIS_BACK
-            return lost_redis(self.cp, run_id, token, exc, self.config.redis_outage_s)
+            return endings.lost_redis(self.cp, run_id, token, exc, self.config.redis_outage_s)
         except Exception as exc:
-            # Agents' and checks' failures are verdicts already; what reaches here is a broken
-            # node (a damaged checkpoint, a bug). Retrying it would fail the same way: the run
-            # ends, with the error, instead of looping on the queue.
+            # Agents' failures are verdicts already: this is a broken node (a damaged checkpoint,
+            # a bug). A retry would fail the same way: the run ends instead of looping.
             log.exception("run %s: a node raised", run_id)
             reason = f"the run failed in a node: {type(exc).__name__}: {exc}"
-            return record_failed(self.cp, run_id, token, reason)
+            return endings.record_failed(self.cp, run_id, token, reason)
 
     def _context(
         self,
@@ -240,8 +244,7 @@ class RunExecutor:
         stopper: HardStop,
         sources: Sources,
     ) -> RunContext:
-        def should_stop(stage: str) -> str | None:
-            # Called as every node starts: the registry shows where the run is right now.
+        def should_stop(stage: str) -> str | None:  # as every node starts: where the run is
             stopper.at(stage)
             session.at_stage(stage)
             return self.kill_reason(session.run_id, chain.name, stage)
@@ -275,8 +278,8 @@ class RunExecutor:
                 return found  # waiting for a human, or over
             payload, nxt = found
         if begun.attempt > self.config.max_attempts:
-            reason = poison_reason(begun.attempt, nxt)
-            return record_failed(self.cp, run_id, session.token, reason)
+            reason = endings.poison_reason(begun.attempt, nxt)
+            return endings.record_failed(self.cp, run_id, session.token, reason)
         saver, start = graph.checkpointer, begun.at
         assert isinstance(saver, RedisSaver)
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import redis
 
+from state.control.errors import LeaseLost
 from state.control.killcache import KillCache
 from state.control.outage import LoopLog
 from state.control.plane import ControlPlane
@@ -155,6 +156,12 @@ class Watchman:
             run.renewed = time.monotonic()  # failed or not, next due in a third of the TTL
             try:
                 self._renew(run, ttl)
+            except LeaseLost:
+                # Another worker took the run (this one was frozen, or Redis was away longer
+                # than the lease): its writes from here are refused by the fence. Said once.
+                log.warning("run %s: lease lost to another worker; stopped renewing", run.run_id)
+                self.remove(run)
+                return
             except Exception as exc:
                 failed = exc
         reason = self._ex.kill_reason(run.run_id, run.workflow, run.stage)
