@@ -25,8 +25,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from state.control.models import RunRecord
 from state.keys import global_key, run_key
-from state.status import RUN_STATUSES
+from state.status import RUN_STATUSES, TERMINAL_STATUSES
 
 WORKFLOWS_KEY = global_key("idx", "workflows")
 WATCH_KEY = global_key("idx", "watch")
@@ -38,6 +39,9 @@ EXPIRY_KEY = global_key("idx", "expiry")
 QUEUED_GRACE_S = 15.0
 """A run ``queued`` this long with no job waiting for it lost its job: look at it then."""
 WATCHED = ("queued", "running")
+GONE_AFTER_S = 60.0
+"""An index entry this old whose run has no record lost it (a node restarted without its last
+writes): listings drop it. A younger one may be a submission whose record follows its entries."""
 
 Command = tuple[Any, ...]
 
@@ -144,3 +148,48 @@ def move(pipe: Any, run_id: str, workflow: str, old: str, new: str, score: float
 def repair(pipe: Any, run_id: str, workflow: str, status: str, score: float) -> None:
     """Queue the writes that make a run's entries agree with its current status."""
     apply(pipe, repairing(run_id, workflow, status, score))
+
+
+def sift(
+    listed: list[tuple[str, float]],
+    records: list[RunRecord],
+    *,
+    status: str | None,
+    workflow: str | None,
+    unread: set[str],
+    now: float,
+) -> tuple[list[RunRecord], int, list[Command]]:
+    """What a listing shows of one page of an index, how many entries it left out, and the
+    writes that drop the stale ones.
+
+    Index writes follow the run's own (on a Redis Cluster they are on other nodes), so after an
+    outage an entry may lag: a run that ended is still listed ``queued``, or a run whose record
+    was lost is listed at all. Such entries are left out; those that can never be right again
+    (a finished run under another status, a run with no record for ``GONE_AFTER_S``) are
+    dropped. A run between two statuses is left out only: its move, or a sweeper, settles it.
+    ``unread``: runs whose records are damaged (named by the listing, not dropped).
+    """
+    found = {r.run_id: r for r in records}
+    kept: list[RunRecord] = []
+    fixes: list[Command] = []
+    left_out = 0
+    for run_id, score in listed:
+        record = found.get(run_id)
+        if record is None:
+            if run_id in unread:
+                continue
+            left_out += 1
+            if now - score >= GONE_AFTER_S:
+                keys = [index_key(), *(index_key(status=s) for s in RUN_STATUSES)]
+                if workflow is not None:
+                    keys += [index_key(workflow=workflow), index_key(workflow, status)]
+                fixes += [("ZREM", key, run_id) for key in keys]
+            continue
+        if status is not None and record.status != status:
+            left_out += 1
+            if record.status in TERMINAL_STATUSES:
+                fixes += [("ZREM", index_key(status=status), run_id),
+                          ("ZREM", index_key(record.workflow, status), run_id)]  # fmt: skip
+            continue
+        kept.append(record)
+    return kept, left_out, fixes

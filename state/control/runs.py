@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ import redis
 
 from state.cluster import clustered
 from state.control import run_index
-from state.control.connection import texts
+from state.control.connection import text, texts
 from state.control.errors import InvalidArgument, InvalidRunId, RunExists, UnknownRun
 from state.control.events import events_key
 from state.control.inputs import inputs_key
@@ -252,7 +253,7 @@ class RunRegistry:
         """One page of runs, newest first, filtered by status and/or workflow.
 
         Two round trips whatever the number of runs: the index page with its total, then one
-        pipeline of ``HGETALL`` for the page. Runs with equal creation times are ordered by id,
+        pipeline of ``HGETALL`` for the page (a third drops stale entries: ``run_index.sift``). Runs with equal creation times are ordered by id,
         descending. A run whose record cannot be read is left out of ``items`` and named in
         ``damaged`` (one damaged run must not hide the others).
         """
@@ -265,14 +266,22 @@ class RunRegistry:
         pipe = self._r.pipeline(transaction=False)
         pipe.zcard(index)
         if limit:
-            pipe.zrevrange(index, offset, offset + limit - 1)
+            pipe.zrevrange(index, offset, offset + limit - 1, withscores=True)
         total, *page = pipe.execute()
-        ids = texts(page[0]) if page else []
+        listed = [(text(m), float(score)) for m, score in page[0]] if page else []
         pipe = self._r.pipeline(transaction=False)
-        for run_id in ids:
+        for run_id, _ in listed:
             pipe.hgetall(run_hash_key(run_id))
-        items, damaged = read_records(ids, pipe.execute(raise_on_error=False) if ids else [])
-        return RunPage(items=items, total=int(total), offset=offset, limit=limit, damaged=damaged)
+        items, damaged = read_records([r for r, _ in listed], pipe.execute(raise_on_error=False))
+        unread = {d.run_id for d in damaged}
+        items, left_out, fixes = run_index.sift(listed, items, status=status, workflow=workflow,
+                                                unread=unread, now=time.time())  # fmt: skip
+        if fixes:
+            pipe = self._r.pipeline(transaction=False)
+            run_index.apply(pipe, fixes)
+            pipe.execute()
+        total = max(int(total) - left_out, len(items))
+        return RunPage(items=items, total=total, offset=offset, limit=limit, damaged=damaged)
 
     def counts(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         """Number of runs per status (every status present, zeros included), one round trip."""

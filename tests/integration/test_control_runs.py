@@ -191,6 +191,41 @@ def test_reindex_repairs_a_lagging_index(cp: ControlPlane) -> None:
     assert [r.run_id for r in cp.runs.list(workflow=workflow, status="running").items] == [run_id]
 
 
+def test_listings_leave_out_stale_entries_and_drop_those_that_cannot_be_right(
+    cp: ControlPlane,
+) -> None:
+    """After an outage on a Redis Cluster, index writes (on other nodes than the run's) may be
+    lost: a finished run still listed ``queued``, an entry of a run whose record was lost. A
+    listing shows neither and drops them; a run between two statuses, or a young entry (a
+    submission's record follows its entries), is left out but kept."""
+    workflow = uid("wf")
+    ended, moving, lost, young = uid("ended"), uid("moving"), uid("lost"), uid("young")
+    for run_id in (ended, moving):
+        cp.runs.create(run_id, workflow)
+    cp.runs.update(ended, status="running")
+    cp.runs.update(ended, status="succeeded")
+    cp.runs.update(moving, status="running")
+    old = (datetime.now(UTC) - timedelta(minutes=5)).timestamp()
+    queued = ("wb:idx:runs:status:queued", f"wb:idx:runs:workflow:{workflow}:status:queued")
+    for key in queued:  # what the lost index writes left behind
+        cp.client.zadd(
+            key, {ended: old, moving: old, lost: old, young: datetime.now(UTC).timestamp()}
+        )
+    cp.client.zadd("wb:idx:runs", {lost: old})
+    assert cp.runs.counts(workflow=workflow)["queued"] == 4
+    page = cp.runs.list(workflow=workflow, status="queued")
+    assert page.items == []
+    assert page.total == 0
+    # Dropped: the finished run (it never moves again) and the entry with no record for long.
+    assert cp.runs.counts(workflow=workflow)["queued"] == 2
+    assert cp.client.zscore("wb:idx:runs", lost) is None
+    assert cp.client.zscore(queued[0], ended) is None
+    assert [r.run_id for r in cp.runs.list(workflow=workflow, status="succeeded").items] == [ended]
+    assert cp.client.zscore(queued[1], moving) is not None  # its move (or a sweeper) settles it
+    assert cp.client.zscore(queued[1], young) is not None
+    assert cp.runs.list(workflow=workflow, status="queued").total == 0
+
+
 def test_a_finished_run_is_listed_under_its_status_alone(cp: ControlPlane) -> None:
     """A decision lists a waiting run as queued before it is resumed (``expect``); if the run
     goes on another way (executed at once) and ends, it is not left listed as queued or
