@@ -37,6 +37,7 @@ from graph.actions import (
 from graph.chain import Action, Chain, Stage
 from graph.commit import (
     Commit,
+    done_before,
     executed_on,
     human_authors,
     stale,
@@ -98,7 +99,7 @@ def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool)
     except Exception as exc:
         # It may have done something before it raised: the outcome is unknown, and the next run
         # of this node asks a human (a new question, not a replay of an earlier answer).
-        error = f"{type(exc).__name__}: {exc}"
+        error = _error(exc)
         c.ctx.ledger.fail(key, error)
         rec = c.record(action, status="unknown", idempotency_key=key, error=error, decided_by=by)
         return {"actions": [rec]}
@@ -110,6 +111,10 @@ def _call(c: Commit, action: Action[Any], key: str, by: str | None, first: bool)
     c.ctx.ledger.finish(key, result)
     rec = c.record(action, status="executed", idempotency_key=key, result=result, decided_by=by)
     return {"actions": [rec]}
+
+
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _approval(c: Commit, action: Action[Any], key: str) -> tuple[str | None, dict[str, Any]]:
@@ -176,6 +181,13 @@ def commit(c: Commit, action: Action[Any]) -> dict[str, Any]:
     ctx = c.ctx
     n = visit(c.state, c.stage.name, action.name, c.seq)
     key = action_key(ctx.run_id, c.stage.name, action.name, n)
+    earlier = done_before(c.state, key, c.seq)
+    if earlier is not None:  # done on this pass already (a refresh, the same payload again)
+        entry = ctx.ledger.entry(key)
+        result = entry.result if entry is not None and entry.result else earlier["result"]
+        by = earlier.get("decided_by")
+        rec = c.record(action, status="executed", idempotency_key=key, result=result, decided_by=by)
+        return {"actions": [rec]}
     by, refused = _approval(c, action, key)
     if refused:
         return refused
@@ -221,6 +233,11 @@ def make_act_node(chain: Chain, stage: Stage[Any, Any]) -> NodeFn:
         )
         done = executed_on(state, stage.name, c.seq)
         todo = [a for a in stage.actions if a.name not in done]
+        try:
+            todo[0].args(c.output)
+        except Exception as exc:  # the workflow's own code: name it, do not crash the node
+            what = f"action '{todo[0].name}' of stage '{stage.name}'"
+            return {"status": "failed", "reason": f"{what}: its args raised {_error(exc)}"}
         update = commit(c, todo[0])
         finished = [
             r for r in update.get("actions", []) if r["status"] in ("executed", "simulated")

@@ -85,8 +85,9 @@ def action_key(run_id: str, stage: str, action: str, visit: int = 1) -> str:
     """The action's identity in the run: its idempotency key.
 
     Not a hash of its arguments: a revised payload is the same action, so it can never be taken
-    twice under two keys. ``visit`` counts commits of the stage (a stage on a loop may act on
-    each pass).
+    twice under two keys. ``visit`` counts the passes of a declared loop through the stage (it
+    may act on each pass; see :func:`graph.commit.visit`), not its commits: a stage committed
+    again after a refresh or a revision, or on the same payload, acts under the same key.
     """
     base = f"{run_id}:{stage}:{action}"
     return base if visit == 1 else f"{base}:{visit}"

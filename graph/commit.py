@@ -10,7 +10,7 @@ from typing import Any
 from graph.actions import ask, resolve_tier
 from graph.chain import Action, Chain, Edge, FaultContext, Stage
 from graph.context import RunContext
-from graph.lineage import reader_of, refresh_targets
+from graph.lineage import ancestry, reader_of, refresh_targets
 from state.contracts import Contract, Fact
 from state.decisions import ActionRecord, EscalationRequest
 from state.mast import MastCode
@@ -104,14 +104,48 @@ def human_authors(state: RunState) -> list[str]:
 
 
 def visit(state: RunState, stage: str, action: str, seq: int) -> int:
-    """Which commit of ``action`` this is: 1, plus the other handoffs of ``stage`` it was
-    already executed on (the ``visit`` of :func:`graph.actions.action_key`)."""
-    earlier = {
-        a.get("handoff_seq")
+    """Which pass of ``stage`` handoff ``seq`` is, for ``action`` (the ``visit`` of
+    :func:`graph.actions.action_key`): 1, plus one per pass of a declared loop it was already
+    executed on.
+
+    A handoff is a new pass when it descends from one the action was executed on in the latest
+    pass (the work went round a loop of the chain back to the stage). The same payload as an
+    earlier commit (its ``decision_hash``), and a stage committed again on the same input (a
+    revision, or a refresh: the work sent back to the stage that read a fact that moved), are
+    the same pass: the same key, so what was done is not done again.
+    """
+    done = {
+        a.get("handoff_seq", 0)
         for a in state.get("actions", [])
         if a["stage"] == stage and a["action"] == action and a["status"] == "executed"
     }
-    return 1 + len(earlier - {seq})
+    hashes = {h["seq"]: h.get("hash", "") for h in state.get("handoffs", [])}
+    passes: dict[int, int] = {}
+    for current in [*sorted(done - {seq}), seq]:
+        passes[current] = _pass_of(state, hashes, passes, current)
+    return passes[seq]
+
+
+def _pass_of(state: RunState, hashes: dict[int, str], passes: dict[int, int], seq: int) -> int:
+    """The pass of handoff ``seq``, given the passes of the earlier ones (see :func:`visit`)."""
+    if not passes:
+        return 1
+    digest = hashes.get(seq, "")
+    same = [n for s, n in passes.items() if digest and hashes.get(s) == digest]
+    if same:
+        return same[0]
+    latest = max(passes.values())
+    looped = ancestry(state, seq) & {s for s, n in passes.items() if n == latest}
+    return latest + 1 if looped else latest
+
+
+def done_before(state: RunState, key: str, seq: int) -> dict[str, Any] | None:
+    """The record of an action executed under ``key`` on another handoff (the same pass)."""
+    for a in state.get("actions", []):
+        same = a.get("idempotency_key") == key and a.get("handoff_seq") != seq
+        if same and a["status"] == "executed":
+            return a
+    return None
 
 
 def strike_before_action(c: Commit) -> list[FaultMark]:
