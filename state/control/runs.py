@@ -253,9 +253,10 @@ class RunRegistry:
         """One page of runs, newest first, filtered by status and/or workflow.
 
         Two round trips whatever the number of runs: the index page with its total, then one
-        pipeline of ``HGETALL`` for the page (a third drops stale entries: ``run_index.sift``). Runs with equal creation times are ordered by id,
-        descending. A run whose record cannot be read is left out of ``items`` and named in
-        ``damaged`` (one damaged run must not hide the others).
+        pipeline of ``HGETALL`` for the page (a third drops stale entries: ``run_index.sift``).
+        Runs with equal creation times are ordered by id, descending. A run whose record cannot
+        be read is left out of ``items`` and named in ``damaged`` (one damaged run must not hide
+        the others).
         """
         if not (0 <= offset <= MAX_OFFSET and 0 <= limit <= MAX_PAGE):
             raise InvalidArgument(
