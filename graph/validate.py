@@ -5,10 +5,14 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
+from typing import Any, get_args
 
-from graph.chain import Chain, Edge
+from graph.chain import Chain, Edge, Stage
+from state.decisions import Tier
 from state.errors import WaybillError
 from state.nodes import END, act_node
+
+_TIERS = "allowed: " + ", ".join(get_args(Tier))
 
 
 class ChainError(WaybillError, ValueError):
@@ -161,12 +165,30 @@ def _stage_problems(chain: Chain) -> list[str]:
             )
         if not stage.owner:
             problems.append(f"stage '{stage.name}' has no owner")
-        for action in stage.actions:
-            if action.tier is None:
-                problems.append(
-                    f"action '{action.name}' of stage '{stage.name}' has no autonomy tier "
-                    "(auto, notify or approve)"
-                )
+        problems += _action_problems(stage)
+    return problems
+
+
+def _action_problems(stage: Stage[Any, Any]) -> list[str]:
+    """Caught here, not when the action runs: by then its effect may have happened."""
+    problems: list[str] = []
+    names = [action.name for action in stage.actions]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(
+            f"action '{name}' of stage '{stage.name}' is declared more than once (one "
+            "idempotency key for two actions)"
+        )
+    for action in stage.actions:
+        where = f"action '{action.name}' of stage '{stage.name}'"
+        if not isinstance(action.name, str) or not action.name.strip():
+            problems.append(f"an action of stage '{stage.name}' has an empty name")
+        if action.tier is None:
+            problems.append(f"{where} has no autonomy tier ({_TIERS})")
+        elif action.tier not in get_args(Tier):
+            problems.append(f"{where} has an unknown autonomy tier '{action.tier}' ({_TIERS})")
+        for field in ("run", "args"):
+            if not callable(getattr(action, field)):
+                problems.append(f"{where}: {field} is not a function")
     return problems
 
 

@@ -165,3 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"waybill: {visible(problem)}", file=sys.stderr)
         return 1
     return code
+
+
+if __name__ == "__main__":  # `python -m console.cli.main`, as `python -m console.cli`
+    sys.exit(main())

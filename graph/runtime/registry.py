@@ -53,6 +53,8 @@ class Registry:
         self._factories: dict[str, Callable[[], Chain]] = {}
         self._chains: dict[str, Chain] = {}
         self._broken: dict[str, str] = {}
+        self._origins: dict[str, str] = {}  # name -> the module discovery loaded it from
+        self._clashes: dict[str, list[str]] = {}  # name -> the modules that all define it
         self._discovered = False
 
     def register(self, factory: Callable[[], Chain], name: str | None = None) -> None:
@@ -87,11 +89,36 @@ class Registry:
             if not callable(factory):
                 raise TypeError(f"module {module_name} has no build_chain() function")
             chain = factory()
-            if chain.name in self._chains:
-                return  # registered explicitly before discovery: that one wins
+            if self._claimed(chain.name, module_name, factory):
+                return
             self.register(factory)
+            self._origins[chain.name] = module_name
         except Exception as exc:
             self._broken[name] = f"{type(exc).__name__}: {exc}"
+
+    def _claimed(self, name: str, module_name: str, factory: Callable[[], Chain]) -> bool:
+        """Whether ``name`` is already taken; two modules defining it break it (neither runs)."""
+        if name in self._clashes:
+            self._clash(name, module_name)
+            return True
+        if name not in self._chains:
+            return False
+        origin = self._origins.get(name)
+        if origin is None or origin == module_name or _same_file(self._factories[name], factory):
+            return True  # registered explicitly before discovery (it wins), or the same module
+        del self._chains[name], self._factories[name], self._origins[name]
+        self._clashes[name] = [origin]
+        self._clash(name, module_name)
+        return True
+
+    def _clash(self, name: str, module_name: str) -> None:
+        modules = self._clashes[name]
+        if module_name not in modules:
+            modules.append(module_name)
+        self._broken[name] = (
+            f"DuplicateWorkflowError: workflow name '{name}' is defined by more than one module "
+            f"({', '.join(modules)}); rename all but one"
+        )
 
     def broken(self) -> dict[str, str]:
         """Workflows that failed to load, with the error (name -> message)."""
@@ -122,6 +149,16 @@ class Registry:
         """A newly built chain (for a new run: faults and sources are per run)."""
         self.get(name)
         return self._factories[name]()
+
+
+def _same_file(one: Callable[[], Chain], other: Callable[[], Chain]) -> bool:
+    """Whether two factories are defined in one source file (a module imported twice)."""
+    if one is other:
+        return True
+    try:
+        return Path(inspect.getfile(one)).resolve() == Path(inspect.getfile(other)).resolve()
+    except (TypeError, OSError):
+        return False
 
 
 _default: Registry | None = None
