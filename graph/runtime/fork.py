@@ -154,8 +154,8 @@ def _refuse_repeats(
                 f"run {run_id} already called action '{action}' on the proposal this checkpoint "
                 f"is about to act on ({what}): a fork from here would call it again; "
                 + (
-                    f"answer run {run_id}'s question instead (`waybill decide {run_id} "
-                    "--approve` if it was done, --retry, --reject), or fork "
+                    f"if run {run_id} waits on that question, answer it instead (`waybill "
+                    f"decide {run_id} --approve` if it was done, --retry, --reject), or fork "
                     if entry.result is None
                     else "fork "
                 )
