@@ -17,7 +17,7 @@ import redis
 from rq import Queue, Worker
 
 from console.cli.errors import CliError
-from graph.runtime.queueing import QueueNeedsItsOwnRedis, enqueue_run, queue_url
+from graph.runtime.queueing import QueueNeedsItsOwnRedis, enqueue_run, plain_queue, queue_url
 from state.checkpoint.client import sync_client
 from state.control.connection import connect
 from state.control.errors import RedisUnavailable
@@ -166,13 +166,14 @@ def open_backend(settings: Settings | None = None) -> Backend:
         cp = ControlPlane.from_url(url)
     except RedisUnavailable as exc:
         raise CliError(str(exc)) from None
-    raw = sync_client(url)
     try:
-        queue_at = queue_url(url, cp.client)
-        if queue_at != url:  # the same quick check as REDIS_URL's, before clients that wait
-            connect(queue_at, hint=_QUEUE_HINT).close()
-    except (QueueNeedsItsOwnRedis, RedisUnavailable) as exc:
-        raise CliError(str(exc)) from None
+        queue_at = checked_queue_url(url, cp.client)
+    except CliError:
+        cp.close()
+        if embedded is not None:
+            embedded.close()
+        raise
+    raw = sync_client(url)
     return Backend(
         url=url,
         cp=cp,
@@ -184,3 +185,15 @@ def open_backend(settings: Settings | None = None) -> Backend:
         settings=settings,
         embedded=embedded,
     )
+
+
+def checked_queue_url(url: str, state: redis.Redis) -> str:
+    """Where the runs queue lives (``queue_url``; ``state`` is a client on ``url``), its own
+    Redis checked: one-line ``CliError`` when it is down or a node of a Redis Cluster."""
+    try:
+        queue_at = queue_url(url, state)
+        if queue_at != url:  # the same quick check as REDIS_URL's, before clients that wait
+            plain_queue(connect(queue_at, hint=_QUEUE_HINT), queue_at).close()
+    except (QueueNeedsItsOwnRedis, RedisUnavailable) as exc:
+        raise CliError(str(exc)) from None
+    return queue_at

@@ -14,7 +14,7 @@ import streamlit as st
 from rq import Queue
 
 from graph.runtime.jobs import make_service
-from graph.runtime.queueing import queue_url
+from graph.runtime.queueing import QueueNeedsItsOwnRedis, plain_queue, queue_url
 from graph.runtime.registry import Registry, default_registry
 from graph.runtime.service import RunService
 from state.checkpoint.client import sync_client
@@ -32,7 +32,7 @@ NO_REDIS_URL = (
 
 
 class NotConfiguredError(WaybillError, RuntimeError):
-    """The console was started without a Redis URL."""
+    """The console was started without a Redis URL, or with no plain Redis for the queue."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,7 @@ def open_handles(url: str) -> Handles:
     client = connect(url, retries=1, backoff_base=0.05, connect_timeout=1.0, socket_timeout=5.0)
     cp = ControlPlane(client)
     raw = sync_client(url, socket_connect_timeout=1.0, socket_timeout=5.0)
-    queue_at = queue_url(url, client)
-    queue_raw = sync_client(queue_at, socket_timeout=5.0) if queue_at != url else raw
-    queue = Queue(settings.queue_name, connection=queue_raw)
+    queue = Queue(settings.queue_name, connection=_queue_client(url, client, raw))
     return Handles(
         url=url,
         cp=cp,
@@ -82,6 +80,20 @@ def open_handles(url: str) -> Handles:
             max_age_s=settings.console_session_max_s,
         ),
     )
+
+
+def _queue_client(url: str, state: redis.Redis, raw: redis.Redis) -> redis.Redis:
+    """The queue's client (``raw`` when the queue is in the state's Redis); a queue that would
+    be on a Redis Cluster is a ``NotConfiguredError`` (the pages show its one line)."""
+    try:
+        queue_at = queue_url(url, state)
+        if queue_at == url:
+            return raw
+        return plain_queue(sync_client(queue_at, socket_timeout=5.0), queue_at)
+    except QueueNeedsItsOwnRedis as exc:
+        state.close()
+        raw.close()
+        raise NotConfiguredError(str(exc)) from None
 
 
 @st.cache_resource(show_spinner=False)

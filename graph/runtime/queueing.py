@@ -15,6 +15,7 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from state.cluster import clustered
+from state.control.connection import mask_url
 from state.errors import WaybillError
 from state.keys import global_key
 from state.settings import get_settings
@@ -26,24 +27,52 @@ EXECUTE = "graph.runtime.jobs.execute_run"
 
 
 class QueueNeedsItsOwnRedis(WaybillError):  # noqa: N818 - reads as what is wrong
-    """The state is on a Redis Cluster and no ``WAYBILL_QUEUE_URL`` says where the queue is."""
+    """RQ's queue would be on a Redis Cluster: the state is on one and no ``WAYBILL_QUEUE_URL``
+    says where the queue is, or ``WAYBILL_QUEUE_URL`` names a node of one."""
+
+
+def _queue_on_a_cluster(queue: str) -> QueueNeedsItsOwnRedis:
+    return QueueNeedsItsOwnRedis(
+        f"WAYBILL_QUEUE_URL ({mask_url(queue)}) is a node of a Redis Cluster, where RQ's queue "
+        "cannot live (its keys have no hash tags): the queue needs a plain Redis or Valkey"
+    )
 
 
 def queue_url(url: str, state: redis.Redis) -> str:
     """Where the runs queue lives: ``WAYBILL_QUEUE_URL``, else the state's own Redis.
 
+    What the URL's server is, is checked by :func:`plain_queue` on a client opened on it.
+
     Raises:
-        QueueNeedsItsOwnRedis: ``state`` is a cluster client and no queue URL is set.
+        QueueNeedsItsOwnRedis: ``state`` is a cluster client and no queue URL is set, or the
+            queue URL is the state's own.
     """
     settings = get_settings()
     if settings.queue_url is not None:
-        return settings.queue_url.get_secret_value()
+        queue = settings.queue_url.get_secret_value()
+        if queue == url and clustered(state):
+            raise _queue_on_a_cluster(queue)
+        return queue
     if clustered(state):
         raise QueueNeedsItsOwnRedis(
             "REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no hash "
             "tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
         )
     return url
+
+
+def plain_queue(client: redis.Redis, queue: str) -> redis.Redis:
+    """``client``, opened on the queue's URL ``queue``, unless it is a cluster client (the
+    clients of ``state.control.connection.connect`` and ``state.checkpoint.client`` are, on a
+    node of a cluster): then it is closed.
+
+    Raises:
+        QueueNeedsItsOwnRedis: ``client`` is a cluster client.
+    """
+    if clustered(client):
+        client.close()
+        raise _queue_on_a_cluster(queue)
+    return client
 
 
 def job_prefix(run_id: str) -> str:

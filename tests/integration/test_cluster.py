@@ -18,6 +18,7 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from redis.cluster import RedisCluster
 from rq import Queue
 
+from console.ui.handles import NotConfiguredError, open_handles
 from graph.runtime.queueing import enqueue_run
 from graph.runtime.registry import Registry
 from graph.runtime.service import RunService
@@ -32,7 +33,7 @@ from tests.integration.runtime import APPROVER, ROOT, WorkerProcess, wait_status
 from tests.integration.test_checkpointer_conformance import IMPLEMENTED
 from tests.integration.test_cli_redis import waybill
 from tests.redis_cluster import Cluster, require_cluster_tools
-from tests.redis_servers import ServerUnderTest
+from tests.redis_servers import ServerUnderTest, free_port
 from tests.staff import PROCUREMENT_GROUPS, token_for
 
 EXAMPLES = ROOT / "agents" / "procurement" / "examples"
@@ -174,3 +175,80 @@ def test_a_cluster_without_a_queue_url_is_one_line(cluster: Cluster, tmp_path: P
         "waybill: REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no "
         "hash tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
     ]
+
+
+NO_QUEUE_URL = (
+    "waybill: REDIS_URL is a Redis Cluster, where RQ's queue cannot live (its keys have no "
+    "hash tags): set WAYBILL_QUEUE_URL to a plain Redis for the queue"
+)
+# what a user runs with the queue's Redis misconfigured; each must end at once, in one line
+COMMANDS = {
+    "worker": ["worker", "--burst"],
+    "run": ["run", "procurement", "--example", "small_order"],
+    "runs": ["runs"],
+    "console": ["console", "--port", "0"],
+    "up": ["up", "--workers", "1", "--port", "0"],
+}
+
+
+def _queue_on(queue: str) -> str:
+    return (
+        f"waybill: WAYBILL_QUEUE_URL ({queue}) is a node of a Redis Cluster, where RQ's queue "
+        "cannot live (its keys have no hash tags): the queue needs a plain Redis or Valkey"
+    )
+
+
+def _refused(url: str, tmp: Path, command: str, **env: str) -> str:
+    """``waybill COMMAND`` in its own process: its one line (it must end quickly, with 1)."""
+    args = [str(free_port()) if a == "0" else a for a in COMMANDS[command]]
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
+        env=worker_env(url, tmp, **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_queue_url_on_a_cluster_node_is_one_line(
+    cluster: Cluster, tmp_path: Path, command: str
+) -> None:
+    queue = f"redis://127.0.0.1:{cluster.ports[1]}/0"  # another node than REDIS_URL's
+    line = _refused(cluster.url, tmp_path, command, WAYBILL_QUEUE_URL=queue)
+    assert line == _queue_on(queue)
+
+
+def test_the_queue_on_the_state_s_own_cluster_is_one_line(cluster: Cluster, tmp_path: Path) -> None:
+    line = _refused(cluster.url, tmp_path, "run", WAYBILL_QUEUE_URL=cluster.url)
+    assert line == _queue_on(cluster.url)
+
+
+def test_a_queue_url_on_a_cluster_is_refused_with_the_state_on_a_plain_redis(
+    cluster: Cluster, server: ServerUnderTest, tmp_path: Path
+) -> None:
+    line = _refused(server.url, tmp_path, "worker", WAYBILL_QUEUE_URL=cluster.url)
+    assert line == _queue_on(cluster.url)
+
+
+@pytest.mark.parametrize("command", ["console", "up"])
+def test_serving_on_a_cluster_without_a_queue_url_is_one_line(
+    cluster: Cluster, tmp_path: Path, command: str
+) -> None:
+    assert _refused(cluster.url, tmp_path, command) == NO_QUEUE_URL
+
+
+def test_the_console_s_pages_refuse_a_queue_on_a_cluster(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = f"redis://127.0.0.1:{cluster.ports[2]}/0"
+    monkeypatch.setenv("WAYBILL_QUEUE_URL", queue)
+    with pytest.raises(NotConfiguredError) as refused:  # shown by the pages' guard, one line
+        open_handles(cluster.url)
+    assert f"waybill: {refused.value}" == _queue_on(queue)

@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.llm.models import check_configured_model
 from console.cli import args as argtypes
+from console.cli.backend import checked_queue_url
 from console.cli.errors import CliError
 from console.cli.ports import require_free_port
 from console.cli.supervise import Child, Valkey
@@ -95,15 +96,13 @@ def _serve(with_workers: int, port: int | None) -> int:
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *stops)}
     for signum in stops:
         signal.signal(signum, _raise_stop)
+    embedded = None
     try:
         url, embedded = resolve_redis_url(settings, handle_signals=False, supervised=True)
-        try:
-            cp = ControlPlane.from_url(url)
-        except RedisUnavailable as exc:
-            raise CliError(str(exc)) from None
-        first_admin = ensure_first_admin(cp)
-        cp.close()
+        first_admin = _prepare(url)
     except BaseException:
+        if embedded is not None:
+            embedded.close()
         _restore(previous)
         raise
     host, origins = settings.console_host, settings.console_origins
@@ -141,6 +140,20 @@ def _serve(with_workers: int, port: int | None) -> int:
             embedded.close()
         _restore(previous)
     return code
+
+
+def _prepare(url: str) -> str | None:
+    """Check the state's Redis and the queue's, as every command does (one-line ``CliError``:
+    workers and the console would fail on them one by one), then ``ensure_first_admin``."""
+    try:
+        cp = ControlPlane.from_url(url)
+    except RedisUnavailable as exc:
+        raise CliError(str(exc)) from None
+    try:
+        checked_queue_url(url, cp.client)
+        return ensure_first_admin(cp)
+    finally:
+        cp.close()
 
 
 def ensure_first_admin(cp: ControlPlane) -> str | None:
