@@ -38,7 +38,7 @@ from state.control.limits import Limits
 from state.control.plane import ControlPlane
 from state.decisions import Decision, EscalationRequest
 from state.run_events import HumanDecided
-from state.stores.ledger import MemoryLedger
+from state.stores.ledger import LedgerEntry, MemoryLedger, RedisLedger
 from state.stores.tape import MemoryTapeStore, RedisTapeStore
 from state.verdicts import GateVerdict
 
@@ -112,9 +112,19 @@ def compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
     return out
 
 
-def recorded_ledger(recorded: Mapping[str, Any]) -> MemoryLedger:
-    """The results of a recorded run's executed actions, standing in for them in a replay."""
+def recorded_ledger(
+    recorded: Mapping[str, Any], called: Mapping[str, LedgerEntry] | None = None
+) -> MemoryLedger:
+    """The results of a recorded run's executed actions, standing in for them in a replay;
+    ``called``: the run's own ledger, whose calls without a result (a worker died in the call,
+    the call raised) bring the replay to the question the run was asked about them."""
     ledger = MemoryLedger()
+    for key, entry in (called or {}).items():
+        ledger.begin(key, entry.args)
+        if entry.result is not None:
+            ledger.finish(key, entry.result)
+        elif entry.error:
+            ledger.fail(key, entry.error)
     for action in recorded.get("actions", []):
         if action["status"] == "executed":
             ledger.begin(action["idempotency_key"], action["args"])
@@ -134,6 +144,7 @@ def replay_state(
     waiting_at: str | None = None,
     start: CheckpointTuple | None = None,
     saver: InMemorySaver | None = None,
+    called: Mapping[str, LedgerEntry] | None = None,
 ) -> RunOutcome:
     """Re-run ``chain`` in memory from a ``replay`` tape: agent answers, source reads and human
     decisions from the tape, actions from ``recorded``'s results (one it has none for is
@@ -142,6 +153,7 @@ def replay_state(
     ``start``: the checkpoint a forked run started from (its edit applied); the replay goes on
     from there, as the fork did, instead of from the input. ``saver``: where the replay keeps
     its checkpoints (read it after a ``TapeMissingError`` to see how far the replay got).
+    ``called``: the run's ledger (see :func:`recorded_ledger`).
 
     Raises:
         TapeMissingError: the replay asked for something the run never recorded.
@@ -157,7 +169,7 @@ def replay_state(
         run_id=run_id,
         inject=inject,
         sources=chain.sources(),
-        ledger=recorded_ledger(recorded),
+        ledger=recorded_ledger(recorded, called),
         tape=tape,
         limits=limits or {},
     )
@@ -219,8 +231,7 @@ def replay_run(
     chain = chain or registry.fresh(record.workflow)
     request, inject = RunInputs(cp.client).get(run_id)
     recorded, tape, forked_at = _recording(raw, chain, run_id, what_if)
-    if limits is None:
-        limits = Limits(cp.client).of(record.workflow)
+    limits = Limits(cp.client).of(record.workflow) if limits is None else limits
     report = ReplayReport(run_id, record.status, "diverged", recorded=_trace(recorded))
     if record.status == "killed" and not recorded:
         report.replayed_status = "killed"  # before its first step: there is nothing to replay
@@ -238,6 +249,7 @@ def replay_run(
             waiting_at=_open_question(cp, run_id),
             start=forked_at,
             saver=saver,
+            called=RedisLedger(cp.client, run_id).entries(),
         )
     except TapeMissingError as exc:
         return _tape_ended(report, recorded, tape, str(exc), compile_chain(chain, saver))
