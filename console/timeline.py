@@ -69,7 +69,8 @@ def _event_lines(event: TimelineEvent) -> list[str]:
         a = event.record
         raised = f", raised by {a.raised_by}" if a.raised_by else ""
         result = f" {a.result}" if a.result else ""
-        return [f"       action {a.action} [{a.tier}{raised}]: {a.status}{result}"]
+        again = " (done before under its key: not called again)" if a.done_before else ""
+        return [f"       action {a.action} [{a.tier}{raised}]: {a.status}{again}{result}"]
     if isinstance(event, VerdictGiven):
         v = event.verdict
         mast = f" [{', '.join(v.mast)}]" if v.mast else ""

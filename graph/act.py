@@ -186,7 +186,8 @@ def commit(c: Commit, action: Action[Any]) -> dict[str, Any]:
         entry = ctx.ledger.entry(key)
         result = entry.result if entry is not None and entry.result else earlier["result"]
         by = earlier.get("decided_by")
-        rec = c.record(action, status="executed", idempotency_key=key, result=result, decided_by=by)
+        rec = c.record(action, status="executed", idempotency_key=key, result=result,
+                       decided_by=by, done_before=True)  # fmt: skip
         return {"actions": [rec]}
     by, refused = _approval(c, action, key)
     if refused:

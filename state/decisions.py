@@ -210,4 +210,7 @@ class ActionRecord(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] = Field(default_factory=dict)
     decided_by: str | None = None
+    done_before: bool = False
+    """Executed earlier on this pass, under the same key (the stage was committed again, e.g.
+    after a refresh): its result stands, the action was not called again."""
     at: datetime = Field(default_factory=utcnow)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from console.timeline import describe_event
 from graph.agent import AgentContext, AgentResult
 from graph.chain import Action, Chain, Edge, Stage
 from graph.runtime.runner import run_chain
 from state.contracts import Carried, Contract, Fact
-from state.decisions import Decision, DecisionRecord, EscalationRequest
+from state.decisions import ActionRecord, Decision, DecisionRecord, EscalationRequest
 from state.nodes import END
+from state.run_events import ActionRecorded
 from state.run_state import actions_of
 from state.sources import Source
 from tests.unit.conftest import Recorder
@@ -120,6 +122,10 @@ def test_a_fact_moving_during_an_approval_does_not_repeat_an_upstream_action() -
         "book_leave": ["R:grant:book_leave"],
     }
     assert set(_keys(out.state, "acknowledge")) == {"R:check:acknowledge"}
+    done = [a for a in out.state["actions"] if a["action"] == "acknowledge"]
+    assert [a["done_before"] for a in done] == [False, True]  # the second says it was not called
+    shown = describe_event(ActionRecorded(record=ActionRecord.model_validate(done[1])))
+    assert "executed (done before under its key: not called again)" in shown[0]
 
 
 def test_args_that_raise_name_the_action_and_its_stage() -> None:
