@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from graph.act import WorkerCrash
 from graph.chain import Chain
 from graph.context import Paused, RunContext
 from graph.runtime import endings
@@ -82,8 +83,7 @@ class RunExecutor:
         self._on_hard_stop = on_hard_stop
         self.observer = observer if observer is not None else default_observer(cp)
         self.requeue = requeue
-        self.draining = threading.Event()
-        """Set when this process stops: runs are handed back to the queue at their next node."""
+        self.draining = threading.Event()  # set as it stops: runs go back to the queue
         self._saver: RedisSaver | None = None
         self._kills: KillCache | None = None
         self._watchman: Watchman | None = None
@@ -148,8 +148,7 @@ class RunExecutor:
         return status
 
     def hard_stop(self, run_id: str) -> None:
-        """Stop what runs ``run_id``'s node (``on_hard_stop``). Inline nothing can: the run is
-        recorded killed, its lease released; the node finishes but can no longer write."""
+        """Stop what runs ``run_id``'s node (``on_hard_stop``; inline, nothing can)."""
         if self._on_hard_stop is not None:
             self._on_hard_stop(run_id)
         else:
@@ -158,9 +157,8 @@ class RunExecutor:
     def execute(self, run_id: str) -> str:
         """Advance ``run_id`` as far as it goes; returns the run's status afterwards.
 
-        ``busy``: another worker holds the run's lease; ``lease-lost``: this one lost it midway
-        (its writes were refused). A Redis outage is waited out (``redis_outage_s``), then the
-        run goes on from its last checkpoint.
+        ``busy``: another worker holds its lease; ``lease-lost``: this one lost it midway. A
+        Redis outage is waited out (``redis_outage_s``), then the run goes on.
         """
         while True:
             try:
@@ -169,6 +167,9 @@ class RunExecutor:
                 if not endings.wait_out(self.cp, run_id, exc, self.config.redis_outage_s):
                     raise
                 status = _REDIS_BACK
+            except WorkerCrash as crash:  # injected (``after_call``): do as the next worker
+                log.warning("run %s: %s; resuming from the last checkpoint", run_id, crash)
+                continue
             if status != _REDIS_BACK:
                 return status
             log.warning("run %s: Redis is back; resuming from the last checkpoint", run_id)
@@ -230,8 +231,7 @@ class RunExecutor:
                 return _REDIS_BACK
             return endings.lost_redis(self.cp, run_id, token, exc, self.config.redis_outage_s)
         except Exception as exc:
-            # Agents' failures are verdicts already: this is a broken node (a damaged checkpoint,
-            # a bug). A retry would fail the same way: the run ends instead of looping.
+            # A broken node (a damaged checkpoint, a bug): a retry would fail the same way.
             log.exception("run %s: a node raised", run_id)
             reason = f"the run failed in a node: {type(exc).__name__}: {exc}"
             return endings.record_failed(self.cp, run_id, token, reason)

@@ -9,7 +9,6 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from graph.act import WorkerCrash
 from graph.context import RunContext
 from graph.runtime.events import Progress, saved_updates, stream_committed
 from graph.runtime.runner import Compiled
@@ -58,15 +57,7 @@ def stream_events(
 ) -> None:
     """Run the graph from ``payload`` to its next stop, with an event per committed node
     (``ran_from``: see ``stream_committed``)."""
-    while True:
-        try:
-            for key, node, update in stream_committed(
-                graph, payload, config, ctx, ran_from, progress=progress
-            ):
-                _record(session, key, nodes[node], update, written)
-            return
-        except WorkerCrash as crash:
-            # An injected worker death (``after_call`` faults): go on from the last
-            # checkpoint, as the next worker would.
-            log.warning("run %s: %s; resuming from the last checkpoint", ctx.run_id, crash)
-            payload = None
+    for key, node, update in stream_committed(
+        graph, payload, config, ctx, ran_from, progress=progress
+    ):
+        _record(session, key, nodes[node], update, written)

@@ -4,20 +4,21 @@ simulating the action as done and reporting a run that succeeded."""
 
 from __future__ import annotations
 
-import contextlib
+import json
 
 import redis
 
-from graph.act import WorkerCrash
 from graph.runtime.executor import ExecutorConfig
 from graph.runtime.registry import Registry
 from graph.runtime.replay import replay_run
 from graph.runtime.service import RunService
 from state.control.plane import ControlPlane
 from tests.integration.runtime import Executors
-from tests.integration.test_replay import ANA, BOB, SMALL
+from tests.integration.test_replay import ANA, BOB, EXAMPLES, SMALL
 from tests.redis_servers import ServerUnderTest
 from tests.staff import add_staff
+
+LARGE = json.loads((EXAMPLES / "large_order.json").read_text())
 
 
 def test_a_run_whose_order_had_an_unknown_outcome_replays_to_the_same_answer(
@@ -29,13 +30,36 @@ def test_a_run_whose_order_had_an_unknown_outcome_replays_to_the_same_answer(
     service = RunService(cp, registry, lambda run_id: None, raw=raw)
     add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
     run_id = service.submit("procurement", SMALL, who=ANA, inject="crash_after_order").run_id
-    with contextlib.suppress(WorkerCrash):  # the worker "dies" after the order was placed
-        executors(cp, raw, registry, worker="a", config=ExecutorConfig()).execute(run_id)
-    resumed = executors(cp, raw, registry, worker="b", config=ExecutorConfig())
-    assert resumed.execute(run_id) == "waiting"  # outcome unknown: a human is asked
+    resumed = executors(cp, raw, registry, worker="a", config=ExecutorConfig())
+    # The worker "dies" after the order was placed; it goes on as the next worker would:
+    # outcome unknown, a human is asked.
+    assert resumed.execute(run_id) == "waiting"
     [esc] = [e for e in cp.escalations.for_run(run_id) if e.pending]
     service.decide(esc.escalation_id, "reject", who=BOB)
     assert resumed.execute(run_id) == "rejected"
     report = replay_run(cp, raw, registry, run_id)
     assert report.recorded_status == report.replayed_status == "rejected", report.divergences
     assert report.divergences == []
+
+
+def test_an_approved_order_whose_call_crashed_asks_whether_it_was_done(
+    server: ServerUnderTest, executors: Executors
+) -> None:
+    """Approved at its tier, the order is placed and the worker dies before recording it: the
+    resumed run asks a human (outcome unknown), it does not wait on the approval again."""
+    cp = ControlPlane.from_url(server.url)
+    raw = redis.Redis.from_url(server.url)
+    registry = Registry()
+    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
+    run_id = service.submit("procurement", LARGE, who=ANA, inject="crash_after_order").run_id
+    first = executors(cp, raw, registry, worker="a", config=ExecutorConfig())
+    assert first.execute(run_id) == "waiting"  # the approval tier's question
+    [esc] = [e for e in cp.escalations.for_run(run_id) if e.pending]
+    service.decide(esc.escalation_id, "approve", who=BOB)
+    # One execution, as the decision's resume job on a worker: the crash inside it is gone on
+    # from as the next worker would, answering the approval again from its decided escalation.
+    assert first.execute(run_id) == "waiting"
+    [unknown] = [e for e in cp.escalations.for_run(run_id) if e.pending]
+    assert str(unknown.request["scope"]).startswith("unknown|place_order|")
+    assert len(raw.hkeys(f"wb:{{{run_id}}}:actions")) == 1  # one call, its outcome unknown
