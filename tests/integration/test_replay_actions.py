@@ -1,20 +1,15 @@
-"""Replay of runs whose action's outcome was unknown: the replay meets the same question the
-run met (the call's intent without a result) and replays the recorded answer, instead of
-simulating the action as done and reporting a run that succeeded."""
+"""Runs whose action's outcome is unknown (a worker died in the call): the resumed run asks a
+human, also after an approval; its replay meets the same question (the call's intent without a
+result) and replays the recorded answer, instead of simulating the action as done."""
 
 from __future__ import annotations
 
 import json
 
-import redis
-
 from graph.runtime.executor import ExecutorConfig
-from graph.runtime.registry import Registry
 from graph.runtime.replay import replay_run
-from graph.runtime.service import RunService
-from state.control.plane import ControlPlane
 from tests.integration.runtime import Executors
-from tests.integration.test_replay import ANA, BOB, EXAMPLES, SMALL
+from tests.integration.test_replay import ANA, BOB, EXAMPLES, SMALL, _desk
 from tests.redis_servers import ServerUnderTest
 from tests.staff import add_staff
 
@@ -24,10 +19,7 @@ LARGE = json.loads((EXAMPLES / "large_order.json").read_text())
 def test_a_run_whose_order_had_an_unknown_outcome_replays_to_the_same_answer(
     server: ServerUnderTest, executors: Executors
 ) -> None:
-    cp = ControlPlane.from_url(server.url)
-    raw = redis.Redis.from_url(server.url)
-    registry = Registry()
-    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    cp, raw, registry, service = _desk(server)
     add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
     run_id = service.submit("procurement", SMALL, who=ANA, inject="crash_after_order").run_id
     resumed = executors(cp, raw, registry, worker="a", config=ExecutorConfig())
@@ -47,10 +39,7 @@ def test_an_approved_order_whose_call_crashed_asks_whether_it_was_done(
 ) -> None:
     """Approved at its tier, the order is placed and the worker dies before recording it: the
     resumed run asks a human (outcome unknown), it does not wait on the approval again."""
-    cp = ControlPlane.from_url(server.url)
-    raw = redis.Redis.from_url(server.url)
-    registry = Registry()
-    service = RunService(cp, registry, lambda run_id: None, raw=raw)
+    cp, raw, registry, service = _desk(server)
     add_staff(cp, {"bob": "approver"}, {"bob": ["finance"]})
     run_id = service.submit("procurement", LARGE, who=ANA, inject="crash_after_order").run_id
     first = executors(cp, raw, registry, worker="a", config=ExecutorConfig())
