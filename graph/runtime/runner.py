@@ -261,8 +261,10 @@ def _drive(
                     on_update(node, update)
         except WorkerCrash:
             # An injected worker death (``after_call``): resume from the last checkpoint, as
-            # the next worker would. The node that died is run again from its start.
-            payload = None
+            # the next worker would. The node that died is run again from its start, with the
+            # answer it was resumed with if its question is still open there (a worker resumes
+            # from the decided escalation: nobody is asked again).
+            payload = _after_crash(graph, config, payload)
             continue
         outcome = outcome_of(graph, ctx.run_id, config)
         decision = None if outcome.pending is None or decide is None else decide(outcome.pending)
@@ -270,3 +272,13 @@ def _drive(
             return outcome
         assert outcome.interrupt_id is not None
         payload = resume_command(outcome.interrupt_id, decision)
+
+
+def _after_crash(graph: Compiled, config: RunnableConfig, payload: Any) -> Any:
+    """What to go on with after a worker death: ``payload`` if it answers questions the last
+    checkpoint still asks, else nothing (the checkpoint's own next step)."""
+    resume = payload.resume if isinstance(payload, Command) else None
+    if not isinstance(resume, dict):
+        return None
+    open_ids = {i.id for i in graph.get_state(config).interrupts}
+    return payload if set(resume) <= open_ids else None

@@ -34,6 +34,20 @@ def test_a_worker_death_after_the_order_asks_a_human_and_never_orders_twice(
     assert (action.status, action.result["confirmed_by"]) == ("executed", "buyer-lead")
 
 
+def test_an_approved_order_whose_call_crashed_is_asked_about_once_not_approved_again(
+    procurement: Chain,
+) -> None:
+    decide = Recorder("approve", user="buyer-lead")
+    out, sources = run_with_sources(
+        procurement, example("large_order"), "crash_after_order", decide=decide
+    )
+    assert out.status == "succeeded"
+    assert len(portal_of(sources).orders) == 1
+    approval, unknown = decide.asked  # the tier's question once, then what the crash left
+    assert not approval.what.startswith("Outcome unknown")
+    assert unknown.what.startswith("Outcome unknown: action 'place_order'")
+
+
 def test_an_aborted_unknown_outcome_ends_the_run_without_a_second_call(procurement: Chain) -> None:
     out, sources = run_with_sources(
         procurement, example("small_order"), "crash_after_order", decide=Recorder("reject")
