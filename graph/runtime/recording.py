@@ -3,7 +3,6 @@ event rides on the round trip of the checkpoint after it), and the events a cras
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +17,6 @@ from state.run_events import NodeUpdate, node_update
 
 Written = Callable[[str, NodeUpdate], None]
 """Told of each node's typed events as they are recorded (telemetry counts each node once)."""
-
-log = logging.getLogger(__name__)
 
 
 def repair_events(
